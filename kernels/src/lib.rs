@@ -1,0 +1,33 @@
+//! Pooling kernels for [simdpool](https://docs.rs/simdpool): the only place with SIMD and `unsafe`.
+//!
+//! The crate is `no_std` and allocation-free. The `simdpool` crate validates a request, precomputes
+//! a [`Problem`] (per-axis tap tables), and calls one of the small set of kernel signatures in
+//! [`KernelSet`], which holds the kernels for one instruction-set level. Each level's set is built
+//! from a `pulp` token, the proof that the CPU has that level, so every entry point here is safe.
+//!
+//! # The canonical order of operations
+//! Every path (portable, AVX2, AVX-512, NEON) and every thread split computes the same bits, because
+//! the order of combination is fixed by the algorithm, not by the vector width:
+//! * Windowed and adaptive ops reduce the innermost spatial axis first: each window row is folded
+//!   left to right starting from its first valid tap, the row results are folded top to bottom, and
+//!   the plane results front to back (`sum_z(sum_y(sum_x(x)))`).
+//! * Max combines with `combine(l, r) = if r > l || r.is_nan() { r } else { l }`, which is
+//!   associative for order-preserving groupings, so every path selects exactly the element PyTorch's
+//!   scan rule selects (first of equal maxima, last of several NaNs).
+//! * Global sums over a channels-first plane use [`GLOBAL_LANES`] interleaved partial sums starting
+//!   at `+0.0` (lane `j` takes elements `j, j + 64, ...` in order), combined by a halving tree; over a
+//!   channels-last tensor each channel is summed pixel by pixel in order, starting at `+0.0`.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod portable;
+mod problem;
+mod scalar;
+mod set;
+
+pub use problem::{Axis, GlobalProblem, GlobalReduce, Layout, LpPower, Problem, Reduce, Uniform};
+pub use scalar::{Scalar, max_takes};
+pub use set::{ArgmaxFn, GlobalFn, KernelSet, TypedKernels, WindowFn};
+
+/// Number of interleaved partial sums in the canonical global reduction over a contiguous plane.
+pub const GLOBAL_LANES: usize = 64;

@@ -1,0 +1,11 @@
+//! Portable kernels: plain Rust, any element type, the canonical order of operations.
+//!
+//! These are the kernels of the `Scalar` level and the fallback for element types and ops a SIMD
+//! level has no kernel for. They follow the same order of combination as the SIMD kernels, so
+//! every level gives the same bits.
+
+mod global;
+mod window;
+
+pub use global::global;
+pub use window::{argmax, window};

@@ -1,0 +1,269 @@
+//! The element types kernels work on, and how each one accumulates and rounds.
+
+use crate::problem::LpPower;
+use crate::set::{KernelSet, TypedKernels};
+use core::ops::Add;
+use half::{bf16, f16};
+
+/// An element type kernels can pool. Implemented for `f32`, `f64`, `f16`, `bf16`, `u8` and `i8`.
+///
+/// * Max is exact for every type.
+/// * Sums accumulate in `f32` for `f32`, `f16` and `bf16` (narrow inputs are widened once, partial
+///   sums are never rounded to the narrow type), in `f64` for `f64`, and exactly in `i64` for the
+///   integer types, whose means round to nearest, ties to even, and saturate to the type's range.
+/// * Lp sums accumulate like averages for floats and in `f64` for integers (rounded like means).
+pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
+    /// Accumulator for sums.
+    type Sum: Copy + Add<Output = Self::Sum>;
+    /// Accumulator for Lp sums.
+    type LpSum: Copy + Add<Output = Self::LpSum>;
+    /// The smallest value (`-inf` for floats): the identity of max.
+    const LOWEST: Self;
+    /// True for NaN (never for integers).
+    fn is_nan(self) -> bool;
+    /// The value as a sum term.
+    fn to_sum(self) -> Self::Sum;
+    /// The empty sum.
+    fn zero_sum() -> Self::Sum;
+    /// `|x|^p` as an Lp sum term.
+    fn lp_term(self, p: LpPower) -> Self::LpSum;
+    /// `sum / divisor`, rounded to this type (`divisor != 0`).
+    fn mean(sum: Self::Sum, divisor: i64) -> Self;
+    /// `sum^(1/p)`, rounded to this type.
+    fn lp_root(sum: Self::LpSum, p: LpPower) -> Self;
+    /// This type's kernels in a kernel set.
+    fn kernels(set: &KernelSet) -> &TypedKernels<Self>;
+}
+
+/// PyTorch's scan rule: does `v` replace the running maximum `best`? (`v > best || isnan(v)`)
+#[inline(always)]
+pub fn max_takes<T: Scalar>(v: T, best: T) -> bool {
+    v > best || v.is_nan()
+}
+
+#[inline(always)]
+fn abs32(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() & 0x7fff_ffff)
+}
+
+#[inline(always)]
+fn abs64(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() & 0x7fff_ffff_ffff_ffff)
+}
+
+#[inline(always)]
+fn lp_term32(x: f32, p: LpPower) -> f32 {
+    match p {
+        LpPower::One => abs32(x),
+        LpPower::Two => x * x,
+        LpPower::General(p) => libm::powf(abs32(x), p as f32),
+    }
+}
+
+#[inline(always)]
+fn lp_root32(s: f32, p: LpPower) -> f32 {
+    match p {
+        LpPower::One => s,
+        LpPower::Two => libm::sqrtf(s),
+        LpPower::General(p) => libm::powf(s, (1.0 / p) as f32),
+    }
+}
+
+#[inline(always)]
+fn lp_term64(x: f64, p: LpPower) -> f64 {
+    match p {
+        LpPower::One => abs64(x),
+        LpPower::Two => x * x,
+        LpPower::General(p) => libm::pow(abs64(x), p),
+    }
+}
+
+#[inline(always)]
+fn lp_root64(s: f64, p: LpPower) -> f64 {
+    match p {
+        LpPower::One => s,
+        LpPower::Two => libm::sqrt(s),
+        LpPower::General(p) => libm::pow(s, 1.0 / p),
+    }
+}
+
+/// `sum / divisor` rounded to nearest, ties to even, exactly (`divisor != 0`).
+pub(crate) fn div_round_even(sum: i64, divisor: i64) -> i64 {
+    let (n, d) = if divisor < 0 { (-(sum as i128), -(divisor as i128)) } else { (sum as i128, divisor as i128) };
+    let q = n.div_euclid(d);
+    let r = n.rem_euclid(d);
+    let up = r > d - r || (r == d - r && q % 2 != 0);
+    let q = if up { q + 1 } else { q };
+    q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+/// Rounds a non-negative float to nearest, ties to even, saturating to `0..=max`.
+fn round_even_sat(x: f64, min: f64, max: f64) -> f64 {
+    if x.is_nan() {
+        return 0.0;
+    }
+    let r = libm::rint(x);
+    r.clamp(min, max)
+}
+
+impl Scalar for f32 {
+    type Sum = f32;
+    type LpSum = f32;
+    const LOWEST: Self = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        <Self>::is_nan(self)
+    }
+    #[inline(always)]
+    fn to_sum(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn zero_sum() -> f32 {
+        0.0
+    }
+    #[inline(always)]
+    fn lp_term(self, p: LpPower) -> f32 {
+        lp_term32(self, p)
+    }
+    #[inline(always)]
+    fn mean(sum: f32, divisor: i64) -> f32 {
+        sum / divisor as f32
+    }
+    #[inline(always)]
+    fn lp_root(sum: f32, p: LpPower) -> f32 {
+        lp_root32(sum, p)
+    }
+    fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
+        &set.f32
+    }
+}
+
+impl Scalar for f64 {
+    type Sum = f64;
+    type LpSum = f64;
+    const LOWEST: Self = f64::NEG_INFINITY;
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        <Self>::is_nan(self)
+    }
+    #[inline(always)]
+    fn to_sum(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn zero_sum() -> f64 {
+        0.0
+    }
+    #[inline(always)]
+    fn lp_term(self, p: LpPower) -> f64 {
+        lp_term64(self, p)
+    }
+    #[inline(always)]
+    fn mean(sum: f64, divisor: i64) -> f64 {
+        sum / divisor as f64
+    }
+    #[inline(always)]
+    fn lp_root(sum: f64, p: LpPower) -> f64 {
+        lp_root64(sum, p)
+    }
+    fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
+        &set.f64
+    }
+}
+
+macro_rules! narrow_float {
+    ($t:ty, $field:ident) => {
+        impl Scalar for $t {
+            type Sum = f32;
+            type LpSum = f32;
+            const LOWEST: Self = <$t>::NEG_INFINITY;
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
+            fn to_sum(self) -> f32 {
+                self.to_f32()
+            }
+            #[inline(always)]
+            fn zero_sum() -> f32 {
+                0.0
+            }
+            #[inline(always)]
+            fn lp_term(self, p: LpPower) -> f32 {
+                lp_term32(self.to_f32(), p)
+            }
+            #[inline(always)]
+            fn mean(sum: f32, divisor: i64) -> Self {
+                <$t>::from_f32(sum / divisor as f32)
+            }
+            #[inline(always)]
+            fn lp_root(sum: f32, p: LpPower) -> Self {
+                <$t>::from_f32(lp_root32(sum, p))
+            }
+            fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
+                &set.$field
+            }
+        }
+    };
+}
+narrow_float!(f16, f16);
+narrow_float!(bf16, bf16);
+
+macro_rules! integer {
+    ($t:ty, $field:ident) => {
+        impl Scalar for $t {
+            type Sum = i64;
+            type LpSum = f64;
+            const LOWEST: Self = <$t>::MIN;
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                false
+            }
+            #[inline(always)]
+            fn to_sum(self) -> i64 {
+                self as i64
+            }
+            #[inline(always)]
+            fn zero_sum() -> i64 {
+                0
+            }
+            #[inline(always)]
+            fn lp_term(self, p: LpPower) -> f64 {
+                lp_term64(self as f64, p)
+            }
+            #[inline(always)]
+            fn mean(sum: i64, divisor: i64) -> Self {
+                div_round_even(sum, divisor).clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
+            }
+            #[inline(always)]
+            fn lp_root(sum: f64, p: LpPower) -> Self {
+                round_even_sat(lp_root64(sum, p), <$t>::MIN as f64, <$t>::MAX as f64) as $t
+            }
+            fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
+                &set.$field
+            }
+        }
+    };
+}
+integer!(u8, u8);
+integer!(i8, i8);
+
+#[cfg(test)]
+mod tests {
+    use super::div_round_even;
+
+    #[test]
+    fn rounding_is_to_nearest_even() {
+        assert_eq!(div_round_even(5, 2), 2); // 2.5 -> 2
+        assert_eq!(div_round_even(7, 2), 4); // 3.5 -> 4
+        assert_eq!(div_round_even(-5, 2), -2); // -2.5 -> -2
+        assert_eq!(div_round_even(-7, 2), -4); // -3.5 -> -4
+        assert_eq!(div_round_even(10, 4), 2); // 2.5 -> 2
+        assert_eq!(div_round_even(11, 4), 3); // 2.75 -> 3
+        assert_eq!(div_round_even(9, -2), -4); // -4.5 -> -4
+        assert_eq!(div_round_even(1, 3), 0);
+        assert_eq!(div_round_even(2, 3), 1);
+    }
+}

@@ -1,0 +1,105 @@
+//! Per-axis tap tables, computed once per plan and handed to the kernels.
+
+use crate::error::{PoolError, Result};
+use crate::op::adaptive_range;
+use crate::window::AxisWindow;
+use simdpool_kernels::{Axis, Uniform};
+
+/// Owned tables behind a [`simdpool_kernels::Axis`].
+#[derive(Clone, Debug)]
+pub(crate) struct AxisTable {
+    in_len: usize,
+    dilation: usize,
+    uniform: Option<Uniform>,
+    start: Vec<usize>,
+    taps: Vec<usize>,
+    count: Vec<usize>,
+}
+
+impl AxisTable {
+    /// The trivial axis (length 1) that pads lower ranks up to three.
+    pub fn trivial() -> Self {
+        AxisTable { in_len: 1, dilation: 1, uniform: None, start: vec![0], taps: vec![1], count: vec![1] }
+    }
+
+    /// Tables of a windowed axis. `count` is the number of valid taps, or with
+    /// `count_include_pad` the taps inside the padded extent. Errors if a window is all padding.
+    pub fn windowed(w: &AxisWindow, axis: usize, count_include_pad: bool) -> Result<Self> {
+        let mut t = AxisTable {
+            in_len: w.input,
+            dilation: w.dilation,
+            uniform: Some(Uniform { kernel: w.kernel, stride: w.stride, pad_begin: w.pad_begin, pad_end: w.pad_end }),
+            start: Vec::with_capacity(w.output),
+            taps: Vec::with_capacity(w.output),
+            count: Vec::with_capacity(w.output),
+        };
+        let d = w.dilation as i64;
+        let k = w.kernel as i64;
+        let len = w.input as i64;
+        for o in 0..w.output {
+            let s0 = w.position(o, 0);
+            // First and last tap index j with 0 <= s0 + j*d < len.
+            let first = if s0 >= 0 { 0 } else { (-s0 + d - 1) / d };
+            let last = ((len - 1 - s0).div_euclid(d)).min(k - 1);
+            if last < first {
+                return Err(PoolError::WindowInPadding { axis, output: o });
+            }
+            let taps = (last - first + 1) as usize;
+            let count = if count_include_pad {
+                // Taps before the padded end; the start is never before -pad_begin.
+                let padded_end = (w.input + w.pad_end) as i64;
+                ((padded_end - 1 - s0).div_euclid(d)).min(k - 1) as usize + 1
+            } else {
+                taps
+            };
+            t.start.push((s0 + first * d) as usize);
+            t.taps.push(taps);
+            t.count.push(count);
+        }
+        Ok(t)
+    }
+
+    /// Tables of an adaptive axis pooling `input` to `output`.
+    pub fn adaptive(input: usize, output: usize) -> Self {
+        let mut t = AxisTable {
+            in_len: input,
+            dilation: 1,
+            uniform: None,
+            start: Vec::with_capacity(output),
+            taps: Vec::with_capacity(output),
+            count: Vec::with_capacity(output),
+        };
+        for o in 0..output {
+            let (b, e) = adaptive_range(o, input, output);
+            t.start.push(b);
+            t.taps.push(e - b);
+            t.count.push(e - b);
+        }
+        // Evenly divisible adaptive pooling is a regular window: let kernels specialise on it.
+        if input.is_multiple_of(output) {
+            let k = input / output;
+            t.uniform = Some(Uniform { kernel: k, stride: k, pad_begin: 0, pad_end: 0 });
+        }
+        t
+    }
+
+    /// The kernel view of these tables.
+    pub fn axis(&self) -> Axis<'_> {
+        Axis::new(self.in_len, self.dilation, self.uniform, &self.start, &self.taps, &self.count)
+            .expect("tables are consistent by construction")
+    }
+
+    /// Largest number of taps of any output (a cost estimate).
+    pub fn max_taps(&self) -> usize {
+        self.taps.iter().copied().max().unwrap_or(1)
+    }
+}
+
+/// Pads a list of up to three axis tables to exactly three, trivial axes first.
+pub(crate) fn three_axes(mut tables: Vec<AxisTable>) -> [AxisTable; 3] {
+    while tables.len() < 3 {
+        tables.insert(0, AxisTable::trivial());
+    }
+    let [a, b, c]: [AxisTable; 3] = tables.try_into().expect("at most three spatial axes");
+    [a, b, c]
+}

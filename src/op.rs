@@ -1,0 +1,130 @@
+//! The pooling operations.
+
+use crate::error::{PoolError, Result};
+use crate::shape::TensorShape;
+use crate::window::Window;
+
+/// Options of average pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AvgOptions {
+    /// Whether padded positions count in the divisor (PyTorch default: `true`). Positions of the
+    /// ceil-mode overhang beyond the end padding never count.
+    pub count_include_pad: bool,
+    /// A divisor that replaces the computed one (non-zero). Wins over `count_include_pad`.
+    pub divisor_override: Option<i64>,
+}
+
+impl Default for AvgOptions {
+    fn default() -> Self {
+        AvgOptions { count_include_pad: true, divisor_override: None }
+    }
+}
+
+/// A pooling operation over the spatial dims of each `(n, c)` plane.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PoolOp {
+    /// Windowed max. NaN propagates; padding never wins; indices follow PyTorch's scan rule.
+    Max(Window),
+    /// Windowed average.
+    Avg(Window, AvgOptions),
+    /// Windowed Lp pooling, ONNX `LpPool`: `(sum |x|^p)^(1/p)` over the valid taps, `p >= 1`.
+    Lp(Window, f64),
+    /// Max over each whole plane.
+    GlobalMax,
+    /// Mean over each whole plane.
+    GlobalAvg,
+    /// Max over adaptive windows: output `i` of an axis of length `L` pooled to `O` covers
+    /// `[floor(i*L/O), ceil((i+1)*L/O))`.
+    AdaptiveMax(Vec<usize>),
+    /// Mean over adaptive windows (see [`PoolOp::AdaptiveMax`]).
+    AdaptiveAvg(Vec<usize>),
+}
+
+impl PoolOp {
+    /// Max pooling.
+    pub fn max(window: Window) -> Self {
+        PoolOp::Max(window)
+    }
+    /// Average pooling with PyTorch's defaults (`count_include_pad = true`, no override).
+    pub fn avg(window: Window) -> Self {
+        PoolOp::Avg(window, AvgOptions::default())
+    }
+    /// Lp pooling.
+    pub fn lp(window: Window, p: f64) -> Self {
+        PoolOp::Lp(window, p)
+    }
+
+    /// A short name (`"max"`, `"avg"`, `"lp"`, `"global max"`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            PoolOp::Max(_) => "max",
+            PoolOp::Avg(..) => "avg",
+            PoolOp::Lp(..) => "lp",
+            PoolOp::GlobalMax => "global max",
+            PoolOp::GlobalAvg => "global avg",
+            PoolOp::AdaptiveMax(_) => "adaptive max",
+            PoolOp::AdaptiveAvg(_) => "adaptive avg",
+        }
+    }
+
+    /// Whether this op can return argmax indices.
+    pub fn has_indices(&self) -> bool {
+        matches!(self, PoolOp::Max(_) | PoolOp::GlobalMax | PoolOp::AdaptiveMax(_))
+    }
+
+    /// The window, for windowed ops.
+    pub fn window(&self) -> Option<&Window> {
+        match self {
+            PoolOp::Max(w) | PoolOp::Avg(w, _) | PoolOp::Lp(w, _) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// Validates the op's own parameters (those that do not depend on the input).
+    pub(crate) fn check_params(&self) -> Result<()> {
+        match self {
+            PoolOp::Lp(_, p) if !(p.is_finite() && *p >= 1.0) => Err(PoolError::InvalidLpPower { p: *p }),
+            PoolOp::Avg(_, AvgOptions { divisor_override: Some(0), .. }) => Err(PoolError::ZeroDivisor),
+            _ => Ok(()),
+        }
+    }
+
+    /// The output spatial dims for an input, validating everything.
+    pub fn output_spatial(&self, input: &TensorShape) -> Result<Vec<usize>> {
+        self.check_params()?;
+        match self {
+            PoolOp::Max(w) | PoolOp::Avg(w, _) | PoolOp::Lp(w, _) => {
+                Ok(w.resolve(input.spatial())?.iter().map(|a| a.output).collect())
+            }
+            PoolOp::GlobalMax | PoolOp::GlobalAvg => Ok(vec![1; input.rank()]),
+            PoolOp::AdaptiveMax(out) | PoolOp::AdaptiveAvg(out) => {
+                check_adaptive(out, input.rank())?;
+                Ok(out.clone())
+            }
+        }
+    }
+
+    /// The output shape for an input (same layout, batch and channels).
+    pub fn output_shape(&self, input: &TensorShape) -> Result<TensorShape> {
+        input.with_spatial(&self.output_spatial(input)?)
+    }
+}
+
+pub(crate) fn check_adaptive(out: &[usize], rank: usize) -> Result<()> {
+    if out.len() != rank {
+        return Err(PoolError::ParamCount { param: "output size", expected: rank, got: out.len() });
+    }
+    if let Some(axis) = out.iter().position(|&o| o == 0) {
+        return Err(PoolError::ZeroParam { param: "output size", axis });
+    }
+    Ok(())
+}
+
+/// The window of output `i` of an adaptive axis pooling `input` to `output`: `[begin, end)`,
+/// `begin = floor(i * input / output)`, `end = ceil((i + 1) * input / output)`, in integers.
+pub fn adaptive_range(i: usize, input: usize, output: usize) -> (usize, usize) {
+    let (i, l, o) = (i as u128, input as u128, output as u128);
+    let begin = i * l / o;
+    let end = ((i + 1) * l).div_ceil(o);
+    (begin as usize, end as usize)
+}

@@ -1,0 +1,236 @@
+//! Plans: validate once, pick the kernel once, run many times without allocating.
+
+use crate::dispatch;
+use crate::element::Element;
+use crate::error::{PoolError, Result};
+use crate::geometry::{AxisTable, three_axes};
+use crate::isa::Isa;
+use crate::op::{PoolOp, check_adaptive};
+use crate::parallel::{Threading, for_rows, for_rows_indexed};
+use crate::shape::TensorShape;
+use simdpool_kernels::{GlobalProblem, GlobalReduce, LpPower, Problem, Reduce, TypedKernels};
+use std::marker::PhantomData;
+
+/// Options of a plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PlanOptions {
+    /// The instruction-set level to run (default: [`Isa::detected`]). Errors at plan time if the
+    /// CPU lacks it.
+    pub isa: Option<Isa>,
+    /// How to use threads (default: split large problems over the current rayon pool).
+    pub threading: Threading,
+}
+
+impl PlanOptions {
+    /// Options that force an instruction-set level.
+    pub fn isa(isa: Isa) -> Self {
+        PlanOptions { isa: Some(isa), ..Default::default() }
+    }
+    /// These options, running strictly on the calling thread.
+    pub fn calling_thread(mut self) -> Self {
+        self.threading = Threading::CallingThread;
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    /// Windowed and adaptive ops (and the index path of global max).
+    Window { axes: [AxisTable; 3], reduce: Reduce },
+    /// Global ops; `axes` covers each plane with one window for the index path.
+    Global { problem: GlobalProblem, reduce: GlobalReduce, axes: [AxisTable; 3] },
+}
+
+/// A validated pooling operation on inputs of one shape, bound to a kernel.
+///
+/// Building a plan checks every parameter against the input shape, computes the output shape and
+/// the per-axis tap tables, and picks the kernel for the instruction-set level. Running it only
+/// checks buffer lengths; it never allocates (the thread split uses rayon's pool).
+///
+/// ```
+/// use simdpool::{Plan, PoolOp, TensorShape, Window};
+/// let input = TensorShape::nchw(&[1, 1, 4, 4])?;
+/// let plan = Plan::<f32>::new(&PoolOp::max(Window::new(&[2, 2])), &input)?;
+/// let x = [1., 3., 2., 4., 5., 6., 1., 2., 7., 8., 9., 0., 4., 3., 2., 1.];
+/// let mut y = [0.0f32; 4];
+/// let mut idx = [0i64; 4];
+/// plan.run_with_indices(&x, &mut y, &mut idx)?;
+/// assert_eq!(y, [6., 4., 8., 9.]);
+/// assert_eq!(idx, [5, 3, 9, 10]);
+/// # Ok::<(), simdpool::PoolError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Plan<T: Element> {
+    op: &'static str,
+    has_indices: bool,
+    input: TensorShape,
+    output: TensorShape,
+    isa: Isa,
+    threading: Threading,
+    kernels: &'static TypedKernels<T>,
+    body: Body,
+    row_work: usize,
+    _t: PhantomData<fn(&[T])>,
+}
+
+impl<T: Element> Plan<T> {
+    /// A plan at the detected instruction-set level.
+    pub fn new(op: &PoolOp, input: &TensorShape) -> Result<Self> {
+        Self::with_options(op, input, PlanOptions::default())
+    }
+
+    /// A plan with explicit options (e.g. a forced, lower ISA level).
+    pub fn with_options(op: &PoolOp, input: &TensorShape, options: PlanOptions) -> Result<Self> {
+        let isa = options.isa.unwrap_or_else(Isa::detected);
+        let set =
+            dispatch::kernel_set(isa).ok_or(PoolError::IsaUnavailable { requested: isa, detected: Isa::detected() })?;
+        let output = op.output_shape(input)?;
+        let spatial = input.spatial();
+        let body = match op {
+            PoolOp::Max(w) | PoolOp::Avg(w, _) | PoolOp::Lp(w, _) => {
+                let include_pad = matches!(op, PoolOp::Avg(_, o) if o.count_include_pad);
+                let tables = w
+                    .resolve(spatial)?
+                    .iter()
+                    .enumerate()
+                    .map(|(axis, aw)| AxisTable::windowed(aw, axis, include_pad))
+                    .collect::<Result<Vec<_>>>()?;
+                let reduce = match op {
+                    PoolOp::Max(_) => Reduce::Max,
+                    PoolOp::Avg(_, o) => Reduce::Avg { divisor_override: o.divisor_override },
+                    PoolOp::Lp(_, p) => Reduce::Lp(LpPower::new(*p)),
+                    _ => unreachable!(),
+                };
+                Body::Window { axes: three_axes(tables), reduce }
+            }
+            PoolOp::AdaptiveMax(out) | PoolOp::AdaptiveAvg(out) => {
+                check_adaptive(out, input.rank())?;
+                let tables = spatial.iter().zip(out).map(|(&l, &o)| AxisTable::adaptive(l, o)).collect();
+                let reduce = if matches!(op, PoolOp::AdaptiveMax(_)) {
+                    Reduce::Max
+                } else {
+                    Reduce::Avg { divisor_override: None }
+                };
+                Body::Window { axes: three_axes(tables), reduce }
+            }
+            PoolOp::GlobalMax | PoolOp::GlobalAvg => {
+                let problem = GlobalProblem::new(input.layout(), input.batch(), input.channels(), input.plane())
+                    .ok_or(PoolError::Overflow { what: "global problem size" })?;
+                let reduce = if *op == PoolOp::GlobalMax { GlobalReduce::Max } else { GlobalReduce::Avg };
+                let tables = spatial.iter().map(|&l| AxisTable::adaptive(l, 1)).collect();
+                Body::Global { problem, reduce, axes: three_axes(tables) }
+            }
+        };
+        let row_work = match &body {
+            Body::Window { axes, .. } => {
+                let taps: usize = axes.iter().map(AxisTable::max_taps).product();
+                let per_row = output.spatial().last().copied().unwrap_or(1);
+                let per_row =
+                    if input.layout() == crate::Layout::ChannelsLast { per_row * input.channels() } else { per_row };
+                per_row.saturating_mul(taps)
+            }
+            Body::Global { .. } => input.plane(),
+        };
+        Ok(Plan {
+            op: op.name(),
+            has_indices: op.has_indices(),
+            input: input.clone(),
+            output,
+            isa,
+            threading: options.threading,
+            kernels: T::kernels(set),
+            body,
+            row_work,
+            _t: PhantomData,
+        })
+    }
+
+    /// The instruction-set level this plan runs.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// The input shape.
+    pub fn input_shape(&self) -> &TensorShape {
+        &self.input
+    }
+    /// The output shape.
+    pub fn output_shape(&self) -> &TensorShape {
+        &self.output
+    }
+    /// Elements the input buffer must have.
+    pub fn input_len(&self) -> usize {
+        self.input.len()
+    }
+    /// Elements the output (and index) buffer must have.
+    pub fn output_len(&self) -> usize {
+        self.output.len()
+    }
+    /// The op's name.
+    pub fn op_name(&self) -> &'static str {
+        self.op
+    }
+
+    fn check(&self, input: &[T], output: &[T]) -> Result<()> {
+        if input.len() != self.input.len() {
+            return Err(PoolError::BufferLength { buffer: "input", expected: self.input.len(), got: input.len() });
+        }
+        if output.len() != self.output.len() {
+            return Err(PoolError::BufferLength { buffer: "output", expected: self.output.len(), got: output.len() });
+        }
+        Ok(())
+    }
+
+    fn problem<'a>(&self, axes: &'a [AxisTable; 3]) -> Problem<'a> {
+        Problem::new(
+            self.input.layout(),
+            self.input.batch(),
+            self.input.channels(),
+            [axes[0].axis(), axes[1].axis(), axes[2].axis()],
+        )
+        .expect("validated at plan time")
+    }
+
+    /// Pools `input` into `output`. Both must have exactly [`Plan::input_len`] and
+    /// [`Plan::output_len`] elements; `output` is untouched on error.
+    pub fn run(&self, input: &[T], output: &mut [T]) -> Result<()> {
+        self.check(input, output)?;
+        match &self.body {
+            Body::Window { axes, reduce } => {
+                let p = self.problem(axes);
+                let window = self.kernels.window;
+                for_rows(self.threading, p.rows(), p.row_len(), self.row_work, output, |rows, out| {
+                    window(&p, reduce, input, out, rows)
+                });
+            }
+            Body::Global { problem, reduce, .. } => {
+                let global = self.kernels.global;
+                for_rows(self.threading, problem.rows(), 1, self.row_work, output, |rows, out| {
+                    global(problem, *reduce, input, out, rows)
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Max pooling that also writes each output's argmax: the flat index over the spatial dims of
+    /// its `(n, c)` plane (`(z * H + y) * W + x`), chosen by PyTorch's scan rule (first of equal
+    /// maxima, last of several NaNs). Errors for ops other than max.
+    pub fn run_with_indices(&self, input: &[T], output: &mut [T], indices: &mut [i64]) -> Result<()> {
+        if !self.has_indices {
+            return Err(PoolError::IndicesUnsupported { op: self.op });
+        }
+        self.check(input, output)?;
+        if indices.len() != self.output.len() {
+            return Err(PoolError::BufferLength { buffer: "indices", expected: self.output.len(), got: indices.len() });
+        }
+        let axes = match &self.body {
+            Body::Window { axes, .. } | Body::Global { axes, .. } => axes,
+        };
+        let p = self.problem(axes);
+        let argmax = self.kernels.argmax;
+        for_rows_indexed(self.threading, p.rows(), p.row_len(), self.row_work, output, indices, |rows, out, idx| {
+            argmax(&p, input, out, idx, rows)
+        });
+        Ok(())
+    }
+}
