@@ -20,10 +20,14 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
 pub mod portable;
 mod problem;
 mod scalar;
 mod set;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use problem::{Axis, GlobalProblem, GlobalReduce, Layout, LpPower, Problem, Reduce, Uniform};
 pub use scalar::{Scalar, max_takes};

@@ -60,13 +60,24 @@ const fn portable_set() -> KernelSet {
     }
 }
 
+/// A set whose f32 kernels come from one ISA module; other types use the portable kernels.
+macro_rules! simd_set {
+    ($m:path) => {{
+        use $m as isa;
+        KernelSet {
+            f32: TypedKernels { window: isa::window_f32, argmax: isa::argmax_f32, global: isa::global_f32 },
+            ..portable_set()
+        }
+    }};
+}
+
 static PORTABLE: KernelSet = portable_set();
 #[cfg(target_arch = "x86_64")]
-static AVX2: KernelSet = portable_set();
+static AVX2: KernelSet = simd_set!(crate::x86::avx2);
 #[cfg(target_arch = "x86_64")]
-static AVX512: KernelSet = portable_set();
+static AVX512: KernelSet = simd_set!(crate::x86::avx512);
 #[cfg(target_arch = "aarch64")]
-static NEON: KernelSet = portable_set();
+static NEON: KernelSet = simd_set!(crate::aarch64::neon);
 
 impl KernelSet {
     /// The portable kernels: no SIMD intrinsics, same results as every other level.

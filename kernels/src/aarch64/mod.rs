@@ -1,0 +1,3 @@
+//! AArch64 kernels: Advanced SIMD (NEON).
+
+pub(crate) mod neon;

@@ -1,0 +1,5 @@
+//! f32 max-with-indices kernels for NEON.
+//!
+//! Not vectorised yet: forwards to the portable kernel, which computes the same bits.
+
+pub(crate) use crate::portable::argmax;

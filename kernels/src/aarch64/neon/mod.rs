@@ -1,0 +1,27 @@
+//! NEON kernels, one file per job; the entries below are what the kernel set points at.
+
+mod argmax;
+mod global;
+mod nchw;
+mod nhwc;
+
+use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
+use core::ops::Range;
+
+/// Windowed and adaptive f32 pooling: the layout picks the kernel family.
+pub(crate) fn window_f32(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    match p.layout() {
+        Layout::ChannelsFirst => nchw::window(p, red, input, output, rows),
+        Layout::ChannelsLast => nhwc::window(p, red, input, output, rows),
+    }
+}
+
+/// f32 max pooling with indices.
+pub(crate) fn argmax_f32(p: &Problem<'_>, input: &[f32], output: &mut [f32], indices: &mut [i64], rows: Range<usize>) {
+    argmax::argmax(p, input, output, indices, rows)
+}
+
+/// Global f32 pooling.
+pub(crate) fn global_f32(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    global::global(p, red, input, output, rows)
+}
