@@ -9,8 +9,15 @@
 //! Every path (portable, AVX2, AVX-512, NEON) and every thread split computes the same bits, because
 //! the order of combination is fixed by the algorithm, not by the vector width:
 //! * Windowed and adaptive ops reduce the innermost spatial axis first: each window row is folded
-//!   left to right starting from its first valid tap, the row results are folded top to bottom, and
-//!   the plane results front to back (`sum_z(sum_y(sum_x(x)))`).
+//!   left to right starting from `+0.0`, the row results are folded top to bottom, and the plane
+//!   results front to back (`sum_z(sum_y(sum_x(x)))`). A sum that starts at `+0.0` can never become
+//!   `-0.0`, so adding `+0.0` anywhere leaves its bits unchanged: kernels may read padding from
+//!   zero-filled row buffers instead of skipping those taps, and get the same bits.
+//! * Averages divide the sum by the divisor converted to the sum type (`sum / d`, never a
+//!   multiplication by a reciprocal). Lp with `p = 2` takes a correctly rounded square root; other
+//!   `p` use `libm`'s `powf`/`pow` per element.
+//! * Padding never takes part in a max; a kernel may still fill padding with `-inf` (or the
+//!   type's minimum), which yields the same bits, since `-inf` only ever ties with `-inf`.
 //! * Max combines with `combine(l, r) = if r > l || r.is_nan() { r } else { l }`, which is
 //!   associative for order-preserving groupings, so every path selects exactly the element PyTorch's
 //!   scan rule selects (first of equal maxima, last of several NaNs).

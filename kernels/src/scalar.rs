@@ -16,7 +16,7 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     /// Accumulator for sums.
     type Sum: Copy + Add<Output = Self::Sum>;
     /// Accumulator for Lp sums.
-    type LpSum: Copy + Add<Output = Self::LpSum>;
+    type LpSum: Copy + Default + Add<Output = Self::LpSum>;
     /// The smallest value (`-inf` for floats): the identity of max.
     const LOWEST: Self;
     /// True for NaN (never for integers).

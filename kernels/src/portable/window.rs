@@ -40,17 +40,17 @@ fn first_offset(p: &Problem<'_>, t: &Taps, stride: usize) -> usize {
     ((t.start[0] * ay.in_len() + t.start[1]) * ax.in_len() + t.start[2]) * stride
 }
 
-/// Folds `term` over a window in the canonical order: each row left to right, then rows, then
-/// planes, every fold starting from its first term.
+/// Folds `term` over a window in the canonical order: each row left to right starting from
+/// `zero`, then the rows top to bottom, then the planes front to back.
 #[inline(always)]
-fn nested_sum<A: Copy + core::ops::Add<Output = A>>(t: &Taps, base: usize, term: impl Fn(usize) -> A) -> A {
+fn nested_sum<A: Copy + core::ops::Add<Output = A>>(t: &Taps, base: usize, zero: A, term: impl Fn(usize) -> A) -> A {
     let mut vol: Option<A> = None;
     for z in 0..t.taps[0] {
         let mut plane: Option<A> = None;
         for y in 0..t.taps[1] {
             let row0 = base + z * t.step[0] + y * t.step[1];
-            let mut row = term(row0);
-            for x in 1..t.taps[2] {
+            let mut row = zero;
+            for x in 0..t.taps[2] {
                 row = row + term(row0 + x * t.step[2]);
             }
             plane = Some(match plane {
@@ -92,7 +92,7 @@ fn reduce_one<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], t: &Taps, b
     match *red {
         Reduce::Max => input[scan_max(input, t, base)],
         Reduce::Avg { divisor_override } => {
-            let sum = nested_sum(t, base, |i| input[i].to_sum());
+            let sum = nested_sum(t, base, T::zero_sum(), |i| input[i].to_sum());
             let divisor = match divisor_override {
                 Some(d) => d,
                 None => {
@@ -103,7 +103,7 @@ fn reduce_one<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], t: &Taps, b
             T::mean(sum, divisor)
         }
         Reduce::Lp(power) => {
-            let sum = nested_sum(t, base, |i| input[i].lp_term(power));
+            let sum = nested_sum(t, base, T::LpSum::default(), |i| input[i].lp_term(power));
             T::lp_root(sum, power)
         }
     }
