@@ -82,10 +82,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let ref_iters = iters.min(3);
     out(&format!(
         "simdpool bench: built-in demo, f32 NCHW, 1 thread, median of {iters} runs (reference: {ref_iters})\n\
-         detected ISA: {isa} (until the SIMD kernels land every level runs the portable kernels)\n\n"
+         detected ISA: {isa}; columns: plan at {isa}, plan at the portable scalar level, scalar reference\n\n"
     ));
     out(&format!(
-        "{:<34} {:>14} {:>12} {:>12} {:>14} {:>12}\n",
+        "{:<34} {:>14} {:>12} {:>12} {:>14} {:>13}\n",
         "case",
         "input",
         format!("{isa} µs"),
@@ -129,7 +129,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         let dims = case.dims.iter().map(usize::to_string).collect::<Vec<_>>().join("x");
         out(&format!(
-            "{:<34} {:>14} {:>12.1} {:>12.1} {:>14.1} {:>11.1}x\n",
+            "{:<34} {:>14} {:>12.1} {:>12.1} {:>14.1} {:>12.1}x\n",
             case.name,
             dims,
             t_fast,

@@ -303,16 +303,20 @@ fn execute<T: Element + NpyElement>(
         Some(idx) => plan.run_with_indices(&input, &mut values, idx),
         None => plan.run(&input, &mut values),
     };
-    let start = Instant::now();
-    match job.threads {
-        Some(n) if n > 1 => {
-            let pool = rayon::ThreadPoolBuilder::new()
+    // The thread pool is started before the clock so the summary times only the pooling.
+    let pool = match job.threads {
+        Some(n) if n > 1 => Some(
+            rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build()
-                .map_err(|e| runtime(format!("cannot start {n} threads: {e}")))?;
-            pool.install(work)
-        }
-        _ => work(),
+                .map_err(|e| runtime(format!("cannot start {n} threads: {e}")))?,
+        ),
+        _ => None,
+    };
+    let start = Instant::now();
+    match &pool {
+        Some(pool) => pool.install(work),
+        None => work(),
     }
     .map_err(pool_error)?;
     let elapsed = start.elapsed();
@@ -400,8 +404,7 @@ pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
                 job.output.display()
             );
         }
-        let threads =
-            job.threads.map_or_else(|| format!("{} (rayon default)", rayon::current_num_threads()), |n| n.to_string());
+        let threads = job.threads.map_or_else(|| "auto".to_string(), |n| n.to_string());
         eprintln!(
             "simdpool: {} {} {} {} -> {}{} | isa {} | threads {} | {:.3} ms",
             op_label(&op),
