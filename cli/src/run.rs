@@ -297,8 +297,8 @@ fn execute<T: Element + NpyElement>(
     let input: Vec<T> = arr.to_vec().map_err(|e| runtime(e.to_string()))?;
     let threading = if job.threads == Some(1) { Threading::CallingThread } else { Threading::Auto };
     let plan = Plan::<T>::with_options(op, shape, PlanOptions { isa: job.isa, threading }).map_err(pool_error)?;
-    let mut values = vec![T::zeroed(); plan.output_len()];
-    let mut indices = job.indices.as_ref().map(|_| vec![0i64; plan.output_len()]);
+    let mut values = alloc(plan.output_len(), T::zeroed(), "output")?;
+    let mut indices = job.indices.as_ref().map(|_| alloc(plan.output_len(), 0i64, "indices")).transpose()?;
     let mut work = || match indices.as_mut() {
         Some(idx) => plan.run_with_indices(&input, &mut values, idx),
         None => plan.run(&input, &mut values),
@@ -328,6 +328,17 @@ fn execute<T: Element + NpyElement>(
         elapsed,
         dtype: T::DTYPE.name(),
     })
+}
+
+/// A buffer of `n` copies of `v`, or an error (not an abort) if memory cannot hold it, e.g. for
+/// `--output-size 1000000,1000000`.
+fn alloc<T: Clone>(n: usize, v: T, what: &str) -> Result<Vec<T>, CliError> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(n).map_err(|_| {
+        runtime(format!("cannot allocate the {what} ({n} elements of {} bytes)", std::mem::size_of::<T>()))
+    })?;
+    buf.resize(n, v);
+    Ok(buf)
 }
 
 fn read_npy(path: &Path) -> Result<NpyArray, CliError> {

@@ -849,6 +849,8 @@ fn parameters_the_input_rejects_are_runtime_errors() {
         1,
         "divisor_override is 0",
     );
+    let huge = ["adaptive", "--op", "max", "--output-size", "1000000", "--indices", "IDX", "X", "Y"];
+    fails_with("huge-output", g(), &huge, 1, "cannot allocate the output");
     fails_with("adaptive-0", g(), &["adaptive", "--op", "avg", "--output-size", "0", "X", "Y"], 1, "output size is 0");
 }
 
