@@ -35,8 +35,7 @@ target features, ISA levels the build guarantees statically).
 ";
 
 /// Flags shared by every pooling command.
-const COMMON: &str = "\
-  --layout nchw|nhwc      memory layout of IN.npy (and OUT.npy): channels-first (nchw, default;
+const COMMON: &str = "  --layout nchw|nhwc      memory layout of IN.npy (and OUT.npy): channels-first (nchw, default;
                           also ncl/ncdhw) or channels-last (nhwc; also nlc/ndhwc)
   --isa LEVEL             auto (default: the detected level), scalar, avx2, avx512 or neon;
                           a level the CPU lacks (or SIMDPOOL_ISA forbids) is an error

@@ -933,12 +933,15 @@ fn help_lists_every_flag() {
         for f in pool_flags {
             assert!(h.contains(f), "{form:?} lacks {f}");
         }
+        assert!(!h.lines().any(|l| l.starts_with('-')), "{form:?}: a flag line lost its indentation:\n{h}");
     }
     let global = text(&simdpool(&["help", "global"]).stdout);
     for f in ["--op", "--indices", "--layout", "--isa", "--threads"] {
         assert!(global.contains(f), "global help lacks {f}");
     }
+    assert!(!global.lines().any(|l| l.starts_with('-')), "global help: a flag line lost its indentation");
     let adaptive = text(&simdpool(&["adaptive", "--help"]).stdout);
+    assert!(!adaptive.lines().any(|l| l.starts_with('-')), "adaptive help: a flag line lost its indentation");
     for f in ["--op", "--output-size", "--indices", "--layout", "--isa", "--threads"] {
         assert!(adaptive.contains(f), "adaptive help lacks {f}");
     }
