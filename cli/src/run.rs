@@ -14,6 +14,9 @@ const fn flag(name: &'static str, value: bool) -> Flag {
     Flag { name, value }
 }
 
+/// More threads than this is surely a typo (and would only spawn idle threads).
+const MAX_THREADS: usize = 1024;
+
 const COMMON: [Flag; 6] = [
     flag("op", true),
     flag("layout", true),
@@ -195,8 +198,10 @@ impl Job {
             None => 2.0,
         };
         let threads = p.value("threads").map(|v| args::count("threads", v)).transpose()?;
-        if threads == Some(0) {
-            return Err(usage("--threads 0: give at least 1 thread"));
+        match threads {
+            Some(0) => return Err(usage("--threads 0: give at least 1 thread")),
+            Some(n) if n > MAX_THREADS => return Err(usage(format!("--threads {n}: at most {MAX_THREADS}"))),
+            _ => {}
         }
         let [input, output] = p.positionals.as_slice() else {
             return Err(usage(format!(

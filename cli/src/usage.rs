@@ -39,8 +39,9 @@ const COMMON: &str = "  --layout nchw|nhwc      memory layout of IN.npy (and OUT
                           also ncl/ncdhw) or channels-last (nhwc; also nlc/ndhwc)
   --isa LEVEL             auto (default: the detected level), scalar, avx2, avx512 or neon;
                           a level the CPU lacks (or SIMDPOOL_ISA forbids) is an error
-  --threads N             run inside a thread pool of N threads (1 = the calling thread only);
-                          default: rayon's global pool. Results are identical for any N
+  --threads N             run inside a thread pool of N threads, 1 to 1024 (1 = the calling
+                          thread only); default: rayon's global pool. Results are identical
+                          for any N
   -q, --quiet             no summary line on stderr
   -h, --help              this text
 ";
