@@ -5,6 +5,13 @@ use crate::op::adaptive_range;
 use crate::window::AxisWindow;
 use simdpool_kernels::{Axis, Uniform};
 
+/// A table of `n` entries, or an error instead of an allocation failure for absurd sizes.
+fn table(n: usize) -> Result<Vec<usize>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| PoolError::Overflow { what: "memory for the per-axis tap tables" })?;
+    Ok(v)
+}
+
 /// Owned tables behind a [`simdpool_kernels::Axis`].
 #[derive(Clone, Debug)]
 pub(crate) struct AxisTable {
@@ -29,9 +36,9 @@ impl AxisTable {
             in_len: w.input,
             dilation: w.dilation,
             uniform: Some(Uniform { kernel: w.kernel, stride: w.stride, pad_begin: w.pad_begin, pad_end: w.pad_end }),
-            start: Vec::with_capacity(w.output),
-            taps: Vec::with_capacity(w.output),
-            count: Vec::with_capacity(w.output),
+            start: table(w.output)?,
+            taps: table(w.output)?,
+            count: table(w.output)?,
         };
         let d = w.dilation as i64;
         let k = w.kernel as i64;
@@ -60,14 +67,14 @@ impl AxisTable {
     }
 
     /// Tables of an adaptive axis pooling `input` to `output`.
-    pub fn adaptive(input: usize, output: usize) -> Self {
+    pub fn adaptive(input: usize, output: usize) -> Result<Self> {
         let mut t = AxisTable {
             in_len: input,
             dilation: 1,
             uniform: None,
-            start: Vec::with_capacity(output),
-            taps: Vec::with_capacity(output),
-            count: Vec::with_capacity(output),
+            start: table(output)?,
+            taps: table(output)?,
+            count: table(output)?,
         };
         for o in 0..output {
             let (b, e) = adaptive_range(o, input, output);
@@ -80,7 +87,7 @@ impl AxisTable {
             let k = input / output;
             t.uniform = Some(Uniform { kernel: k, stride: k, pad_begin: 0, pad_end: 0 });
         }
-        t
+        Ok(t)
     }
 
     /// The kernel view of these tables.

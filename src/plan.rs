@@ -88,24 +88,23 @@ impl<T: Element> Plan<T> {
         let spatial = input.spatial();
         let body = match op {
             PoolOp::Max(w) | PoolOp::Avg(w, _) | PoolOp::Lp(w, _) => {
-                let include_pad = matches!(op, PoolOp::Avg(_, o) if o.count_include_pad);
+                let (reduce, include_pad) = match op {
+                    PoolOp::Avg(_, o) => (Reduce::Avg { divisor_override: o.divisor_override }, o.count_include_pad),
+                    PoolOp::Lp(_, p) => (Reduce::Lp(LpPower::new(*p)), false),
+                    _ => (Reduce::Max, false),
+                };
                 let tables = w
                     .resolve(spatial)?
                     .iter()
                     .enumerate()
                     .map(|(axis, aw)| AxisTable::windowed(aw, axis, include_pad))
                     .collect::<Result<Vec<_>>>()?;
-                let reduce = match op {
-                    PoolOp::Max(_) => Reduce::Max,
-                    PoolOp::Avg(_, o) => Reduce::Avg { divisor_override: o.divisor_override },
-                    PoolOp::Lp(_, p) => Reduce::Lp(LpPower::new(*p)),
-                    _ => unreachable!(),
-                };
                 Body::Window { axes: three_axes(tables), reduce }
             }
             PoolOp::AdaptiveMax(out) | PoolOp::AdaptiveAvg(out) => {
                 check_adaptive(out, input.rank())?;
-                let tables = spatial.iter().zip(out).map(|(&l, &o)| AxisTable::adaptive(l, o)).collect();
+                let tables =
+                    spatial.iter().zip(out).map(|(&l, &o)| AxisTable::adaptive(l, o)).collect::<Result<_>>()?;
                 let reduce = if matches!(op, PoolOp::AdaptiveMax(_)) {
                     Reduce::Max
                 } else {
@@ -117,7 +116,7 @@ impl<T: Element> Plan<T> {
                 let problem = GlobalProblem::new(input.layout(), input.batch(), input.channels(), input.plane())
                     .ok_or(PoolError::Overflow { what: "global problem size" })?;
                 let reduce = if *op == PoolOp::GlobalMax { GlobalReduce::Max } else { GlobalReduce::Avg };
-                let tables = spatial.iter().map(|&l| AxisTable::adaptive(l, 1)).collect();
+                let tables = spatial.iter().map(|&l| AxisTable::adaptive(l, 1)).collect::<Result<_>>()?;
                 Body::Global { problem, reduce, axes: three_axes(tables) }
             }
         };
