@@ -272,3 +272,14 @@ fn absurd_sizes_are_errors_not_aborts() {
     let big = PoolOp::max(Window::new(&[1]).pads(&[0], &[1 << 50]));
     assert!(matches!(Plan::<f32>::new(&big, &shape).unwrap_err(), PoolError::Overflow { .. }));
 }
+
+#[test]
+fn nan_sums_are_the_canonical_nan() {
+    let odd = f32::from_bits(0xffc0_1234); // negative NaN with a payload
+    for x in [[odd, 1.0], [f32::INFINITY, f32::NEG_INFINITY]] {
+        let v = pool1d(&PoolOp::avg(Window::new(&[2])), &x).0[0];
+        assert_eq!(v.to_bits(), f32::NAN.to_bits());
+        let v = pool1d(&PoolOp::GlobalAvg, &x).0[0];
+        assert_eq!(v.to_bits(), f32::NAN.to_bits());
+    }
+}
