@@ -1,0 +1,356 @@
+//! Max pooling with indices over f32, for any [`F32Vec`]: the same selection as the portable
+//! kernel (row-major scan of the valid taps, a tap replaces the best when `v > best || isnan(v)`),
+//! with the bookkeeping in registers: a compare mask picks both the value and its index (i32
+//! lanes, widened to i64 only when stored).
+//!
+//! * Channels-last: lanes are neighbouring channels of one output pixel; every tap broadcasts its
+//!   flat index.
+//! * Channels-first, rows of at least `LANES` outputs: lanes are neighbouring outputs of a row;
+//!   each lane carries its own window (start and tap count from the axis tables), so borders,
+//!   dilation, ceil mode and adaptive windows need no special case. Consecutive windows load
+//!   contiguously, others gather.
+//! * Channels-first, rows of few outputs with long windows (global-as-one-window, 1-D text):
+//!   each output's window splits into contiguous runs; lanes scan a run in parallel (lane `l`
+//!   takes elements `l, l + LANES, ...` by the scan rule), and the lanes merge by the rule's
+//!   meaning: the last NaN if any, else the largest value at its first index. Runs combine in scan
+//!   order by the scan rule.
+//!
+//! The caller checks the buffers and that a plane has at most `i32::MAX` elements.
+
+use super::F32Vec;
+use crate::problem::{Layout, Problem};
+use core::ops::Range;
+
+/// `(start, taps, dilation)` of output `o` along an axis.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    taps: usize,
+    dil: usize,
+}
+
+fn span(a: &crate::problem::Axis<'_>, o: usize) -> Span {
+    Span { start: a.start()[o], taps: a.taps()[o], dil: a.dilation() }
+}
+
+/// The argmax kernel; the caller has checked the buffers against `p` and `rows`, and
+/// `p.in_plane() <= i32::MAX`.
+#[inline(always)]
+pub(crate) fn argmax<V: F32Vec>(
+    p: &Problem<'_>,
+    input: &[f32],
+    output: &mut [f32],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    let [az, ay, ax] = p.axes();
+    let per_image = az.out_len() * ay.out_len();
+    let row_len = p.row_len();
+    let in_plane = p.in_plane();
+    let c_count = p.channels();
+    for ((r, out_row), idx_row) in rows.zip(output.chunks_exact_mut(row_len)).zip(indices.chunks_exact_mut(row_len)) {
+        let (image, rem) = (r / per_image, r % per_image);
+        let (oz, oy) = (rem / ay.out_len(), rem % ay.out_len());
+        let (z, y) = (span(az, oz), span(ay, oy));
+        match p.layout() {
+            Layout::ChannelsFirst => {
+                let plane = &input[image * in_plane..(image + 1) * in_plane];
+                let geo = Geo { h: ay.in_len(), w: ax.in_len(), z, y };
+                if ax.out_len() < V::LANES && geo.run_len(span(ax, 0)) >= V::LANES {
+                    for (ox, (o, i)) in out_row.iter_mut().zip(idx_row.iter_mut()).enumerate() {
+                        let (v, at) = geo.runs::<V>(plane, span(ax, ox));
+                        *o = v;
+                        *i = at as i64;
+                    }
+                } else {
+                    lanes_outputs::<V>(plane, &geo, p, out_row, idx_row);
+                }
+            }
+            Layout::ChannelsLast => {
+                let img = &input[image * in_plane * c_count..(image + 1) * in_plane * c_count];
+                let geo = Geo { h: ay.in_len(), w: ax.in_len(), z, y };
+                for ox in 0..ax.out_len() {
+                    let x = span(ax, ox);
+                    let at = ox * c_count;
+                    lanes_channels::<V>(
+                        img,
+                        c_count,
+                        &geo,
+                        x,
+                        &mut out_row[at..at + c_count],
+                        &mut idx_row[at..at + c_count],
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Plane geometry and the depth and height windows of one output row.
+struct Geo {
+    h: usize,
+    w: usize,
+    z: Span,
+    y: Span,
+}
+
+impl Geo {
+    /// Offset of tap `(zi, yi)`'s row in the plane.
+    #[inline(always)]
+    fn row(&self, zi: usize, yi: usize) -> usize {
+        ((self.z.start + zi * self.z.dil) * self.h + self.y.start + yi * self.y.dil) * self.w
+    }
+
+    /// Whether whole input rows of the window are contiguous, and whole planes too.
+    #[inline(always)]
+    fn merges(&self, x: Span) -> (bool, bool) {
+        let rows = x.start == 0 && x.taps == self.w && (self.y.dil == 1 || self.y.taps == 1);
+        let planes = rows && self.y.start == 0 && self.y.taps == self.h && (self.z.dil == 1 || self.z.taps == 1);
+        (rows, planes)
+    }
+
+    /// Length of the contiguous runs of a window with horizontal span `x` (1 when dilated).
+    #[inline(always)]
+    fn run_len(&self, x: Span) -> usize {
+        if x.dil != 1 && x.taps > 1 {
+            return 1;
+        }
+        match self.merges(x) {
+            (_, true) => x.taps * self.y.taps * self.z.taps,
+            (true, false) => x.taps * self.y.taps,
+            _ => x.taps,
+        }
+    }
+
+    /// The selected `(value, index)` of one window, run by run in scan order.
+    #[inline(always)]
+    fn runs<V: F32Vec>(&self, plane: &[f32], x: Span) -> (f32, usize) {
+        let mut best: Option<(f32, usize)> = None;
+        let mut take = |cand: (f32, usize)| {
+            best = Some(match best {
+                Some(b) if !(cand.0 > b.0 || cand.0.is_nan()) => b,
+                _ => cand,
+            });
+        };
+        if x.dil != 1 && x.taps > 1 {
+            for zi in 0..self.z.taps {
+                for yi in 0..self.y.taps {
+                    let row = self.row(zi, yi) + x.start;
+                    take(scan_strided(plane, row, x.taps, x.dil));
+                }
+            }
+        } else {
+            match self.merges(x) {
+                (_, true) => take(scan_run::<V>(plane, self.row(0, 0), x.taps * self.y.taps * self.z.taps)),
+                (true, false) => {
+                    for zi in 0..self.z.taps {
+                        take(scan_run::<V>(plane, self.row(zi, 0), x.taps * self.y.taps));
+                    }
+                }
+                _ => {
+                    for zi in 0..self.z.taps {
+                        for yi in 0..self.y.taps {
+                            take(scan_run::<V>(plane, self.row(zi, yi) + x.start, x.taps));
+                        }
+                    }
+                }
+            }
+        }
+        best.expect("every window has a tap")
+    }
+}
+
+/// The scan rule over `plane[at + k * step]`, `k < taps`.
+#[inline(always)]
+fn scan_strided(plane: &[f32], at: usize, taps: usize, step: usize) -> (f32, usize) {
+    let mut best = (plane[at], at);
+    for k in 0..taps {
+        let i = at + k * step;
+        let v = plane[i];
+        if v > best.0 || v.is_nan() {
+            best = (v, i);
+        }
+    }
+    best
+}
+
+/// The scan rule over the contiguous run `plane[at..at + len]`, lanes in parallel.
+#[inline(always)]
+fn scan_run<V: F32Vec>(plane: &[f32], at: usize, len: usize) -> (f32, usize) {
+    let w = V::LANES;
+    let run = &plane[at..at + len];
+    if len < w {
+        let (v, i) = scan_strided(run, 0, len, 1);
+        return (v, at + i);
+    }
+    let ptr = run.as_ptr();
+    let mut best = V::splat(f32::NEG_INFINITY);
+    let mut cur = V::add_idx(V::iota(), V::splat_idx(at as i32));
+    let mut bidx = cur;
+    let step = V::splat_idx(w as i32);
+    let full = len / w;
+    for k in 0..full {
+        // SAFETY: k * w + w <= full * w <= len = run.len().
+        let v = unsafe { V::load(ptr.add(k * w)) };
+        let m = V::takes(v, best);
+        best = V::select(m, v, best);
+        bidx = V::select_idx(m, cur, bidx);
+        cur = V::add_idx(cur, step);
+    }
+    let tail = len - full * w;
+    if tail > 0 {
+        // SAFETY: reads full * w .. len = run.len(). Missing lanes are -inf and never taken.
+        let v = unsafe { V::load_part(ptr.add(full * w), tail, f32::NEG_INFINITY) };
+        let m = V::takes(v, best);
+        best = V::select(m, v, best);
+        bidx = V::select_idx(m, cur, bidx);
+    }
+    let mut vals = [0.0f32; 16];
+    let mut idx = [0i32; 16];
+    V::spill(best, bidx, &mut vals, &mut idx);
+    // Every lane saw at least one element (len >= LANES). Merge by the scan rule's meaning: the
+    // last NaN in scan order if any, else the largest value at its first position.
+    let (mut bv, mut bi) = (vals[0], idx[0]);
+    for l in 1..w {
+        let (v, i) = (vals[l], idx[l]);
+        let take = if bv.is_nan() {
+            v.is_nan() && i > bi
+        } else {
+            v.is_nan() || v > bv || (v == bv && i < bi)
+        };
+        if take {
+            bv = v;
+            bi = i;
+        }
+    }
+    (bv, bi as usize)
+}
+
+/// Channels-first: lanes are `LANES` neighbouring outputs of one row.
+#[inline(always)]
+fn lanes_outputs<V: F32Vec>(plane: &[f32], geo: &Geo, p: &Problem<'_>, out_row: &mut [f32], idx_row: &mut [i64]) {
+    let ax = &p.axes()[2];
+    let w = V::LANES;
+    let ow = ax.out_len();
+    let dx = ax.dilation();
+    let base = plane.as_ptr();
+    let mut ox = 0;
+    while ox < ow {
+        let n = w.min(ow - ox);
+        let mut xs = [0i32; 16];
+        let mut tx = [0i32; 16];
+        let mut max_tx = 0;
+        let mut consecutive = true;
+        for l in 0..n {
+            let s = span(ax, ox + l);
+            xs[l] = s.start as i32;
+            tx[l] = s.taps as i32;
+            max_tx = max_tx.max(s.taps);
+            consecutive &= s.taps == ax.taps()[ox] && s.start == ax.start()[ox] + l;
+        }
+        let xsv = V::idx_from(&xs);
+        let txv = V::idx_from(&tx);
+        let mut best = V::splat(f32::NEG_INFINITY);
+        let mut bidx = V::add_idx(xsv, V::splat_idx(geo.row(0, 0) as i32));
+        for zi in 0..geo.z.taps {
+            for yi in 0..geo.y.taps {
+                let row = geo.row(zi, yi);
+                for t in 0..max_tx {
+                    let off = row + t * dx;
+                    let offs = V::add_idx(xsv, V::splat_idx(off as i32));
+                    let v = if consecutive {
+                        let at = off + xs[0] as usize;
+                        assert!(at + n <= plane.len());
+                        // SAFETY: lanes l < n read at + l = row + start[ox + l] + t * dx, a valid tap
+                        // of output ox + l (t < taps), inside the plane (asserted too).
+                        unsafe {
+                            if n == w { V::load(base.add(at)) } else { V::load_part(base.add(at), n, f32::NEG_INFINITY) }
+                        }
+                    } else {
+                        let live = V::lt_idx(V::splat_idx(t as i32), txv);
+                        // SAFETY: live lanes have t < taps[ox + l], so offs[l] is a valid tap of that
+                        // output, inside the plane (Axis invariant); lanes >= n have taps 0.
+                        unsafe { V::gather(base, offs, live, f32::NEG_INFINITY) }
+                    };
+                    // Lanes without this tap hold -inf, which never replaces the best.
+                    let m = V::takes(v, best);
+                    best = V::select(m, v, best);
+                    bidx = V::select_idx(m, offs, bidx);
+                }
+            }
+        }
+        V::store_with_indices(&mut out_row[ox..ox + n], &mut idx_row[ox..ox + n], best, bidx, n);
+        ox += n;
+    }
+}
+
+/// Channels-last: lanes are neighbouring channels of output pixel with horizontal span `x`.
+#[inline(always)]
+fn lanes_channels<V: F32Vec>(img: &[f32], cc: usize, geo: &Geo, x: Span, out: &mut [f32], idx: &mut [i64]) {
+    let w = V::LANES;
+    // The window's last tap has the largest offset; every read below ends by (last + 1) * cc.
+    let last = geo.row(geo.z.taps - 1, geo.y.taps - 1) + x.start + (x.taps - 1) * x.dil;
+    assert!((last + 1) * cc <= img.len() && out.len() == cc && idx.len() == cc);
+    let mut c = 0;
+    while cc - c >= 4 * w {
+        channel_block::<V, 4>(img, cc, geo, x, c, w, out, idx);
+        c += 4 * w;
+    }
+    while cc - c >= w {
+        channel_block::<V, 1>(img, cc, geo, x, c, w, out, idx);
+        c += w;
+    }
+    if c < cc {
+        channel_block::<V, 1>(img, cc, geo, x, c, cc - c, out, idx);
+    }
+}
+
+/// Channels `c .. c + (NB - 1) * LANES + part` of one output pixel (`part < LANES` only when
+/// `NB == 1`); the caller checked that the window's last tap ends inside `img`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn channel_block<V: F32Vec, const NB: usize>(
+    img: &[f32],
+    cc: usize,
+    geo: &Geo,
+    x: Span,
+    c: usize,
+    part: usize,
+    out: &mut [f32],
+    idx: &mut [i64],
+) {
+    let w = V::LANES;
+    assert!(c + (NB - 1) * w + part <= cc && (part == w || NB == 1));
+    let base = img.as_ptr();
+    let first = (geo.row(0, 0) + x.start) as i32;
+    let mut best = [V::splat(f32::NEG_INFINITY); NB];
+    let mut bidx = [V::splat_idx(first); NB];
+    for zi in 0..geo.z.taps {
+        for yi in 0..geo.y.taps {
+            let row = geo.row(zi, yi) + x.start;
+            for xi in 0..x.taps {
+                let pix = row + xi * x.dil;
+                let pv = V::splat_idx(pix as i32);
+                let at = pix * cc + c;
+                for b in 0..NB {
+                    // SAFETY: pix is a tap of the window, at most its last tap, and
+                    // c + b * w + part <= cc, so the read ends by (last + 1) * cc <= img.len().
+                    let v = unsafe {
+                        if part == w {
+                            V::load(base.add(at + b * w))
+                        } else {
+                            V::load_part(base.add(at + b * w), part, f32::NEG_INFINITY)
+                        }
+                    };
+                    let m = V::takes(v, best[b]);
+                    best[b] = V::select(m, v, best[b]);
+                    bidx[b] = V::select_idx(m, pv, bidx[b]);
+                }
+            }
+        }
+    }
+    for b in 0..NB {
+        let at = c + b * w;
+        V::store_with_indices(&mut out[at..at + part], &mut idx[at..at + part], best[b], bidx[b], part);
+    }
+}

@@ -1,0 +1,218 @@
+//! Global max and average over f32, for any [`F32Vec`], in the canonical order.
+//!
+//! * Channels-first: each plane is reduced into [`GLOBAL_LANES`] interleaved lanes held in
+//!   `GLOBAL_LANES / LANES` registers (lane `j` takes elements `j, j + 64, ...`), the plane's tail
+//!   enters through a partial load whose missing lanes hold the identity (`+0.0` or `-inf`, which
+//!   leave a lane's bits unchanged: a sum that starts at `+0.0` is never `-0.0`). The halving tree
+//!   runs between registers down to one register per plane (`h = 32, ..., LANES`), then
+//!   [`F32Vec::tree_columns`] finishes `LANES` planes at once with a transpose-and-add network that
+//!   performs exactly the remaining steps `h = LANES/2, ..., 1`: no horizontal reduction per plane.
+//! * Channels-last: each channel is folded pixel by pixel from the identity; registers hold
+//!   neighbouring channels, blocked so one pass over the pixels serves many registers.
+
+use super::{F32Vec, add, combine};
+use crate::GLOBAL_LANES;
+use crate::problem::{GlobalProblem, GlobalReduce, Layout};
+use core::ops::Range;
+
+/// Registers of channel accumulators per channels-last block, at most.
+const MAX_BLOCK: usize = 16;
+
+/// The global kernel; the caller has checked the buffers against `p` and `rows`.
+#[inline(always)]
+pub(crate) fn global<V: F32Vec, const CL_BLOCK: usize>(
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    match (p.layout(), red) {
+        (Layout::ChannelsFirst, GlobalReduce::Max) => {
+            channels_first::<V>(p.plane(), input, output, rows, f32::NEG_INFINITY, combine::<V>, false)
+        }
+        (Layout::ChannelsFirst, GlobalReduce::Avg) => {
+            channels_first::<V>(p.plane(), input, output, rows, 0.0, add::<V>, true)
+        }
+        (Layout::ChannelsLast, GlobalReduce::Max) => {
+            channels_last::<V, CL_BLOCK>(p, input, output, rows, f32::NEG_INFINITY, combine::<V>, false)
+        }
+        (Layout::ChannelsLast, GlobalReduce::Avg) => {
+            channels_last::<V, CL_BLOCK>(p, input, output, rows, 0.0, add::<V>, true)
+        }
+    }
+}
+
+/// One plane folded into `GLOBAL_LANES` lanes and reduced by the tree down to one register.
+#[inline(always)]
+fn plane_register<V: F32Vec>(x: &[f32], init: f32, op: impl Fn(V, V) -> V + Copy) -> V {
+    let w = V::LANES;
+    let nv = GLOBAL_LANES / w;
+    let mut acc = [V::splat(init); GLOBAL_LANES / 4];
+    let full = x.len() / GLOBAL_LANES;
+    let ptr = x.as_ptr();
+    for chunk in 0..full {
+        for (v, a) in acc.iter_mut().enumerate().take(nv) {
+            // SAFETY: chunk * 64 + v * w + w <= full * 64 <= x.len().
+            *a = op(*a, unsafe { V::load(ptr.add(chunk * GLOBAL_LANES + v * w)) });
+        }
+    }
+    let tail_base = full * GLOBAL_LANES;
+    let tail = x.len() - tail_base;
+    if tail > 0 {
+        for (v, a) in acc.iter_mut().enumerate().take(nv) {
+            let s = v * w;
+            if tail >= s + w {
+                // SAFETY: tail_base + s + w <= tail_base + tail = x.len().
+                *a = op(*a, unsafe { V::load(ptr.add(tail_base + s)) });
+            } else if tail > s {
+                // SAFETY: reads tail_base + s .. tail_base + tail = x.len().
+                *a = op(*a, unsafe { V::load_part(ptr.add(tail_base + s), tail - s, init) });
+            }
+        }
+    }
+    let mut h = nv / 2;
+    while h > 0 {
+        for v in 0..h {
+            acc[v] = op(acc[v], acc[v + h]);
+        }
+        h /= 2;
+    }
+    acc[0]
+}
+
+#[inline(always)]
+fn channels_first<V: F32Vec>(
+    plane: usize,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+    init: f32,
+    op: impl Fn(V, V) -> V + Copy,
+    mean: bool,
+) {
+    let w = V::LANES;
+    let divisor = V::splat(plane as f32);
+    let mut r = rows.start;
+    let mut out = output;
+    while r < rows.end {
+        let g = w.min(rows.end - r);
+        let mut cols = [V::splat(init); 16];
+        for (k, col) in cols.iter_mut().enumerate().take(g) {
+            let first = (r + k) * plane;
+            *col = plane_register::<V>(&input[first..first + plane], init, op);
+        }
+        let mut res = V::tree_columns(&cols[..w], op);
+        if mean {
+            res = V::div(res, divisor);
+        }
+        let (head, rest) = out.split_at_mut(g);
+        if g == w {
+            // SAFETY: head has exactly w = LANES elements.
+            unsafe { V::store(head.as_mut_ptr(), res) };
+        } else {
+            V::store_part(head, res, g);
+        }
+        out = rest;
+        r += g;
+    }
+}
+
+#[inline(always)]
+fn channels_last<V: F32Vec, const BIG: usize>(
+    p: &GlobalProblem,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+    init: f32,
+    op: impl Fn(V, V) -> V + Copy,
+    mean: bool,
+) {
+    let cc = p.channels();
+    let plane = p.plane();
+    let divisor = V::splat(plane as f32);
+    let mut r = rows.start;
+    let mut out = output;
+    while r < rows.end {
+        let n = r / cc;
+        let c0 = r % cc;
+        let c1 = cc.min(c0 + (rows.end - r));
+        let img = &input[n * plane * cc..(n + 1) * plane * cc];
+        let (head, rest) = out.split_at_mut(c1 - c0);
+        let block = Block { img, plane, cc, init, divisor, mean };
+        let mut c = c0;
+        let mut o = head;
+        let w = V::LANES;
+        while c1 - c >= BIG * w {
+            o = block.run::<BIG>(c, o, op);
+            c += BIG * w;
+        }
+        while c1 - c >= 4 * w {
+            o = block.run::<4>(c, o, op);
+            c += 4 * w;
+        }
+        while c1 - c >= w {
+            o = block.run::<1>(c, o, op);
+            c += w;
+        }
+        if c < c1 {
+            block.tail(c, c1 - c, o, op);
+        }
+        out = rest;
+        r += c1 - c0;
+    }
+}
+
+/// One image of a channels-last problem.
+struct Block<'a, V> {
+    img: &'a [f32],
+    plane: usize,
+    cc: usize,
+    init: f32,
+    divisor: V,
+    mean: bool,
+}
+
+impl<V: F32Vec> Block<'_, V> {
+    /// Reduces channels `c .. c + NB * LANES` into `out`'s first outputs; returns the rest of `out`.
+    #[inline(always)]
+    fn run<'o, const NB: usize>(
+        &self,
+        c: usize,
+        out: &'o mut [f32],
+        op: impl Fn(V, V) -> V + Copy,
+    ) -> &'o mut [f32] {
+        let w = V::LANES;
+        assert!(NB <= MAX_BLOCK && c + NB * w <= self.cc && self.img.len() == self.plane * self.cc);
+        let mut acc = [V::splat(self.init); NB];
+        let base = self.img.as_ptr();
+        for pix in 0..self.plane {
+            let at = pix * self.cc + c;
+            for (b, a) in acc.iter_mut().enumerate() {
+                // SAFETY: at + b * w + w <= pix * cc + cc <= plane * cc = img.len() (asserted).
+                *a = op(*a, unsafe { V::load(base.add(at + b * w)) });
+            }
+        }
+        let (head, rest) = out.split_at_mut(NB * w);
+        for (b, a) in acc.iter().enumerate() {
+            let v = if self.mean { V::div(*a, self.divisor) } else { *a };
+            // SAFETY: head has NB * w elements, so b * w + w <= head.len().
+            unsafe { V::store(head.as_mut_ptr().add(b * w), v) };
+        }
+        rest
+    }
+
+    /// Reduces the last `n < LANES` channels starting at `c` into `out[..n]`.
+    #[inline(always)]
+    fn tail(&self, c: usize, n: usize, out: &mut [f32], op: impl Fn(V, V) -> V + Copy) {
+        assert!(n < V::LANES && c + n <= self.cc && self.img.len() == self.plane * self.cc && out.len() >= n);
+        let mut acc = V::splat(self.init);
+        let base = self.img.as_ptr();
+        for pix in 0..self.plane {
+            // SAFETY: reads pix * cc + c .. pix * cc + c + n <= plane * cc = img.len() (asserted).
+            acc = op(acc, unsafe { V::load_part(base.add(pix * self.cc + c), n, self.init) });
+        }
+        let v = if self.mean { V::div(acc, self.divisor) } else { acc };
+        V::store_part(out, v, n);
+    }
+}
