@@ -70,9 +70,12 @@ fn assert_same(got: &[f32], want: &[f32], what: &str) {
     }
 }
 
+/// Values and indices from `Plan::run_with_indices`.
+type WithIndices = (Vec<f32>, Vec<i64>);
+
 /// `Plan::run`, and for max also `Plan::run_with_indices` (values equal to `run`'s as values,
 /// NaN == NaN), on one ISA level, on the calling thread.
-fn run(op: &PoolOp, x: &[f32], shape: &TensorShape, isa: Isa) -> (Vec<f32>, Option<(Vec<f32>, Vec<i64>)>) {
+fn run(op: &PoolOp, x: &[f32], shape: &TensorShape, isa: Isa) -> (Vec<f32>, Option<WithIndices>) {
     let plan = Plan::<f32>::with_options(op, shape, PlanOptions::isa(isa).calling_thread()).expect("plan");
     assert_eq!(plan.isa(), isa);
     let mut y = vec![0.0f32; plan.output_len()];

@@ -213,11 +213,7 @@ fn scan_run<V: F32Vec>(plane: &[f32], at: usize, len: usize) -> (f32, usize) {
     let (mut bv, mut bi) = (vals[0], idx[0]);
     for l in 1..w {
         let (v, i) = (vals[l], idx[l]);
-        let take = if bv.is_nan() {
-            v.is_nan() && i > bi
-        } else {
-            v.is_nan() || v > bv || (v == bv && i < bi)
-        };
+        let take = if bv.is_nan() { v.is_nan() && i > bi } else { v.is_nan() || v > bv || (v == bv && i < bi) };
         if take {
             bv = v;
             bi = i;
@@ -264,7 +260,11 @@ fn lanes_outputs<V: F32Vec>(plane: &[f32], geo: &Geo, p: &Problem<'_>, out_row: 
                         // SAFETY: lanes l < n read at + l = row + start[ox + l] + t * dx, a valid tap
                         // of output ox + l (t < taps), inside the plane (asserted too).
                         unsafe {
-                            if n == w { V::load(base.add(at)) } else { V::load_part(base.add(at), n, f32::NEG_INFINITY) }
+                            if n == w {
+                                V::load(base.add(at))
+                            } else {
+                                V::load_part(base.add(at), n, f32::NEG_INFINITY)
+                            }
                         }
                     } else {
                         let live = V::lt_idx(V::splat_idx(t as i32), txv);

@@ -176,12 +176,7 @@ struct Block<'a, V> {
 impl<V: F32Vec> Block<'_, V> {
     /// Reduces channels `c .. c + NB * LANES` into `out`'s first outputs; returns the rest of `out`.
     #[inline(always)]
-    fn run<'o, const NB: usize>(
-        &self,
-        c: usize,
-        out: &'o mut [f32],
-        op: impl Fn(V, V) -> V + Copy,
-    ) -> &'o mut [f32] {
+    fn run<'o, const NB: usize>(&self, c: usize, out: &'o mut [f32], op: impl Fn(V, V) -> V + Copy) -> &'o mut [f32] {
         let w = V::LANES;
         assert!(NB <= MAX_BLOCK && c + NB * w <= self.cc && self.img.len() == self.plane * self.cc);
         let mut acc = [V::splat(self.init); NB];
