@@ -48,35 +48,35 @@ pub(crate) fn argmax<V: F32Vec>(
     let row_len = p.row_len();
     let in_plane = p.in_plane();
     let c_count = p.channels();
+    let x0 = span(ax, 0);
+    let full_rows = x0.start == 0 && x0.taps == ax.in_len() && (x0.dil == 1 || x0.taps == 1);
+    let long = ax.out_len() < V::LANES && (full_rows || (x0.taps >= V::LANES && x0.dil == 1));
+    if p.layout() == Layout::ChannelsFirst && !long {
+        lanes_outputs::<V>(p, input, output, indices, rows);
+        return;
+    }
     for ((r, out_row), idx_row) in rows.zip(output.chunks_exact_mut(row_len)).zip(indices.chunks_exact_mut(row_len)) {
         let (image, rem) = (r / per_image, r % per_image);
         let (oz, oy) = (rem / ay.out_len(), rem % ay.out_len());
-        let (z, y) = (span(az, oz), span(ay, oy));
+        let geo = Geo { h: ay.in_len(), w: ax.in_len(), z: span(az, oz), y: span(ay, oy) };
         match p.layout() {
             Layout::ChannelsFirst => {
                 let plane = &input[image * in_plane..(image + 1) * in_plane];
-                let geo = Geo { h: ay.in_len(), w: ax.in_len(), z, y };
-                if ax.out_len() < V::LANES && geo.run_len(span(ax, 0)) >= V::LANES {
-                    for (ox, (o, i)) in out_row.iter_mut().zip(idx_row.iter_mut()).enumerate() {
-                        let (v, at) = geo.runs::<V>(plane, span(ax, ox));
-                        *o = v;
-                        *i = at as i64;
-                    }
-                } else {
-                    lanes_outputs::<V>(plane, &geo, p, out_row, idx_row);
+                for (ox, (o, i)) in out_row.iter_mut().zip(idx_row.iter_mut()).enumerate() {
+                    let (v, at) = geo.runs::<V>(plane, span(ax, ox));
+                    *o = v;
+                    *i = at as i64;
                 }
             }
             Layout::ChannelsLast => {
                 let img = &input[image * in_plane * c_count..(image + 1) * in_plane * c_count];
-                let geo = Geo { h: ay.in_len(), w: ax.in_len(), z, y };
                 for ox in 0..ax.out_len() {
-                    let x = span(ax, ox);
                     let at = ox * c_count;
                     lanes_channels::<V>(
                         img,
                         c_count,
                         &geo,
-                        x,
+                        span(ax, ox),
                         &mut out_row[at..at + c_count],
                         &mut idx_row[at..at + c_count],
                     );
@@ -107,19 +107,6 @@ impl Geo {
         let rows = x.start == 0 && x.taps == self.w && (self.y.dil == 1 || self.y.taps == 1);
         let planes = rows && self.y.start == 0 && self.y.taps == self.h && (self.z.dil == 1 || self.z.taps == 1);
         (rows, planes)
-    }
-
-    /// Length of the contiguous runs of a window with horizontal span `x` (1 when dilated).
-    #[inline(always)]
-    fn run_len(&self, x: Span) -> usize {
-        if x.dil != 1 && x.taps > 1 {
-            return 1;
-        }
-        match self.merges(x) {
-            (_, true) => x.taps * self.y.taps * self.z.taps,
-            (true, false) => x.taps * self.y.taps,
-            _ => x.taps,
-        }
     }
 
     /// The selected `(value, index)` of one window, run by run in scan order.
@@ -222,66 +209,121 @@ fn scan_run<V: F32Vec>(plane: &[f32], at: usize, len: usize) -> (f32, usize) {
     (bv, bi as usize)
 }
 
-/// Channels-first: lanes are `LANES` neighbouring outputs of one row.
+/// The horizontal windows of `LANES` neighbouring outputs, shared by every row.
+#[derive(Clone, Copy)]
+struct LaneBlock {
+    /// First output.
+    ox: usize,
+    /// Live lanes.
+    n: usize,
+    /// Window start and taps per lane (taps 0 for dead lanes).
+    xs: [i32; 16],
+    tx: [i32; 16],
+    max_tx: usize,
+    /// Distance between neighbouring starts when `regular` (equal taps, starts step 1 or 2).
+    step: usize,
+    regular: bool,
+}
+
+/// Blocks prepared at once, then applied to every row (about 4 KB of stack).
+const GROUP: usize = 32;
+
+/// Channels-first: lanes are `LANES` neighbouring outputs of a row. Each block's windows come
+/// from the axis tables once per call, then serve every row of the range.
 #[inline(always)]
-fn lanes_outputs<V: F32Vec>(plane: &[f32], geo: &Geo, p: &Problem<'_>, out_row: &mut [f32], idx_row: &mut [i64]) {
-    let ax = &p.axes()[2];
+fn lanes_outputs<V: F32Vec>(
+    p: &Problem<'_>,
+    input: &[f32],
+    output: &mut [f32],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    let [az, ay, ax] = p.axes();
     let w = V::LANES;
     let ow = ax.out_len();
-    let dx = ax.dilation();
-    let base = plane.as_ptr();
-    let mut ox = 0;
-    while ox < ow {
-        let n = w.min(ow - ox);
-        let mut xs = [0i32; 16];
-        let mut tx = [0i32; 16];
-        let mut max_tx = 0;
-        let mut consecutive = true;
-        for l in 0..n {
-            let s = span(ax, ox + l);
-            xs[l] = s.start as i32;
-            tx[l] = s.taps as i32;
-            max_tx = max_tx.max(s.taps);
-            consecutive &= s.taps == ax.taps()[ox] && s.start == ax.start()[ox] + l;
+    let per_image = az.out_len() * ay.out_len();
+    let in_plane = p.in_plane();
+    let blocks = ow.div_ceil(w);
+    let mut g0 = 0;
+    while g0 < blocks {
+        let g1 = blocks.min(g0 + GROUP);
+        let mut setup =
+            [LaneBlock { ox: 0, n: 0, xs: [0; 16], tx: [0; 16], max_tx: 0, step: 1, regular: false }; GROUP];
+        for (b, s) in (g0..g1).zip(setup.iter_mut()) {
+            let ox = b * w;
+            let n = w.min(ow - ox);
+            let step = if n > 1 { ax.start()[ox + 1].wrapping_sub(ax.start()[ox]) } else { 1 };
+            let mut regular = step == 1 || step == 2;
+            s.ox = ox;
+            s.n = n;
+            s.step = step;
+            for l in 0..n {
+                let x = span(ax, ox + l);
+                s.xs[l] = x.start as i32;
+                s.tx[l] = x.taps as i32;
+                s.max_tx = s.max_tx.max(x.taps);
+                regular &= x.taps == ax.taps()[ox] && x.start == ax.start()[ox] + l * step;
+            }
+            s.regular = regular;
         }
-        let xsv = V::idx_from(&xs);
-        let txv = V::idx_from(&tx);
-        let mut best = V::splat(f32::NEG_INFINITY);
-        let mut bidx = V::add_idx(xsv, V::splat_idx(geo.row(0, 0) as i32));
-        for zi in 0..geo.z.taps {
-            for yi in 0..geo.y.taps {
-                let row = geo.row(zi, yi);
-                for t in 0..max_tx {
-                    let off = row + t * dx;
-                    let offs = V::add_idx(xsv, V::splat_idx(off as i32));
-                    let v = if consecutive {
-                        let at = off + xs[0] as usize;
-                        assert!(at + n <= plane.len());
-                        // SAFETY: lanes l < n read at + l = row + start[ox + l] + t * dx, a valid tap
-                        // of output ox + l (t < taps), inside the plane (asserted too).
-                        unsafe {
-                            if n == w {
-                                V::load(base.add(at))
-                            } else {
-                                V::load_part(base.add(at), n, f32::NEG_INFINITY)
-                            }
-                        }
-                    } else {
-                        let live = V::lt_idx(V::splat_idx(t as i32), txv);
-                        // SAFETY: live lanes have t < taps[ox + l], so offs[l] is a valid tap of that
-                        // output, inside the plane (Axis invariant); lanes >= n have taps 0.
-                        unsafe { V::gather(base, offs, live, f32::NEG_INFINITY) }
-                    };
-                    // Lanes without this tap hold -inf, which never replaces the best.
-                    let m = V::takes(v, best);
-                    best = V::select(m, v, best);
-                    bidx = V::select_idx(m, offs, bidx);
-                }
+        for (k, r) in rows.clone().enumerate() {
+            let (image, rem) = (r / per_image, r % per_image);
+            let (oz, oy) = (rem / ay.out_len(), rem % ay.out_len());
+            let geo = Geo { h: ay.in_len(), w: ax.in_len(), z: span(az, oz), y: span(ay, oy) };
+            let plane = &input[image * in_plane..(image + 1) * in_plane];
+            let out_row = &mut output[k * ow..(k + 1) * ow];
+            let idx_row = &mut indices[k * ow..(k + 1) * ow];
+            for s in &setup[..g1 - g0] {
+                lane_block::<V>(plane, &geo, ax.dilation(), s, out_row, idx_row);
             }
         }
-        V::store_with_indices(&mut out_row[ox..ox + n], &mut idx_row[ox..ox + n], best, bidx, n);
-        ox += n;
+        g0 = g1;
     }
+}
+
+/// One block of `LANES` outputs of one row.
+#[inline(always)]
+fn lane_block<V: F32Vec>(plane: &[f32], geo: &Geo, dx: usize, s: &LaneBlock, out_row: &mut [f32], idx_row: &mut [i64]) {
+    let w = V::LANES;
+    let base = plane.as_ptr();
+    let n = s.n;
+    let xsv = V::idx_from(&s.xs);
+    let txv = V::idx_from(&s.tx);
+    let mut best = V::splat(f32::NEG_INFINITY);
+    let mut bidx = V::add_idx(xsv, V::splat_idx(geo.row(0, 0) as i32));
+    for zi in 0..geo.z.taps {
+        for yi in 0..geo.y.taps {
+            let row = geo.row(zi, yi);
+            for t in 0..s.max_tx {
+                let off = row + t * dx;
+                let offs = V::add_idx(xsv, V::splat_idx(off as i32));
+                let at = off + s.xs[0] as usize;
+                let v = if s.regular && s.step == 1 {
+                    assert!(at + n <= plane.len());
+                    // SAFETY: lanes l < n read at + l = row + start[ox + l] + t * dx, a valid tap
+                    // of output ox + l (t < taps), inside the plane (asserted too).
+                    unsafe {
+                        if n == w { V::load(base.add(at)) } else { V::load_part(base.add(at), n, f32::NEG_INFINITY) }
+                    }
+                } else if s.regular && at + 2 * w <= plane.len() {
+                    // SAFETY: reads at .. at + 2 * LANES, inside the plane (checked). Lanes l < n
+                    // hold at + 2 * l, the tap of output ox + l; lanes >= n are never stored.
+                    unsafe { V::load_even(base.add(at)) }
+                } else {
+                    let live = V::lt_idx(V::splat_idx(t as i32), txv);
+                    // SAFETY: live lanes have t < taps[ox + l], so offs[l] is a valid tap of that
+                    // output, inside the plane (Axis invariant); lanes >= n have taps 0.
+                    unsafe { V::gather(base, offs, live, f32::NEG_INFINITY) }
+                };
+                // Lanes without this tap hold -inf (or are dead), which never changes a live lane.
+                let m = V::takes(v, best);
+                best = V::select(m, v, best);
+                bidx = V::select_idx(m, offs, bidx);
+            }
+        }
+    }
+    let ox = s.ox;
+    V::store_with_indices(&mut out_row[ox..ox + n], &mut idx_row[ox..ox + n], best, bidx, n);
 }
 
 /// Channels-last: lanes are neighbouring channels of output pixel with horizontal span `x`.

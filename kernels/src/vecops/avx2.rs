@@ -90,6 +90,14 @@ impl F32Vec for Ymm {
         Ymm(v3!(_mm256_blendv_ps(_mm256_set1_ps(fill), x, _mm256_castsi256_ps(m))))
     }
     #[inline(always)]
+    unsafe fn load_even(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees p..p + 16 is readable; AVX as in the module docs.
+        let (a, b) = unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
+        // [a0 a2 b0 b2 | a4 a6 b4 b6], then 64-bit blocks reordered to [a0 a2 a4 a6 | b0 b2 b4 b6].
+        let e = v3!(_mm256_shuffle_ps::<0x88>(a, b));
+        Ymm(v3!(_mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(e)))))
+    }
+    #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self) {
         // SAFETY: the caller guarantees p..p + 8 is writable; AVX as in the module docs.
         unsafe { _mm256_storeu_ps(p, v.0) }

@@ -93,6 +93,13 @@ impl F32Vec for Zmm {
         Zmm(unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(fill), mask_of(n), p) })
     }
     #[inline(always)]
+    unsafe fn load_even(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees p..p + 32 is readable; AVX-512 as in the module docs.
+        let (a, b) = unsafe { (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16))) };
+        let even = v4!(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+        Zmm(v4!(_mm512_permutex2var_ps(a, even, b)))
+    }
+    #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self) {
         // SAFETY: the caller guarantees p..p + 16 is writable; AVX-512 as in the module docs.
         unsafe { _mm512_storeu_ps(p, v.0) }

@@ -55,6 +55,11 @@ pub(crate) trait F32Vec: Copy {
     /// # Safety
     /// `p..p + n` is readable.
     unsafe fn load_part(p: *const f32, n: usize, fill: f32) -> Self;
+    /// Lane `l` is `p[2 * l]`: loads `2 * LANES` values and keeps the even ones.
+    ///
+    /// # Safety
+    /// `p..p + 2 * LANES` is readable.
+    unsafe fn load_even(p: *const f32) -> Self;
     /// Stores all lanes.
     ///
     /// # Safety

@@ -72,6 +72,11 @@ impl F32Vec for Q {
         Q(unsafe { vld1q_f32(tmp.as_ptr()) })
     }
     #[inline(always)]
+    unsafe fn load_even(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees p..p + 8 is readable; vld2q reads exactly those 8 values.
+        Q(unsafe { vld2q_f32(p) }.0)
+    }
+    #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self) {
         // SAFETY: the caller guarantees p..p + 4 is writable.
         unsafe { vst1q_f32(p, v.0) }
