@@ -47,7 +47,7 @@ fn main() {
             continue;
         }
         for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
-            let shape = TensorShape::from_dims(layout, dims).unwrap();
+            let shape = TensorShape::nchw(dims).unwrap().with_layout(layout);
             let x: Vec<f32> = (0..shape.len()).map(|i| ((i * 7919) % 1000) as f32 * 0.01 - 5.0).collect();
             let t_ref = if *idx && op.window().is_some() && shape.len() > 1 << 20 {
                 f64::NAN

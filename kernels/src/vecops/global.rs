@@ -8,7 +8,16 @@
 //!   [`F32Vec::tree_columns`] finishes `LANES` planes at once with a transpose-and-add network that
 //!   performs exactly the remaining steps `h = LANES/2, ..., 1`: no horizontal reduction per plane.
 //! * Channels-last: each channel is folded pixel by pixel from the identity; registers hold
-//!   neighbouring channels, blocked so one pass over the pixels serves many registers.
+//!   neighbouring channels, blocked so one pass over the pixels serves many registers. When the
+//!   channels span more than one register block, the output itself holds the accumulators and
+//!   each pixel's channel vector is streamed through once (contiguous reads instead of strided).
+//!
+//! Sums skip the canonical `+0.0 +` of each lane's first element and add `+0.0` once to the
+//! result instead. Both give the same bits: a partial sum can differ from the canonical one only
+//! by being `-0.0` where the canonical is `+0.0`, which happens only when every element under it
+//! is `-0.0`; such a partial added to anything else leaves the same value as `+0.0` would (the
+//! other operand, canonical, is never `-0.0`), so only an all-`-0.0` result differs, and the final
+//! `+ 0.0` maps it to `+0.0` while leaving every other value (NaN payloads too) unchanged.
 
 use super::{F32Vec, add, combine};
 use crate::GLOBAL_LANES;
@@ -43,42 +52,72 @@ pub(crate) fn global<V: F32Vec, const CL_BLOCK: usize>(
     }
 }
 
-/// One plane folded into `GLOBAL_LANES` lanes and reduced by the tree down to one register.
+/// `P` planes of equal length, each folded into `GLOBAL_LANES` lanes and reduced by the tree
+/// down to one register. (Two planes at once measured slower here: `P = 1` is what runs.)
+/// Lanes without elements hold `init`; sums omit the leading `+0.0` (see the module docs).
 #[inline(always)]
-fn plane_register<V: F32Vec>(x: &[f32], init: f32, op: impl Fn(V, V) -> V + Copy) -> V {
+fn plane_registers<V: F32Vec, const P: usize>(xs: [&[f32]; P], init: f32, op: impl Fn(V, V) -> V + Copy) -> [V; P] {
     let w = V::LANES;
     let nv = GLOBAL_LANES / w;
-    let mut acc = [V::splat(init); GLOBAL_LANES / 4];
-    let full = x.len() / GLOBAL_LANES;
-    let ptr = x.as_ptr();
-    for chunk in 0..full {
-        for (v, a) in acc.iter_mut().enumerate().take(nv) {
-            // SAFETY: chunk * 64 + v * w + w <= full * 64 <= x.len().
-            *a = op(*a, unsafe { V::load(ptr.add(chunk * GLOBAL_LANES + v * w)) });
-        }
-    }
+    let len = xs[0].len();
+    assert!(xs.iter().all(|x| x.len() == len));
+    let mut acc = [[V::splat(init); GLOBAL_LANES / 4]; P];
+    let full = len / GLOBAL_LANES;
     let tail_base = full * GLOBAL_LANES;
-    let tail = x.len() - tail_base;
-    if tail > 0 {
-        for (v, a) in acc.iter_mut().enumerate().take(nv) {
-            let s = v * w;
-            if tail >= s + w {
-                // SAFETY: tail_base + s + w <= tail_base + tail = x.len().
-                *a = op(*a, unsafe { V::load(ptr.add(tail_base + s)) });
-            } else if tail > s {
-                // SAFETY: reads tail_base + s .. tail_base + tail = x.len().
-                *a = op(*a, unsafe { V::load_part(ptr.add(tail_base + s), tail - s, init) });
+    let tail = len - tail_base;
+    if full == 0 {
+        // One partial chunk: every register takes a (possibly empty) partial load, no branches.
+        for (x, acc) in xs.iter().zip(acc.iter_mut()) {
+            for (v, a) in acc.iter_mut().enumerate().take(nv) {
+                let n = tail.saturating_sub(v * w).min(w);
+                // SAFETY: reads x[v * w .. v * w + n], in bounds (v * w + n <= tail = len when
+                // n > 0); with n = 0 nothing is read, and wrapping_add forms the address without
+                // dereferencing it.
+                *a = unsafe { V::load_part(x.as_ptr().wrapping_add(v * w), n, init) };
+            }
+        }
+    } else {
+        for (x, acc) in xs.iter().zip(acc.iter_mut()) {
+            for (v, a) in acc.iter_mut().enumerate().take(nv) {
+                // SAFETY: v * w + w <= 64 <= len.
+                *a = unsafe { V::load(x.as_ptr().add(v * w)) };
+            }
+        }
+        for chunk in 1..full {
+            for (x, acc) in xs.iter().zip(acc.iter_mut()) {
+                for (v, a) in acc.iter_mut().enumerate().take(nv) {
+                    // SAFETY: chunk * 64 + v * w + w <= full * 64 <= len.
+                    *a = op(*a, unsafe { V::load(x.as_ptr().add(chunk * GLOBAL_LANES + v * w)) });
+                }
+            }
+        }
+        if tail > 0 {
+            for (x, acc) in xs.iter().zip(acc.iter_mut()) {
+                for (v, a) in acc.iter_mut().enumerate().take(nv) {
+                    let s = v * w;
+                    if tail >= s + w {
+                        // SAFETY: tail_base + s + w <= tail_base + tail = len.
+                        *a = op(*a, unsafe { V::load(x.as_ptr().add(tail_base + s)) });
+                    } else if tail > s {
+                        // SAFETY: reads tail_base + s .. tail_base + tail = len.
+                        *a = op(*a, unsafe { V::load_part(x.as_ptr().add(tail_base + s), tail - s, init) });
+                    }
+                }
             }
         }
     }
-    let mut h = nv / 2;
-    while h > 0 {
-        for v in 0..h {
-            acc[v] = op(acc[v], acc[v + h]);
+    let mut out = [V::splat(init); P];
+    for (acc, o) in acc.iter_mut().zip(out.iter_mut()) {
+        let mut h = nv / 2;
+        while h > 0 {
+            for v in 0..h {
+                acc[v] = op(acc[v], acc[v + h]);
+            }
+            h /= 2;
         }
-        h /= 2;
+        *o = acc[0];
     }
-    acc[0]
+    out
 }
 
 #[inline(always)]
@@ -98,13 +137,13 @@ fn channels_first<V: F32Vec>(
     while r < rows.end {
         let g = w.min(rows.end - r);
         let mut cols = [V::splat(init); 16];
+        let x = |k: usize| &input[(r + k) * plane..(r + k + 1) * plane];
         for (k, col) in cols.iter_mut().enumerate().take(g) {
-            let first = (r + k) * plane;
-            *col = plane_register::<V>(&input[first..first + plane], init, op);
+            [*col] = plane_registers::<V, 1>([x(k)], init, op);
         }
         let mut res = V::tree_columns(&cols[..w], op);
         if mean {
-            res = V::div(res, divisor);
+            res = V::div(V::add(res, V::splat(0.0)), divisor);
         }
         let (head, rest) = out.split_at_mut(g);
         if g == w {
@@ -143,6 +182,12 @@ fn channels_last<V: F32Vec, const BIG: usize>(
         let mut c = c0;
         let mut o = head;
         let w = V::LANES;
+        if c1 - c0 > BIG * w {
+            block.wide(c0, o, op);
+            out = rest;
+            r += c1 - c0;
+            continue;
+        }
         while c1 - c >= BIG * w {
             o = block.run::<BIG>(c, o, op);
             c += BIG * w;
@@ -181,7 +226,11 @@ impl<V: F32Vec> Block<'_, V> {
         assert!(NB <= MAX_BLOCK && c + NB * w <= self.cc && self.img.len() == self.plane * self.cc);
         let mut acc = [V::splat(self.init); NB];
         let base = self.img.as_ptr();
-        for pix in 0..self.plane {
+        for (b, a) in acc.iter_mut().enumerate() {
+            // SAFETY: c + b * w + w <= cc <= img.len() (asserted, plane >= 1).
+            *a = unsafe { V::load(base.add(c + b * w)) };
+        }
+        for pix in 1..self.plane {
             let at = pix * self.cc + c;
             for (b, a) in acc.iter_mut().enumerate() {
                 // SAFETY: at + b * w + w <= pix * cc + cc <= plane * cc = img.len() (asserted).
@@ -190,7 +239,7 @@ impl<V: F32Vec> Block<'_, V> {
         }
         let (head, rest) = out.split_at_mut(NB * w);
         for (b, a) in acc.iter().enumerate() {
-            let v = if self.mean { V::div(*a, self.divisor) } else { *a };
+            let v = self.finish(*a);
             // SAFETY: head has NB * w elements, so b * w + w <= head.len().
             unsafe { V::store(head.as_mut_ptr().add(b * w), v) };
         }
@@ -209,5 +258,52 @@ impl<V: F32Vec> Block<'_, V> {
         }
         let v = if self.mean { V::div(acc, self.divisor) } else { acc };
         V::store_part(out, v, n);
+    }
+
+    /// The output of an accumulator: sums get `+ 0.0` (module docs) and the division.
+    #[inline(always)]
+    fn finish(&self, a: V) -> V {
+        if self.mean { V::div(V::add(a, V::splat(0.0)), self.divisor) } else { a }
+    }
+
+    /// Channels `c .. c + out.len()`, with `out` as the accumulators: pixel by pixel, each
+    /// pixel's channels stream through once.
+    #[inline(always)]
+    fn wide(&self, c: usize, out: &mut [f32], op: impl Fn(V, V) -> V + Copy) {
+        let w = V::LANES;
+        let len = out.len();
+        assert!(c + len <= self.cc && self.img.len() == self.plane * self.cc);
+        let full = len / w;
+        let part = len - full * w;
+        let base = self.img.as_ptr();
+        out.copy_from_slice(&self.img[c..c + len]);
+        for pix in 1..self.plane {
+            let at = pix * self.cc + c;
+            let acc = out.as_mut_ptr();
+            for v in 0..full {
+                // SAFETY: reads img[at + v * w .. at + v * w + w] with at + len <= pix * cc + cc <=
+                // img.len() (asserted), and out[v * w .. v * w + w] with v * w + w <= len.
+                unsafe {
+                    let x = V::load(base.add(at + v * w));
+                    V::store(acc.add(v * w), op(V::load(acc.add(v * w)), x));
+                }
+            }
+            if part > 0 {
+                let s = full * w;
+                // SAFETY: reads img[at + s .. at + len] and out[s .. len], in bounds as above.
+                let (x, a) = unsafe {
+                    (V::load_part(base.add(at + s), part, self.init), V::load_part(acc.add(s), part, self.init))
+                };
+                V::store_part(&mut out[s..], op(a, x), part);
+            }
+        }
+        if self.mean {
+            for v in out.chunks_mut(w) {
+                let n = v.len();
+                // SAFETY: reads v[..n], n <= w.
+                let a = unsafe { V::load_part(v.as_ptr(), n, 0.0) };
+                V::store_part(v, self.finish(a), n);
+            }
+        }
     }
 }
