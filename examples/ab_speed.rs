@@ -1,5 +1,8 @@
 //! Interleaved A/B timing (min and median of single calls) of the global suite cases per layout,
-//! so both layouts see the same machine load. `cargo run --release --example ab_speed`
+//! so every variant sees the same machine load: the Scalar level and the chosen level on the
+//! calling thread, the chosen level in rayon pools of 1 and 2 threads, and a plain read of the
+//! input (xor of its bits, auto-vectorised) as the memory roofline of the moment.
+//! `cargo run --release --example ab_speed` (`ISA=avx2`, `ITERS=n`).
 use simdpool::{Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape};
 use std::time::Instant;
 
@@ -13,24 +16,48 @@ fn main() {
     ] {
         let mut runs = Vec::new();
         for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
-            for level in [Isa::Scalar, isa] {
-                let shape = TensorShape::nchw(&dims).unwrap().with_layout(layout);
-                let plan = Plan::<f32>::with_options(&op, &shape, PlanOptions::isa(level).calling_thread()).unwrap();
-                let x: Vec<f32> = (0..shape.len()).map(|i| ((i * 7919) % 1000) as f32 * 0.01 - 5.0).collect();
+            let shape = TensorShape::nchw(&dims).unwrap().with_layout(layout);
+            let x: Vec<f32> = (0..shape.len()).map(|i| ((i * 7919) % 1000) as f32 * 0.01 - 5.0).collect();
+            for (level, threads) in [(Isa::Scalar, 0), (isa, 0), (isa, 1), (isa, 2)] {
+                let opts =
+                    if threads == 0 { PlanOptions::isa(level).calling_thread() } else { PlanOptions::isa(level) };
+                let plan = Plan::<f32>::with_options(&op, &shape, opts).unwrap();
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build().unwrap();
                 let y = vec![0.0f32; plan.output_len()];
-                runs.push((layout, level, plan, x, y, Vec::with_capacity(iters)));
+                runs.push((layout, level, threads, pool, plan, x.clone(), y, Vec::with_capacity(iters)));
             }
         }
-        for _ in 0..iters {
-            for (_, _, plan, x, y, times) in runs.iter_mut() {
+        let x = runs[0].5.clone();
+        let mut read = Vec::with_capacity(iters);
+        // Calls inside a pool are timed inside one `install` per batch of 10 (the install itself,
+        // a hand-off to the pool's thread, is not part of a call).
+        for _ in 0..iters / 10 {
+            for (_, _, threads, pool, plan, x, y, times) in runs.iter_mut() {
+                let mut batch = || {
+                    for _ in 0..10 {
+                        let t = Instant::now();
+                        plan.run(x, y).unwrap();
+                        times.push(t.elapsed().as_secs_f64() * 1e6);
+                    }
+                };
+                if *threads == 0 { batch() } else { pool.install(batch) }
+            }
+            for _ in 0..10 {
                 let t = Instant::now();
-                plan.run(x, y).unwrap();
-                times.push(t.elapsed().as_secs_f64() * 1e6);
+                std::hint::black_box(x.iter().fold(0u32, |a, v| a ^ v.to_bits()));
+                read.push(t.elapsed().as_secs_f64() * 1e6);
             }
         }
-        for (layout, level, _, _, _, times) in runs.iter_mut() {
+        read.sort_by(f64::total_cmp);
+        println!("{name:12} read of the input: min {:8.2}µs  median {:8.2}µs", read[0], read[read.len() / 2]);
+        for (layout, level, threads, _, _, _, _, times) in runs.iter_mut() {
             times.sort_by(f64::total_cmp);
-            println!("{name:12} {layout:?} {level}: min {:8.2}µs  median {:8.2}µs", times[0], times[times.len() / 2]);
+            let how = if *threads == 0 { "calling thread".to_string() } else { format!("pool of {threads}") };
+            println!(
+                "{name:12} {layout:?} {level} {how}: min {:8.2}µs  median {:8.2}µs",
+                times[0],
+                times[times.len() / 2]
+            );
         }
     }
 }

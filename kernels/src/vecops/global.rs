@@ -8,9 +8,10 @@
 //!   [`F32Vec::tree_columns`] finishes `LANES` planes at once with a transpose-and-add network that
 //!   performs exactly the remaining steps `h = LANES/2, ..., 1`: no horizontal reduction per plane.
 //! * Channels-last: each channel is folded pixel by pixel from the identity; registers hold
-//!   neighbouring channels, blocked so one pass over the pixels serves many registers. When the
-//!   channels span more than one register block, the output itself holds the accumulators and
-//!   each pixel's channel vector is streamed through once (contiguous reads instead of strided).
+//!   neighbouring channels, blocked so one pass over the pixels serves many registers. When a
+//!   register block is narrower than 256 channels (AVX2, NEON) and the channels span more than
+//!   one block, the output itself holds the accumulators and each pixel's channels stream through
+//!   once (contiguous reads instead of short strided pieces).
 //!
 //! Sums skip the canonical `+0.0 +` of each lane's first element and add `+0.0` once to the
 //! result instead. Both give the same bits: a partial sum can differ from the canonical one only
@@ -182,7 +183,9 @@ fn channels_last<V: F32Vec, const BIG: usize>(
         let mut c = c0;
         let mut o = head;
         let w = V::LANES;
-        if c1 - c0 > BIG * w {
+        // A register block narrower than 256 channels (1 KB per pixel) reads short strided pieces
+        // of each pixel; streaming whole pixels through memory accumulators measured faster then.
+        if BIG * w < 256 && c1 - c0 > BIG * w {
             block.wide(c0, o, op);
             out = rest;
             r += c1 - c0;
