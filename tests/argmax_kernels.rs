@@ -146,6 +146,8 @@ fn row_and_channel_tails() {
         Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]).ceil_mode(true),
         Window::new(&[1, 3]).stride(&[1, 3]).dilation(&[1, 2]).padding(&[0, 1]),
         Window::new(&[2, 20]).stride(&[1, 1]).padding(&[0, 10]),
+        // Dilated and padded with stride 1: window starts decrease at the left border.
+        Window::new(&[1, 3]).stride(&[1, 1]).dilation(&[1, 2]).padding(&[0, 1]),
     ];
     for len in [1usize, 5, 8, 9, 16, 17, 31, 33, 40, 67] {
         for c in [1usize, 4, 7, 8, 16, 17, 65] {

@@ -262,7 +262,9 @@ fn lanes_outputs<V: F32Vec>(
                 s.xs[l] = x.start as i32;
                 s.tx[l] = x.taps as i32;
                 s.max_tx = s.max_tx.max(x.taps);
-                regular &= x.taps == ax.taps()[ox] && x.start == ax.start()[ox] + l * step;
+                // Short-circuits before `l * step` for a step that is neither 1 nor 2 (starts may
+                // decrease at a dilated, padded border).
+                regular = regular && x.taps == ax.taps()[ox] && x.start == ax.start()[ox] + l * step;
             }
             s.regular = regular;
         }

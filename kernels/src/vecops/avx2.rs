@@ -87,7 +87,12 @@ impl F32Vec for Ymm {
         // SAFETY: vmaskmovps reads only the lanes of the mask, p..p + n, which the caller
         // guarantees readable; masked-off lanes never fault. AVX as in the module docs.
         let x = unsafe { _mm256_maskload_ps(p, m) };
-        Ymm(v3!(_mm256_blendv_ps(_mm256_set1_ps(fill), x, _mm256_castsi256_ps(m))))
+        if fill.to_bits() == 0 {
+            // vmaskmovps already zeroes the masked-off lanes.
+            Ymm(x)
+        } else {
+            Ymm(v3!(_mm256_blendv_ps(_mm256_set1_ps(fill), x, _mm256_castsi256_ps(m))))
+        }
     }
     #[inline(always)]
     unsafe fn load_even(p: *const f32) -> Self {
