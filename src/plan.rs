@@ -213,9 +213,15 @@ impl<T: Element> Plan<T> {
             Body::Global { problem, reduce, .. } => {
                 let global = self.kernels.global;
                 // Rows are (n, c) planes: N = 1 with many channels splits channels. Tasks take
-                // whole register groups: 16 planes per transpose network channels-first, 64
-                // neighbouring channels (whole cache lines per pixel) channels-last.
-                let granule = if problem.layout() == crate::Layout::ChannelsFirst { 16 } else { 64 };
+                // whole register groups: 16 planes per transpose network channels-first;
+                // channels-last, whole images when they hold at most 256 channels and there are
+                // several, else blocks of 128 neighbouring channels (512 B of every pixel).
+                let (n, c) = (problem.batch(), problem.channels());
+                let granule = match problem.layout() {
+                    crate::Layout::ChannelsFirst => 16,
+                    crate::Layout::ChannelsLast if c <= 256 && n >= 2 => c,
+                    crate::Layout::ChannelsLast => 128,
+                };
                 let split = Split {
                     threading: self.threading,
                     rows: problem.rows(),

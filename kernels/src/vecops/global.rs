@@ -195,6 +195,10 @@ fn channels_last<V: F32Vec, const BIG: usize>(
             o = block.run::<BIG>(c, o, op);
             c += BIG * w;
         }
+        if BIG > 8 && c1 - c >= 8 * w {
+            o = block.run::<8>(c, o, op);
+            c += 8 * w;
+        }
         while c1 - c >= 4 * w {
             o = block.run::<4>(c, o, op);
             c += 4 * w;
