@@ -150,7 +150,7 @@ fn row_and_channel_tails() {
         Window::new(&[1, 3]).stride(&[1, 1]).dilation(&[1, 2]).padding(&[0, 1]),
     ];
     for len in [1usize, 5, 8, 9, 16, 17, 31, 33, 40, 67] {
-        for c in [1usize, 4, 7, 8, 16, 17, 65] {
+        for c in [1usize, 4, 7, 8, 16, 17, 65, 130] {
             for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
                 let shape = TensorShape::new(layout, 2, c, &[3, len]).unwrap();
                 let x: Vec<f32> = (0..shape.len())

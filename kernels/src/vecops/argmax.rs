@@ -336,6 +336,11 @@ fn lanes_channels<V: F32Vec>(img: &[f32], cc: usize, geo: &Geo, x: Span, out: &m
     let last = geo.row(geo.z.taps - 1, geo.y.taps - 1) + x.start + (x.taps - 1) * x.dil;
     assert!((last + 1) * cc <= img.len() && out.len() == cc && idx.len() == cc);
     let mut c = 0;
+    // Eight registers of values and eight of indices fit the 32-register files (AVX-512, NEON).
+    while V::LANES != 8 && cc - c >= 8 * w {
+        channel_block::<V, 8>(img, cc, geo, x, c, w, out, idx);
+        c += 8 * w;
+    }
     while cc - c >= 4 * w {
         channel_block::<V, 4>(img, cc, geo, x, c, w, out, idx);
         c += 4 * w;
