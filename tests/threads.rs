@@ -121,14 +121,16 @@ fn calling_thread_option_matches() {
 }
 
 /// Global pooling with N = 1 splits channels (channels-first: groups of 16 planes; channels-last:
-/// blocks of 128 channels): the same bits for 1, 2 and 3 threads, including partial blocks.
+/// blocks of 128 channels): the same bits for 1, 2 and 3 threads, including partial blocks and
+/// tasks that cross an image boundary; and the same bits as the calling thread alone.
 #[test]
 fn global_channel_splits_match() {
     let pools: Vec<rayon::ThreadPool> =
         [1, 2, 3].iter().map(|&n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap()).collect();
-    for sp in [&[260usize][..], &[16, 17], &[4, 8, 9]] {
+    for (n, sp) in [(1usize, &[260usize][..]), (1, &[16, 17]), (1, &[4, 8, 9]), (2, &[11, 13])] {
         for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
-            let shape = TensorShape::new(layout, 1, 301, sp).unwrap();
+            // N = 2 with 301 channels: channels-last tasks of 128 channels cross the image boundary.
+            let shape = TensorShape::new(layout, n, 301, sp).unwrap();
             let x: Vec<f32> = (0..shape.len()).map(|i| ((i * 2654435761) % 1009) as f32 * 0.11 - 50.0).collect();
             let xu: Vec<u8> = (0..shape.len()).map(|i| ((i * 2654435761) >> 9) as u8).collect();
             for op in [PoolOp::GlobalMax, PoolOp::GlobalAvg] {
@@ -136,6 +138,9 @@ fn global_channel_splits_match() {
                 let plan_u = Plan::<u8>::new(&op, &shape).unwrap();
                 let (y1, _) = run_in(&pools[0], &plan, &x, false);
                 let (u1, _) = run_in(&pools[0], &plan_u, &xu, false);
+                let inline = Plan::<f32>::with_options(&op, &shape, PlanOptions::default().calling_thread()).unwrap();
+                let (yi, _) = run_in(&pools[2], &inline, &x, false);
+                assert_bits_eq(&yi, &y1, &format!("{op:?} {shape:?} calling thread"));
                 for pool in &pools[1..] {
                     let (y, _) = run_in(pool, &plan, &x, false);
                     assert_bits_eq(&y, &y1, &format!("{op:?} {shape:?} f32 threads={}", pool.current_num_threads()));
