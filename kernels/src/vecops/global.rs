@@ -2,8 +2,8 @@
 //!
 //! * Channels-first: each plane is reduced into [`GLOBAL_LANES`] interleaved lanes held in
 //!   `GLOBAL_LANES / LANES` registers (lane `j` takes elements `j, j + 64, ...`), the plane's tail
-//!   enters through a partial load whose missing lanes hold the identity (`+0.0` or `-inf`, which
-//!   leave a lane's bits unchanged: a sum that starts at `+0.0` is never `-0.0`). The halving tree
+//!   enters through a partial load whose missing lanes hold the identity (`+0.0` or `-inf`; the
+//!   canonical lanes hold the same values, as the last paragraph shows for `+0.0`). The halving tree
 //!   runs between registers down to one register per plane (`h = 32, ..., LANES`), then
 //!   [`F32Vec::tree_columns`] finishes `LANES` planes at once with a transpose-and-add network that
 //!   performs exactly the remaining steps `h = LANES/2, ..., 1`: no horizontal reduction per plane.
