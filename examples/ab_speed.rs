@@ -1,7 +1,8 @@
 //! Interleaved A/B timing (min and median of single calls) of the global suite cases per layout,
 //! so every variant sees the same machine load: the Scalar level and the chosen level on the
 //! calling thread, the chosen level in rayon pools of 1 and 2 threads, and a plain read of the
-//! input (xor of its bits, auto-vectorised) as the memory roofline of the moment.
+//! input (xor of its bits, auto-vectorised for the baseline x86-64 target, so only a rough
+//! indication of the machine's state, not a roofline).
 //! `cargo run --release --example ab_speed` (`ISA=avx2`, `ITERS=n`).
 use simdpool::{Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape};
 use std::time::Instant;

@@ -31,6 +31,7 @@ fn main() {
         ("gap_large", PoolOp::GlobalAvg, vec![1, 256, 56, 56], false),
         ("text_gmp_1d", PoolOp::GlobalMax, vec![32, 256, 512], false),
         ("text_gmp_1d+idx", PoolOp::GlobalMax, vec![32, 256, 512], true),
+        ("adaptive_max_odd+idx", PoolOp::AdaptiveMax(vec![7, 7]), vec![1, 512, 10, 10], true),
         (
             "stem_max+idx",
             PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1])),
