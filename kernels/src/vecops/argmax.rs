@@ -52,7 +52,17 @@ pub(crate) fn argmax<V: F32Vec>(
     let full_rows = x0.start == 0 && x0.taps == ax.in_len() && (x0.dil == 1 || x0.taps == 1);
     let long = ax.out_len() < V::LANES && (full_rows || (x0.taps >= V::LANES && x0.dil == 1));
     if p.layout() == Layout::ChannelsFirst && !long {
-        lanes_outputs::<V>(p, input, output, indices, rows);
+        // Rows narrower than a register whose windows would gather take lanes over planes instead
+        // (every lane live); everything else takes lanes over the outputs of a row.
+        let ow = ax.out_len();
+        let irregular = ow > 1 && (1..ow).any(|o| ax.taps()[o] != ax.taps()[0] || ax.start()[o] != ax.start()[0] + o);
+        let narrow =
+            ow < V::LANES && irregular && in_plane.checked_mul(V::LANES).is_some_and(|v| v <= i32::MAX as usize);
+        if narrow {
+            lanes_planes::<V>(p, input, output, indices, rows);
+        } else {
+            lanes_outputs::<V>(p, input, output, indices, rows);
+        }
         return;
     }
     for ((r, out_row), idx_row) in rows.zip(output.chunks_exact_mut(row_len)).zip(indices.chunks_exact_mut(row_len)) {
@@ -326,6 +336,80 @@ fn lane_block<V: F32Vec>(plane: &[f32], geo: &Geo, dx: usize, s: &LaneBlock, out
     }
     let ox = s.ox;
     V::store_with_indices(&mut out_row[ox..ox + n], &mut idx_row[ox..ox + n], best, bidx, n);
+}
+
+/// Channels-first rows narrower than a register: lanes are `LANES` planes (channels) at the same
+/// output position, each gathering its plane's taps; the tap's index is common to all lanes. For
+/// each output position `(oz, oy)`, the planes whose row lies in `rows` are a contiguous range.
+/// The caller checked `in_plane * LANES <= i32::MAX`.
+#[inline(always)]
+fn lanes_planes<V: F32Vec>(
+    p: &Problem<'_>,
+    input: &[f32],
+    output: &mut [f32],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    let [az, ay, ax] = p.axes();
+    let w = V::LANES;
+    let ow = ax.out_len();
+    let per_image = az.out_len() * ay.out_len();
+    let in_plane = p.in_plane();
+    let planes = input.len() / in_plane;
+    let lane_offs = {
+        let mut o = [0i32; 16];
+        for (l, v) in o.iter_mut().enumerate().take(w) {
+            *v = (l * in_plane) as i32;
+        }
+        V::idx_from(&o)
+    };
+    let base = input.as_ptr();
+    for rem in 0..per_image {
+        // Planes q with rows.start <= q * per_image + rem < rows.end.
+        let q0 = rows.start.saturating_sub(rem).div_ceil(per_image);
+        let q1 = if rows.end > rem { (rows.end - 1 - rem) / per_image + 1 } else { 0 };
+        let q1 = q1.min(planes);
+        let (oz, oy) = (rem / ay.out_len(), rem % ay.out_len());
+        let geo = Geo { h: ay.in_len(), w: ax.in_len(), z: span(az, oz), y: span(ay, oy) };
+        let mut q = q0;
+        while q < q1 {
+            let n = w.min(q1 - q);
+            let live = V::lt_idx(V::iota(), V::splat_idx(n as i32));
+            for ox in 0..ow {
+                let x = span(ax, ox);
+                let first = (geo.row(0, 0) + x.start) as i32;
+                let mut best = V::splat(f32::NEG_INFINITY);
+                let mut bidx = V::splat_idx(first);
+                for zi in 0..geo.z.taps {
+                    for yi in 0..geo.y.taps {
+                        let row = geo.row(zi, yi) + x.start;
+                        for xi in 0..x.taps {
+                            let tap = row + xi * x.dil;
+                            assert!(tap < in_plane && (q + n) * in_plane <= input.len());
+                            // SAFETY: live lanes l < n read plane q + l at tap < in_plane, inside
+                            // input (asserted); offsets l * in_plane fit i32 (checked by the caller)
+                            // and wrapping_add only forms the base address.
+                            let v = unsafe {
+                                V::gather(base.wrapping_add(q * in_plane + tap), lane_offs, live, f32::NEG_INFINITY)
+                            };
+                            let m = V::takes(v, best);
+                            best = V::select(m, v, best);
+                            bidx = V::select_idx(m, V::splat_idx(tap as i32), bidx);
+                        }
+                    }
+                }
+                let mut vals = [0.0f32; 16];
+                let mut idx = [0i32; 16];
+                V::spill(best, bidx, &mut vals, &mut idx);
+                for l in 0..n {
+                    let at = ((q + l) * per_image + rem - rows.start) * ow + ox;
+                    output[at] = vals[l];
+                    indices[at] = idx[l] as i64;
+                }
+            }
+            q += n;
+        }
+    }
 }
 
 /// Channels-last: lanes are neighbouring channels of output pixel with horizontal span `x`.
