@@ -15,30 +15,58 @@ pub enum Threading {
     CallingThread,
 }
 
-/// Work (in input elements touched) below which a problem stays on the calling thread.
+/// Work (in input elements touched) below which a problem stays on the calling thread: waking
+/// another thread costs microseconds, more than such a problem takes.
 const INLINE_WORK: usize = 1 << 16;
-/// Work per task when a problem is split: tens of KB of input, so scheduling costs nothing.
-const TASK_WORK: usize = 1 << 15;
+/// Work per task when a problem is split: tens of KB of input (64 KB of f32), so scheduling
+/// costs nothing next to the task, and there are enough tasks to balance the threads.
+const TASK_WORK: usize = 1 << 14;
 
 /// Rows per task for a problem of `rows` rows costing `row_work` each, or `None` to run inline.
-fn rows_per_task(threading: Threading, rows: usize, row_work: usize) -> Option<usize> {
-    let total = rows.saturating_mul(row_work.max(1));
-    if threading == Threading::CallingThread || total < INLINE_WORK || rows < 2 || rayon::current_num_threads() < 2 {
+/// Tasks are whole multiples of `granule` rows (except the last), and their number is a multiple
+/// of the pool's thread count when the problem allows, so no thread idles at the end.
+fn rows_per_task(threading: Threading, rows: usize, row_work: usize, granule: usize) -> Option<usize> {
+    let row_work = row_work.max(1);
+    let granule = granule.max(1);
+    let total = rows.saturating_mul(row_work);
+    if threading == Threading::CallingThread || total < INLINE_WORK || rows < 2 {
         return None;
     }
-    Some(TASK_WORK.div_ceil(row_work.max(1)).clamp(1, rows.div_ceil(2)))
+    let threads = rayon::current_num_threads();
+    if threads < 2 {
+        return None;
+    }
+    let max_tasks = rows.div_ceil(granule);
+    if max_tasks < 2 {
+        return None;
+    }
+    let mut tasks = total.div_ceil(TASK_WORK).clamp(2, max_tasks);
+    let balanced = tasks.div_ceil(threads) * threads;
+    if balanced <= max_tasks {
+        tasks = balanced;
+    }
+    let per = rows.div_ceil(tasks).div_ceil(granule) * granule;
+    Some(per.clamp(1, rows))
 }
 
-/// Runs `kernel(rows, output_of_rows)` over all rows; `row_len` outputs per row.
-pub(crate) fn for_rows<T: Send>(
-    threading: Threading,
-    rows: usize,
-    row_len: usize,
-    row_work: usize,
-    output: &mut [T],
-    kernel: impl Fn(Range<usize>, &mut [T]) + Sync,
-) {
-    match rows_per_task(threading, rows, row_work) {
+/// How a plan's output rows split: `rows` rows of `row_len` outputs, each touching about
+/// `row_work` input elements; tasks hold multiples of `granule` rows (a kernel's natural block,
+/// e.g. the channels one register group reduces).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Split {
+    pub threading: Threading,
+    pub rows: usize,
+    pub row_len: usize,
+    pub row_work: usize,
+    pub granule: usize,
+}
+
+/// Runs `kernel(rows, output_of_rows)` over all rows, split over the current rayon pool (the
+/// caller's inside `ThreadPool::install`) or inline. Kernels compute each row independently, so
+/// the result does not depend on the split.
+pub(crate) fn for_rows<T: Send>(s: Split, output: &mut [T], kernel: impl Fn(Range<usize>, &mut [T]) + Sync) {
+    let Split { threading, rows, row_len, row_work, granule } = s;
+    match rows_per_task(threading, rows, row_work, granule) {
         None => kernel(0..rows, output),
         Some(per) => output.par_chunks_mut(per * row_len).enumerate().for_each(|(i, out)| {
             let first = i * per;
@@ -49,15 +77,13 @@ pub(crate) fn for_rows<T: Send>(
 
 /// Like [`for_rows`] with an index buffer split the same way.
 pub(crate) fn for_rows_indexed<T: Send>(
-    threading: Threading,
-    rows: usize,
-    row_len: usize,
-    row_work: usize,
+    s: Split,
     output: &mut [T],
     indices: &mut [i64],
     kernel: impl Fn(Range<usize>, &mut [T], &mut [i64]) + Sync,
 ) {
-    match rows_per_task(threading, rows, row_work) {
+    let Split { threading, rows, row_len, row_work, granule } = s;
+    match rows_per_task(threading, rows, row_work, granule) {
         None => kernel(0..rows, output, indices),
         Some(per) => {
             output.par_chunks_mut(per * row_len).zip(indices.par_chunks_mut(per * row_len)).enumerate().for_each(
@@ -67,5 +93,32 @@ pub(crate) fn for_rows_indexed<T: Send>(
                 },
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_or_inline_problems_do_not_split() {
+        assert_eq!(rows_per_task(Threading::CallingThread, 1 << 20, 1 << 10, 1), None);
+        assert_eq!(rows_per_task(Threading::Auto, 100, 10, 1), None);
+        assert_eq!(rows_per_task(Threading::Auto, 1, 1 << 30, 1), None);
+    }
+
+    #[test]
+    fn splits_are_granular_balanced_and_tens_of_kb() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        pool.install(|| {
+            // resnet_gap: 2048 channel planes of 49 elements.
+            let per = rows_per_task(Threading::Auto, 2048, 49, 16).unwrap();
+            assert_eq!(per % 16, 0);
+            let tasks = 2048usize.div_ceil(per);
+            assert!(tasks >= 2 && tasks.is_multiple_of(2), "{tasks} tasks");
+            assert!(per * 49 >= TASK_WORK / 2, "{per} rows per task");
+            // One huge plane per row: one row per task.
+            assert_eq!(rows_per_task(Threading::Auto, 8, 1 << 20, 1), Some(1));
+        });
     }
 }

@@ -6,7 +6,7 @@ use crate::error::{PoolError, Result};
 use crate::geometry::{AxisTable, three_axes};
 use crate::isa::Isa;
 use crate::op::{PoolOp, check_adaptive};
-use crate::parallel::{Threading, for_rows, for_rows_indexed};
+use crate::parallel::{Split, Threading, for_rows, for_rows_indexed};
 use crate::shape::TensorShape;
 use simdpool_kernels::{GlobalProblem, GlobalReduce, LpPower, Problem, Reduce, TypedKernels};
 use std::marker::PhantomData;
@@ -189,6 +189,16 @@ impl<T: Element> Plan<T> {
         .expect("validated at plan time")
     }
 
+    /// How the output rows of a windowed problem split over threads (a global body on its index
+    /// path is one window per plane: each row reads whole planes).
+    fn window_split(&self, p: &Problem<'_>) -> Split {
+        let row_work = match self.body {
+            Body::Window { .. } => self.row_work,
+            Body::Global { .. } => p.in_plane().saturating_mul(p.row_len()),
+        };
+        Split { threading: self.threading, rows: p.rows(), row_len: p.row_len(), row_work, granule: 1 }
+    }
+
     /// Pools `input` into `output`. Both must have exactly [`Plan::input_len`] and
     /// [`Plan::output_len`] elements; `output` is untouched on error.
     pub fn run(&self, input: &[T], output: &mut [T]) -> Result<()> {
@@ -197,15 +207,28 @@ impl<T: Element> Plan<T> {
             Body::Window { axes, reduce } => {
                 let p = self.problem(axes);
                 let window = self.kernels.window;
-                for_rows(self.threading, p.rows(), p.row_len(), self.row_work, output, |rows, out| {
-                    window(&p, reduce, input, out, rows)
-                });
+                for_rows(self.window_split(&p), output, |rows, out| window(&p, reduce, input, out, rows));
             }
             Body::Global { problem, reduce, .. } => {
                 let global = self.kernels.global;
-                for_rows(self.threading, problem.rows(), 1, self.row_work, output, |rows, out| {
-                    global(problem, *reduce, input, out, rows)
-                });
+                // Rows are (n, c) planes: N = 1 with many channels splits channels. Tasks take
+                // whole register groups: 16 planes per transpose network channels-first;
+                // channels-last, whole images when they hold at most 256 channels and there are
+                // several, else blocks of 128 neighbouring channels (512 B of every pixel).
+                let (n, c) = (problem.batch(), problem.channels());
+                let granule = match problem.layout() {
+                    crate::Layout::ChannelsFirst => 16,
+                    crate::Layout::ChannelsLast if c <= 256 && n >= 2 => c,
+                    crate::Layout::ChannelsLast => 128,
+                };
+                let split = Split {
+                    threading: self.threading,
+                    rows: problem.rows(),
+                    row_len: 1,
+                    row_work: self.row_work,
+                    granule,
+                };
+                for_rows(split, output, |rows, out| global(problem, *reduce, input, out, rows));
             }
         }
         Ok(())
@@ -227,9 +250,7 @@ impl<T: Element> Plan<T> {
         };
         let p = self.problem(axes);
         let argmax = self.kernels.argmax;
-        for_rows_indexed(self.threading, p.rows(), p.row_len(), self.row_work, output, indices, |rows, out, idx| {
-            argmax(&p, input, out, idx, rows)
-        });
+        for_rows_indexed(self.window_split(&p), output, indices, |rows, out, idx| argmax(&p, input, out, idx, rows));
         Ok(())
     }
 }

@@ -34,6 +34,7 @@ pub mod portable;
 mod problem;
 mod scalar;
 mod set;
+mod vecops;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -1,5 +1,23 @@
-//! Global f32 kernels for AVX2 + FMA.
-//!
-//! Not vectorised yet: forwards to the portable kernel, which computes the same bits.
+//! Global f32 kernels for AVX2: the shared algorithm of [`crate::vecops::global`] on 8-lane
+//! registers (8 registers per 64-lane plane accumulator, 8 planes per transpose-and-add network,
+//! 8 registers = 64 channels per channels-last block).
 
-pub(crate) use crate::portable::global;
+use crate::problem::{GlobalProblem, GlobalReduce};
+use crate::vecops::avx2::Ymm;
+use core::ops::Range;
+
+/// The AVX2 global kernel (see [`crate::GlobalFn`]).
+pub(crate) fn global(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    p.check(input.len(), output.len(), &rows);
+    if pulp::x86::V3::try_new().is_some() {
+        // SAFETY: the V3 token proves the CPU has AVX2 and FMA.
+        unsafe { run(p, red, input, output, rows) }
+    } else {
+        crate::portable::global(p, red, input, output, rows)
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn run(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    crate::vecops::global::global::<Ymm, 8>(p, red, input, output, rows)
+}

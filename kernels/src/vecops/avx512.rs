@@ -1,0 +1,178 @@
+//! [`F32Vec`] for AVX-512 (16 lanes).
+//!
+//! Only used inside the AVX-512 kernels, which run their bodies under
+//! `#[target_feature(enable = "avx512f,...")]` after obtaining a `pulp::x86::V4` token; every
+//! method is `#[inline(always)]` and so compiles with those features.
+
+use super::F32Vec;
+use core::arch::x86_64::*;
+
+/// Runs a register-only AVX-512 intrinsic expression.
+macro_rules! v4 {
+    ($e:expr) => {{
+        // SAFETY: register-only AVX-512 F/DQ/VL instructions; this module's code runs only inside
+        // AVX-512 kernels, after a `pulp::x86::V4` token proved the CPU has them (module docs).
+        unsafe { $e }
+    }};
+}
+
+/// One AVX-512 register of f32.
+#[derive(Clone, Copy)]
+pub(crate) struct Zmm(__m512);
+
+#[inline(always)]
+fn mask_of(n: usize) -> __mmask16 {
+    if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 }
+}
+
+impl F32Vec for Zmm {
+    const LANES: usize = 16;
+    type Idx = __m512i;
+    type Mask = __mmask16;
+
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        Zmm(v4!(_mm512_set1_ps(x)))
+    }
+    #[inline(always)]
+    fn add(a: Self, b: Self) -> Self {
+        Zmm(v4!(_mm512_add_ps(a.0, b.0)))
+    }
+    #[inline(always)]
+    fn div(a: Self, b: Self) -> Self {
+        Zmm(v4!(_mm512_div_ps(a.0, b.0)))
+    }
+    #[inline(always)]
+    fn combine(l: Self, r: Self) -> Self {
+        // Lanes where r is not NaN take max(r, l) = if r > l { r } else { l }; NaN lanes keep r.
+        Zmm(v4!(_mm512_mask_max_ps(r.0, _mm512_cmp_ps_mask::<_CMP_ORD_Q>(r.0, r.0), r.0, l.0)))
+    }
+    #[inline(always)]
+    fn tree_columns(vs: &[Self], op: impl Fn(Self, Self) -> Self) -> Self {
+        assert!(vs.len() == 16);
+        // h = 8: lanes 0-7 of each channel against lanes 8-15, two channels per register.
+        let mut a = [Zmm::splat(0.0); 8];
+        for (i, ai) in a.iter_mut().enumerate() {
+            let (p, q) = (vs[2 * i].0, vs[2 * i + 1].0);
+            let lo = v4!(_mm512_shuffle_f32x4::<0x44>(p, q));
+            let hi = v4!(_mm512_shuffle_f32x4::<0xEE>(p, q));
+            *ai = op(Zmm(lo), Zmm(hi));
+        }
+        // h = 4: 128-bit blocks 0/2 against 1/3; one channel per block afterwards.
+        let mut b = [Zmm::splat(0.0); 4];
+        for (i, bi) in b.iter_mut().enumerate() {
+            let (p, q) = (a[2 * i].0, a[2 * i + 1].0);
+            let lo = v4!(_mm512_shuffle_f32x4::<0x88>(p, q));
+            let hi = v4!(_mm512_shuffle_f32x4::<0xDD>(p, q));
+            *bi = op(Zmm(lo), Zmm(hi));
+        }
+        // h = 2 inside each block: lanes 0,1 against 2,3; two channels per block afterwards.
+        let mut c = [Zmm::splat(0.0); 2];
+        for (i, ci) in c.iter_mut().enumerate() {
+            let (p, q) = (b[2 * i].0, b[2 * i + 1].0);
+            let lo = v4!(_mm512_shuffle_ps::<0x44>(p, q));
+            let hi = v4!(_mm512_shuffle_ps::<0xEE>(p, q));
+            *ci = op(Zmm(lo), Zmm(hi));
+        }
+        // h = 1: even lanes against odd lanes. Lane 4k + m now holds channel k + 4m.
+        let lo = v4!(_mm512_shuffle_ps::<0x88>(c[0].0, c[1].0));
+        let hi = v4!(_mm512_shuffle_ps::<0xDD>(c[0].0, c[1].0));
+        let d = op(Zmm(lo), Zmm(hi));
+        let order = v4!(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+        Zmm(v4!(_mm512_permutexvar_ps(order, d.0)))
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees p..p + 16 is readable; AVX-512 as in the module docs.
+        Zmm(unsafe { _mm512_loadu_ps(p) })
+    }
+    #[inline(always)]
+    unsafe fn load_part(p: *const f32, n: usize, fill: f32) -> Self {
+        // SAFETY: a masked load touches only the lanes of the mask, p..p + n, which the caller
+        // guarantees readable; masked-off lanes never fault. AVX-512 as in the module docs.
+        Zmm(unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(fill), mask_of(n), p) })
+    }
+    #[inline(always)]
+    unsafe fn load_even(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees p..p + 32 is readable; AVX-512 as in the module docs.
+        let (a, b) = unsafe { (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16))) };
+        let even = v4!(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+        Zmm(v4!(_mm512_permutex2var_ps(a, even, b)))
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self) {
+        // SAFETY: the caller guarantees p..p + 16 is writable; AVX-512 as in the module docs.
+        unsafe { _mm512_storeu_ps(p, v.0) }
+    }
+    #[inline(always)]
+    fn store_part(out: &mut [f32], v: Self, n: usize) {
+        assert!(n <= 16 && n <= out.len());
+        // SAFETY: the mask covers lanes < n and out[..n] is in bounds (asserted); masked-off lanes
+        // are not written. AVX-512 as in the module docs.
+        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), mask_of(n), v.0) }
+    }
+    #[inline(always)]
+    fn splat_idx(x: i32) -> __m512i {
+        v4!(_mm512_set1_epi32(x))
+    }
+    #[inline(always)]
+    fn iota() -> __m512i {
+        v4!(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+    }
+    #[inline(always)]
+    fn idx_from(a: &[i32; 16]) -> __m512i {
+        // SAFETY: a holds 16 elements; AVX-512 as in the module docs.
+        unsafe { _mm512_loadu_si512(a.as_ptr().cast()) }
+    }
+    #[inline(always)]
+    fn add_idx(a: __m512i, b: __m512i) -> __m512i {
+        v4!(_mm512_add_epi32(a, b))
+    }
+    #[inline(always)]
+    fn lt_idx(a: __m512i, b: __m512i) -> __mmask16 {
+        v4!(_mm512_cmplt_epi32_mask(a, b))
+    }
+    #[inline(always)]
+    fn takes(v: Self, best: Self) -> __mmask16 {
+        v4!(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v.0, best.0) | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v.0, v.0))
+    }
+    #[inline(always)]
+    fn select(m: __mmask16, a: Self, b: Self) -> Self {
+        Zmm(v4!(_mm512_mask_blend_ps(m, b.0, a.0)))
+    }
+    #[inline(always)]
+    fn select_idx(m: __mmask16, a: __m512i, b: __m512i) -> __m512i {
+        v4!(_mm512_mask_blend_epi32(m, b, a))
+    }
+    #[inline(always)]
+    unsafe fn gather(base: *const f32, offs: __m512i, m: __mmask16, fill: f32) -> Self {
+        // SAFETY: a masked gather reads only the lanes of `m`, each base + offs[l] readable by the
+        // caller's contract. AVX-512 as in the module docs.
+        Zmm(unsafe { _mm512_mask_i32gather_ps::<4>(_mm512_set1_ps(fill), m, offs, base) })
+    }
+    #[inline(always)]
+    fn spill(v: Self, i: __m512i, vals: &mut [f32; 16], idx: &mut [i32; 16]) {
+        // SAFETY: both arrays hold 16 elements; AVX-512 as in the module docs.
+        unsafe {
+            _mm512_storeu_ps(vals.as_mut_ptr(), v.0);
+            _mm512_storeu_si512(idx.as_mut_ptr().cast(), i);
+        }
+    }
+    #[inline(always)]
+    fn store_with_indices(out: &mut [f32], indices: &mut [i64], v: Self, i: __m512i, n: usize) {
+        assert!(n <= 16 && n <= out.len() && n <= indices.len());
+        let lo = v4!(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(i)));
+        let hi = v4!(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(i)));
+        let nlo = n.min(8);
+        let nhi = n - nlo;
+        // SAFETY: masks cover lanes < n of out and indices, in bounds (asserted); masked-off
+        // lanes are not written. AVX-512 as in the module docs.
+        unsafe {
+            _mm512_mask_storeu_ps(out.as_mut_ptr(), mask_of(n), v.0);
+            _mm512_mask_storeu_epi64(indices.as_mut_ptr(), mask_of(nlo) as __mmask8, lo);
+            if nhi > 0 {
+                _mm512_mask_storeu_epi64(indices.as_mut_ptr().add(8), mask_of(nhi) as __mmask8, hi);
+            }
+        }
+    }
+}

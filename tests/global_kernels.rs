@@ -1,0 +1,216 @@
+//! Differential tests of the global f32 kernels: every ISA level available here, forced through
+//! `PlanOptions::isa`, must give the same bits as the `Scalar` level (the portable kernels, which
+//! define the canonical order), on shapes that hit every tail (planes 1..200 across ranks 1-3,
+//! channels 1..70, batch 1..3) with NaN, +-inf and -0.0 mixed in. Max must equal the reference
+//! (NaN == NaN) and global max indices must equal the reference's exactly.
+//!
+//! Two documented exceptions to bit-equality, both outside what the canonical order can fix:
+//! * The NaN payload and sign of an average: when two different NaNs meet in a sum (e.g. the
+//!   default NaN of `inf + -inf` and an input NaN), IEEE 754 leaves the result's payload to the
+//!   operand order, and LLVM may commute the additions of the portable kernel. NaN positions are
+//!   exact; the payload is compared only for max.
+//! * Global max *values* (`Plan::run`) follow the canonical 64-lane tree, which on ties between
+//!   `+0.0` and `-0.0` may keep a different zero than the scan rule that selects the index
+//!   (`Plan::run_with_indices` returns the selected element). They are equal as values.
+//!
+//! Average bound against the reference (which sums in f64 and rounds once): the canonical f32 sum
+//! of a plane of `P` elements adds each element into a chain of at most `ceil(P / 64) + 6`
+//! roundings (channels-first: a lane's partial sum, then the 6-level tree) or `P` roundings
+//! (channels-last: pixel by pixel), so `|got - want| <= (P + 8) * 2^-24 * mean(|x|)` (plus the
+//! final rounding of the division), which the test checks.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use simdpool::{Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape, reference};
+
+/// Values with ties (small integers) or not, and specials at a chosen rate (per mille).
+fn values(len: usize) -> impl Strategy<Value = Vec<f32>> {
+    (prop_oneof![Just(0u32), Just(3), Just(30), Just(200)], any::<bool>()).prop_flat_map(move |(rate, ties)| {
+        prop::collection::vec((0u32..1000, -1000.0f32..1000.0), len).prop_map(move |raw| {
+            raw.into_iter()
+                .map(|(k, v)| {
+                    if k < rate {
+                        [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0][(k % 5) as usize]
+                    } else if ties {
+                        (v / 125.0).round()
+                    } else {
+                        v
+                    }
+                })
+                .collect()
+        })
+    })
+}
+
+/// Spatial dims of rank 1-3 whose plane has 1..=200 elements.
+fn spatial() -> impl Strategy<Value = Vec<usize>> {
+    prop_oneof![
+        (1usize..=200).prop_map(|l| vec![l]),
+        (1usize..=14, 1usize..=14).prop_map(|(h, w)| vec![h, w]),
+        (1usize..=5, 1usize..=6, 1usize..=6).prop_map(|(d, h, w)| vec![d, h, w]),
+    ]
+}
+
+fn case() -> impl Strategy<Value = (TensorShape, Vec<f32>)> {
+    (1usize..=3, 1usize..=70, spatial(), any::<bool>()).prop_flat_map(|(n, c, sp, last)| {
+        let layout = if last { Layout::ChannelsLast } else { Layout::ChannelsFirst };
+        let shape = TensorShape::new(layout, n, c, &sp).expect("shape");
+        let len = shape.len();
+        (Just(shape), values(len))
+    })
+}
+
+/// Bitwise equality, except that any two NaNs are equal (see the module docs).
+fn assert_same(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()), "{what}: element {i}: {g:?} vs {w:?}");
+    }
+}
+
+/// Values and indices from `Plan::run_with_indices`.
+type WithIndices = (Vec<f32>, Vec<i64>);
+
+/// `Plan::run`, and for max also `Plan::run_with_indices` (values equal to `run`'s as values,
+/// NaN == NaN), on one ISA level, on the calling thread.
+fn run(op: &PoolOp, x: &[f32], shape: &TensorShape, isa: Isa) -> (Vec<f32>, Option<WithIndices>) {
+    let plan = Plan::<f32>::with_options(op, shape, PlanOptions::isa(isa).calling_thread()).expect("plan");
+    assert_eq!(plan.isa(), isa);
+    let mut y = vec![0.0f32; plan.output_len()];
+    plan.run(x, &mut y).expect("run");
+    let with_idx = op.has_indices().then(|| {
+        let mut v = vec![0.0f32; plan.output_len()];
+        let mut i = vec![-1i64; plan.output_len()];
+        plan.run_with_indices(x, &mut v, &mut i).expect("run_with_indices");
+        assert_max_eq(&v, &y, "run_with_indices vs run");
+        (v, i)
+    });
+    (y, with_idx)
+}
+
+/// Runs `op` on every ISA level (calling thread) and checks it against the Scalar level and the
+/// reference.
+fn check(op: &PoolOp, shape: &TensorShape, x: &[f32]) {
+    let (scalar, scalar_idx) = run(op, x, shape, Isa::Scalar);
+    let want = reference::pool(op, x, shape).expect("reference");
+    for isa in isas() {
+        let (got, got_idx) = run(op, x, shape, isa);
+        if *op == PoolOp::GlobalMax {
+            assert_bits_eq(&got, &scalar, &format!("{op:?} {isa} vs scalar"));
+            let ((gv, gi), (sv, si)) = (got_idx.unwrap(), scalar_idx.clone().unwrap());
+            assert_bits_eq(&gv, &sv, &format!("{op:?} {isa} with indices vs scalar"));
+            assert_eq!(gi, si, "{op:?} {isa}: indices vs scalar");
+        } else {
+            assert_same(&got, &scalar, &format!("{op:?} {isa} vs scalar"));
+        }
+    }
+    let scalar = simdpool::Pooled { values: scalar, indices: scalar_idx.map(|(_, i)| i), shape: shape.clone() };
+    match op {
+        PoolOp::GlobalMax => {
+            assert_max_eq(&scalar.values, &want.values, "global max vs reference");
+            assert_eq!(scalar.indices, want.indices, "global max: indices vs reference");
+        }
+        _ => {
+            let plane = shape.plane();
+            let (n, c) = (shape.batch(), shape.channels());
+            for (k, (g, w)) in scalar.values.iter().zip(&want.values).enumerate() {
+                let (ni, ci) = (k / c, k % c);
+                let mean_abs = (0..plane)
+                    .map(|i| {
+                        let at = match shape.layout() {
+                            Layout::ChannelsFirst => (ni * c + ci) * plane + i,
+                            Layout::ChannelsLast => (ni * plane + i) * c + ci,
+                        };
+                        x[at].abs() as f64
+                    })
+                    .sum::<f64>()
+                    / plane as f64;
+                let bound = (plane as f64 + 8.0) * f64::powi(2.0, -24) * mean_abs + f64::from(f32::MIN_POSITIVE);
+                let (g, w) = (*g as f64, *w as f64);
+                if g.is_nan() || w.is_nan() || g.is_infinite() || w.is_infinite() {
+                    assert!(g == w || (g.is_nan() && w.is_nan()), "avg output {k}: got {g}, want {w}");
+                } else {
+                    assert!((g - w).abs() <= bound + w.abs() * f64::powi(2.0, -24), "avg output {k}: {g} vs {w}");
+                }
+            }
+            let _ = n;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn global_max_every_isa_matches_scalar_and_reference((shape, x) in case()) {
+        check(&PoolOp::GlobalMax, &shape, &x);
+    }
+
+    #[test]
+    fn global_avg_every_isa_matches_scalar_and_reference((shape, x) in case()) {
+        check(&PoolOp::GlobalAvg, &shape, &x);
+    }
+}
+
+/// Planes of every length 1..=200 and channel counts around every register width, exhaustively
+/// (no sampling), in both layouts.
+#[test]
+fn every_plane_tail_and_channel_tail() {
+    let mut seed = 0x9e37_79b9u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for plane in 1..=200usize {
+        for c in [1usize, 3, 4, 5, 8, 15, 16, 17, 33, 64, 65, 200, 257, 300] {
+            if ((plane + c) % 3 != 0 && plane > 70) || (c > 70 && plane % 7 != 1) {
+                continue;
+            }
+            for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+                let shape = TensorShape::new(layout, 1, c, &[plane]).unwrap();
+                let x: Vec<f32> = (0..shape.len())
+                    .map(|_| match next() % 97 {
+                        0 => f32::NAN,
+                        1 => f32::NEG_INFINITY,
+                        2 => -0.0,
+                        k => (k as f32 - 48.0) * 0.37,
+                    })
+                    .collect();
+                for op in [PoolOp::GlobalMax, PoolOp::GlobalAvg] {
+                    check(&op, &shape, &x);
+                }
+            }
+        }
+    }
+}
+
+/// A sum whose leaves are all -0.0 is +0.0 (the canonical sum starts at +0.0), on every path;
+/// a plane of -inf has max -inf, and a max over ±0 keeps the first zero's sign.
+#[test]
+fn signed_zero_and_infinity_rules() {
+    for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+        for plane in [1usize, 49, 64, 65, 130] {
+            for c in [19usize, 300] {
+                let shape = TensorShape::new(layout, 2, c, &[plane]).unwrap();
+                let neg_zero = vec![-0.0f32; shape.len()];
+                for isa in isas() {
+                    let (avg, _) = run(&PoolOp::GlobalAvg, &neg_zero, &shape, isa);
+                    assert!(avg.iter().all(|v| v.to_bits() == 0), "{isa}: mean of -0.0 is +0.0");
+                    let (max, idx) = run(&PoolOp::GlobalMax, &neg_zero, &shape, isa);
+                    assert!(max.iter().all(|v| v.to_bits() == (-0.0f32).to_bits()), "{isa}: max of -0.0");
+                    let (vals, idx) = idx.unwrap();
+                    assert!(vals.iter().all(|v| v.to_bits() == (-0.0f32).to_bits()), "{isa}: selected -0.0");
+                    assert!(idx.iter().all(|&i| i == 0), "{isa}: first of equal maxima");
+                    let ninf = vec![f32::NEG_INFINITY; shape.len()];
+                    let (m, idx) = run(&PoolOp::GlobalMax, &ninf, &shape, isa);
+                    assert!(m.iter().all(|&v| v == f32::NEG_INFINITY));
+                    assert!(idx.unwrap().1.iter().all(|&i| i == 0));
+                }
+            }
+        }
+    }
+}
