@@ -283,3 +283,27 @@ fn nan_sums_are_the_canonical_nan() {
         assert_eq!(v.to_bits(), f32::NAN.to_bits());
     }
 }
+
+#[test]
+fn global_max_selects_like_the_scan_rule() {
+    // Many planes of 70 elements: zeros of both signs and several NaNs, spread over the 64 lanes of
+    // the channels-first tree; the value must be the scan rule's element, bits included.
+    let a = f32::from_bits(0x7fc0_0001);
+    let b = f32::from_bits(0xffc0_0002);
+    let mut x = vec![-1.0f32; 70 * 4];
+    x[3] = 0.0;
+    x[67] = -0.0; // plane 0: +0 first
+    x[70 + 5] = -0.0;
+    x[70 + 66] = 0.0; // plane 1: -0 first
+    x[140 + 2] = a;
+    x[140 + 69] = b; // plane 2: last NaN is b
+    x[210 + 68] = a;
+    x[210 + 4] = b; // plane 3: last NaN is a
+    let shape = TensorShape::nchw(&[1, 4, 70]).unwrap();
+    let want = reference::pool(&PoolOp::GlobalMax, &x, &shape).unwrap();
+    assert_eq!(want.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), [0, 0x8000_0000, b.to_bits(), a.to_bits()]);
+    for isa in isas() {
+        let got = run_plan(&PoolOp::GlobalMax, &x, &shape, PlanOptions::isa(isa));
+        assert_bits_eq(&got.values, &want.values, &format!("{isa}"));
+    }
+}

@@ -25,6 +25,10 @@
 //! * Global sums over a channels-first plane use [`GLOBAL_LANES`] interleaved partial sums starting
 //!   at `+0.0` (lane `j` takes elements `j, j + 64, ...` in order), combined by a halving tree; over a
 //!   channels-last tensor each channel is summed pixel by pixel in order, starting at `+0.0`.
+//!   Global max uses the same lanes (from `-inf`) and tree; since that grouping is not in scan
+//!   order, it may pick another zero (`+0` vs `-0`) or another NaN than the scan rule. The
+//!   `simdpool` plan rescans the (rare) planes whose maximum is zero or NaN, so the public result is
+//!   exactly the scan rule's element.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -144,7 +144,7 @@ fn channels_first<V: F32Vec>(
         }
         let mut res = V::tree_columns(&cols[..w], op);
         if mean {
-            res = V::div(V::add(res, V::splat(0.0)), divisor);
+            res = super::mean(V::add(res, V::splat(0.0)), divisor);
         }
         let (head, rest) = out.split_at_mut(g);
         if g == w {
@@ -263,14 +263,14 @@ impl<V: F32Vec> Block<'_, V> {
             // SAFETY: reads pix * cc + c .. pix * cc + c + n <= plane * cc = img.len() (asserted).
             acc = op(acc, unsafe { V::load_part(base.add(pix * self.cc + c), n, self.init) });
         }
-        let v = if self.mean { V::div(acc, self.divisor) } else { acc };
+        let v = if self.mean { super::mean(acc, self.divisor) } else { acc };
         V::store_part(out, v, n);
     }
 
     /// The output of an accumulator: sums get `+ 0.0` (module docs) and the division.
     #[inline(always)]
     fn finish(&self, a: V) -> V {
-        if self.mean { V::div(V::add(a, V::splat(0.0)), self.divisor) } else { a }
+        if self.mean { super::mean(V::add(a, V::splat(0.0)), self.divisor) } else { a }
     }
 
     /// Channels `c .. c + out.len()`, with `out` as the accumulators: pixel by pixel, each

@@ -102,6 +102,14 @@ pub(crate) fn add<V: F32Vec>(a: V, b: V) -> V {
     V::add(a, b)
 }
 
+/// `a / b` with any NaN lane replaced by the canonical NaN, as `Scalar::mean` does.
+#[inline(always)]
+pub(crate) fn mean<V: F32Vec>(a: V, b: V) -> V {
+    let q = V::div(a, b);
+    // `takes(q, q)` is exactly `q.is_nan()`.
+    V::select(V::takes(q, q), V::splat(f32::NAN), q)
+}
+
 /// The max operation of the canonical order.
 #[inline(always)]
 pub(crate) fn combine<V: F32Vec>(a: V, b: V) -> V {
