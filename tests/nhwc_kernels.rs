@@ -79,11 +79,7 @@ fn axes() -> impl Strategy<Value = Vec<AxisParams>> {
 
 fn window_of(ax: &[AxisParams], ceil: bool) -> Window {
     let v = |f: fn(&AxisParams) -> usize| ax.iter().map(f).collect::<Vec<_>>();
-    Window::new(&v(|a| a.k))
-        .stride(&v(|a| a.s))
-        .dilation(&v(|a| a.d))
-        .pads(&v(|a| a.pb), &v(|a| a.pe))
-        .ceil_mode(ceil)
+    Window::new(&v(|a| a.k)).stride(&v(|a| a.s)).dilation(&v(|a| a.d)).pads(&v(|a| a.pb), &v(|a| a.pe)).ceil_mode(ceil)
 }
 
 fn shape_of(batch: usize, channels: usize, ax: &[AxisParams]) -> TensorShape {
@@ -156,7 +152,10 @@ fn window_size(op: &PoolOp, shape: &TensorShape) -> usize {
 fn assert_bits_eq_up_to_nan(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths differ");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()), "{what}: element {i} differs: {x:?} vs {y:?}");
+        assert!(
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+            "{what}: element {i} differs: {x:?} vs {y:?}"
+        );
     }
 }
 
