@@ -95,7 +95,13 @@ fn windowed(kind: u8) -> impl Strategy<Value = Case> {
         1usize..=70,
         any::<bool>(),
         any::<bool>(),
-        prop_oneof![Just(None), (1i64..=9).prop_map(Some), Just(Some(-3i64))],
+        prop_oneof![
+            Just(None),
+            (1i64..=9).prop_map(Some),
+            Just(Some(-3i64)),
+            Just(Some(-4i64)),
+            Just(Some(1i64 << 40))
+        ],
         prop_oneof![Just(1.0f64), Just(2.0), Just(3.0)],
         any::<u64>(),
         prop_oneof![Just(0u32), Just(7), Just(53)],

@@ -89,6 +89,12 @@ fn divisor(over: Option<i64>, count_zy: usize, count_x: usize) -> f32 {
     }
 }
 
+/// Whether `d` (a non-zero integer converted to f32) is plus or minus a power of two.
+#[inline(always)]
+fn is_pow2(d: f32) -> bool {
+    d.is_normal() && d.to_bits() & 0x007f_ffff == 0
+}
+
 #[inline(always)]
 fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
     l: L,
@@ -105,22 +111,62 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
     let (od, oh, ow) = (az.out_len(), ay.out_len(), ax.out_len());
     let in_image = p.in_plane() * c;
     let (xs, xt, xc) = (ax.start(), ax.taps(), ax.count());
+    let (ys, yt, yc) = (ay.start(), ay.taps(), ay.count());
     let row_len = ow * c;
     let src = input.as_ptr();
-    for (r, out_row) in rows.zip(output.chunks_exact_mut(row_len)) {
+    let out = output.as_mut_ptr();
+    let mut r = rows.start;
+    while r < rows.end {
         let (n, rem) = (r / (od * oh), r % (od * oh));
         let (oz, oy) = (rem / oh, rem % oh);
-        let row_base = n * in_image + (az.start()[oz] * h + ay.start()[oy]) * w * c;
-        let czy = az.count()[oz] * ay.count()[oy];
-        let mut win = Win {
-            zt: az.taps()[oz],
-            yt: ay.taps()[oy],
-            xt: 0,
-            sz: az.dilation() * h * w * c,
-            sy: ay.dilation() * w * c,
-            sx: ax.dilation() * c,
-        };
-        let dst = out_row.as_mut_ptr();
+        let row_base = n * in_image + (az.start()[oz] * h + ys[oy]) * w * c;
+        // SAFETY: `check` gives `output.len() == rows.len() * row_len`, and `r` is in `rows`.
+        let dst = unsafe { out.add((r - rows.start) * row_len) };
+        let zt = az.taps()[oz];
+        // A run of output rows whose windows are the same `ky` consecutive input rows shifted
+        // by one row per output (stride 1, no dilation, no border clipping): reduce each input
+        // row once and slide (see `column`).
+        let ky = yt[oy];
+        let mut run_len = 1;
+        if zt == 1 && ay.dilation() == 1 && (2..=5).contains(&ky) {
+            while r + run_len < rows.end
+                && oy + run_len < oh
+                && yt[oy + run_len] == ky
+                && ys[oy + run_len] == ys[oy] + run_len
+            {
+                run_len += 1;
+            }
+        }
+        if run_len >= 2 {
+            let g = Slide {
+                base: row_base,
+                len: run_len,
+                c,
+                sy: w * c,
+                sx: ax.dilation() * c,
+                out_stride: row_len,
+                cz: az.count()[oz],
+                cy: &yc[oy..oy + run_len],
+                over,
+            };
+            // SAFETY: rows `r .. r + run_len` are in `rows` (so their outputs are in `output`),
+            // and row `r + t` reads input rows `ys[oy] + t .. ys[oy] + t + ky`, which are its
+            // window rows (`ys[oy + t] == ys[oy] + t`, `yt[oy + t] == ky`, dilation 1), inside
+            // the input by the axis invariants; see `slide`.
+            unsafe {
+                match ky {
+                    2 => slide::<L, B, K, 2>(l, src, dst, &g, xs, xt, xc),
+                    3 => slide::<L, B, K, 3>(l, src, dst, &g, xs, xt, xc),
+                    4 => slide::<L, B, K, 4>(l, src, dst, &g, xs, xt, xc),
+                    _ => slide::<L, B, K, 5>(l, src, dst, &g, xs, xt, xc),
+                }
+            }
+            r += run_len;
+            continue;
+        }
+        let czy = az.count()[oz] * yc[oy];
+        let mut win =
+            Win { zt, yt: ky, xt: 0, sz: az.dilation() * h * w * c, sy: ay.dilation() * w * c, sx: ax.dilation() * c };
         let mut ox = 0;
         while ox < ow {
             win.xt = xt[ox];
@@ -130,7 +176,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
-                // `P * c` elements of `out_row` starting at `ox * c` (`ox + P <= ow`).
+                // `P * c` elements of this row's output starting at `ox * c` (`ox + P <= ow`).
                 unsafe { pixels::<L, P, B, K>(l, src, dst.add(ox * c), bases, win, divs, c) };
                 ox += P;
             } else {
@@ -139,6 +185,163 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 unsafe { pixels::<L, 1, B, K>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, c) };
                 ox += 1;
             }
+        }
+        r += 1;
+    }
+}
+
+/// A run of output rows reduced by sliding down the input rows.
+struct Slide<'a> {
+    /// Input offset of the first window row of the run's first output row, at `x = 0`.
+    base: usize,
+    /// Output rows in the run.
+    len: usize,
+    c: usize,
+    /// Element distance between input rows.
+    sy: usize,
+    /// Element distance between the taps of a window row.
+    sx: usize,
+    /// Element distance between output rows.
+    out_stride: usize,
+    /// Depth count and the run's height counts (average divisors).
+    cz: usize,
+    cy: &'a [usize],
+    over: Option<i64>,
+}
+
+/// Reduces a run of `g.len` output rows whose windows are `KY` consecutive input rows, moving
+/// down one input row per output row: each input row's window-row reduction (per output
+/// column) is computed once and kept in a ring of `KY` registers, and each output folds the
+/// ring top to bottom, the canonical order (sums: `((R0 + R1) + R2)...` with each `R` folded
+/// from `+0.0`; max: an order-preserving regrouping of the row-major scan).
+///
+/// # Safety
+/// For every output row `t < g.len`, column `ox` and tap `x < xt[ox]`, input rows
+/// `t .. t + KY` at `g.base + t' * g.sy + xs[ox] * c + x * g.sx` start `c` readable f32s, and
+/// `dst + t * g.out_stride .. + ow * c` is writable (`ow = xs.len()`).
+#[inline(always)]
+unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    g: &Slide<'_>,
+    xs: &[usize],
+    xt: &[usize],
+    xc: &[usize],
+) {
+    let (c, n) = (g.c, L::N);
+    for ox in 0..xs.len() {
+        let base = g.base + xs[ox] * c;
+        let (taps, cx) = (xt[ox], xc[ox]);
+        let dst = dst.wrapping_add(ox * c);
+        let mut c0 = 0;
+        // SAFETY (three loops): channels `c0 .. c0 + width <= c` of this column, the partial
+        // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
+        while c0 + B * n <= c {
+            unsafe { column::<L, B, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
+            c0 += B * n;
+        }
+        while c0 + n <= c {
+            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
+            c0 += n;
+        }
+        if c0 < c {
+            let m = l.mask(c - c0);
+            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, Some(m)) };
+        }
+    }
+}
+
+/// Reduces one window row (`taps` taps from `at`, `sx` apart) of `B` vectors: max by the scan
+/// rule from the first tap, sums from `+0.0` left to right.
+///
+/// # Safety
+/// Every tap starts `B * N` readable lanes (the mask's lanes for the last vector with `tail`).
+#[inline(always)]
+unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
+    l: L,
+    src: *const f32,
+    at: usize,
+    taps: usize,
+    sx: usize,
+    tail: Option<L::M>,
+) -> [L::V; B] {
+    if K == MAX {
+        // SAFETY: the first tap, in bounds by the contract.
+        let mut acc: [L::V; B] = from_fn(|b| unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) });
+        for x in 1..taps {
+            for (b, ab) in acc.iter_mut().enumerate() {
+                // SAFETY: tap `x < taps`, in bounds by the contract.
+                let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
+                *ab = l.max_rule(*ab, v);
+            }
+        }
+        acc
+    } else {
+        let mut acc = [l.zero(); B];
+        for x in 0..taps {
+            for (b, ab) in acc.iter_mut().enumerate() {
+                // SAFETY: tap `x < taps`, in bounds by the contract.
+                let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
+                *ab = l.add(*ab, term::<L, K>(l, v));
+            }
+        }
+        acc
+    }
+}
+
+/// One column (output `ox`, channels `c0 ..`) of a [`slide`] run.
+///
+/// # Safety
+/// As [`slide`], for this column's `B` vectors at `at` (input) and `dst + c0` (output).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    at: usize,
+    taps: usize,
+    c0: usize,
+    cx: usize,
+    g: &Slide<'_>,
+    tail: Option<L::M>,
+) {
+    let mut ring = [[l.zero(); B]; KY];
+    for (k, rk) in ring.iter_mut().enumerate().take(KY - 1) {
+        // SAFETY: input row `k < KY` of the run's first window.
+        *rk = unsafe { row_reduce::<L, B, K>(l, src, at + k * g.sy, taps, g.sx, tail) };
+    }
+    for t in 0..g.len {
+        // SAFETY: input row `t + KY - 1`, the last window row of output row `t`.
+        ring[KY - 1] = unsafe { row_reduce::<L, B, K>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, tail) };
+        let mut acc = ring[0];
+        for rk in &ring[1..] {
+            for (a, &v) in acc.iter_mut().zip(rk) {
+                *a = if K == MAX { l.max_rule(*a, v) } else { l.add(*a, v) };
+            }
+        }
+        let d = divisor(g.over, g.cz * g.cy[t], cx);
+        let pow2 = is_pow2(d);
+        let dv = l.splat(if pow2 { 1.0 / d } else { d });
+        for (b, &v) in acc.iter().enumerate() {
+            let v = match K {
+                MAX => v,
+                AVG if pow2 => l.canonical_nan(l.mul(v, dv)),
+                AVG => l.canonical_nan(l.div(v, dv)),
+                LP2 => l.canonical_nan(l.sqrt(v)),
+                _ => l.canonical_nan(v),
+            };
+            let ptr = dst.wrapping_add(t * g.out_stride + c0 + b * L::N);
+            match tail {
+                // SAFETY: the mask's lanes of this output's channels: writable by the contract.
+                Some(m) if b + 1 == B => unsafe { l.store_masked(m, ptr, v) },
+                // SAFETY: a full vector of this output's channels: writable by the contract.
+                _ => unsafe { l.store(ptr, v) },
+            }
+        }
+        for k in 0..KY - 1 {
+            ring[k] = ring[k + 1];
         }
     }
 }
@@ -310,9 +513,14 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
             }
         }
         for (j, vj) in vol.iter_mut().enumerate() {
-            let d = l.splat(divs[j]);
+            // Dividing by a power of two `d` is exact scaling, as is multiplying by `1 / d`
+            // (also a power of two, exactly representable for every integer `d`): the same
+            // real value rounded once, so the same bits, at a fraction of a division's cost.
+            let pow2 = is_pow2(divs[j]);
+            let d = l.splat(if pow2 { 1.0 / divs[j] } else { divs[j] });
             for vb in vj.iter_mut() {
                 let v = match K {
+                    AVG if pow2 => l.mul(*vb, d),
                     AVG => l.div(*vb, d),
                     LP2 => l.sqrt(*vb),
                     _ => *vb,
