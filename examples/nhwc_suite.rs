@@ -71,21 +71,6 @@ fn main() {
         let t_ref = median_us(3, || {
             std::hint::black_box(reference::pool(&op, &x, &shape).unwrap());
         });
-        // Memory probe: one streaming pass over the input (16 independent max lanes).
-        let t_read = median_us(it(iters), || {
-            let m = x.chunks_exact(16).fold([f32::MIN; 16], |mut a, c| {
-                for i in 0..16 {
-                    a[i] = a[i].max(c[i]);
-                }
-                a
-            });
-            std::hint::black_box(m);
-        });
-        let m = MIN.with(|m| m.get());
-        println!(
-            "| {name} | (read input once) | {t_read:.1} | {m:.1} | | | ({:.1} GB/s) |",
-            shape.len() as f64 * 4e-3 / m
-        );
         let mut t_scalar = f64::NAN;
         for isa in Isa::available() {
             let plan = Plan::<f32>::with_options(&op, &shape, PlanOptions::isa(isa).calling_thread()).unwrap();

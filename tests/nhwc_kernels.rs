@@ -26,9 +26,9 @@ fn data(len: usize, seed: u64, special: u32) -> Vec<f32> {
             s ^= s >> 7;
             s ^= s << 17;
             let r = (s >> 11) as u32;
-            if special != 0 && r % special == 0 {
+            if special != 0 && r.is_multiple_of(special) {
                 [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0][(r / special % 4) as usize]
-            } else if r % 3 == 0 {
+            } else if r.is_multiple_of(3) {
                 ((r >> 8) % 1024) as f32 / 64.0 - 8.0
             } else {
                 (r >> 8) as f32 / (1u32 << 24) as f32 * 16.0 - 8.0
