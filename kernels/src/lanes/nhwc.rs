@@ -21,6 +21,10 @@ use crate::problem::{LpPower, Problem, Reduce};
 use core::array::from_fn;
 use core::ops::Range;
 
+/// Most output rows one slide covers: all channels of `STRIP + ky - 1` input rows around one
+/// output column stay in L1, so the next column's overlapping taps are L1 hits.
+const STRIP: usize = 4;
+
 const MAX: u8 = 0;
 const AVG: u8 = 1;
 const LP1: u8 = 2;
@@ -130,6 +134,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
         let mut run_len = 1;
         if zt == 1 && ay.dilation() == 1 && (2..=5).contains(&ky) {
             while r + run_len < rows.end
+                && run_len < if ky <= 3 { STRIP } else { 2 * STRIP }
                 && oy + run_len < oh
                 && yt[oy + run_len] == ky
                 && ys[oy + run_len] == ys[oy] + run_len
