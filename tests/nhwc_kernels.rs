@@ -238,7 +238,12 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { max_global_rejects: 100_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        // Four times `PROPTEST_CASES` (default 256): each case is cheap.
+        cases: ProptestConfig::default().cases * 4,
+        max_global_rejects: 100_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn max_matches_scalar_and_reference(case in windowed(0)) {

@@ -11,6 +11,11 @@
 //! padded taps are skipped and padding is never read or materialised. The same tables describe
 //! adaptive windows, so adaptive pooling takes the same path.
 //!
+//! Stride-1 windows of 2 to 5 rows (no dilation, one depth tap) take a sliding path instead:
+//! consecutive output rows whose windows are the same rows shifted by one are computed column by
+//! column, each input row's window-row reduction computed once and kept in a ring of registers
+//! (see [`slide`]), about `kx + ky` operations per output instead of `kx * ky`.
+//!
 //! NaN: max selects an input element, so its NaN bits are exact. A sum's NaN payload (and sign:
 //! `inf - inf` gives x86's negative default NaN) depends on which operand the compiler puts first
 //! in each IEEE add, which is not fixed by the source; averages and Lp therefore return the
@@ -21,9 +26,10 @@ use crate::problem::{LpPower, Problem, Reduce};
 use core::array::from_fn;
 use core::ops::Range;
 
-/// Most output rows one slide covers: all channels of `STRIP + ky - 1` input rows around one
-/// output column stay in L1, so the next column's overlapping taps are L1 hits.
-const STRIP: usize = 4;
+/// Most output rows one slide covers for windows of up to 3 rows (twice that for 4 or 5 rows):
+/// the input rows around one output column stay in L1 until the next column, whose overlapping
+/// taps are then L1 hits.
+const STRIP: usize = 8;
 
 const MAX: u8 = 0;
 const AVG: u8 = 1;
