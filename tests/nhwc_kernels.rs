@@ -337,3 +337,53 @@ fn suite_shapes() {
         let _ = Isa::detected();
     }
 }
+
+/// Signed zeros: windows made only of `-0.0` must average to `+0.0` (sums start at `+0.0`), mixed
+/// windows likewise, bit for bit on every level, through both the blocked and the sliding paths.
+#[test]
+fn signed_zeros_are_canonical() {
+    let shapes = [
+        TensorShape::new(Layout::ChannelsLast, 1, 19, &[9, 8]).unwrap(),
+        TensorShape::new(Layout::ChannelsLast, 2, 5, &[30]).unwrap(),
+        TensorShape::new(Layout::ChannelsLast, 1, 17, &[4, 5, 6]).unwrap(),
+    ];
+    for shape in shapes {
+        let rank = shape.rank();
+        let k = |v: usize| vec![v; rank];
+        let ops = [
+            PoolOp::avg(Window::new(&k(2))),
+            PoolOp::Avg(
+                Window::new(&k(3)).stride(&k(1)).padding(&k(1)),
+                AvgOptions { count_include_pad: false, divisor_override: None },
+            ),
+            PoolOp::Avg(
+                Window::new(&k(3)).stride(&k(1)),
+                AvgOptions { count_include_pad: true, divisor_override: Some(-4) },
+            ),
+            PoolOp::Lp(Window::new(&k(2)).stride(&k(1)), 1.0),
+            PoolOp::Max(Window::new(&k(3)).stride(&k(1)).padding(&k(1))),
+            PoolOp::AdaptiveAvg(k(2)),
+        ];
+        for (i, op) in ops.into_iter().enumerate() {
+            // Mostly -0.0, some +0.0, a few ones.
+            let x: Vec<f32> = (0..shape.len())
+                .map(|j| match (j * 2654435761usize + i) % 23 {
+                    0..=17 => -0.0,
+                    18..=21 => 0.0,
+                    _ => 1.0,
+                })
+                .collect();
+            let scalar = run_plan(&op, &x, &shape, PlanOptions::isa(Isa::Scalar));
+            assert!(
+                !matches!(op, PoolOp::Avg(..) | PoolOp::AdaptiveAvg(_))
+                    || scalar.values.iter().all(|v| v.to_bits() != (-0.0f32).to_bits()
+                        || matches!(op, PoolOp::Avg(_, AvgOptions { divisor_override: Some(-4), .. }))),
+                "a sum from +0.0 is never -0.0"
+            );
+            for isa in isas() {
+                let got = run_plan(&op, &x, &shape, PlanOptions::isa(isa));
+                assert_bits_eq(&got.values, &scalar.values, &format!("{isa} vs scalar, {op:?} on {shape:?}"));
+            }
+        }
+    }
+}

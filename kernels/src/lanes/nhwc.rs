@@ -415,7 +415,8 @@ fn term<L: Lanes, const K: u8>(l: L, v: L::V) -> L::V {
     }
 }
 
-/// Sums one window row (taps `row + x * sx`) from `+0.0`, left to right, for every accumulator.
+/// Sums one window row (taps `row + x * sx`) left to right from its first term, for every
+/// accumulator (the caller adds the canonical `+0.0` once at the end).
 ///
 /// # Safety
 /// As [`block`].
@@ -428,8 +429,13 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
     win: Win,
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
-    let mut s = [[l.zero(); B]; P];
-    for x in 0..win.xt {
+    // Starts from the first term, not from `+0.0`: see `block` for why adding `+0.0` once at
+    // the end gives the canonical bits.
+    // SAFETY: tap 0 is inside the window, so in bounds by the caller's contract.
+    let mut s: [[L::V; B]; P] = from_fn(|j| {
+        from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }))
+    });
+    for x in 1..win.xt {
         let off = row + x * win.sx;
         for j in 0..P {
             for (b, sb) in s[j].iter_mut().enumerate() {
@@ -521,6 +527,17 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 for b in 0..B {
                     vol[j][b] = l.add(vol[j][b], s[j][b]);
                 }
+            }
+        }
+        // The canonical sum starts every window row at `+0.0`; the rows above started at their
+        // first term instead. With `f(x) = x + 0.0` (`-0.0` to `+0.0`, every other value,
+        // NaN and inf included, unchanged), round-to-nearest gives `f(a) + b == f(a + b)`
+        // (`a + b` is `-0.0` only when both are), so the canonical sum is `f` of this one:
+        // one add per output instead of one per window row.
+        let zero = l.zero();
+        for vj in vol.iter_mut() {
+            for vb in vj.iter_mut() {
+                *vb = l.add(*vb, zero);
             }
         }
         for (j, vj) in vol.iter_mut().enumerate() {
