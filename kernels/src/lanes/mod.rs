@@ -5,7 +5,7 @@
 //! bit-exact semantics of the portable kernel's scalar operation (same operand order for `+`, no
 //! fused multiply-add, correctly rounded division and square root, the max scan rule with NaN).
 //! It is implemented for the `pulp` tokens [`pulp::x86::V3`] (AVX2), [`pulp::x86::V4`] (AVX-512)
-//! and [`pulp::aarch64::Neon`]; holding a token proves the CPU has the features, and every method
+//! and `pulp::aarch64::Neon`; holding a token proves the CPU has the features, and every method
 //! is `#[inline(always)]` so the code is compiled inside the token's `vectorize` call, where the
 //! features are enabled.
 
