@@ -1,0 +1,307 @@
+//! Lane-wise f32 vector operations, written once per ISA, that the channels-last kernels are
+//! generic over.
+//!
+//! [`Lanes`] is a deliberately small trait: exactly the operations the kernels need, each with the
+//! bit-exact semantics of the portable kernel's scalar operation (same operand order for `+`, no
+//! fused multiply-add, correctly rounded division and square root, the max scan rule with NaN).
+//! It is implemented for the `pulp` tokens [`pulp::x86::V3`] (AVX2), [`pulp::x86::V4`] (AVX-512)
+//! and `pulp::aarch64::Neon`; holding a token proves the CPU has the features, and every method
+//! is `#[inline(always)]` so the code is compiled inside the token's `vectorize` call, where the
+//! features are enabled.
+
+pub(crate) mod nhwc;
+
+/// f32 vectors of one ISA. `V` holds [`Lanes::N`] lanes; `M` selects the first `n < N` lanes.
+pub(crate) trait Lanes: Copy {
+    /// Lanes per vector.
+    const N: usize;
+    /// A vector of `N` f32 lanes.
+    type V: Copy;
+    /// A tail mask selecting the first `n` lanes.
+    type M: Copy;
+
+    /// The mask of the first `n` lanes (`1 <= n < N`).
+    fn mask(self, n: usize) -> Self::M;
+    /// Loads `N` lanes.
+    ///
+    /// # Safety
+    /// `ptr .. ptr + N` must be readable f32s.
+    unsafe fn load(self, ptr: *const f32) -> Self::V;
+    /// Loads the lanes selected by `m` (the others are zero) and reads no other memory.
+    ///
+    /// # Safety
+    /// The selected lanes `ptr .. ptr + n` must be readable f32s.
+    unsafe fn load_masked(self, m: Self::M, ptr: *const f32) -> Self::V;
+    /// Stores `N` lanes.
+    ///
+    /// # Safety
+    /// `ptr .. ptr + N` must be writable f32s.
+    unsafe fn store(self, ptr: *mut f32, v: Self::V);
+    /// Stores the lanes selected by `m` and writes no other memory.
+    ///
+    /// # Safety
+    /// The selected lanes `ptr .. ptr + n` must be writable f32s.
+    unsafe fn store_masked(self, m: Self::M, ptr: *mut f32, v: Self::V);
+
+    /// All lanes `+0.0`.
+    fn zero(self) -> Self::V;
+    /// All lanes `x`.
+    fn splat(self, x: f32) -> Self::V;
+    /// `a + b` per lane (IEEE, `a` is the first operand).
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b` per lane (never fused with a following add).
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b` per lane, correctly rounded.
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `|a|` per lane (clears the sign bit, NaN payloads kept).
+    fn abs(self, a: Self::V) -> Self::V;
+    /// Correctly rounded square root per lane.
+    fn sqrt(self, a: Self::V) -> Self::V;
+    /// The max scan rule per lane: `if r > l || r.is_nan() { r } else { l }`.
+    fn max_rule(self, l: Self::V, r: Self::V) -> Self::V;
+    /// Replaces every NaN lane by `f32::NAN` (`0x7fc0_0000`), other lanes unchanged.
+    fn canonical_nan(self, a: Self::V) -> Self::V;
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Lanes;
+    use core::arch::x86_64::{__m256, __m256i, __m512, __mmask16, _CMP_ORD_Q, _CMP_UNORD_Q};
+    use pulp::x86::{V3, V4};
+
+    impl Lanes for V4 {
+        const N: usize = 16;
+        type V = __m512;
+        type M = __mmask16;
+
+        #[inline(always)]
+        fn mask(self, n: usize) -> __mmask16 {
+            debug_assert!((1..16).contains(&n));
+            ((1u32 << n) - 1) as u16
+        }
+        #[inline(always)]
+        unsafe fn load(self, ptr: *const f32) -> __m512 {
+            // SAFETY: the caller guarantees 16 readable f32s at `ptr`; AVX-512F is proven by `self`.
+            unsafe { self.avx512f._mm512_loadu_ps(ptr) }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(self, m: __mmask16, ptr: *const f32) -> __m512 {
+            // SAFETY: a masked AVX-512 load touches (and can fault on) only the selected lanes,
+            // which the caller guarantees are readable.
+            unsafe { self.avx512f._mm512_maskz_loadu_ps(m, ptr) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, ptr: *mut f32, v: __m512) {
+            // SAFETY: the caller guarantees 16 writable f32s at `ptr`.
+            unsafe { self.avx512f._mm512_storeu_ps(ptr, v) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(self, m: __mmask16, ptr: *mut f32, v: __m512) {
+            // SAFETY: a masked store writes only the selected lanes, which the caller guarantees
+            // are writable.
+            unsafe { self.avx512f._mm512_mask_storeu_ps(ptr, m, v) }
+        }
+        #[inline(always)]
+        fn zero(self) -> __m512 {
+            self.avx512f._mm512_setzero_ps()
+        }
+        #[inline(always)]
+        fn splat(self, x: f32) -> __m512 {
+            self.avx512f._mm512_set1_ps(x)
+        }
+        #[inline(always)]
+        fn add(self, a: __m512, b: __m512) -> __m512 {
+            self.avx512f._mm512_add_ps(a, b)
+        }
+        #[inline(always)]
+        fn mul(self, a: __m512, b: __m512) -> __m512 {
+            self.avx512f._mm512_mul_ps(a, b)
+        }
+        #[inline(always)]
+        fn div(self, a: __m512, b: __m512) -> __m512 {
+            self.avx512f._mm512_div_ps(a, b)
+        }
+        #[inline(always)]
+        fn abs(self, a: __m512) -> __m512 {
+            self.avx512f._mm512_abs_ps(a)
+        }
+        #[inline(always)]
+        fn sqrt(self, a: __m512) -> __m512 {
+            self.avx512f._mm512_sqrt_ps(a)
+        }
+        #[inline(always)]
+        fn max_rule(self, l: __m512, r: __m512) -> __m512 {
+            // Lanes where `r` is a number: `maxps(r, l)` is `r > l ? r : l`; where `r` is NaN, keep `r`.
+            let ord = self.avx512f._mm512_cmp_ps_mask::<_CMP_ORD_Q>(r, r);
+            self.avx512f._mm512_mask_max_ps(r, ord, r, l)
+        }
+        #[inline(always)]
+        fn canonical_nan(self, a: __m512) -> __m512 {
+            let nan = self.avx512f._mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a);
+            self.avx512f._mm512_mask_mov_ps(a, nan, self.avx512f._mm512_set1_ps(f32::NAN))
+        }
+    }
+
+    impl Lanes for V3 {
+        const N: usize = 8;
+        type V = __m256;
+        type M = __m256i;
+
+        #[inline(always)]
+        fn mask(self, n: usize) -> __m256i {
+            debug_assert!((1..8).contains(&n));
+            let iota = self.avx._mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            self.avx2._mm256_cmpgt_epi32(self.avx._mm256_set1_epi32(n as i32), iota)
+        }
+        #[inline(always)]
+        unsafe fn load(self, ptr: *const f32) -> __m256 {
+            // SAFETY: the caller guarantees 8 readable f32s at `ptr`; AVX is proven by `self`.
+            unsafe { self.avx._mm256_loadu_ps(ptr) }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(self, m: __m256i, ptr: *const f32) -> __m256 {
+            // SAFETY: `vmaskmovps` does not access (or fault on) masked-off lanes; the selected
+            // lanes are readable by the caller's guarantee.
+            unsafe { self.avx._mm256_maskload_ps(ptr, m) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, ptr: *mut f32, v: __m256) {
+            // SAFETY: the caller guarantees 8 writable f32s at `ptr`.
+            unsafe { self.avx._mm256_storeu_ps(ptr, v) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(self, m: __m256i, ptr: *mut f32, v: __m256) {
+            // SAFETY: `vmaskmovps` writes only the selected lanes, writable by the caller's guarantee.
+            unsafe { self.avx._mm256_maskstore_ps(ptr, m, v) }
+        }
+        #[inline(always)]
+        fn zero(self) -> __m256 {
+            self.avx._mm256_setzero_ps()
+        }
+        #[inline(always)]
+        fn splat(self, x: f32) -> __m256 {
+            self.avx._mm256_set1_ps(x)
+        }
+        #[inline(always)]
+        fn add(self, a: __m256, b: __m256) -> __m256 {
+            self.avx._mm256_add_ps(a, b)
+        }
+        #[inline(always)]
+        fn mul(self, a: __m256, b: __m256) -> __m256 {
+            self.avx._mm256_mul_ps(a, b)
+        }
+        #[inline(always)]
+        fn div(self, a: __m256, b: __m256) -> __m256 {
+            self.avx._mm256_div_ps(a, b)
+        }
+        #[inline(always)]
+        fn abs(self, a: __m256) -> __m256 {
+            let bits = self.avx._mm256_castsi256_ps(self.avx._mm256_set1_epi32(0x7fff_ffff));
+            self.avx._mm256_and_ps(a, bits)
+        }
+        #[inline(always)]
+        fn sqrt(self, a: __m256) -> __m256 {
+            self.avx._mm256_sqrt_ps(a)
+        }
+        #[inline(always)]
+        fn max_rule(self, l: __m256, r: __m256) -> __m256 {
+            // `maxps(r, l)` is `r > l ? r : l`; then take `r` wherever it is NaN.
+            let m = self.avx._mm256_max_ps(r, l);
+            let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(r, r);
+            self.avx._mm256_blendv_ps(m, r, nan)
+        }
+        #[inline(always)]
+        fn canonical_nan(self, a: __m256) -> __m256 {
+            let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(a, a);
+            self.avx._mm256_blendv_ps(a, self.avx._mm256_set1_ps(f32::NAN), nan)
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64 {
+    use super::Lanes;
+    use core::arch::aarch64::{float32x4_t, vld1q_f32, vst1q_f32};
+    use pulp::aarch64::Neon;
+
+    impl Lanes for Neon {
+        const N: usize = 4;
+        type V = float32x4_t;
+        /// NEON has no masked loads: a tail is the lane count, moved through a small stack buffer.
+        type M = usize;
+
+        #[inline(always)]
+        fn mask(self, n: usize) -> usize {
+            debug_assert!((1..4).contains(&n));
+            n
+        }
+        #[inline(always)]
+        unsafe fn load(self, ptr: *const f32) -> float32x4_t {
+            // SAFETY: the caller guarantees 4 readable f32s at `ptr`; NEON is proven by `self`.
+            unsafe { vld1q_f32(ptr) }
+        }
+        #[inline(always)]
+        unsafe fn load_masked(self, m: usize, ptr: *const f32) -> float32x4_t {
+            let mut buf = [0.0f32; 4];
+            let n = m.min(4);
+            // SAFETY: the caller guarantees `n` readable f32s at `ptr`; `buf` holds 4 >= n and
+            // cannot overlap the caller's slice.
+            unsafe { core::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), n) };
+            // SAFETY: `buf` is 4 readable f32s.
+            unsafe { vld1q_f32(buf.as_ptr()) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, ptr: *mut f32, v: float32x4_t) {
+            // SAFETY: the caller guarantees 4 writable f32s at `ptr`.
+            unsafe { vst1q_f32(ptr, v) }
+        }
+        #[inline(always)]
+        unsafe fn store_masked(self, m: usize, ptr: *mut f32, v: float32x4_t) {
+            let mut buf = [0.0f32; 4];
+            let n = m.min(4);
+            // SAFETY: `buf` is 4 writable f32s.
+            unsafe { vst1q_f32(buf.as_mut_ptr(), v) };
+            // SAFETY: the caller guarantees `n` writable f32s at `ptr`; `buf` holds 4 >= n.
+            unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n) };
+        }
+        #[inline(always)]
+        fn zero(self) -> float32x4_t {
+            self.neon.vdupq_n_f32(0.0)
+        }
+        #[inline(always)]
+        fn splat(self, x: f32) -> float32x4_t {
+            self.neon.vdupq_n_f32(x)
+        }
+        #[inline(always)]
+        fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            self.neon.vaddq_f32(a, b)
+        }
+        #[inline(always)]
+        fn mul(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            self.neon.vmulq_f32(a, b)
+        }
+        #[inline(always)]
+        fn div(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+            self.neon.vdivq_f32(a, b)
+        }
+        #[inline(always)]
+        fn abs(self, a: float32x4_t) -> float32x4_t {
+            self.neon.vabsq_f32(a)
+        }
+        #[inline(always)]
+        fn sqrt(self, a: float32x4_t) -> float32x4_t {
+            self.neon.vsqrtq_f32(a)
+        }
+        #[inline(always)]
+        fn max_rule(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
+            // Not `fmax`: it returns +0 for (-0, +0) and the first operand's NaN. Select explicitly.
+            let gt = self.neon.vcgtq_f32(r, l);
+            let nan = self.neon.vmvnq_u32(self.neon.vceqq_f32(r, r));
+            self.neon.vbslq_f32(self.neon.vorrq_u32(gt, nan), r, l)
+        }
+        #[inline(always)]
+        fn canonical_nan(self, a: float32x4_t) -> float32x4_t {
+            self.neon.vbslq_f32(self.neon.vceqq_f32(a, a), a, self.neon.vdupq_n_f32(f32::NAN))
+        }
+    }
+}

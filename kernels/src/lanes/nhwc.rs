@@ -1,0 +1,574 @@
+//! Channels-last (NLC, NHWC, NDHWC) windowed and adaptive f32 pooling, written once over
+//! [`Lanes`] and instantiated by each ISA module.
+//!
+//! Vectorised over channels: every tap of a window is a contiguous run of channels, so a window
+//! reduces whole vectors lane by lane and the canonical order per channel falls out unchanged
+//! (each window row folded left to right from `+0.0`, rows top to bottom, planes front to back;
+//! max as one row-major scan). Register blocking: `P` neighbouring output pixels (with the same
+//! number of taps) times `B` channel vectors are reduced together, which gives `P * B`
+//! independent dependency chains. The last partial channel vector uses masked loads and stores.
+//! Borders cost nothing: the axis tables give each output's first valid tap and tap count, so
+//! padded taps are skipped and padding is never read or materialised. The same tables describe
+//! adaptive windows, so adaptive pooling takes the same path.
+//!
+//! Stride-1 windows of 2 to 5 rows (no dilation, one depth tap) take a sliding path instead:
+//! consecutive output rows whose windows are the same rows shifted by one are computed column by
+//! column, each input row's window-row reduction computed once and kept in a ring of registers
+//! (see [`slide`]), about `kx + ky` operations per output instead of `kx * ky`.
+//!
+//! NaN: max selects an input element, so its NaN bits are exact. A sum's NaN payload (and sign:
+//! `inf - inf` gives x86's negative default NaN) depends on which operand the compiler puts first
+//! in each IEEE add, which is not fixed by the source; averages and Lp therefore return the
+//! canonical `f32::NAN` for every NaN output.
+
+use super::Lanes;
+use crate::problem::{LpPower, Problem, Reduce};
+use core::array::from_fn;
+use core::ops::Range;
+
+/// Most output rows one slide covers for windows of up to 3 rows (twice that for 4 or 5 rows):
+/// the input rows around one output column stay in L1 until the next column, whose overlapping
+/// taps are then L1 hits.
+const STRIP: usize = 8;
+
+const MAX: u8 = 0;
+const AVG: u8 = 1;
+const LP1: u8 = 2;
+const LP2: u8 = 3;
+
+/// One row's window shape, shared by all its output pixels except for the width taps, and the
+/// element strides between neighbouring taps.
+#[derive(Clone, Copy)]
+struct Win {
+    zt: usize,
+    yt: usize,
+    xt: usize,
+    sz: usize,
+    sy: usize,
+    sx: usize,
+}
+
+/// A channels-last windowed job, runnable inside a token's `vectorize` (which enables the ISA's
+/// target features for everything inlined into it).
+pub(crate) struct Job<'a, 'p, L, const P: usize, const B: usize> {
+    l: L,
+    p: &'a Problem<'p>,
+    red: &'a Reduce,
+    input: &'a [f32],
+    output: &'a mut [f32],
+    rows: Range<usize>,
+}
+
+impl<'a, 'p, L: Lanes, const P: usize, const B: usize> Job<'a, 'p, L, P, B> {
+    /// A job over `rows`; the caller has checked the buffers with [`Problem::check`].
+    pub(crate) fn new(
+        l: L,
+        p: &'a Problem<'p>,
+        red: &'a Reduce,
+        input: &'a [f32],
+        output: &'a mut [f32],
+        rows: Range<usize>,
+    ) -> Self {
+        Job { l, p, red, input, output, rows }
+    }
+}
+
+impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '_, L, P, B> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let Job { l, p, red, input, output, rows } = self;
+        match *red {
+            Reduce::Max => run::<L, P, B, MAX>(l, p, None, input, output, rows),
+            Reduce::Avg { divisor_override } => run::<L, P, B, AVG>(l, p, divisor_override, input, output, rows),
+            Reduce::Lp(LpPower::One) => run::<L, P, B, LP1>(l, p, None, input, output, rows),
+            Reduce::Lp(LpPower::Two) => run::<L, P, B, LP2>(l, p, None, input, output, rows),
+            // `powf` per element: the portable kernel computes exactly these bits.
+            Reduce::Lp(LpPower::General(_)) => crate::portable::window(p, red, input, output, rows),
+        }
+    }
+}
+
+/// The average divisor of one output, as the portable kernel converts it (`i64`, then `f32`).
+#[inline(always)]
+fn divisor(over: Option<i64>, count_zy: usize, count_x: usize) -> f32 {
+    match over {
+        Some(d) => d as f32,
+        None => (count_zy * count_x) as i64 as f32,
+    }
+}
+
+/// Whether `d` (a non-zero integer converted to f32) is plus or minus a power of two.
+#[inline(always)]
+fn is_pow2(d: f32) -> bool {
+    d.is_normal() && d.to_bits() & 0x007f_ffff == 0
+}
+
+#[inline(always)]
+fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
+    l: L,
+    p: &Problem<'_>,
+    over: Option<i64>,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    p.check(input.len(), output.len(), &rows);
+    let c = p.channels();
+    let [az, ay, ax] = p.axes();
+    let (h, w) = (ay.in_len(), ax.in_len());
+    let (od, oh, ow) = (az.out_len(), ay.out_len(), ax.out_len());
+    let in_image = p.in_plane() * c;
+    let (xs, xt, xc) = (ax.start(), ax.taps(), ax.count());
+    let (ys, yt, yc) = (ay.start(), ay.taps(), ay.count());
+    let row_len = ow * c;
+    let src = input.as_ptr();
+    let out = output.as_mut_ptr();
+    let mut r = rows.start;
+    while r < rows.end {
+        let (n, rem) = (r / (od * oh), r % (od * oh));
+        let (oz, oy) = (rem / oh, rem % oh);
+        let row_base = n * in_image + (az.start()[oz] * h + ys[oy]) * w * c;
+        // SAFETY: `check` gives `output.len() == rows.len() * row_len`, and `r` is in `rows`.
+        let dst = unsafe { out.add((r - rows.start) * row_len) };
+        let zt = az.taps()[oz];
+        // A run of output rows whose windows are the same `ky` consecutive input rows shifted
+        // by one row per output (stride 1, no dilation, no border clipping): reduce each input
+        // row once and slide (see `column`).
+        let ky = yt[oy];
+        let mut run_len = 1;
+        if zt == 1 && ay.dilation() == 1 && (2..=5).contains(&ky) {
+            while r + run_len < rows.end
+                && run_len < if ky <= 3 { STRIP } else { 2 * STRIP }
+                && oy + run_len < oh
+                && yt[oy + run_len] == ky
+                && ys[oy + run_len] == ys[oy] + run_len
+            {
+                run_len += 1;
+            }
+        }
+        if run_len >= 2 {
+            let g = Slide {
+                base: row_base,
+                len: run_len,
+                c,
+                sy: w * c,
+                sx: ax.dilation() * c,
+                out_stride: row_len,
+                cz: az.count()[oz],
+                cy: &yc[oy..oy + run_len],
+                over,
+            };
+            // SAFETY: rows `r .. r + run_len` are in `rows` (so their outputs are in `output`),
+            // and row `r + t` reads input rows `ys[oy] + t .. ys[oy] + t + ky`, which are its
+            // window rows (`ys[oy + t] == ys[oy] + t`, `yt[oy + t] == ky`, dilation 1), inside
+            // the input by the axis invariants; see `slide`.
+            unsafe {
+                match ky {
+                    2 => slide::<L, B, K, 2>(l, src, dst, &g, xs, xt, xc),
+                    3 => slide::<L, B, K, 3>(l, src, dst, &g, xs, xt, xc),
+                    4 => slide::<L, B, K, 4>(l, src, dst, &g, xs, xt, xc),
+                    _ => slide::<L, B, K, 5>(l, src, dst, &g, xs, xt, xc),
+                }
+            }
+            r += run_len;
+            continue;
+        }
+        let czy = az.count()[oz] * yc[oy];
+        let mut win =
+            Win { zt, yt: ky, xt: 0, sz: az.dilation() * h * w * c, sy: ay.dilation() * w * c, sx: ax.dilation() * c };
+        let mut ox = 0;
+        while ox < ow {
+            win.xt = xt[ox];
+            if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
+                let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
+                let divs: [f32; P] = from_fn(|j| divisor(over, czy, xc[ox + j]));
+                // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
+                // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
+                // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
+                // `P * c` elements of this row's output starting at `ox * c` (`ox + P <= ow`).
+                unsafe { pixels::<L, P, B, K>(l, src, dst.add(ox * c), bases, win, divs, c) };
+                ox += P;
+            } else {
+                let divs = [divisor(over, czy, xc[ox])];
+                // SAFETY: as above with one pixel (`ox < ow`).
+                unsafe { pixels::<L, 1, B, K>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, c) };
+                ox += 1;
+            }
+        }
+        r += 1;
+    }
+}
+
+/// A run of output rows reduced by sliding down the input rows.
+struct Slide<'a> {
+    /// Input offset of the first window row of the run's first output row, at `x = 0`.
+    base: usize,
+    /// Output rows in the run.
+    len: usize,
+    c: usize,
+    /// Element distance between input rows.
+    sy: usize,
+    /// Element distance between the taps of a window row.
+    sx: usize,
+    /// Element distance between output rows.
+    out_stride: usize,
+    /// Depth count and the run's height counts (average divisors).
+    cz: usize,
+    cy: &'a [usize],
+    over: Option<i64>,
+}
+
+/// Reduces a run of `g.len` output rows whose windows are `KY` consecutive input rows, moving
+/// down one input row per output row: each input row's window-row reduction (per output
+/// column) is computed once and kept in a ring of `KY` registers, and each output folds the
+/// ring top to bottom, the canonical order (sums: `((R0 + R1) + R2)...` with each `R` folded
+/// from `+0.0`; max: an order-preserving regrouping of the row-major scan).
+///
+/// # Safety
+/// For every output row `t < g.len`, column `ox` and tap `x < xt[ox]`, input rows
+/// `t .. t + KY` at `g.base + t' * g.sy + xs[ox] * c + x * g.sx` start `c` readable f32s, and
+/// `dst + t * g.out_stride .. + ow * c` is writable (`ow = xs.len()`).
+#[inline(always)]
+unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    g: &Slide<'_>,
+    xs: &[usize],
+    xt: &[usize],
+    xc: &[usize],
+) {
+    let (c, n) = (g.c, L::N);
+    for ox in 0..xs.len() {
+        let base = g.base + xs[ox] * c;
+        let (taps, cx) = (xt[ox], xc[ox]);
+        let dst = dst.wrapping_add(ox * c);
+        let mut c0 = 0;
+        // SAFETY (three loops): channels `c0 .. c0 + width <= c` of this column, the partial
+        // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
+        while c0 + B * n <= c {
+            unsafe { column::<L, B, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
+            c0 += B * n;
+        }
+        while c0 + n <= c {
+            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
+            c0 += n;
+        }
+        if c0 < c {
+            let m = l.mask(c - c0);
+            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, Some(m)) };
+        }
+    }
+}
+
+/// Reduces one window row (`taps` taps from `at`, `sx` apart) of `B` vectors: max by the scan
+/// rule from the first tap, sums from `+0.0` left to right.
+///
+/// # Safety
+/// Every tap starts `B * N` readable lanes (the mask's lanes for the last vector with `tail`).
+#[inline(always)]
+unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
+    l: L,
+    src: *const f32,
+    at: usize,
+    taps: usize,
+    sx: usize,
+    tail: Option<L::M>,
+) -> [L::V; B] {
+    if K == MAX {
+        // SAFETY: the first tap, in bounds by the contract.
+        let mut acc: [L::V; B] = from_fn(|b| unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) });
+        for x in 1..taps {
+            for (b, ab) in acc.iter_mut().enumerate() {
+                // SAFETY: tap `x < taps`, in bounds by the contract.
+                let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
+                *ab = l.max_rule(*ab, v);
+            }
+        }
+        acc
+    } else {
+        let mut acc = [l.zero(); B];
+        for x in 0..taps {
+            for (b, ab) in acc.iter_mut().enumerate() {
+                // SAFETY: tap `x < taps`, in bounds by the contract.
+                let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
+                *ab = l.add(*ab, term::<L, K>(l, v));
+            }
+        }
+        acc
+    }
+}
+
+/// One column (output `ox`, channels `c0 ..`) of a [`slide`] run.
+///
+/// # Safety
+/// As [`slide`], for this column's `B` vectors at `at` (input) and `dst + c0` (output).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    at: usize,
+    taps: usize,
+    c0: usize,
+    cx: usize,
+    g: &Slide<'_>,
+    tail: Option<L::M>,
+) {
+    let mut ring = [[l.zero(); B]; KY];
+    for (k, rk) in ring.iter_mut().enumerate().take(KY - 1) {
+        // SAFETY: input row `k < KY` of the run's first window.
+        *rk = unsafe { row_reduce::<L, B, K>(l, src, at + k * g.sy, taps, g.sx, tail) };
+    }
+    for t in 0..g.len {
+        // SAFETY: input row `t + KY - 1`, the last window row of output row `t`.
+        ring[KY - 1] = unsafe { row_reduce::<L, B, K>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, tail) };
+        let mut acc = ring[0];
+        for rk in &ring[1..] {
+            for (a, &v) in acc.iter_mut().zip(rk) {
+                *a = if K == MAX { l.max_rule(*a, v) } else { l.add(*a, v) };
+            }
+        }
+        let d = divisor(g.over, g.cz * g.cy[t], cx);
+        let pow2 = is_pow2(d);
+        let dv = l.splat(if pow2 { 1.0 / d } else { d });
+        for (b, &v) in acc.iter().enumerate() {
+            let v = match K {
+                MAX => v,
+                AVG if pow2 => l.canonical_nan(l.mul(v, dv)),
+                AVG => l.canonical_nan(l.div(v, dv)),
+                LP2 => l.canonical_nan(l.sqrt(v)),
+                _ => l.canonical_nan(v),
+            };
+            let ptr = dst.wrapping_add(t * g.out_stride + c0 + b * L::N);
+            match tail {
+                // SAFETY: the mask's lanes of this output's channels: writable by the contract.
+                Some(m) if b + 1 == B => unsafe { l.store_masked(m, ptr, v) },
+                // SAFETY: a full vector of this output's channels: writable by the contract.
+                _ => unsafe { l.store(ptr, v) },
+            }
+        }
+        for k in 0..KY - 1 {
+            ring[k] = ring[k + 1];
+        }
+    }
+}
+
+/// Reduces the windows of `P` neighbouring output pixels with the same tap counts, all channels.
+///
+/// # Safety
+/// For each `j`, every tap `bases[j] + z * sz + y * sy + x * sx` (`z < zt`, `y < yt`, `x < xt`)
+/// starts `c` readable f32s at `src`, and `dst .. dst + P * c` is writable.
+#[inline(always)]
+unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    bases: [usize; P],
+    win: Win,
+    divs: [f32; P],
+    c: usize,
+) {
+    let n = L::N;
+    let mut c0 = 0;
+    // SAFETY (all three loops): each block covers channels `c0 .. c0 + width` with
+    // `c0 + width <= c`, the last partial vector through a mask of exactly `c - c0` lanes, so with
+    // this function's contract every access is in bounds.
+    while c0 + B * n <= c {
+        unsafe { block::<L, P, B, K>(l, src, dst, bases, win, divs, c, c0, None) };
+        c0 += B * n;
+    }
+    while c0 + n <= c {
+        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, None) };
+        c0 += n;
+    }
+    if c0 < c {
+        let m = l.mask(c - c0);
+        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, Some(m)) };
+    }
+}
+
+/// Loads vector `b` of a block: full, or masked when it is the block's last and `tail` is set.
+///
+/// # Safety
+/// `ptr .. ptr + N` is readable (or, for the masked case, the mask's lanes are).
+#[inline(always)]
+unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const f32, b: usize, tail: Option<L::M>) -> L::V {
+    match tail {
+        // SAFETY: forwarded contract.
+        Some(m) if b + 1 == B => unsafe { l.load_masked(m, ptr) },
+        // SAFETY: forwarded contract.
+        _ => unsafe { l.load(ptr) },
+    }
+}
+
+/// The per-element term of a sum.
+#[inline(always)]
+fn term<L: Lanes, const K: u8>(l: L, v: L::V) -> L::V {
+    match K {
+        LP1 => l.abs(v),
+        LP2 => l.mul(v, v),
+        _ => v,
+    }
+}
+
+/// Sums one window row (taps `row + x * sx`) left to right from its first term, for every
+/// accumulator (the caller adds the canonical `+0.0` once at the end).
+///
+/// # Safety
+/// As [`block`].
+#[inline(always)]
+unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
+    l: L,
+    src: *const f32,
+    bases: [usize; P],
+    row: usize,
+    win: Win,
+    tail: Option<L::M>,
+) -> [[L::V; B]; P] {
+    // Starts from the first term, not from `+0.0`: see `block` for why adding `+0.0` once at
+    // the end gives the canonical bits.
+    // SAFETY: tap 0 is inside the window, so in bounds by the caller's contract.
+    let mut s: [[L::V; B]; P] = from_fn(|j| {
+        from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }))
+    });
+    for x in 1..win.xt {
+        let off = row + x * win.sx;
+        for j in 0..P {
+            for (b, sb) in s[j].iter_mut().enumerate() {
+                // SAFETY: the tap is inside the window, so in bounds by the caller's contract.
+                let v = unsafe { ld::<L, B>(l, src.add(bases[j] + off + b * L::N), b, tail) };
+                *sb = l.add(*sb, term::<L, K>(l, v));
+            }
+        }
+    }
+    s
+}
+
+/// Sums one window plane: its rows top to bottom.
+///
+/// # Safety
+/// As [`block`].
+#[inline(always)]
+unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
+    l: L,
+    src: *const f32,
+    bases: [usize; P],
+    plane: usize,
+    win: Win,
+    tail: Option<L::M>,
+) -> [[L::V; B]; P] {
+    // SAFETY: forwarded contract (rows `y < yt` of this plane).
+    let mut acc = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane, win, tail) };
+    for y in 1..win.yt {
+        // SAFETY: as above.
+        let r = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane + y * win.sy, win, tail) };
+        for j in 0..P {
+            for b in 0..B {
+                acc[j][b] = l.add(acc[j][b], r[j][b]);
+            }
+        }
+    }
+    acc
+}
+
+/// Reduces channels `c0 ..` (`B` vectors, the last one masked by `tail`) of `P` pixels and
+/// stores the results.
+///
+/// # Safety
+/// `src + bases[j] + tap + c0 ..` is readable for `B * N` lanes (the last vector only for the
+/// mask's lanes when `tail` is set) for every tap of the window, and `dst + j * c + c0 ..` is
+/// writable for the same lanes.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    bases: [usize; P],
+    win: Win,
+    divs: [f32; P],
+    c: usize,
+    c0: usize,
+    tail: Option<L::M>,
+) {
+    let bases: [usize; P] = from_fn(|j| bases[j] + c0);
+    let out: [[L::V; B]; P] = if K == MAX {
+        // SAFETY: the first tap of each window (offset 0) is in bounds by the contract.
+        let mut acc: [[L::V; B]; P] =
+            from_fn(|j| from_fn(|b| unsafe { ld::<L, B>(l, src.add(bases[j] + b * L::N), b, tail) }));
+        for z in 0..win.zt {
+            for y in 0..win.yt {
+                let row = z * win.sz + y * win.sy;
+                let x0 = usize::from(z == 0 && y == 0);
+                for x in x0..win.xt {
+                    let off = row + x * win.sx;
+                    for j in 0..P {
+                        for (b, ab) in acc[j].iter_mut().enumerate() {
+                            // SAFETY: a tap of the window: in bounds by the contract.
+                            let v = unsafe { ld::<L, B>(l, src.add(bases[j] + off + b * L::N), b, tail) };
+                            *ab = l.max_rule(*ab, v);
+                        }
+                    }
+                }
+            }
+        }
+        acc
+    } else {
+        // SAFETY: planes `z < zt` of the window: in bounds by the contract.
+        let mut vol = unsafe { plane_sum::<L, P, B, K>(l, src, bases, 0, win, tail) };
+        for z in 1..win.zt {
+            // SAFETY: as above.
+            let s = unsafe { plane_sum::<L, P, B, K>(l, src, bases, z * win.sz, win, tail) };
+            for j in 0..P {
+                for b in 0..B {
+                    vol[j][b] = l.add(vol[j][b], s[j][b]);
+                }
+            }
+        }
+        // The canonical sum starts every window row at `+0.0`; the rows above started at their
+        // first term instead. With `f(x) = x + 0.0` (`-0.0` to `+0.0`, every other value,
+        // NaN and inf included, unchanged), round-to-nearest gives `f(a) + b == f(a + b)`
+        // (`a + b` is `-0.0` only when both are), so the canonical sum is `f` of this one:
+        // one add per output instead of one per window row.
+        let zero = l.zero();
+        for vj in vol.iter_mut() {
+            for vb in vj.iter_mut() {
+                *vb = l.add(*vb, zero);
+            }
+        }
+        for (j, vj) in vol.iter_mut().enumerate() {
+            // Dividing by a power of two `d` is exact scaling, as is multiplying by `1 / d`
+            // (also a power of two, exactly representable for every integer `d`): the same
+            // real value rounded once, so the same bits, at a fraction of a division's cost.
+            let pow2 = is_pow2(divs[j]);
+            let d = l.splat(if pow2 { 1.0 / divs[j] } else { divs[j] });
+            for vb in vj.iter_mut() {
+                let v = match K {
+                    AVG if pow2 => l.mul(*vb, d),
+                    AVG => l.div(*vb, d),
+                    LP2 => l.sqrt(*vb),
+                    _ => *vb,
+                };
+                // Which NaN an add returns when both operands are NaN depends on the operand
+                // order the compiler picks; a canonical NaN makes every path agree.
+                *vb = l.canonical_nan(v);
+            }
+        }
+        vol
+    };
+    for (j, oj) in out.iter().enumerate() {
+        for (b, &v) in oj.iter().enumerate() {
+            let ptr = dst.wrapping_add(j * c + c0 + b * L::N);
+            match tail {
+                // SAFETY: the mask's lanes of this pixel's channels: writable by the contract.
+                Some(m) if b + 1 == B => unsafe { l.store_masked(m, ptr, v) },
+                // SAFETY: a full vector of this pixel's channels: writable by the contract.
+                _ => unsafe { l.store(ptr, v) },
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the library's test suite for aarch64-unknown-linux-gnu under QEMU user emulation, so the
+# NEON kernels are tested on this x86 machine. Installs what it needs (Debian, as root or with sudo):
+#   apt: qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross; rustup: aarch64-unknown-linux-gnu.
+# The linker and runner are set through environment variables here, so native builds are unaffected.
+# tests/detection.rs (with EXPECT_ISA=neon) fails the run unless NEON was detected and used.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+need=()
+command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/crt1.o ] || need+=(libc6-dev-arm64-cross)
+if [ "${#need[@]}" -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "neon.sh: installing ${need[*]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+# Emulation is ~10-50x slower than native: fewer proptest cases than the native run.
+export PROPTEST_CASES="${NEON_PROPTEST_CASES:-16}"
+export EXPECT_ISA=neon
+unset SIMDPOOL_ISA
+# The library and its integration tests (examples and benches need no emulated run).
+cargo test --target aarch64-unknown-linux-gnu -p simdpool --lib --tests
