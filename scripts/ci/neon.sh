@@ -26,5 +26,7 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch
 export PROPTEST_CASES="${NEON_PROPTEST_CASES:-16}"
 export EXPECT_ISA=neon
 unset SIMDPOOL_ISA
+# The NEON code must also pass clippy for its own target.
+cargo clippy -p simdpool-kernels -p simdpool --target aarch64-unknown-linux-gnu -- -D warnings
 # The library and its integration tests (examples and benches need no emulated run).
 cargo test --target aarch64-unknown-linux-gnu -p simdpool --lib --tests
