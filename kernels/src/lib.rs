@@ -32,6 +32,8 @@ mod aarch64;
 pub mod portable;
 mod problem;
 mod scalar;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod separable;
 mod set;
 #[cfg(target_arch = "x86_64")]
 mod x86;

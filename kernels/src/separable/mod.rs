@@ -1,0 +1,515 @@
+//! The channels-first (NCL, NCHW, NCDHW) f32 windowed loop nest, written once over a small
+//! per-ISA vector trait ([`Simd`]) and instantiated by the AVX-512, AVX2 and NEON modules.
+//!
+//! # Algorithm (separable, canonical order)
+//! A window's sum is `sum_z(sum_y(sum_x(x)))` (each row folded left to right from `+0.0`) and
+//! its max is the same fold by the max rule, so the work splits in two passes that keep exactly
+//! that order:
+//! * **Horizontal pass**: each input row needed by a column tile of outputs is reduced along x
+//!   into a row of `hr[ox]` values (the row fold of output `ox`'s window), vectorised over `ox`:
+//!   stride 1 by shifted loads, stride 2 by even/odd deinterleave, anything else (other strides,
+//!   adaptive windows) by a per-output table fold. Reduced rows are cached by input-row id, so
+//!   overlapping windows (3x3 stride 2, 3x3 stride 1, 5x5 stride 1) reduce each input row once.
+//! * **Vertical pass**: each output row folds the cached rows of its window, top to bottom within
+//!   a depth plane and the planes front to back, with full-width contiguous loads, then divides
+//!   (average) or takes the square root (Lp, `p = 2`).
+//!
+//! Padding: zero-filled (sums) or `-inf`-filled (max) row buffers are bit-neutral (see the crate
+//! docs), so border tiles read from a padded stack copy of the row; interior tiles read the input
+//! directly. Nothing is ever read outside the input slice or the stack buffers.
+
+use crate::problem::{Axis, LpPower, Problem, Reduce};
+use core::ops::Range;
+
+/// Outputs per column tile (a multiple of every ISA's lane count).
+const TILE: usize = 256;
+/// Cached horizontally reduced rows (a power of two).
+const SLOTS: usize = 16;
+/// Floats in the padded row buffer.
+const BUF: usize = 2560;
+
+/// The vector operations the loop nest needs from an instruction set (f32 lanes).
+///
+/// Implementations are zero-sized types that can only be created where their features are
+/// enabled; the `unsafe` methods additionally require the stated pointer ranges to be valid.
+pub(crate) trait Simd: Copy {
+    /// A vector of `N` f32 lanes.
+    type V: Copy;
+    /// Lanes per vector (at most 16, divides [`TILE`]).
+    const N: usize;
+    /// All lanes `x`.
+    fn splat(self, x: f32) -> Self::V;
+    /// Loads `p[0..N]`.
+    ///
+    /// # Safety
+    /// `p[0..N]` must be readable.
+    unsafe fn load(self, p: *const f32) -> Self::V;
+    /// Stores `p[0..N]`.
+    ///
+    /// # Safety
+    /// `p[0..N]` must be writable.
+    unsafe fn store(self, p: *mut f32, v: Self::V);
+    /// Stores the first `n` lanes to `p[0..n]` (`1 <= n < N`), touching nothing else.
+    ///
+    /// # Safety
+    /// `p[0..n]` must be writable.
+    unsafe fn store_n(self, p: *mut f32, n: usize, v: Self::V);
+    /// Lane `j` is `p[2 * j]`.
+    ///
+    /// # Safety
+    /// `p[0..2 * N]` must be readable.
+    unsafe fn load_even(self, p: *const f32) -> Self::V;
+    /// Lane `j` is `p[2 * j + 1]`.
+    ///
+    /// # Safety
+    /// `p[0..2 * N]` must be readable.
+    unsafe fn load_odd(self, p: *const f32) -> Self::V;
+    /// `a + b` per lane (IEEE, operand order kept for NaN payloads).
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b` per lane.
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b` per lane, correctly rounded.
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Correctly rounded square root per lane.
+    fn sqrt(self, a: Self::V) -> Self::V;
+    /// Clears the sign bit of every lane.
+    fn abs(self, a: Self::V) -> Self::V;
+    /// The canonical max rule per lane: `if r > l || r.is_nan() { r } else { l }`.
+    fn maxc(self, l: Self::V, r: Self::V) -> Self::V;
+}
+
+/// One reduction: the per-element term, the start of a row fold, and the combine step.
+pub(crate) trait Red {
+    /// The bit-neutral padding value.
+    const PAD: f32;
+    /// The term an input element contributes.
+    fn term<S: Simd>(s: S, v: S::V) -> S::V;
+    /// A row fold's value after its first term (`+0.0 + t` for sums, `t` for max).
+    fn first<S: Simd>(s: S, t: S::V) -> S::V;
+    /// One fold step.
+    fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V;
+    /// Scalar [`Red::term`].
+    fn term1(x: f32) -> f32;
+    /// Scalar [`Red::first`].
+    fn first1(t: f32) -> f32;
+    /// Scalar [`Red::comb`].
+    fn comb1(a: f32, b: f32) -> f32;
+}
+
+/// Max by the canonical rule.
+pub(crate) struct MaxR;
+/// Plain sum (average).
+pub(crate) struct SumR;
+/// Sum of absolute values (Lp, `p = 1`).
+pub(crate) struct AbsR;
+/// Sum of squares (Lp, `p = 2`).
+pub(crate) struct SqR;
+
+impl Red for MaxR {
+    const PAD: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn term<S: Simd>(_: S, v: S::V) -> S::V {
+        v
+    }
+    #[inline(always)]
+    fn first<S: Simd>(_: S, t: S::V) -> S::V {
+        t
+    }
+    #[inline(always)]
+    fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V {
+        s.maxc(a, b)
+    }
+    #[inline(always)]
+    fn term1(x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    fn first1(t: f32) -> f32 {
+        t
+    }
+    #[inline(always)]
+    fn comb1(a: f32, b: f32) -> f32 {
+        if b > a || b.is_nan() { b } else { a }
+    }
+}
+
+macro_rules! sum_red {
+    ($t:ty, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr) => {
+        impl Red for $t {
+            const PAD: f32 = 0.0;
+            #[inline(always)]
+            fn term<S: Simd>($s: S, $v: S::V) -> S::V {
+                $term
+            }
+            #[inline(always)]
+            fn first<S: Simd>(s: S, t: S::V) -> S::V {
+                s.add(s.splat(0.0), t)
+            }
+            #[inline(always)]
+            fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V {
+                s.add(a, b)
+            }
+            #[inline(always)]
+            fn term1($x: f32) -> f32 {
+                $term1
+            }
+            #[inline(always)]
+            fn first1(t: f32) -> f32 {
+                0.0 + t
+            }
+            #[inline(always)]
+            fn comb1(a: f32, b: f32) -> f32 {
+                a + b
+            }
+        }
+    };
+}
+
+sum_red!(SumR, |_s, v| v, |x| x);
+sum_red!(AbsR, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff));
+sum_red!(SqR, |s, v| s.mul(v, v), |x| x * x);
+
+/// True when [`window`] handles `red` (everything but Lp with a general exponent, which needs a
+/// software `powf` per element and stays with the portable kernel).
+pub(crate) fn supports(red: &Reduce) -> bool {
+    !matches!(red, Reduce::Lp(LpPower::General(_)))
+}
+
+/// How the horizontal pass reduces a row.
+#[derive(Clone, Copy)]
+enum HMode {
+    /// Per-output fold from the axis tables (any window, scalar).
+    Table,
+    /// Regular window with stride 1 or 2 (`s`), vectorised over outputs.
+    Uniform { k: usize, s: usize, d: usize, pb: usize },
+}
+
+/// What happens to a window's folded value before it is stored.
+#[derive(Clone, Copy)]
+enum Finish {
+    None,
+    Div(Option<f32>),
+    Sqrt,
+}
+
+/// Elements of the source row a uniform tile of `nvec` vectors reads, from its first tap.
+#[inline(always)]
+fn extent(n: usize, nvec: usize, k: usize, s: usize, d: usize) -> usize {
+    nvec * n * s + (k - 1) * d + n
+}
+
+/// The channels-first windowed kernel for one ISA: same contract and bits as
+/// [`crate::portable::window`], for every [`Reduce`] accepted by [`supports`].
+#[inline(always)]
+pub(crate) fn window<S: Simd>(
+    s: S,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    p.check(input.len(), output.len(), &rows);
+    match *red {
+        Reduce::Max => run::<S, MaxR>(s, p, Finish::None, input, output, rows),
+        Reduce::Avg { divisor_override } => {
+            run::<S, SumR>(s, p, Finish::Div(divisor_override.map(|d| d as f32)), input, output, rows)
+        }
+        Reduce::Lp(LpPower::One) => run::<S, AbsR>(s, p, Finish::None, input, output, rows),
+        Reduce::Lp(LpPower::Two) => run::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
+        Reduce::Lp(LpPower::General(_)) => unreachable!("general Lp is routed to the portable kernel"),
+    }
+}
+
+/// Per-call state: geometry, the row cache and the stack buffers.
+struct Nest<'a, 'p> {
+    p: &'p Problem<'a>,
+    input: &'p [f32],
+    mode: HMode,
+    tile: usize,
+    finish: Finish,
+    /// Horizontally reduced rows, `SLOTS` slots of `TILE` floats.
+    hr: [f32; SLOTS * TILE],
+    /// Input-row id cached in each slot (`usize::MAX`: empty).
+    tags: [usize; SLOTS],
+    /// Padded copy of a row segment.
+    buf: [f32; BUF],
+    /// Per-output divisors of the current tile and the `count_z * count_y` they were built for.
+    div: [f32; TILE],
+    div_key: usize,
+    /// Accumulators for windows with more rows than fit the cache at once.
+    plane: [f32; TILE],
+    vol: [f32; TILE],
+}
+
+#[inline(always)]
+fn run<S: Simd, R: Red>(s: S, p: &Problem<'_>, finish: Finish, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    let [az, ay, ax] = p.axes();
+    let n = S::N;
+    let ow = ax.out_len();
+    let round = ow.div_ceil(n) * n;
+    let (mode, tile) = match ax.uniform() {
+        Some(u) if (u.stride == 1 || u.stride == 2) && u.kernel >= 1 => {
+            let (k, st, d) = (u.kernel, u.stride, ax.dilation());
+            // Largest tile whose padded source fits the buffer.
+            let fixed = (k - 1).saturating_mul(d).saturating_add(n);
+            let fit = if fixed < BUF { (BUF - fixed) / (n * st) * n } else { 0 };
+            let tile = fit.min(TILE).min(round);
+            if tile >= n {
+                (HMode::Uniform { k, s: st, d, pb: u.pad_begin }, tile)
+            } else {
+                (HMode::Table, TILE.min(round))
+            }
+        }
+        _ => (HMode::Table, TILE.min(round)),
+    };
+    let mut nest = Nest {
+        p,
+        input,
+        mode,
+        tile,
+        finish,
+        hr: [0.0; SLOTS * TILE],
+        tags: [usize::MAX; SLOTS],
+        buf: [R::PAD; BUF],
+        div: [1.0; TILE],
+        div_key: usize::MAX,
+        plane: [0.0; TILE],
+        vol: [0.0; TILE],
+    };
+    let (od, oh) = (az.out_len(), ay.out_len());
+    let per_image = od * oh;
+    let mut r = rows.start;
+    while r < rows.end {
+        let image = r / per_image;
+        let first = r % per_image;
+        let last = per_image.min(first + (rows.end - r));
+        let out_base = (r - rows.start) * ow;
+        let mut ox0 = 0;
+        while ox0 < ow {
+            let nt = nest.tile.min(ow - ox0);
+            nest.tags = [usize::MAX; SLOTS];
+            nest.div_key = usize::MAX;
+            for q in first..last {
+                let (oz, oy) = (q / oh, q % oh);
+                let at = out_base + (q - first) * ow + ox0;
+                nest.output_row::<S, R>(s, image, oz, oy, ox0, nt, &mut output[at..at + nt]);
+            }
+            ox0 += nt;
+        }
+        r += last - first;
+    }
+}
+
+impl Nest<'_, '_> {
+    /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
+    #[inline(always)]
+    fn output_row<S: Simd, R: Red>(
+        &mut self,
+        s: S,
+        image: usize,
+        oz: usize,
+        oy: usize,
+        ox0: usize,
+        nt: usize,
+        out: &mut [f32],
+    ) {
+        let [az, ay, _] = self.p.axes();
+        let (tz, ty) = (az.taps()[oz], ay.taps()[oy]);
+        let (sz, sy) = (az.start()[oz], ay.start()[oy]);
+        let (dz, dy) = (az.dilation(), ay.dilation());
+        let (d_in, h_in) = (az.in_len(), ay.in_len());
+        let id_of = |zi: usize, yi: usize| (image * d_in + sz + zi * dz) * h_in + sy + yi * dy;
+        let count = tz * ty;
+
+        // Register mode: every row of the window sits in its own cache slot.
+        let mut slots = [0usize; SLOTS];
+        let mut fits = count <= SLOTS;
+        if fits {
+            let mut used = 0u32;
+            for zi in 0..tz {
+                for yi in 0..ty {
+                    let slot = id_of(zi, yi) % SLOTS;
+                    if used & (1 << slot) != 0 {
+                        fits = false;
+                    }
+                    used |= 1 << slot;
+                    slots[zi * ty + yi] = slot;
+                }
+            }
+        }
+        if let Finish::Div(None) = self.finish {
+            let key = az.count()[oz] * ay.count()[oy];
+            if key != self.div_key {
+                let cx = &self.p.axes()[2].count()[ox0..ox0 + nt];
+                for (d, &c) in self.div.iter_mut().zip(cx) {
+                    *d = ((key * c) as i64) as f32;
+                }
+                self.div_key = key;
+            }
+        }
+        let nvec = nt.div_ceil(S::N);
+        if fits {
+            for (i, &slot) in slots[..count].iter().enumerate() {
+                let id = id_of(i / ty, i % ty);
+                if self.tags[slot] != id {
+                    self.tags[slot] = id;
+                    self.hrow::<S, R>(s, id, ox0, nt, slot);
+                }
+            }
+            let hr = self.hr.as_ptr();
+            for v in 0..nvec {
+                let off = v * S::N;
+                // SAFETY: every slot `sl < SLOTS` spans `hr[sl * TILE..(sl + 1) * TILE]`, and
+                // `off + N <= nvec * N <= tile <= TILE`.
+                let row = |i: usize| unsafe { s.load(hr.add(slots[i] * TILE + off)) };
+                let mut vol = s.splat(0.0);
+                for zi in 0..tz {
+                    let mut pl = row(zi * ty);
+                    for yi in 1..ty {
+                        pl = R::comb(s, pl, row(zi * ty + yi));
+                    }
+                    vol = if zi == 0 { pl } else { R::comb(s, vol, pl) };
+                }
+                self.finish_store(s, vol, off, nt, out);
+            }
+        } else {
+            // Memory mode: fold one reduced row at a time into `plane` and `vol`.
+            for zi in 0..tz {
+                for yi in 0..ty {
+                    let id = id_of(zi, yi);
+                    let slot = id % SLOTS;
+                    if self.tags[slot] != id {
+                        self.tags[slot] = id;
+                        self.hrow::<S, R>(s, id, ox0, nt, slot);
+                    }
+                    let h = &self.hr[slot * TILE..slot * TILE + nvec * S::N];
+                    let pl = &mut self.plane[..nvec * S::N];
+                    for (a, b) in pl.chunks_exact_mut(S::N).zip(h.chunks_exact(S::N)) {
+                        // SAFETY: both chunks hold exactly N floats.
+                        unsafe {
+                            let x = s.load(b.as_ptr());
+                            let y = if yi == 0 { x } else { R::comb(s, s.load(a.as_ptr()), x) };
+                            s.store(a.as_mut_ptr(), y);
+                        }
+                    }
+                }
+                let (pl, vo) = (&self.plane[..nvec * S::N], &mut self.vol[..nvec * S::N]);
+                for (a, b) in vo.chunks_exact_mut(S::N).zip(pl.chunks_exact(S::N)) {
+                    // SAFETY: both chunks hold exactly N floats.
+                    unsafe {
+                        let x = s.load(b.as_ptr());
+                        let y = if zi == 0 { x } else { R::comb(s, s.load(a.as_ptr()), x) };
+                        s.store(a.as_mut_ptr(), y);
+                    }
+                }
+            }
+            for v in 0..nvec {
+                let off = v * S::N;
+                // SAFETY: `off + N <= nvec * N <= TILE`.
+                let x = unsafe { s.load(self.vol.as_ptr().add(off)) };
+                self.finish_store(s, x, off, nt, out);
+            }
+        }
+    }
+
+    /// Finishes the window values of outputs `off..off + N` and stores the valid ones.
+    #[inline(always)]
+    fn finish_store<S: Simd>(&self, s: S, x: S::V, off: usize, nt: usize, out: &mut [f32]) {
+        let y = match self.finish {
+            Finish::None => x,
+            Finish::Sqrt => s.sqrt(x),
+            Finish::Div(Some(d)) => s.div(x, s.splat(d)),
+            // SAFETY: `off + N <= TILE` (see the callers).
+            Finish::Div(None) => s.div(x, unsafe { s.load(self.div.as_ptr().add(off)) }),
+        };
+        let dst = &mut out[off..nt.min(off + S::N)];
+        if dst.len() == S::N {
+            // SAFETY: `dst` holds N floats.
+            unsafe { s.store(dst.as_mut_ptr(), y) }
+        } else {
+            // SAFETY: `dst` holds `dst.len()` floats, `1 <= dst.len() < N`.
+            unsafe { s.store_n(dst.as_mut_ptr(), dst.len(), y) }
+        }
+    }
+
+    /// Reduces input row `id` (over `(image, z, y)`) along x for outputs `ox0..ox0 + nt` into
+    /// cache slot `slot` (lanes past `nt` get unspecified values).
+    #[inline(always)]
+    fn hrow<S: Simd, R: Red>(&mut self, s: S, id: usize, ox0: usize, nt: usize, slot: usize) {
+        let ax: Axis<'_> = self.p.axes()[2];
+        let w = ax.in_len();
+        let row_base = id * w;
+        let dst = &mut self.hr[slot * TILE..(slot + 1) * TILE];
+        match self.mode {
+            HMode::Table => {
+                let row = &self.input[row_base..row_base + w];
+                let d = ax.dilation();
+                let (st, tp) = (&ax.start()[ox0..ox0 + nt], &ax.taps()[ox0..ox0 + nt]);
+                for ((o, &b), &t) in dst.iter_mut().zip(st).zip(tp) {
+                    let mut acc = R::first1(R::term1(row[b]));
+                    for i in 1..t {
+                        acc = R::comb1(acc, R::term1(row[b + i * d]));
+                    }
+                    *o = acc;
+                }
+            }
+            HMode::Uniform { k, s: st, d, pb } => {
+                let nvec = nt.div_ceil(S::N);
+                let ext = extent(S::N, nvec, k, st, d);
+                let v0 = (ox0 * st) as isize - pb as isize;
+                let last_tap = (ox0 + nt - 1) * st + (k - 1) * d; // virtual + pb
+                let direct = v0 >= 0 && last_tap < w + pb && row_base + v0 as usize + ext <= self.input.len();
+                let src: &[f32] = if direct {
+                    let b = row_base + v0 as usize;
+                    &self.input[b..b + ext]
+                } else {
+                    // Padded copy of virtual positions v0..v0 + ext (ext <= BUF by the tile choice).
+                    let buf = &mut self.buf[..ext];
+                    let lo = v0.clamp(0, w as isize) as usize;
+                    let hi = (v0 + ext as isize).clamp(0, w as isize) as usize;
+                    let at = (lo as isize - v0) as usize;
+                    buf[..at].fill(R::PAD);
+                    buf[at..at + (hi - lo)].copy_from_slice(&self.input[row_base + lo..row_base + hi]);
+                    buf[at + (hi - lo)..].fill(R::PAD);
+                    buf
+                };
+                let sp = src.as_ptr();
+                let dp = dst.as_mut_ptr();
+                let n = S::N;
+                if st == 1 {
+                    for v in 0..nvec {
+                        let base = v * n;
+                        // SAFETY: the highest index read is `base + (k - 1) * d + N - 1`
+                        // `< nvec * N + (k - 1) * d <= ext = src.len()`; `base + N <= TILE`.
+                        unsafe {
+                            let mut acc = R::first(s, R::term(s, s.load(sp.add(base))));
+                            for t in 1..k {
+                                acc = R::comb(s, acc, R::term(s, s.load(sp.add(base + t * d))));
+                            }
+                            s.store(dp.add(base), acc);
+                        }
+                    }
+                } else {
+                    for v in 0..nvec {
+                        let base = 2 * v * n;
+                        // SAFETY: tap `t` at offset `o = t * d` reads `src[base + (o & !1)..][..2N]`;
+                        // its end is `<= 2 * (nvec - 1) * N + (k - 1) * d + 2N <= ext`;
+                        // `v * N + N <= TILE`.
+                        unsafe {
+                            let tap = |o: usize| {
+                                let q = sp.add(base + (o & !1));
+                                if o & 1 == 0 { s.load_even(q) } else { s.load_odd(q) }
+                            };
+                            let mut acc = R::first(s, R::term(s, tap(0)));
+                            for t in 1..k {
+                                acc = R::comb(s, acc, R::term(s, tap(t * d)));
+                            }
+                            s.store(dp.add(v * n), acc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
