@@ -19,6 +19,7 @@
 //! directly. Nothing is ever read outside the input slice or the stack buffers.
 
 use crate::problem::{Axis, LpPower, Problem, Reduce};
+use core::marker::PhantomData;
 use core::ops::Range;
 
 /// Outputs per column tile (a multiple of every ISA's lane count).
@@ -64,6 +65,13 @@ pub(crate) trait Simd: Copy {
     /// # Safety
     /// `p[0..2 * N]` must be readable.
     unsafe fn load_odd(self, p: *const f32) -> Self::V;
+    /// Lane `j` is `p[4 * j + phase]` (`phase < 4`).
+    ///
+    /// # Safety
+    /// `p[0..4 * N]` must be readable.
+    unsafe fn load_s4(self, p: *const f32, phase: usize) -> Self::V;
+    /// Runs [`run`] for this ISA with its target features enabled.
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>);
     /// `a + b` per lane (IEEE, operand order kept for NaN payloads).
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a * b` per lane.
@@ -177,16 +185,16 @@ pub(crate) fn supports(red: &Reduce) -> bool {
 
 /// How the horizontal pass reduces a row.
 #[derive(Clone, Copy)]
-enum HMode {
+pub(crate) enum HMode {
     /// Per-output fold from the axis tables (any window, scalar).
     Table,
-    /// Regular window with stride 1 or 2 (`s`), vectorised over outputs.
-    Uniform { k: usize, s: usize, d: usize, pb: usize },
+    /// Regular window with stride 1, 2 or 4, vectorised over outputs.
+    Uniform { k: usize, d: usize, pb: usize },
 }
 
 /// What happens to a window's folded value before it is stored.
 #[derive(Clone, Copy)]
-enum Finish {
+pub(crate) enum Finish {
     None,
     Div(Option<f32>),
     Sqrt,
@@ -196,6 +204,112 @@ enum Finish {
 #[inline(always)]
 fn extent(n: usize, nvec: usize, k: usize, s: usize, d: usize) -> usize {
     nvec * n * s + (k - 1) * d + n
+}
+
+/// The row fold of outputs `v * N..(v + 1) * N` of a tile: `ST` is the stride, `K` the kernel
+/// when specialised (0: use `k`), `d` the dilation, `sp` the tile's first tap.
+///
+/// # Safety
+/// `sp[0..extent(N, v + 1, k, ST, d)]` must be readable.
+#[inline(always)]
+unsafe fn hvec<S: Simd, R: Red, const ST: usize, const K: usize>(
+    s: S,
+    sp: *const f32,
+    v: usize,
+    k: usize,
+    d: usize,
+) -> S::V {
+    let k = if K > 0 { K } else { k };
+    let base = v * S::N * ST;
+    // SAFETY (both calls): tap offsets are `<= (k - 1) * d`, so by `tap`'s contract every read
+    // ends at or before `extent(N, v + 1, k, ST, d)`, which the caller guarantees readable.
+    let mut acc = R::first(s, R::term(s, unsafe { tap::<S, ST>(s, sp, base, 0) }));
+    for t in 1..k {
+        acc = R::comb(s, acc, R::term(s, unsafe { tap::<S, ST>(s, sp, base, t * d) }));
+    }
+    acc
+}
+
+/// Lane `j` is `sp[base + ST * j + o]`.
+///
+/// # Safety
+/// Stride 1 reads `sp[base + o..][..N]`, stride 2 `sp[base + (o & !1)..][..2N]`, stride 4
+/// `sp[base + (o & !3)..][..4N]`: that range must be readable.
+#[inline(always)]
+unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: usize) -> S::V {
+    // SAFETY: the caller's contract is exactly the range each branch reads.
+    unsafe {
+        match ST {
+            1 => s.load(sp.add(base + o)),
+            2 => {
+                let q = sp.add(base + (o & !1));
+                if o & 1 == 0 { s.load_even(q) } else { s.load_odd(q) }
+            }
+            _ => s.load_s4(sp.add(base + (o & !3)), o & 3),
+        }
+    }
+}
+
+/// Where the rows of one window come from, for [`fold_rows`].
+trait Rows<S: Simd> {
+    /// Row `i` of the window (rows ordered depth-major), as a vector of row folds.
+    fn row(&self, s: S, i: usize) -> S::V;
+}
+
+/// Rows already reduced into cache slots: `hr + slots[i] * TILE + off`.
+struct Cached<'a> {
+    hr: &'a [f32; SLOTS * TILE],
+    slots: &'a [usize; SLOTS],
+    off: usize,
+}
+
+impl<S: Simd> Rows<S> for Cached<'_> {
+    #[inline(always)]
+    fn row(&self, s: S, i: usize) -> S::V {
+        let at = self.slots[i] * TILE + self.off;
+        let h = &self.hr[at..at + S::N];
+        // SAFETY: `h` holds N floats.
+        unsafe { s.load(h.as_ptr()) }
+    }
+}
+
+/// Rows reduced on the fly from input rows that start at `src[i]` (each `ext` floats readable).
+struct Fused<R, const ST: usize, const K: usize> {
+    src: [*const f32; SLOTS],
+    v: usize,
+    k: usize,
+    d: usize,
+    red: PhantomData<R>,
+}
+
+impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<R, ST, K> {
+    #[inline(always)]
+    fn row(&self, s: S, i: usize) -> S::V {
+        // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
+        // input and `v < nvec`, which is `hvec`'s contract.
+        unsafe { hvec::<S, R, ST, K>(s, self.src[i], self.v, self.k, self.d) }
+    }
+}
+
+/// Folds the rows of one window in the canonical order: rows `0..ty` of each depth plane top to
+/// bottom, the planes front to back. `TZ`/`TY` specialise the counts (0: use `tz`, `ty`).
+#[inline(always)]
+fn fold_rows<S: Simd, R: Red, const TZ: usize, const TY: usize>(
+    s: S,
+    tz: usize,
+    ty: usize,
+    rows: &impl Rows<S>,
+) -> S::V {
+    let (tz, ty) = if TZ > 0 { (TZ, TY) } else { (tz, ty) };
+    let mut vol = s.splat(0.0);
+    for zi in 0..tz {
+        let mut pl = rows.row(s, zi * ty);
+        for yi in 1..ty {
+            pl = R::comb(s, pl, rows.row(s, zi * ty + yi));
+        }
+        vol = if zi == 0 { pl } else { R::comb(s, vol, pl) };
+    }
+    vol
 }
 
 /// The channels-first windowed kernel for one ISA: same contract and bits as
@@ -211,13 +325,56 @@ pub(crate) fn window<S: Simd>(
 ) {
     p.check(input.len(), output.len(), &rows);
     match *red {
-        Reduce::Max => run::<S, MaxR>(s, p, Finish::None, input, output, rows),
+        Reduce::Max => by_shape::<S, MaxR>(s, p, Finish::None, input, output, rows),
         Reduce::Avg { divisor_override } => {
-            run::<S, SumR>(s, p, Finish::Div(divisor_override.map(|d| d as f32)), input, output, rows)
+            by_shape::<S, SumR>(s, p, Finish::Div(divisor_override.map(|d| d as f32)), input, output, rows)
         }
-        Reduce::Lp(LpPower::One) => run::<S, AbsR>(s, p, Finish::None, input, output, rows),
-        Reduce::Lp(LpPower::Two) => run::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
+        Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::None, input, output, rows),
+        Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
         Reduce::Lp(LpPower::General(_)) => unreachable!("general Lp is routed to the portable kernel"),
+    }
+}
+
+/// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.
+#[inline(always)]
+fn by_shape<S: Simd, R: Red>(
+    s: S,
+    p: &Problem<'_>,
+    finish: Finish,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    let ax = p.axes()[2];
+    let n = S::N;
+    let round = ax.out_len().div_ceil(n) * n;
+    let table = (HMode::Table, TILE.min(round));
+    let (mode, tile, st) = match ax.uniform() {
+        Some(u) if matches!(u.stride, 1 | 2 | 4) && u.kernel >= 1 => {
+            let (k, st, d) = (u.kernel, u.stride, ax.dilation());
+            // Largest tile whose padded source fits the buffer.
+            let fixed = (k - 1).saturating_mul(d).saturating_add(n);
+            let fit = if fixed < BUF { (BUF - fixed) / (n * st) * n } else { 0 };
+            let tile = fit.min(TILE).min(round);
+            if tile >= n { (HMode::Uniform { k, d, pb: u.pad_begin }, tile, st) } else { (table.0, table.1, 0) }
+        }
+        _ => (table.0, table.1, 0),
+    };
+    let k = match mode {
+        HMode::Uniform { k, .. } => k,
+        HMode::Table => 0,
+    };
+    let args = (p, mode, tile, finish, input, output, rows);
+    match (st, k) {
+        (1, 3) => s.nest::<R, 1, 3>(args),
+        (1, 5) => s.nest::<R, 1, 5>(args),
+        (1, _) => s.nest::<R, 1, 0>(args),
+        (2, 2) => s.nest::<R, 2, 2>(args),
+        (2, 3) => s.nest::<R, 2, 3>(args),
+        (2, _) => s.nest::<R, 2, 0>(args),
+        (4, 4) => s.nest::<R, 4, 4>(args),
+        (4, _) => s.nest::<R, 4, 0>(args),
+        _ => s.nest::<R, 1, 0>(args),
     }
 }
 
@@ -226,14 +383,16 @@ struct Nest<'a, 'p> {
     p: &'p Problem<'a>,
     input: &'p [f32],
     mode: HMode,
-    tile: usize,
     finish: Finish,
+    /// Whether consecutive output rows share input rows (then rows go through the cache).
+    overlap: bool,
     /// Horizontally reduced rows, `SLOTS` slots of `TILE` floats.
     hr: [f32; SLOTS * TILE],
     /// Input-row id cached in each slot (`usize::MAX`: empty).
     tags: [usize; SLOTS],
-    /// Padded copy of a row segment.
+    /// Padded copy of a row segment; its padding is filled once per tile.
     buf: [f32; BUF],
+    buf_ready: bool,
     /// Per-output divisors of the current tile and the `count_z * count_y` they were built for.
     div: [f32; TILE],
     div_key: usize,
@@ -242,36 +401,52 @@ struct Nest<'a, 'p> {
     vol: [f32; TILE],
 }
 
+/// The arguments of [`run`].
+pub(crate) type Args<'a, 'p, 'o> = (&'p Problem<'a>, HMode, usize, Finish, &'p [f32], &'o mut [f32], Range<usize>);
+
+/// Input-row ids (over `(image, z, y)`) of the rows of one window, depth-major.
+#[derive(Clone, Copy)]
+struct RowIds {
+    plane0: usize,
+    dz: usize,
+    h_in: usize,
+    sy: usize,
+    dy: usize,
+    ty: usize,
+}
+
+impl RowIds {
+    #[inline(always)]
+    fn of(&self, i: usize) -> usize {
+        (self.plane0 + (i / self.ty) * self.dz) * self.h_in + self.sy + (i % self.ty) * self.dy
+    }
+}
+
+/// Whether the windows of neighbouring outputs along a (depth or height) axis share input rows.
+fn axis_overlaps(a: &Axis<'_>) -> bool {
+    match a.uniform() {
+        Some(u) => u.stride < (u.kernel - 1) * a.dilation() + 1,
+        None => a.out_len() > 1,
+    }
+}
+
+/// The loop nest for one ISA, reduction, x stride `ST` and x kernel `K` (0: any); each ISA
+/// instantiates it inside a function with its target features enabled ([`Simd::nest`]).
 #[inline(always)]
-fn run<S: Simd, R: Red>(s: S, p: &Problem<'_>, finish: Finish, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
+    let (p, mode, tile, finish, input, output, rows) = args;
     let [az, ay, ax] = p.axes();
-    let n = S::N;
     let ow = ax.out_len();
-    let round = ow.div_ceil(n) * n;
-    let (mode, tile) = match ax.uniform() {
-        Some(u) if (u.stride == 1 || u.stride == 2) && u.kernel >= 1 => {
-            let (k, st, d) = (u.kernel, u.stride, ax.dilation());
-            // Largest tile whose padded source fits the buffer.
-            let fixed = (k - 1).saturating_mul(d).saturating_add(n);
-            let fit = if fixed < BUF { (BUF - fixed) / (n * st) * n } else { 0 };
-            let tile = fit.min(TILE).min(round);
-            if tile >= n {
-                (HMode::Uniform { k, s: st, d, pb: u.pad_begin }, tile)
-            } else {
-                (HMode::Table, TILE.min(round))
-            }
-        }
-        _ => (HMode::Table, TILE.min(round)),
-    };
     let mut nest = Nest {
         p,
         input,
         mode,
-        tile,
         finish,
+        overlap: axis_overlaps(az) || axis_overlaps(ay),
         hr: [0.0; SLOTS * TILE],
         tags: [usize::MAX; SLOTS],
         buf: [R::PAD; BUF],
+        buf_ready: false,
         div: [1.0; TILE],
         div_key: usize::MAX,
         plane: [0.0; TILE],
@@ -287,13 +462,14 @@ fn run<S: Simd, R: Red>(s: S, p: &Problem<'_>, finish: Finish, input: &[f32], ou
         let out_base = (r - rows.start) * ow;
         let mut ox0 = 0;
         while ox0 < ow {
-            let nt = nest.tile.min(ow - ox0);
+            let nt = tile.min(ow - ox0);
             nest.tags = [usize::MAX; SLOTS];
             nest.div_key = usize::MAX;
+            nest.buf_ready = false;
             for q in first..last {
                 let (oz, oy) = (q / oh, q % oh);
                 let at = out_base + (q - first) * ow + ox0;
-                nest.output_row::<S, R>(s, image, oz, oy, ox0, nt, &mut output[at..at + nt]);
+                nest.output_row::<S, R, ST, K>(s, (image, oz, oy), ox0, nt, &mut output[at..at + nt]);
             }
             ox0 += nt;
         }
@@ -304,44 +480,25 @@ fn run<S: Simd, R: Red>(s: S, p: &Problem<'_>, finish: Finish, input: &[f32], ou
 impl Nest<'_, '_> {
     /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
     #[inline(always)]
-    fn output_row<S: Simd, R: Red>(
+    fn output_row<S: Simd, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
-        image: usize,
-        oz: usize,
-        oy: usize,
+        (image, oz, oy): (usize, usize, usize),
         ox0: usize,
         nt: usize,
         out: &mut [f32],
     ) {
-        let [az, ay, _] = self.p.axes();
+        let [az, ay, ax] = self.p.axes();
         let (tz, ty) = (az.taps()[oz], ay.taps()[oy]);
         let (sz, sy) = (az.start()[oz], ay.start()[oy]);
         let (dz, dy) = (az.dilation(), ay.dilation());
-        let (d_in, h_in) = (az.in_len(), ay.in_len());
-        let id_of = |zi: usize, yi: usize| (image * d_in + sz + zi * dz) * h_in + sy + yi * dy;
+        let (d_in, h_in, w) = (az.in_len(), ay.in_len(), ax.in_len());
+        let id_of = RowIds { plane0: image * d_in + sz, dz, h_in, sy, dy, ty };
         let count = tz * ty;
-
-        // Register mode: every row of the window sits in its own cache slot.
-        let mut slots = [0usize; SLOTS];
-        let mut fits = count <= SLOTS;
-        if fits {
-            let mut used = 0u32;
-            for zi in 0..tz {
-                for yi in 0..ty {
-                    let slot = id_of(zi, yi) % SLOTS;
-                    if used & (1 << slot) != 0 {
-                        fits = false;
-                    }
-                    used |= 1 << slot;
-                    slots[zi * ty + yi] = slot;
-                }
-            }
-        }
         if let Finish::Div(None) = self.finish {
             let key = az.count()[oz] * ay.count()[oy];
             if key != self.div_key {
-                let cx = &self.p.axes()[2].count()[ox0..ox0 + nt];
+                let cx = &ax.count()[ox0..ox0 + nt];
                 for (d, &c) in self.div.iter_mut().zip(cx) {
                     *d = ((key * c) as i64) as f32;
                 }
@@ -349,39 +506,80 @@ impl Nest<'_, '_> {
             }
         }
         let nvec = nt.div_ceil(S::N);
+
+        // Fused mode: windows of neighbouring output rows share no input rows, and every row of
+        // this window can be read in place; reduce each row straight into registers.
+        if let HMode::Uniform { k, d, pb } = self.mode
+            && !self.overlap
+            && count <= SLOTS
+        {
+            let ext = extent(S::N, nvec, k, ST, d);
+            let v0 = ox0 * ST;
+            let last_tap = (ox0 + nt - 1) * ST + (k - 1) * d;
+            let last_row = id_of.of(count - 1) * w;
+            if v0 >= pb && last_tap < w + pb && last_row + (v0 - pb) + ext <= self.input.len() {
+                let mut src = [self.input.as_ptr(); SLOTS];
+                for (i, sp) in src[..count].iter_mut().enumerate() {
+                    // Rows ids grow with `i`, so every row's `ext` elements lie before the last
+                    // row's end, which was checked against the input length just above.
+                    *sp = self.input[id_of.of(i) * w + (v0 - pb)..].as_ptr();
+                }
+                for v in 0..nvec {
+                    // Each `src[i][0..ext]` is inside `input` (checked above), and
+                    // `extent(N, v + 1, ..) <= extent(N, nvec, ..) = ext`.
+                    let rows = Fused::<R, ST, K> { src, v, k, d, red: PhantomData };
+                    let x = match (tz, ty) {
+                        (1, 1) => fold_rows::<S, R, 1, 1>(s, tz, ty, &rows),
+                        (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
+                        (2, 2) => fold_rows::<S, R, 2, 2>(s, tz, ty, &rows),
+                        _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
+                    };
+                    self.finish_store(s, x, v * S::N, nt, out);
+                }
+                return;
+            }
+        }
+
+        // Register mode: every row of the window sits in its own cache slot.
+        let mut slots = [0usize; SLOTS];
+        let mut fits = count <= SLOTS;
+        if fits {
+            let mut used = 0u32;
+            for (i, sl) in slots[..count].iter_mut().enumerate() {
+                let slot = id_of.of(i) % SLOTS;
+                fits &= used & (1 << slot) == 0;
+                used |= 1 << slot;
+                *sl = slot;
+            }
+        }
         if fits {
             for (i, &slot) in slots[..count].iter().enumerate() {
-                let id = id_of(i / ty, i % ty);
+                let id = id_of.of(i);
                 if self.tags[slot] != id {
                     self.tags[slot] = id;
-                    self.hrow::<S, R>(s, id, ox0, nt, slot);
+                    self.hrow::<S, R, ST, K>(s, id, ox0, nt, slot);
                 }
             }
-            let hr = self.hr.as_ptr();
             for v in 0..nvec {
                 let off = v * S::N;
-                // SAFETY: every slot `sl < SLOTS` spans `hr[sl * TILE..(sl + 1) * TILE]`, and
-                // `off + N <= nvec * N <= tile <= TILE`.
-                let row = |i: usize| unsafe { s.load(hr.add(slots[i] * TILE + off)) };
-                let mut vol = s.splat(0.0);
-                for zi in 0..tz {
-                    let mut pl = row(zi * ty);
-                    for yi in 1..ty {
-                        pl = R::comb(s, pl, row(zi * ty + yi));
-                    }
-                    vol = if zi == 0 { pl } else { R::comb(s, vol, pl) };
-                }
-                self.finish_store(s, vol, off, nt, out);
+                let rows = Cached { hr: &self.hr, slots: &slots, off };
+                let x = match (tz, ty) {
+                    (1, 3) => fold_rows::<S, R, 1, 3>(s, tz, ty, &rows),
+                    (1, 5) => fold_rows::<S, R, 1, 5>(s, tz, ty, &rows),
+                    (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
+                    _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
+                };
+                self.finish_store(s, x, off, nt, out);
             }
         } else {
             // Memory mode: fold one reduced row at a time into `plane` and `vol`.
             for zi in 0..tz {
                 for yi in 0..ty {
-                    let id = id_of(zi, yi);
+                    let id = id_of.of(zi * ty + yi);
                     let slot = id % SLOTS;
                     if self.tags[slot] != id {
                         self.tags[slot] = id;
-                        self.hrow::<S, R>(s, id, ox0, nt, slot);
+                        self.hrow::<S, R, ST, K>(s, id, ox0, nt, slot);
                     }
                     let h = &self.hr[slot * TILE..slot * TILE + nvec * S::N];
                     let pl = &mut self.plane[..nvec * S::N];
@@ -420,7 +618,7 @@ impl Nest<'_, '_> {
             Finish::None => x,
             Finish::Sqrt => s.sqrt(x),
             Finish::Div(Some(d)) => s.div(x, s.splat(d)),
-            // SAFETY: `off + N <= TILE` (see the callers).
+            // SAFETY: `off + N <= nvec * N <= TILE` (see the callers).
             Finish::Div(None) => s.div(x, unsafe { s.load(self.div.as_ptr().add(off)) }),
         };
         let dst = &mut out[off..nt.min(off + S::N)];
@@ -436,7 +634,14 @@ impl Nest<'_, '_> {
     /// Reduces input row `id` (over `(image, z, y)`) along x for outputs `ox0..ox0 + nt` into
     /// cache slot `slot` (lanes past `nt` get unspecified values).
     #[inline(always)]
-    fn hrow<S: Simd, R: Red>(&mut self, s: S, id: usize, ox0: usize, nt: usize, slot: usize) {
+    fn hrow<S: Simd, R: Red, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        id: usize,
+        ox0: usize,
+        nt: usize,
+        slot: usize,
+    ) {
         let ax: Axis<'_> = self.p.axes()[2];
         let w = ax.in_len();
         let row_base = id * w;
@@ -454,60 +659,35 @@ impl Nest<'_, '_> {
                     *o = acc;
                 }
             }
-            HMode::Uniform { k, s: st, d, pb } => {
+            HMode::Uniform { k, d, pb } => {
                 let nvec = nt.div_ceil(S::N);
-                let ext = extent(S::N, nvec, k, st, d);
-                let v0 = (ox0 * st) as isize - pb as isize;
-                let last_tap = (ox0 + nt - 1) * st + (k - 1) * d; // virtual + pb
+                let ext = extent(S::N, nvec, k, ST, d);
+                let v0 = (ox0 * ST) as isize - pb as isize;
+                let last_tap = (ox0 + nt - 1) * ST + (k - 1) * d; // virtual + pb
                 let direct = v0 >= 0 && last_tap < w + pb && row_base + v0 as usize + ext <= self.input.len();
                 let src: &[f32] = if direct {
                     let b = row_base + v0 as usize;
                     &self.input[b..b + ext]
                 } else {
-                    // Padded copy of virtual positions v0..v0 + ext (ext <= BUF by the tile choice).
+                    // Padded copy of virtual positions v0..v0 + ext (ext <= BUF by the tile
+                    // choice). The padding is the same for every row of the tile.
                     let buf = &mut self.buf[..ext];
-                    let lo = v0.clamp(0, w as isize) as usize;
-                    let hi = (v0 + ext as isize).clamp(0, w as isize) as usize;
+                    if !self.buf_ready {
+                        buf.fill(R::PAD);
+                        self.buf_ready = true;
+                    }
+                    let lo = v0.max(0).min(w as isize) as usize;
+                    let hi = (v0 + ext as isize).max(0).min(w as isize) as usize;
                     let at = (lo as isize - v0) as usize;
-                    buf[..at].fill(R::PAD);
                     buf[at..at + (hi - lo)].copy_from_slice(&self.input[row_base + lo..row_base + hi]);
-                    buf[at + (hi - lo)..].fill(R::PAD);
                     buf
                 };
                 let sp = src.as_ptr();
                 let dp = dst.as_mut_ptr();
-                let n = S::N;
-                if st == 1 {
-                    for v in 0..nvec {
-                        let base = v * n;
-                        // SAFETY: the highest index read is `base + (k - 1) * d + N - 1`
-                        // `< nvec * N + (k - 1) * d <= ext = src.len()`; `base + N <= TILE`.
-                        unsafe {
-                            let mut acc = R::first(s, R::term(s, s.load(sp.add(base))));
-                            for t in 1..k {
-                                acc = R::comb(s, acc, R::term(s, s.load(sp.add(base + t * d))));
-                            }
-                            s.store(dp.add(base), acc);
-                        }
-                    }
-                } else {
-                    for v in 0..nvec {
-                        let base = 2 * v * n;
-                        // SAFETY: tap `t` at offset `o = t * d` reads `src[base + (o & !1)..][..2N]`;
-                        // its end is `<= 2 * (nvec - 1) * N + (k - 1) * d + 2N <= ext`;
-                        // `v * N + N <= TILE`.
-                        unsafe {
-                            let tap = |o: usize| {
-                                let q = sp.add(base + (o & !1));
-                                if o & 1 == 0 { s.load_even(q) } else { s.load_odd(q) }
-                            };
-                            let mut acc = R::first(s, R::term(s, tap(0)));
-                            for t in 1..k {
-                                acc = R::comb(s, acc, R::term(s, tap(t * d)));
-                            }
-                            s.store(dp.add(v * n), acc);
-                        }
-                    }
+                for v in 0..nvec {
+                    // SAFETY: `src` holds `ext = extent(N, nvec, ..)` floats (hvec's contract),
+                    // and `v * N + N <= nvec * N <= TILE = dst.len()`.
+                    unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, sp, v, k, d)) }
                 }
             }
         }

@@ -4,7 +4,7 @@
 
 use crate::portable;
 use crate::problem::{Problem, Reduce};
-use crate::separable::{self, Simd};
+use crate::separable::{self, Args, Red, Simd};
 use core::arch::aarch64::*;
 use core::ops::Range;
 
@@ -48,6 +48,22 @@ impl Simd for Neon {
     unsafe fn load_odd(self, p: *const f32) -> float32x4_t {
         // SAFETY: the caller guarantees `p[0..8]` is readable; NEON as above.
         unsafe { vld2q_f32(p).1 }
+    }
+    #[inline(always)]
+    unsafe fn load_s4(self, p: *const f32, phase: usize) -> float32x4_t {
+        // SAFETY: the caller guarantees `p[0..16]` is readable; NEON as above.
+        let q = unsafe { vld4q_f32(p) };
+        match phase {
+            0 => q.0,
+            1 => q.1,
+            2 => q.2,
+            _ => q.3,
+        }
+    }
+    #[inline(always)]
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+        // SAFETY: a `Neon` value exists only where its target features are enabled (see the type).
+        unsafe { nest::<R, ST, K>(args) }
     }
     #[inline(always)]
     fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
@@ -98,4 +114,9 @@ pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut 
 #[target_feature(enable = "neon")]
 unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     separable::window(Neon(()), p, red, input, output, rows)
+}
+
+#[target_feature(enable = "neon")]
+unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
+    separable::run::<Neon, R, ST, K>(Neon(()), args)
 }

@@ -5,7 +5,7 @@
 
 use crate::portable;
 use crate::problem::{Problem, Reduce};
-use crate::separable::{self, Simd};
+use crate::separable::{self, Args, Red, Simd};
 use core::arch::x86_64::*;
 use core::ops::Range;
 
@@ -25,6 +25,21 @@ impl Avx2 {
             let sh =
                 if ODD { _mm256_shuffle_ps::<0b11_01_11_01>(a, b) } else { _mm256_shuffle_ps::<0b10_00_10_00>(a, b) };
             _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(sh)))
+        }
+    }
+
+    /// Lane `j` is `p[4 * j + PH]`.
+    #[inline(always)]
+    unsafe fn stride4<const PH: i32>(self, p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees `p[0..32]` is readable; AVX2 as for the type.
+        unsafe {
+            let (a, b) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+            let (c, d) = (_mm256_loadu_ps(p.add(16)), _mm256_loadu_ps(p.add(24)));
+            // (a_ph a_ph b_ph b_ph | a_ph+4 ..), then (a_ph b_ph c_ph d_ph | a_ph+4 .. d_ph+4).
+            let t0 = _mm256_shuffle_ps::<PH>(a, b);
+            let t1 = _mm256_shuffle_ps::<PH>(c, d);
+            let u = _mm256_shuffle_ps::<0b10_00_10_00>(t0, t1);
+            _mm256_permutevar8x32_ps(u, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
         }
     }
 }
@@ -66,6 +81,24 @@ impl Simd for Avx2 {
     unsafe fn load_odd(self, p: *const f32) -> __m256 {
         // SAFETY: forwarded contract (`p[0..16]` readable).
         unsafe { self.deinterleave::<true>(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_s4(self, p: *const f32, phase: usize) -> __m256 {
+        // SAFETY: forwarded contract (`p[0..32]` readable); the immediates repeat the phase in
+        // all four selector fields.
+        unsafe {
+            match phase {
+                0 => self.stride4::<0x00>(p),
+                1 => self.stride4::<0x55>(p),
+                2 => self.stride4::<0xaa>(p),
+                _ => self.stride4::<0xff>(p),
+            }
+        }
+    }
+    #[inline(always)]
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+        // SAFETY: a `Avx2` value exists only where its target features are enabled (see the type).
+        unsafe { nest::<R, ST, K>(args) }
     }
     #[inline(always)]
     fn add(self, a: __m256, b: __m256) -> __m256 {
@@ -113,4 +146,9 @@ pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut 
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     separable::window(Avx2(()), p, red, input, output, rows)
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
+    separable::run::<Avx2, R, ST, K>(Avx2(()), args)
 }

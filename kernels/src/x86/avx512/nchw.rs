@@ -4,7 +4,7 @@
 
 use crate::portable;
 use crate::problem::{Problem, Reduce};
-use crate::separable::{self, Simd};
+use crate::separable::{self, Args, Red, Simd};
 use core::arch::x86_64::*;
 use core::ops::Range;
 
@@ -16,6 +16,21 @@ struct Avx512(());
 /// `permutex2var` indices selecting the even (resp. odd) elements of two 16-lane vectors.
 const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
 const ODD: [i32; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31];
+/// `permutex2var` indices putting elements `4 * j + phase` of two 16-lane vectors in lanes
+/// `0..8` (the upper 8 lanes are unused).
+const S4: [[i32; 16]; 4] = {
+    let mut t = [[0; 16]; 4];
+    let mut ph = 0;
+    while ph < 4 {
+        let mut j = 0;
+        while j < 16 {
+            t[ph][j] = (4 * (j % 8) + ph) as i32;
+            j += 1;
+        }
+        ph += 1;
+    }
+    t
+};
 
 impl Simd for Avx512 {
     type V = __m512;
@@ -56,6 +71,22 @@ impl Simd for Avx512 {
             let idx = _mm512_loadu_si512(ODD.as_ptr().cast());
             _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p.add(16)))
         }
+    }
+    #[inline(always)]
+    unsafe fn load_s4(self, p: *const f32, phase: usize) -> __m512 {
+        // SAFETY: the caller guarantees `p[0..64]` is readable; AVX-512F as above.
+        unsafe {
+            let idx = _mm512_loadu_si512(S4[phase].as_ptr().cast());
+            let a = _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p.add(16)));
+            let b = _mm512_permutex2var_ps(_mm512_loadu_ps(p.add(32)), idx, _mm512_loadu_ps(p.add(48)));
+            // Low 256 bits of `a`, then low 256 bits of `b`.
+            _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b)
+        }
+    }
+    #[inline(always)]
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+        // SAFETY: a `Avx512` value exists only where its target features are enabled (see the type).
+        unsafe { nest::<R, ST, K>(args) }
     }
     #[inline(always)]
     fn add(self, a: __m512, b: __m512) -> __m512 {
@@ -106,4 +137,9 @@ pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
 unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     separable::window(Avx512(()), p, red, input, output, rows)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
+    separable::run::<Avx512, R, ST, K>(Avx512(()), args)
 }
