@@ -396,6 +396,10 @@ struct Nest<'a, 'p> {
     /// Per-output divisors of the current tile and the `count_z * count_y` they were built for.
     div: [f32; TILE],
     div_key: usize,
+    /// Scratch per output row: the window's row ids, their cache slots, their input pointers.
+    ids: [usize; SLOTS],
+    slots: [usize; SLOTS],
+    src: [*const f32; SLOTS],
     /// Accumulators for windows with more rows than fit the cache at once.
     plane: [f32; TILE],
     vol: [f32; TILE],
@@ -449,11 +453,18 @@ pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: 
         buf_ready: false,
         div: [1.0; TILE],
         div_key: usize::MAX,
+        ids: [0; SLOTS],
+        slots: [0; SLOTS],
+        src: [input.as_ptr(); SLOTS],
         plane: [0.0; TILE],
         vol: [0.0; TILE],
     };
     let (od, oh) = (az.out_len(), ay.out_len());
     let per_image = od * oh;
+    // Rolling rows: 2-D (or 1-D) problems whose windows overlap along y and span at most
+    // `SLOTS` input rows keep a ring of reduced rows indexed by input row.
+    let span = ay.taps().iter().map(|&t| (t - 1) * ay.dilation() + 1).max().unwrap_or(1);
+    let rolling = az.in_len() == 1 && od == 1 && nest.overlap && span <= SLOTS;
     let mut r = rows.start;
     while r < rows.end {
         let image = r / per_image;
@@ -466,10 +477,15 @@ pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: 
             nest.tags = [usize::MAX; SLOTS];
             nest.div_key = usize::MAX;
             nest.buf_ready = false;
-            for q in first..last {
-                let (oz, oy) = (q / oh, q % oh);
-                let at = out_base + (q - first) * ow + ox0;
-                nest.output_row::<S, R, ST, K>(s, (image, oz, oy), ox0, nt, &mut output[at..at + nt]);
+            if rolling {
+                let out = &mut output[out_base..out_base + (last - first) * ow];
+                nest.rolling_rows::<S, R, ST, K>(s, image, first..last, ox0, nt, out);
+            } else {
+                for q in first..last {
+                    let (oz, oy) = (q / oh, q % oh);
+                    let at = out_base + (q - first) * ow + ox0;
+                    nest.output_row::<S, R, ST, K>(s, (image, oz, oy), ox0, nt, &mut output[at..at + nt]);
+                }
             }
             ox0 += nt;
         }
@@ -478,6 +494,73 @@ pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: 
 }
 
 impl Nest<'_, '_> {
+    /// Output rows `oys` (all in the plane `image`, depth 1) for outputs `ox0..ox0 + nt`, with a
+    /// ring of reduced input rows: input row `y` lives in slot `y % SLOTS`, and the ring holds
+    /// rows `lo..hi`. Window starts and ends never decrease with `oy` (windowed and adaptive
+    /// axes), so each input row is reduced once per tile. `out` holds the rows' full outputs.
+    #[inline(always)]
+    fn rolling_rows<S: Simd, R: Red, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        image: usize,
+        oys: Range<usize>,
+        ox0: usize,
+        nt: usize,
+        out: &mut [f32],
+    ) {
+        let [az, ay, ax] = self.p.axes();
+        let (dy, h_in, ow) = (ay.dilation(), ay.in_len(), ax.out_len());
+        // A depth axis of length 1 can still count padding in the divisor.
+        let cz = az.count()[0];
+        let nvec = nt.div_ceil(S::N);
+        let (mut lo, mut hi) = (0usize, 0usize);
+        let first = oys.start;
+        for oy in oys {
+            let (y0, ty) = (ay.start()[oy], ay.taps()[oy]);
+            let y1 = y0 + (ty - 1) * dy + 1;
+            if y0 < lo || y0 >= hi {
+                (lo, hi) = (y0, y0);
+            }
+            while hi < y1 {
+                self.hrow::<S, R, ST, K>(s, image * h_in + hi, ox0, nt, hi % SLOTS);
+                hi += 1;
+            }
+            lo = lo.max(hi.saturating_sub(SLOTS));
+            if let Finish::Div(None) = self.finish {
+                self.divisors(cz * ay.count()[oy], ox0, nt);
+            }
+            let mut slots = self.slots;
+            for (i, sl) in slots[..ty].iter_mut().enumerate() {
+                *sl = (y0 + i * dy) % SLOTS;
+            }
+            let at = (oy - first) * ow + ox0;
+            let out = &mut out[at..at + nt];
+            for v in 0..nvec {
+                let off = v * S::N;
+                let rows = Cached { hr: &self.hr, slots: &slots, off };
+                let x = match ty {
+                    3 => fold_rows::<S, R, 1, 3>(s, 1, ty, &rows),
+                    2 => fold_rows::<S, R, 1, 2>(s, 1, ty, &rows),
+                    5 => fold_rows::<S, R, 1, 5>(s, 1, ty, &rows),
+                    _ => fold_rows::<S, R, 0, 0>(s, 1, ty, &rows),
+                };
+                self.finish_store(s, x, off, nt, out);
+            }
+        }
+    }
+
+    /// Builds the per-output divisors of the tile for the factor `key = count_z * count_y`.
+    #[inline(always)]
+    fn divisors(&mut self, key: usize, ox0: usize, nt: usize) {
+        if key != self.div_key {
+            let cx = &self.p.axes()[2].count()[ox0..ox0 + nt];
+            for (d, &c) in self.div.iter_mut().zip(cx) {
+                *d = ((key * c) as i64) as f32;
+            }
+            self.div_key = key;
+        }
+    }
+
     /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
     #[inline(always)]
     fn output_row<S: Simd, R: Red, const ST: usize, const K: usize>(
@@ -496,15 +579,22 @@ impl Nest<'_, '_> {
         let id_of = RowIds { plane0: image * d_in + sz, dz, h_in, sy, dy, ty };
         let count = tz * ty;
         if let Finish::Div(None) = self.finish {
-            let key = az.count()[oz] * ay.count()[oy];
-            if key != self.div_key {
-                let cx = &ax.count()[ox0..ox0 + nt];
-                for (d, &c) in self.div.iter_mut().zip(cx) {
-                    *d = ((key * c) as i64) as f32;
+            self.divisors(az.count()[oz] * ay.count()[oy], ox0, nt);
+        }
+        // Ids of the window's rows when they fit the fixed arrays (no divisions per row). The
+        // arrays live in `self`, so nothing is zeroed per row.
+        let ids = &mut self.ids;
+        if count <= SLOTS {
+            let mut i = 0;
+            for zi in 0..tz {
+                let plane = (id_of.plane0 + zi * dz) * h_in + sy;
+                for yi in 0..ty {
+                    ids[i] = plane + yi * dy;
+                    i += 1;
                 }
-                self.div_key = key;
             }
         }
+
         let nvec = nt.div_ceil(S::N);
 
         // Fused mode: windows of neighbouring output rows share no input rows, and every row of
@@ -516,13 +606,13 @@ impl Nest<'_, '_> {
             let ext = extent(S::N, nvec, k, ST, d);
             let v0 = ox0 * ST;
             let last_tap = (ox0 + nt - 1) * ST + (k - 1) * d;
-            let last_row = id_of.of(count - 1) * w;
+            let last_row = ids[count - 1] * w;
             if v0 >= pb && last_tap < w + pb && last_row + (v0 - pb) + ext <= self.input.len() {
-                let mut src = [self.input.as_ptr(); SLOTS];
+                let mut src = self.src;
                 for (i, sp) in src[..count].iter_mut().enumerate() {
                     // Rows ids grow with `i`, so every row's `ext` elements lie before the last
                     // row's end, which was checked against the input length just above.
-                    *sp = self.input[id_of.of(i) * w + (v0 - pb)..].as_ptr();
+                    *sp = self.input[ids[i] * w + (v0 - pb)..].as_ptr();
                 }
                 for v in 0..nvec {
                     // Each `src[i][0..ext]` is inside `input` (checked above), and
@@ -541,12 +631,13 @@ impl Nest<'_, '_> {
         }
 
         // Register mode: every row of the window sits in its own cache slot.
-        let mut slots = [0usize; SLOTS];
+        let ids = self.ids;
+        let mut slots = self.slots;
         let mut fits = count <= SLOTS;
         if fits {
             let mut used = 0u32;
             for (i, sl) in slots[..count].iter_mut().enumerate() {
-                let slot = id_of.of(i) % SLOTS;
+                let slot = ids[i] % SLOTS;
                 fits &= used & (1 << slot) == 0;
                 used |= 1 << slot;
                 *sl = slot;
@@ -554,7 +645,7 @@ impl Nest<'_, '_> {
         }
         if fits {
             for (i, &slot) in slots[..count].iter().enumerate() {
-                let id = id_of.of(i);
+                let id = ids[i];
                 if self.tags[slot] != id {
                     self.tags[slot] = id;
                     self.hrow::<S, R, ST, K>(s, id, ox0, nt, slot);
