@@ -273,6 +273,24 @@ impl<S: Simd> Rows<S> for Cached<'_> {
     }
 }
 
+/// Rows of the rolling ring: window row `i` is input row `y0 + i * dy`, in slot `y % SLOTS`.
+struct Ring<'a> {
+    hr: &'a [f32; SLOTS * TILE],
+    y0: usize,
+    dy: usize,
+    off: usize,
+}
+
+impl<S: Simd> Rows<S> for Ring<'_> {
+    #[inline(always)]
+    fn row(&self, s: S, i: usize) -> S::V {
+        let at = ((self.y0 + i * self.dy) % SLOTS) * TILE + self.off;
+        let h = &self.hr[at..at + S::N];
+        // SAFETY: `h` holds N floats.
+        unsafe { s.load(h.as_ptr()) }
+    }
+}
+
 /// Rows reduced on the fly from input rows that start at `src[i]` (each `ext` floats readable).
 struct Fused<R, const ST: usize, const K: usize> {
     src: [*const f32; SLOTS],
@@ -529,15 +547,11 @@ impl Nest<'_, '_> {
             if let Finish::Div(None) = self.finish {
                 self.divisors(cz * ay.count()[oy], ox0, nt);
             }
-            let mut slots = self.slots;
-            for (i, sl) in slots[..ty].iter_mut().enumerate() {
-                *sl = (y0 + i * dy) % SLOTS;
-            }
             let at = (oy - first) * ow + ox0;
             let out = &mut out[at..at + nt];
             for v in 0..nvec {
                 let off = v * S::N;
-                let rows = Cached { hr: &self.hr, slots: &slots, off };
+                let rows = Ring { hr: &self.hr, y0, dy, off };
                 let x = match ty {
                     3 => fold_rows::<S, R, 1, 3>(s, 1, ty, &rows),
                     2 => fold_rows::<S, R, 1, 2>(s, 1, ty, &rows),

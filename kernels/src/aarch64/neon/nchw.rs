@@ -61,9 +61,9 @@ impl Simd for Neon {
         }
     }
     #[inline(always)]
-    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+    fn nest<R: Red, const XS: usize, const XK: usize>(self, args: Args<'_, '_, '_>) {
         // SAFETY: a `Neon` value exists only where its target features are enabled (see the type).
-        unsafe { nest::<R, ST, K>(args) }
+        unsafe { nest::<R, XS, XK>(args) }
     }
     #[inline(always)]
     fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
@@ -117,6 +117,6 @@ unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], 
 }
 
 #[target_feature(enable = "neon")]
-unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
-    separable::run::<Neon, R, ST, K>(Neon(()), args)
+unsafe fn nest<R: Red, const XS: usize, const XK: usize>(args: Args<'_, '_, '_>) {
+    separable::run::<Neon, R, XS, XK>(Neon(()), args)
 }
