@@ -334,3 +334,12 @@ fn max_nan_and_signed_zero_rules() {
         assert!(check_all(&op, &x, &shape));
     }
 }
+
+#[test]
+fn simd_level_is_tested_here() {
+    // On AArch64 (native or under QEMU) the NEON path must be among the levels the tests force,
+    // so a run cannot silently test only the portable kernels.
+    #[cfg(target_arch = "aarch64")]
+    assert!(isas().contains(&Isa::Neon), "NEON must be available on aarch64");
+    assert!(!isas().is_empty());
+}
