@@ -250,6 +250,32 @@ unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: us
     }
 }
 
+/// Finishes the window values of outputs `off..off + N` (divisors `div[off..]`) and stores
+/// the valid ones (`off < nt <= out.len()`).
+#[inline(always)]
+fn finish_store<S: Simd>(s: S, fin: Finish, div: &[f32; TILE], x: S::V, off: usize, nt: usize, out: &mut [f32]) {
+    let y = match fin {
+        Finish::None => x,
+        Finish::Sqrt => s.sqrt(x),
+        Finish::Div(Some(d)) => s.div(x, s.splat(d)),
+        Finish::Div(None) => {
+            let d = &div[off..off + S::N];
+            // SAFETY: `d` holds N floats.
+            s.div(x, unsafe { s.load(d.as_ptr()) })
+        }
+    };
+    let end = nt.min(out.len());
+    if off + S::N <= end {
+        let dst = &mut out[off..off + S::N];
+        // SAFETY: `dst` holds N floats.
+        unsafe { s.store(dst.as_mut_ptr(), y) }
+    } else {
+        let dst = &mut out[off..end];
+        // SAFETY: `dst` holds `dst.len() < N` floats (the callers keep `off < nt`).
+        unsafe { s.store_n(dst.as_mut_ptr(), dst.len(), y) }
+    }
+}
+
 /// Where the rows of one window come from, for [`fold_rows`].
 trait Rows<S: Simd> {
     /// Row `i` of the window (rows ordered depth-major), as a vector of row folds.
@@ -531,6 +557,7 @@ impl Nest<'_, '_> {
         // A depth axis of length 1 can still count padding in the divisor.
         let cz = az.count()[0];
         let nvec = nt.div_ceil(S::N);
+        let fin = self.finish;
         let (mut lo, mut hi) = (0usize, 0usize);
         let first = oys.start;
         for oy in oys {
@@ -558,7 +585,7 @@ impl Nest<'_, '_> {
                     5 => fold_rows::<S, R, 1, 5>(s, 1, ty, &rows),
                     _ => fold_rows::<S, R, 0, 0>(s, 1, ty, &rows),
                 };
-                self.finish_store(s, x, off, nt, out);
+                finish_store(s, fin, &self.div, x, off, nt, out);
             }
         }
     }
@@ -610,6 +637,7 @@ impl Nest<'_, '_> {
         }
 
         let nvec = nt.div_ceil(S::N);
+        let fin = self.finish;
 
         // Fused mode: windows of neighbouring output rows share no input rows, and every row of
         // this window can be read in place; reduce each row straight into registers.
@@ -638,7 +666,7 @@ impl Nest<'_, '_> {
                         (2, 2) => fold_rows::<S, R, 2, 2>(s, tz, ty, &rows),
                         _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
                     };
-                    self.finish_store(s, x, v * S::N, nt, out);
+                    finish_store(s, fin, &self.div, x, v * S::N, nt, out);
                 }
                 return;
             }
@@ -674,7 +702,7 @@ impl Nest<'_, '_> {
                     (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
                     _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
                 };
-                self.finish_store(s, x, off, nt, out);
+                finish_store(s, fin, &self.div, x, off, nt, out);
             }
         } else {
             // Memory mode: fold one reduced row at a time into `plane` and `vol`.
@@ -711,28 +739,8 @@ impl Nest<'_, '_> {
                 let off = v * S::N;
                 // SAFETY: `off + N <= nvec * N <= TILE`.
                 let x = unsafe { s.load(self.vol.as_ptr().add(off)) };
-                self.finish_store(s, x, off, nt, out);
+                finish_store(s, fin, &self.div, x, off, nt, out);
             }
-        }
-    }
-
-    /// Finishes the window values of outputs `off..off + N` and stores the valid ones.
-    #[inline(always)]
-    fn finish_store<S: Simd>(&self, s: S, x: S::V, off: usize, nt: usize, out: &mut [f32]) {
-        let y = match self.finish {
-            Finish::None => x,
-            Finish::Sqrt => s.sqrt(x),
-            Finish::Div(Some(d)) => s.div(x, s.splat(d)),
-            // SAFETY: `off + N <= nvec * N <= TILE` (see the callers).
-            Finish::Div(None) => s.div(x, unsafe { s.load(self.div.as_ptr().add(off)) }),
-        };
-        let dst = &mut out[off..nt.min(off + S::N)];
-        if dst.len() == S::N {
-            // SAFETY: `dst` holds N floats.
-            unsafe { s.store(dst.as_mut_ptr(), y) }
-        } else {
-            // SAFETY: `dst` holds `dst.len()` floats, `1 <= dst.len() < N`.
-            unsafe { s.store_n(dst.as_mut_ptr(), dst.len(), y) }
         }
     }
 
