@@ -39,6 +39,8 @@ mod lanes;
 pub mod portable;
 mod problem;
 mod scalar;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod separable;
 mod set;
 mod vecops;
 #[cfg(target_arch = "x86_64")]

@@ -1,5 +1,154 @@
-//! Channels-first windowed f32 kernels for AVX2 + FMA.
-//!
-//! Not vectorised yet: forwards to the portable kernel, which computes the same bits.
+//! Channels-first windowed f32 kernels for AVX2 + FMA: the separable loop nest of
+//! [`crate::separable`] over 8-lane vectors (shuffle + lane permute for the stride-2
+//! deinterleave, mask stores for row tails). Lp with a general exponent forwards to the portable
+//! kernel.
 
-pub(crate) use crate::portable::window;
+use crate::portable;
+use crate::problem::{Problem, Reduce};
+use crate::separable::{self, Args, Red, Simd};
+use core::arch::x86_64::*;
+use core::ops::Range;
+
+/// AVX2 lanes. Created only inside [`run`], which executes with AVX2 enabled, so every
+/// intrinsic called through it runs on a CPU that has the feature.
+#[derive(Clone, Copy)]
+struct Avx2(());
+
+impl Avx2 {
+    /// `(p[0], p[2], ..., p[14])` when `ODD` is false, `(p[1], ..., p[15])` when true.
+    #[inline(always)]
+    unsafe fn deinterleave<const ODD: bool>(self, p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees `p[0..16]` is readable; AVX2 as for the type.
+        unsafe {
+            let (a, b) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+            // Per 128-bit half: (a0 a2 b0 b2 | a4 a6 b4 b6), then order the 64-bit pairs.
+            let sh =
+                if ODD { _mm256_shuffle_ps::<0b11_01_11_01>(a, b) } else { _mm256_shuffle_ps::<0b10_00_10_00>(a, b) };
+            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(sh)))
+        }
+    }
+
+    /// Lane `j` is `p[4 * j + PH]`.
+    #[inline(always)]
+    unsafe fn stride4<const PH: i32>(self, p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees `p[0..32]` is readable; AVX2 as for the type.
+        unsafe {
+            let (a, b) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+            let (c, d) = (_mm256_loadu_ps(p.add(16)), _mm256_loadu_ps(p.add(24)));
+            // (a_ph a_ph b_ph b_ph | a_ph+4 ..), then (a_ph b_ph c_ph d_ph | a_ph+4 .. d_ph+4).
+            let t0 = _mm256_shuffle_ps::<PH>(a, b);
+            let t1 = _mm256_shuffle_ps::<PH>(c, d);
+            let u = _mm256_shuffle_ps::<0b10_00_10_00>(t0, t1);
+            _mm256_permutevar8x32_ps(u, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+        }
+    }
+}
+
+impl Simd for Avx2 {
+    type V = __m256;
+    const N: usize = 8;
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m256 {
+        // SAFETY: an `Avx2` value exists only where AVX2 is enabled (see the type).
+        unsafe { _mm256_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(self, p: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees `p[0..8]` is readable; AVX as above.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32, v: __m256) {
+        // SAFETY: the caller guarantees `p[0..8]` is writable; AVX as above.
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_n(self, p: *mut f32, n: usize, v: __m256) {
+        // SAFETY: lanes `>= n` have a clear mask sign bit, so `vmaskmovps` neither writes nor
+        // faults on them; the caller guarantees `p[0..n]` is writable.
+        unsafe {
+            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lanes);
+            _mm256_maskstore_ps(p, mask, v)
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_even(self, p: *const f32) -> __m256 {
+        // SAFETY: forwarded contract (`p[0..16]` readable).
+        unsafe { self.deinterleave::<false>(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_odd(self, p: *const f32) -> __m256 {
+        // SAFETY: forwarded contract (`p[0..16]` readable).
+        unsafe { self.deinterleave::<true>(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_s4(self, p: *const f32, phase: usize) -> __m256 {
+        // SAFETY: forwarded contract (`p[0..32]` readable); the immediates repeat the phase in
+        // all four selector fields.
+        unsafe {
+            match phase {
+                0 => self.stride4::<0x00>(p),
+                1 => self.stride4::<0x55>(p),
+                2 => self.stride4::<0xaa>(p),
+                _ => self.stride4::<0xff>(p),
+            }
+        }
+    }
+    #[inline(always)]
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+        // SAFETY: a `Avx2` value exists only where its target features are enabled (see the type).
+        unsafe { nest::<R, ST, K>(args) }
+    }
+    #[inline(always)]
+    fn add(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn div(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_div_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m256) -> __m256 {
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_sqrt_ps(a) }
+    }
+    #[inline(always)]
+    fn abs(self, a: __m256) -> __m256 {
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff))) }
+    }
+    #[inline(always)]
+    fn maxc(self, l: __m256, r: __m256) -> __m256 {
+        // `max(r, l)` returns `l` when either is NaN or they are equal, `r` when `r > l`; then
+        // lanes where `r` is NaN take `r`.
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_blendv_ps(_mm256_max_ps(r, l), r, _mm256_cmp_ps::<_CMP_UNORD_Q>(r, r)) }
+    }
+}
+
+/// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
+pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    if !separable::supports(red) || pulp::x86::V3::try_new().is_none() {
+        return portable::window(p, red, input, output, rows);
+    }
+    // SAFETY: `V3::try_new` just confirmed AVX2, FMA and the rest of x86-64-v3 on this CPU.
+    unsafe { run(p, red, input, output, rows) }
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    separable::window(Avx2(()), p, red, input, output, rows)
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
+    separable::run::<Avx2, R, ST, K>(Avx2(()), args)
+}

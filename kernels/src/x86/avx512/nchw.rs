@@ -1,5 +1,145 @@
-//! Channels-first windowed f32 kernels for AVX-512.
-//!
-//! Not vectorised yet: forwards to the portable kernel, which computes the same bits.
+//! Channels-first windowed f32 kernels for AVX-512: the separable loop nest of
+//! [`crate::separable`] over 16-lane vectors (two-source permutes for the stride-2 deinterleave,
+//! mask stores for row tails). Lp with a general exponent forwards to the portable kernel.
 
-pub(crate) use crate::portable::window;
+use crate::portable;
+use crate::problem::{Problem, Reduce};
+use crate::separable::{self, Args, Red, Simd};
+use core::arch::x86_64::*;
+use core::ops::Range;
+
+/// AVX-512 lanes. Created only inside [`run`], which executes with AVX-512F enabled, so every
+/// intrinsic called through it runs on a CPU that has the feature.
+#[derive(Clone, Copy)]
+struct Avx512(());
+
+/// `permutex2var` indices selecting the even (resp. odd) elements of two 16-lane vectors.
+const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
+const ODD: [i32; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31];
+/// `permutex2var` indices putting elements `4 * j + phase` of two 16-lane vectors in lanes
+/// `0..8` (the upper 8 lanes are unused).
+const S4: [[i32; 16]; 4] = {
+    let mut t = [[0; 16]; 4];
+    let mut ph = 0;
+    while ph < 4 {
+        let mut j = 0;
+        while j < 16 {
+            t[ph][j] = (4 * (j % 8) + ph) as i32;
+            j += 1;
+        }
+        ph += 1;
+    }
+    t
+};
+
+impl Simd for Avx512 {
+    type V = __m512;
+    const N: usize = 16;
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m512 {
+        // SAFETY: an `Avx512` value exists only where AVX-512F is enabled (see the type).
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(self, p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees `p[0..16]` is readable; AVX-512F as above.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32, v: __m512) {
+        // SAFETY: the caller guarantees `p[0..16]` is writable; AVX-512F as above.
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_n(self, p: *mut f32, n: usize, v: __m512) {
+        // SAFETY: the mask has only the low `n < 16` lanes set, and masked-off lanes are neither
+        // written nor faulted; the caller guarantees `p[0..n]` is writable.
+        unsafe { _mm512_mask_storeu_ps(p, ((1u32 << n) - 1) as u16, v) }
+    }
+    #[inline(always)]
+    unsafe fn load_even(self, p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees `p[0..32]` is readable; AVX-512F as above.
+        unsafe {
+            let idx = _mm512_loadu_si512(EVEN.as_ptr().cast());
+            _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p.add(16)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_odd(self, p: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees `p[0..32]` is readable; AVX-512F as above.
+        unsafe {
+            let idx = _mm512_loadu_si512(ODD.as_ptr().cast());
+            _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p.add(16)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_s4(self, p: *const f32, phase: usize) -> __m512 {
+        // SAFETY: the caller guarantees `p[0..64]` is readable; AVX-512F as above.
+        unsafe {
+            let idx = _mm512_loadu_si512(S4[phase].as_ptr().cast());
+            let a = _mm512_permutex2var_ps(_mm512_loadu_ps(p), idx, _mm512_loadu_ps(p.add(16)));
+            let b = _mm512_permutex2var_ps(_mm512_loadu_ps(p.add(32)), idx, _mm512_loadu_ps(p.add(48)));
+            // Low 256 bits of `a`, then low 256 bits of `b`.
+            _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b)
+        }
+    }
+    #[inline(always)]
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+        // SAFETY: a `Avx512` value exists only where its target features are enabled (see the type).
+        unsafe { nest::<R, ST, K>(args) }
+    }
+    #[inline(always)]
+    fn add(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn div(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe { _mm512_div_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m512) -> __m512 {
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe { _mm512_sqrt_ps(a) }
+    }
+    #[inline(always)]
+    fn abs(self, a: __m512) -> __m512 {
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe { _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fff_ffff))) }
+    }
+    #[inline(always)]
+    fn maxc(self, l: __m512, r: __m512) -> __m512 {
+        // `max(r, l)` returns `l` when either is NaN or they are equal, `r` when `r > l`; then
+        // lanes where `r` is NaN take `r`.
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe {
+            let m = _mm512_max_ps(r, l);
+            _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(r, r), r)
+        }
+    }
+}
+
+/// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
+pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    if !separable::supports(red) || pulp::x86::V4::try_new().is_none() {
+        return portable::window(p, red, input, output, rows);
+    }
+    // SAFETY: `V4::try_new` just confirmed AVX-512 F/BW/CD/DQ/VL (and AVX2/FMA) on this CPU.
+    unsafe { run(p, red, input, output, rows) }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    separable::window(Avx512(()), p, red, input, output, rows)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
+    separable::run::<Avx512, R, ST, K>(Avx512(()), args)
+}

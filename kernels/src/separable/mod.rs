@@ -1,0 +1,808 @@
+//! The channels-first (NCL, NCHW, NCDHW) f32 windowed loop nest, written once over a small
+//! per-ISA vector trait ([`Simd`]) and instantiated by the AVX-512, AVX2 and NEON modules.
+//!
+//! # Algorithm (separable, canonical order)
+//! A window's sum is `sum_z(sum_y(sum_x(x)))` (each row folded left to right from `+0.0`) and
+//! its max is the same fold by the max rule, so the work splits in two passes that keep exactly
+//! that order:
+//! * **Horizontal pass**: each input row needed by a column tile of outputs is reduced along x
+//!   into a row of `hr[ox]` values (the row fold of output `ox`'s window), vectorised over `ox`:
+//!   stride 1 by shifted loads, stride 2 by even/odd deinterleave, anything else (other strides,
+//!   adaptive windows) by a per-output table fold. Reduced rows are cached by input-row id, so
+//!   overlapping windows (3x3 stride 2, 3x3 stride 1, 5x5 stride 1) reduce each input row once.
+//! * **Vertical pass**: each output row folds the cached rows of its window, top to bottom within
+//!   a depth plane and the planes front to back, with full-width contiguous loads, then divides
+//!   (average) or takes the square root (Lp, `p = 2`).
+//!
+//! Padding: zero-filled (sums) or `-inf`-filled (max) row buffers are bit-neutral (see the crate
+//! docs), so border tiles read from a padded stack copy of the row; interior tiles read the input
+//! directly. Nothing is ever read outside the input slice or the stack buffers.
+
+use crate::problem::{Axis, LpPower, Problem, Reduce};
+use core::marker::PhantomData;
+use core::ops::Range;
+
+/// Outputs per column tile (a multiple of every ISA's lane count).
+const TILE: usize = 256;
+/// Cached horizontally reduced rows (a power of two).
+const SLOTS: usize = 16;
+/// Floats in the padded row buffer.
+const BUF: usize = 2560;
+
+/// The vector operations the loop nest needs from an instruction set (f32 lanes).
+///
+/// Implementations are zero-sized types that can only be created where their features are
+/// enabled; the `unsafe` methods additionally require the stated pointer ranges to be valid.
+pub(crate) trait Simd: Copy {
+    /// A vector of `N` f32 lanes.
+    type V: Copy;
+    /// Lanes per vector (at most 16, divides [`TILE`]).
+    const N: usize;
+    /// All lanes `x`.
+    fn splat(self, x: f32) -> Self::V;
+    /// Loads `p[0..N]`.
+    ///
+    /// # Safety
+    /// `p[0..N]` must be readable.
+    unsafe fn load(self, p: *const f32) -> Self::V;
+    /// Stores `p[0..N]`.
+    ///
+    /// # Safety
+    /// `p[0..N]` must be writable.
+    unsafe fn store(self, p: *mut f32, v: Self::V);
+    /// Stores the first `n` lanes to `p[0..n]` (`1 <= n < N`), touching nothing else.
+    ///
+    /// # Safety
+    /// `p[0..n]` must be writable.
+    unsafe fn store_n(self, p: *mut f32, n: usize, v: Self::V);
+    /// Lane `j` is `p[2 * j]`.
+    ///
+    /// # Safety
+    /// `p[0..2 * N]` must be readable.
+    unsafe fn load_even(self, p: *const f32) -> Self::V;
+    /// Lane `j` is `p[2 * j + 1]`.
+    ///
+    /// # Safety
+    /// `p[0..2 * N]` must be readable.
+    unsafe fn load_odd(self, p: *const f32) -> Self::V;
+    /// Lane `j` is `p[4 * j + phase]` (`phase < 4`).
+    ///
+    /// # Safety
+    /// `p[0..4 * N]` must be readable.
+    unsafe fn load_s4(self, p: *const f32, phase: usize) -> Self::V;
+    /// Runs [`run`] for this ISA with its target features enabled.
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>);
+    /// `a + b` per lane (IEEE, operand order kept for NaN payloads).
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b` per lane.
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b` per lane, correctly rounded.
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Correctly rounded square root per lane.
+    fn sqrt(self, a: Self::V) -> Self::V;
+    /// Clears the sign bit of every lane.
+    fn abs(self, a: Self::V) -> Self::V;
+    /// The canonical max rule per lane: `if r > l || r.is_nan() { r } else { l }`.
+    fn maxc(self, l: Self::V, r: Self::V) -> Self::V;
+}
+
+/// One reduction: the per-element term, the start of a row fold, and the combine step.
+pub(crate) trait Red {
+    /// The bit-neutral padding value.
+    const PAD: f32;
+    /// The term an input element contributes.
+    fn term<S: Simd>(s: S, v: S::V) -> S::V;
+    /// A row fold's value after its first term (`+0.0 + t` for sums, `t` for max).
+    fn first<S: Simd>(s: S, t: S::V) -> S::V;
+    /// One fold step.
+    fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V;
+    /// Scalar [`Red::term`].
+    fn term1(x: f32) -> f32;
+    /// Scalar [`Red::first`].
+    fn first1(t: f32) -> f32;
+    /// Scalar [`Red::comb`].
+    fn comb1(a: f32, b: f32) -> f32;
+}
+
+/// Max by the canonical rule.
+pub(crate) struct MaxR;
+/// Plain sum (average).
+pub(crate) struct SumR;
+/// Sum of absolute values (Lp, `p = 1`).
+pub(crate) struct AbsR;
+/// Sum of squares (Lp, `p = 2`).
+pub(crate) struct SqR;
+
+impl Red for MaxR {
+    const PAD: f32 = f32::NEG_INFINITY;
+    #[inline(always)]
+    fn term<S: Simd>(_: S, v: S::V) -> S::V {
+        v
+    }
+    #[inline(always)]
+    fn first<S: Simd>(_: S, t: S::V) -> S::V {
+        t
+    }
+    #[inline(always)]
+    fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V {
+        s.maxc(a, b)
+    }
+    #[inline(always)]
+    fn term1(x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    fn first1(t: f32) -> f32 {
+        t
+    }
+    #[inline(always)]
+    fn comb1(a: f32, b: f32) -> f32 {
+        if b > a || b.is_nan() { b } else { a }
+    }
+}
+
+macro_rules! sum_red {
+    ($t:ty, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr) => {
+        impl Red for $t {
+            const PAD: f32 = 0.0;
+            #[inline(always)]
+            fn term<S: Simd>($s: S, $v: S::V) -> S::V {
+                $term
+            }
+            #[inline(always)]
+            fn first<S: Simd>(s: S, t: S::V) -> S::V {
+                s.add(s.splat(0.0), t)
+            }
+            #[inline(always)]
+            fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V {
+                s.add(a, b)
+            }
+            #[inline(always)]
+            fn term1($x: f32) -> f32 {
+                $term1
+            }
+            #[inline(always)]
+            fn first1(t: f32) -> f32 {
+                0.0 + t
+            }
+            #[inline(always)]
+            fn comb1(a: f32, b: f32) -> f32 {
+                a + b
+            }
+        }
+    };
+}
+
+sum_red!(SumR, |_s, v| v, |x| x);
+sum_red!(AbsR, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff));
+sum_red!(SqR, |s, v| s.mul(v, v), |x| x * x);
+
+/// True when [`window`] handles `red` (everything but Lp with a general exponent, which needs a
+/// software `powf` per element and stays with the portable kernel).
+pub(crate) fn supports(red: &Reduce) -> bool {
+    !matches!(red, Reduce::Lp(LpPower::General(_)))
+}
+
+/// How the horizontal pass reduces a row.
+#[derive(Clone, Copy)]
+pub(crate) enum HMode {
+    /// Per-output fold from the axis tables (any window, scalar).
+    Table,
+    /// Regular window with stride 1, 2 or 4, vectorised over outputs.
+    Uniform { k: usize, d: usize, pb: usize },
+}
+
+/// What happens to a window's folded value before it is stored.
+#[derive(Clone, Copy)]
+pub(crate) enum Finish {
+    None,
+    Div(Option<f32>),
+    Sqrt,
+}
+
+/// Elements of the source row a uniform tile of `nvec` vectors reads, from its first tap.
+#[inline(always)]
+fn extent(n: usize, nvec: usize, k: usize, s: usize, d: usize) -> usize {
+    nvec * n * s + (k - 1) * d + n
+}
+
+/// The row fold of outputs `v * N..(v + 1) * N` of a tile: `ST` is the stride, `K` the kernel
+/// when specialised (0: use `k`), `d` the dilation, `sp` the tile's first tap.
+///
+/// # Safety
+/// `sp[0..extent(N, v + 1, k, ST, d)]` must be readable.
+#[inline(always)]
+unsafe fn hvec<S: Simd, R: Red, const ST: usize, const K: usize>(
+    s: S,
+    sp: *const f32,
+    v: usize,
+    k: usize,
+    d: usize,
+) -> S::V {
+    let k = if K > 0 { K } else { k };
+    let base = v * S::N * ST;
+    // SAFETY (both calls): tap offsets are `<= (k - 1) * d`, so by `tap`'s contract every read
+    // ends at or before `extent(N, v + 1, k, ST, d)`, which the caller guarantees readable.
+    let mut acc = R::first(s, R::term(s, unsafe { tap::<S, ST>(s, sp, base, 0) }));
+    for t in 1..k {
+        acc = R::comb(s, acc, R::term(s, unsafe { tap::<S, ST>(s, sp, base, t * d) }));
+    }
+    acc
+}
+
+/// Lane `j` is `sp[base + ST * j + o]`.
+///
+/// # Safety
+/// Stride 1 reads `sp[base + o..][..N]`, stride 2 `sp[base + (o & !1)..][..2N]`, stride 4
+/// `sp[base + (o & !3)..][..4N]`: that range must be readable.
+#[inline(always)]
+unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: usize) -> S::V {
+    // SAFETY: the caller's contract is exactly the range each branch reads.
+    unsafe {
+        match ST {
+            1 => s.load(sp.add(base + o)),
+            2 => {
+                let q = sp.add(base + (o & !1));
+                if o & 1 == 0 { s.load_even(q) } else { s.load_odd(q) }
+            }
+            _ => s.load_s4(sp.add(base + (o & !3)), o & 3),
+        }
+    }
+}
+
+/// Finishes the window values of outputs `off..off + N` (divisors `div[off..]`) and stores
+/// the valid ones (`off < nt <= out.len()`).
+#[inline(always)]
+fn finish_store<S: Simd>(s: S, fin: Finish, div: &[f32; TILE], x: S::V, off: usize, nt: usize, out: &mut [f32]) {
+    let y = match fin {
+        Finish::None => x,
+        Finish::Sqrt => s.sqrt(x),
+        Finish::Div(Some(d)) => s.div(x, s.splat(d)),
+        Finish::Div(None) => {
+            let d = &div[off..off + S::N];
+            // SAFETY: `d` holds N floats.
+            s.div(x, unsafe { s.load(d.as_ptr()) })
+        }
+    };
+    let end = nt.min(out.len());
+    if off + S::N <= end {
+        let dst = &mut out[off..off + S::N];
+        // SAFETY: `dst` holds N floats.
+        unsafe { s.store(dst.as_mut_ptr(), y) }
+    } else {
+        let dst = &mut out[off..end];
+        // SAFETY: `dst` holds `dst.len() < N` floats (the callers keep `off < nt`).
+        unsafe { s.store_n(dst.as_mut_ptr(), dst.len(), y) }
+    }
+}
+
+/// Where the rows of one window come from, for [`fold_rows`].
+trait Rows<S: Simd> {
+    /// Row `i` of the window (rows ordered depth-major), as a vector of row folds.
+    fn row(&self, s: S, i: usize) -> S::V;
+}
+
+/// Rows already reduced into cache slots: `hr + slots[i] * TILE + off`.
+struct Cached<'a> {
+    hr: &'a [f32; SLOTS * TILE],
+    slots: &'a [usize; SLOTS],
+    off: usize,
+}
+
+impl<S: Simd> Rows<S> for Cached<'_> {
+    #[inline(always)]
+    fn row(&self, s: S, i: usize) -> S::V {
+        let at = self.slots[i] * TILE + self.off;
+        let h = &self.hr[at..at + S::N];
+        // SAFETY: `h` holds N floats.
+        unsafe { s.load(h.as_ptr()) }
+    }
+}
+
+/// Rows of the rolling ring: window row `i` is input row `y0 + i * dy`, in slot `y % SLOTS`.
+struct Ring<'a> {
+    hr: &'a [f32; SLOTS * TILE],
+    y0: usize,
+    dy: usize,
+    off: usize,
+}
+
+impl<S: Simd> Rows<S> for Ring<'_> {
+    #[inline(always)]
+    fn row(&self, s: S, i: usize) -> S::V {
+        let at = ((self.y0 + i * self.dy) % SLOTS) * TILE + self.off;
+        let h = &self.hr[at..at + S::N];
+        // SAFETY: `h` holds N floats.
+        unsafe { s.load(h.as_ptr()) }
+    }
+}
+
+/// Rows reduced on the fly from input rows that start at `src[i]` (each `ext` floats readable).
+struct Fused<R, const ST: usize, const K: usize> {
+    src: [*const f32; SLOTS],
+    v: usize,
+    k: usize,
+    d: usize,
+    red: PhantomData<R>,
+}
+
+impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<R, ST, K> {
+    #[inline(always)]
+    fn row(&self, s: S, i: usize) -> S::V {
+        // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
+        // input and `v < nvec`, which is `hvec`'s contract.
+        unsafe { hvec::<S, R, ST, K>(s, self.src[i], self.v, self.k, self.d) }
+    }
+}
+
+/// Folds the rows of one window in the canonical order: rows `0..ty` of each depth plane top to
+/// bottom, the planes front to back. `TZ`/`TY` specialise the counts (0: use `tz`, `ty`).
+#[inline(always)]
+fn fold_rows<S: Simd, R: Red, const TZ: usize, const TY: usize>(
+    s: S,
+    tz: usize,
+    ty: usize,
+    rows: &impl Rows<S>,
+) -> S::V {
+    let (tz, ty) = if TZ > 0 { (TZ, TY) } else { (tz, ty) };
+    let mut vol = s.splat(0.0);
+    for zi in 0..tz {
+        let mut pl = rows.row(s, zi * ty);
+        for yi in 1..ty {
+            pl = R::comb(s, pl, rows.row(s, zi * ty + yi));
+        }
+        vol = if zi == 0 { pl } else { R::comb(s, vol, pl) };
+    }
+    vol
+}
+
+/// The channels-first windowed kernel for one ISA: same contract and bits as
+/// [`crate::portable::window`], for every [`Reduce`] accepted by [`supports`].
+#[inline(always)]
+pub(crate) fn window<S: Simd>(
+    s: S,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    p.check(input.len(), output.len(), &rows);
+    match *red {
+        Reduce::Max => by_shape::<S, MaxR>(s, p, Finish::None, input, output, rows),
+        Reduce::Avg { divisor_override } => {
+            by_shape::<S, SumR>(s, p, Finish::Div(divisor_override.map(|d| d as f32)), input, output, rows)
+        }
+        Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::None, input, output, rows),
+        Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
+        Reduce::Lp(LpPower::General(_)) => unreachable!("general Lp is routed to the portable kernel"),
+    }
+}
+
+/// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.
+#[inline(always)]
+fn by_shape<S: Simd, R: Red>(
+    s: S,
+    p: &Problem<'_>,
+    finish: Finish,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    let ax = p.axes()[2];
+    let n = S::N;
+    let round = ax.out_len().div_ceil(n) * n;
+    let table = (HMode::Table, TILE.min(round));
+    let (mode, tile, st) = match ax.uniform() {
+        Some(u) if matches!(u.stride, 1 | 2 | 4) && u.kernel >= 1 => {
+            let (k, st, d) = (u.kernel, u.stride, ax.dilation());
+            // Largest tile whose padded source fits the buffer.
+            let fixed = (k - 1).saturating_mul(d).saturating_add(n);
+            let fit = if fixed < BUF { (BUF - fixed) / (n * st) * n } else { 0 };
+            let tile = fit.min(TILE).min(round);
+            if tile >= n { (HMode::Uniform { k, d, pb: u.pad_begin }, tile, st) } else { (table.0, table.1, 0) }
+        }
+        _ => (table.0, table.1, 0),
+    };
+    let k = match mode {
+        HMode::Uniform { k, .. } => k,
+        HMode::Table => 0,
+    };
+    let args = (p, mode, tile, finish, input, output, rows);
+    match (st, k) {
+        (1, 3) => s.nest::<R, 1, 3>(args),
+        (1, 5) => s.nest::<R, 1, 5>(args),
+        (1, _) => s.nest::<R, 1, 0>(args),
+        (2, 2) => s.nest::<R, 2, 2>(args),
+        (2, 3) => s.nest::<R, 2, 3>(args),
+        (2, _) => s.nest::<R, 2, 0>(args),
+        (4, 4) => s.nest::<R, 4, 4>(args),
+        (4, _) => s.nest::<R, 4, 0>(args),
+        _ => s.nest::<R, 1, 0>(args),
+    }
+}
+
+/// Per-call state: geometry, the row cache and the stack buffers.
+struct Nest<'a, 'p> {
+    p: &'p Problem<'a>,
+    input: &'p [f32],
+    mode: HMode,
+    finish: Finish,
+    /// Whether consecutive output rows share input rows (then rows go through the cache).
+    overlap: bool,
+    /// Horizontally reduced rows, `SLOTS` slots of `TILE` floats.
+    hr: [f32; SLOTS * TILE],
+    /// Input-row id cached in each slot (`usize::MAX`: empty).
+    tags: [usize; SLOTS],
+    /// Padded copy of a row segment; its padding is filled once per tile.
+    buf: [f32; BUF],
+    buf_ready: bool,
+    /// Per-output divisors of the current tile and the `count_z * count_y` they were built for.
+    div: [f32; TILE],
+    div_key: usize,
+    /// Scratch per output row: the window's row ids, their cache slots, their input pointers.
+    ids: [usize; SLOTS],
+    slots: [usize; SLOTS],
+    src: [*const f32; SLOTS],
+    /// Accumulators for windows with more rows than fit the cache at once.
+    plane: [f32; TILE],
+    vol: [f32; TILE],
+}
+
+/// The arguments of [`run`].
+pub(crate) type Args<'a, 'p, 'o> = (&'p Problem<'a>, HMode, usize, Finish, &'p [f32], &'o mut [f32], Range<usize>);
+
+/// Input-row ids (over `(image, z, y)`) of the rows of one window, depth-major.
+#[derive(Clone, Copy)]
+struct RowIds {
+    plane0: usize,
+    dz: usize,
+    h_in: usize,
+    sy: usize,
+    dy: usize,
+    ty: usize,
+}
+
+impl RowIds {
+    #[inline(always)]
+    fn of(&self, i: usize) -> usize {
+        (self.plane0 + (i / self.ty) * self.dz) * self.h_in + self.sy + (i % self.ty) * self.dy
+    }
+}
+
+/// Whether the windows of neighbouring outputs along a (depth or height) axis share input rows.
+fn axis_overlaps(a: &Axis<'_>) -> bool {
+    match a.uniform() {
+        Some(u) => u.stride < (u.kernel - 1) * a.dilation() + 1,
+        None => a.out_len() > 1,
+    }
+}
+
+/// The loop nest for one ISA, reduction, x stride `ST` and x kernel `K` (0: any); each ISA
+/// instantiates it inside a function with its target features enabled ([`Simd::nest`]).
+#[inline(always)]
+pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
+    let (p, mode, tile, finish, input, output, rows) = args;
+    let [az, ay, ax] = p.axes();
+    let ow = ax.out_len();
+    let mut nest = Nest {
+        p,
+        input,
+        mode,
+        finish,
+        overlap: axis_overlaps(az) || axis_overlaps(ay),
+        hr: [0.0; SLOTS * TILE],
+        tags: [usize::MAX; SLOTS],
+        buf: [R::PAD; BUF],
+        buf_ready: false,
+        div: [1.0; TILE],
+        div_key: usize::MAX,
+        ids: [0; SLOTS],
+        slots: [0; SLOTS],
+        src: [input.as_ptr(); SLOTS],
+        plane: [0.0; TILE],
+        vol: [0.0; TILE],
+    };
+    let (od, oh) = (az.out_len(), ay.out_len());
+    let per_image = od * oh;
+    // Rolling rows: 2-D (or 1-D) problems whose windows overlap along y and span at most
+    // `SLOTS` input rows keep a ring of reduced rows indexed by input row.
+    let span = ay.taps().iter().map(|&t| (t - 1) * ay.dilation() + 1).max().unwrap_or(1);
+    let rolling = az.in_len() == 1 && od == 1 && nest.overlap && span <= SLOTS;
+    let mut r = rows.start;
+    while r < rows.end {
+        let image = r / per_image;
+        let first = r % per_image;
+        let last = per_image.min(first + (rows.end - r));
+        let out_base = (r - rows.start) * ow;
+        let mut ox0 = 0;
+        while ox0 < ow {
+            let nt = tile.min(ow - ox0);
+            nest.tags = [usize::MAX; SLOTS];
+            nest.div_key = usize::MAX;
+            nest.buf_ready = false;
+            if rolling {
+                let out = &mut output[out_base..out_base + (last - first) * ow];
+                nest.rolling_rows::<S, R, ST, K>(s, image, first..last, ox0, nt, out);
+            } else {
+                for q in first..last {
+                    let (oz, oy) = (q / oh, q % oh);
+                    let at = out_base + (q - first) * ow + ox0;
+                    nest.output_row::<S, R, ST, K>(s, (image, oz, oy), ox0, nt, &mut output[at..at + nt]);
+                }
+            }
+            ox0 += nt;
+        }
+        r += last - first;
+    }
+}
+
+impl Nest<'_, '_> {
+    /// Output rows `oys` (all in the plane `image`, depth 1) for outputs `ox0..ox0 + nt`, with a
+    /// ring of reduced input rows: input row `y` lives in slot `y % SLOTS`, and the ring holds
+    /// rows `lo..hi`. Window starts and ends never decrease with `oy` (windowed and adaptive
+    /// axes), so each input row is reduced once per tile. `out` holds the rows' full outputs.
+    #[inline(always)]
+    fn rolling_rows<S: Simd, R: Red, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        image: usize,
+        oys: Range<usize>,
+        ox0: usize,
+        nt: usize,
+        out: &mut [f32],
+    ) {
+        let [az, ay, ax] = self.p.axes();
+        let (dy, h_in, ow) = (ay.dilation(), ay.in_len(), ax.out_len());
+        // A depth axis of length 1 can still count padding in the divisor.
+        let cz = az.count()[0];
+        let nvec = nt.div_ceil(S::N);
+        let fin = self.finish;
+        let (mut lo, mut hi) = (0usize, 0usize);
+        let first = oys.start;
+        for oy in oys {
+            let (y0, ty) = (ay.start()[oy], ay.taps()[oy]);
+            let y1 = y0 + (ty - 1) * dy + 1;
+            if y0 < lo || y0 >= hi {
+                (lo, hi) = (y0, y0);
+            }
+            while hi < y1 {
+                self.hrow::<S, R, ST, K>(s, image * h_in + hi, ox0, nt, hi % SLOTS);
+                hi += 1;
+            }
+            lo = lo.max(hi.saturating_sub(SLOTS));
+            if let Finish::Div(None) = self.finish {
+                self.divisors(cz * ay.count()[oy], ox0, nt);
+            }
+            let at = (oy - first) * ow + ox0;
+            let out = &mut out[at..at + nt];
+            for v in 0..nvec {
+                let off = v * S::N;
+                let rows = Ring { hr: &self.hr, y0, dy, off };
+                let x = match ty {
+                    3 => fold_rows::<S, R, 1, 3>(s, 1, ty, &rows),
+                    2 => fold_rows::<S, R, 1, 2>(s, 1, ty, &rows),
+                    5 => fold_rows::<S, R, 1, 5>(s, 1, ty, &rows),
+                    _ => fold_rows::<S, R, 0, 0>(s, 1, ty, &rows),
+                };
+                finish_store(s, fin, &self.div, x, off, nt, out);
+            }
+        }
+    }
+
+    /// Builds the per-output divisors of the tile for the factor `key = count_z * count_y`.
+    #[inline(always)]
+    fn divisors(&mut self, key: usize, ox0: usize, nt: usize) {
+        if key != self.div_key {
+            let cx = &self.p.axes()[2].count()[ox0..ox0 + nt];
+            for (d, &c) in self.div.iter_mut().zip(cx) {
+                *d = ((key * c) as i64) as f32;
+            }
+            self.div_key = key;
+        }
+    }
+
+    /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
+    #[inline(always)]
+    fn output_row<S: Simd, R: Red, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        (image, oz, oy): (usize, usize, usize),
+        ox0: usize,
+        nt: usize,
+        out: &mut [f32],
+    ) {
+        let [az, ay, ax] = self.p.axes();
+        let (tz, ty) = (az.taps()[oz], ay.taps()[oy]);
+        let (sz, sy) = (az.start()[oz], ay.start()[oy]);
+        let (dz, dy) = (az.dilation(), ay.dilation());
+        let (d_in, h_in, w) = (az.in_len(), ay.in_len(), ax.in_len());
+        let id_of = RowIds { plane0: image * d_in + sz, dz, h_in, sy, dy, ty };
+        let count = tz * ty;
+        if let Finish::Div(None) = self.finish {
+            self.divisors(az.count()[oz] * ay.count()[oy], ox0, nt);
+        }
+        // Ids of the window's rows when they fit the fixed arrays (no divisions per row). The
+        // arrays live in `self`, so nothing is zeroed per row.
+        let ids = &mut self.ids;
+        if count <= SLOTS {
+            let mut i = 0;
+            for zi in 0..tz {
+                let plane = (id_of.plane0 + zi * dz) * h_in + sy;
+                for yi in 0..ty {
+                    ids[i] = plane + yi * dy;
+                    i += 1;
+                }
+            }
+        }
+
+        let nvec = nt.div_ceil(S::N);
+        let fin = self.finish;
+
+        // Fused mode: windows of neighbouring output rows share no input rows, and every row of
+        // this window can be read in place; reduce each row straight into registers.
+        if let HMode::Uniform { k, d, pb } = self.mode
+            && !self.overlap
+            && count <= SLOTS
+        {
+            let ext = extent(S::N, nvec, k, ST, d);
+            let v0 = ox0 * ST;
+            let last_tap = (ox0 + nt - 1) * ST + (k - 1) * d;
+            let last_row = ids[count - 1] * w;
+            if v0 >= pb && last_tap < w + pb && last_row + (v0 - pb) + ext <= self.input.len() {
+                let mut src = self.src;
+                for (i, sp) in src[..count].iter_mut().enumerate() {
+                    // Rows ids grow with `i`, so every row's `ext` elements lie before the last
+                    // row's end, which was checked against the input length just above.
+                    *sp = self.input[ids[i] * w + (v0 - pb)..].as_ptr();
+                }
+                for v in 0..nvec {
+                    // Each `src[i][0..ext]` is inside `input` (checked above), and
+                    // `extent(N, v + 1, ..) <= extent(N, nvec, ..) = ext`.
+                    let rows = Fused::<R, ST, K> { src, v, k, d, red: PhantomData };
+                    let x = match (tz, ty) {
+                        (1, 1) => fold_rows::<S, R, 1, 1>(s, tz, ty, &rows),
+                        (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
+                        (2, 2) => fold_rows::<S, R, 2, 2>(s, tz, ty, &rows),
+                        _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
+                    };
+                    finish_store(s, fin, &self.div, x, v * S::N, nt, out);
+                }
+                return;
+            }
+        }
+
+        // Register mode: every row of the window sits in its own cache slot.
+        let ids = self.ids;
+        let mut slots = self.slots;
+        let mut fits = count <= SLOTS;
+        if fits {
+            let mut used = 0u32;
+            for (i, sl) in slots[..count].iter_mut().enumerate() {
+                let slot = ids[i] % SLOTS;
+                fits &= used & (1 << slot) == 0;
+                used |= 1 << slot;
+                *sl = slot;
+            }
+        }
+        if fits {
+            for (i, &slot) in slots[..count].iter().enumerate() {
+                let id = ids[i];
+                if self.tags[slot] != id {
+                    self.tags[slot] = id;
+                    self.hrow::<S, R, ST, K>(s, id, ox0, nt, slot);
+                }
+            }
+            for v in 0..nvec {
+                let off = v * S::N;
+                let rows = Cached { hr: &self.hr, slots: &slots, off };
+                let x = match (tz, ty) {
+                    (1, 3) => fold_rows::<S, R, 1, 3>(s, tz, ty, &rows),
+                    (1, 5) => fold_rows::<S, R, 1, 5>(s, tz, ty, &rows),
+                    (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
+                    _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
+                };
+                finish_store(s, fin, &self.div, x, off, nt, out);
+            }
+        } else {
+            // Memory mode: fold one reduced row at a time into `plane` and `vol`.
+            for zi in 0..tz {
+                for yi in 0..ty {
+                    let id = id_of.of(zi * ty + yi);
+                    let slot = id % SLOTS;
+                    if self.tags[slot] != id {
+                        self.tags[slot] = id;
+                        self.hrow::<S, R, ST, K>(s, id, ox0, nt, slot);
+                    }
+                    let h = &self.hr[slot * TILE..slot * TILE + nvec * S::N];
+                    let pl = &mut self.plane[..nvec * S::N];
+                    for (a, b) in pl.chunks_exact_mut(S::N).zip(h.chunks_exact(S::N)) {
+                        // SAFETY: both chunks hold exactly N floats.
+                        unsafe {
+                            let x = s.load(b.as_ptr());
+                            let y = if yi == 0 { x } else { R::comb(s, s.load(a.as_ptr()), x) };
+                            s.store(a.as_mut_ptr(), y);
+                        }
+                    }
+                }
+                let (pl, vo) = (&self.plane[..nvec * S::N], &mut self.vol[..nvec * S::N]);
+                for (a, b) in vo.chunks_exact_mut(S::N).zip(pl.chunks_exact(S::N)) {
+                    // SAFETY: both chunks hold exactly N floats.
+                    unsafe {
+                        let x = s.load(b.as_ptr());
+                        let y = if zi == 0 { x } else { R::comb(s, s.load(a.as_ptr()), x) };
+                        s.store(a.as_mut_ptr(), y);
+                    }
+                }
+            }
+            for v in 0..nvec {
+                let off = v * S::N;
+                // SAFETY: `off + N <= nvec * N <= TILE`.
+                let x = unsafe { s.load(self.vol.as_ptr().add(off)) };
+                finish_store(s, fin, &self.div, x, off, nt, out);
+            }
+        }
+    }
+
+    /// Reduces input row `id` (over `(image, z, y)`) along x for outputs `ox0..ox0 + nt` into
+    /// cache slot `slot` (lanes past `nt` get unspecified values).
+    #[inline(always)]
+    fn hrow<S: Simd, R: Red, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        id: usize,
+        ox0: usize,
+        nt: usize,
+        slot: usize,
+    ) {
+        let ax: Axis<'_> = self.p.axes()[2];
+        let w = ax.in_len();
+        let row_base = id * w;
+        let dst = &mut self.hr[slot * TILE..(slot + 1) * TILE];
+        match self.mode {
+            HMode::Table => {
+                let row = &self.input[row_base..row_base + w];
+                let d = ax.dilation();
+                let (st, tp) = (&ax.start()[ox0..ox0 + nt], &ax.taps()[ox0..ox0 + nt]);
+                for ((o, &b), &t) in dst.iter_mut().zip(st).zip(tp) {
+                    let mut acc = R::first1(R::term1(row[b]));
+                    for i in 1..t {
+                        acc = R::comb1(acc, R::term1(row[b + i * d]));
+                    }
+                    *o = acc;
+                }
+            }
+            HMode::Uniform { k, d, pb } => {
+                let nvec = nt.div_ceil(S::N);
+                let ext = extent(S::N, nvec, k, ST, d);
+                let v0 = (ox0 * ST) as isize - pb as isize;
+                let last_tap = (ox0 + nt - 1) * ST + (k - 1) * d; // virtual + pb
+                let direct = v0 >= 0 && last_tap < w + pb && row_base + v0 as usize + ext <= self.input.len();
+                let src: &[f32] = if direct {
+                    let b = row_base + v0 as usize;
+                    &self.input[b..b + ext]
+                } else {
+                    // Padded copy of virtual positions v0..v0 + ext (ext <= BUF by the tile
+                    // choice). The padding is the same for every row of the tile.
+                    let buf = &mut self.buf[..ext];
+                    if !self.buf_ready {
+                        buf.fill(R::PAD);
+                        self.buf_ready = true;
+                    }
+                    let lo = v0.max(0).min(w as isize) as usize;
+                    let hi = (v0 + ext as isize).max(0).min(w as isize) as usize;
+                    let at = (lo as isize - v0) as usize;
+                    buf[at..at + (hi - lo)].copy_from_slice(&self.input[row_base + lo..row_base + hi]);
+                    buf
+                };
+                let sp = src.as_ptr();
+                let dp = dst.as_mut_ptr();
+                for v in 0..nvec {
+                    // SAFETY: `src` holds `ext = extent(N, nvec, ..)` floats (hvec's contract),
+                    // and `v * N + N <= nvec * N <= TILE = dst.len()`.
+                    unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, sp, v, k, d)) }
+                }
+            }
+        }
+    }
+}
