@@ -82,6 +82,8 @@ pub(crate) trait Simd: Copy {
     fn sqrt(self, a: Self::V) -> Self::V;
     /// Clears the sign bit of every lane.
     fn abs(self, a: Self::V) -> Self::V;
+    /// Any NaN lane becomes the canonical quiet NaN `f32::NAN` (as `Scalar::mean` does).
+    fn canon(self, a: Self::V) -> Self::V;
     /// The canonical max rule per lane: `if r > l || r.is_nan() { r } else { l }`.
     fn maxc(self, l: Self::V, r: Self::V) -> Self::V;
 }
@@ -195,8 +197,13 @@ pub(crate) enum HMode {
 /// What happens to a window's folded value before it is stored.
 #[derive(Clone, Copy)]
 pub(crate) enum Finish {
+    /// Max: the selected element, untouched.
     None,
+    /// Lp with `p = 1`: the sum, NaN canonicalised.
+    Sum,
+    /// Average: divided by the override or the per-output divisors, NaN canonicalised.
     Div(Option<f32>),
+    /// Lp with `p = 2`: square root, NaN canonicalised.
     Sqrt,
 }
 
@@ -256,12 +263,13 @@ unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: us
 fn finish_store<S: Simd>(s: S, fin: Finish, div: &[f32; TILE], x: S::V, off: usize, nt: usize, out: &mut [f32]) {
     let y = match fin {
         Finish::None => x,
-        Finish::Sqrt => s.sqrt(x),
-        Finish::Div(Some(d)) => s.div(x, s.splat(d)),
+        Finish::Sum => s.canon(x),
+        Finish::Sqrt => s.canon(s.sqrt(x)),
+        Finish::Div(Some(d)) => s.canon(s.div(x, s.splat(d))),
         Finish::Div(None) => {
             let d = &div[off..off + S::N];
             // SAFETY: `d` holds N floats.
-            s.div(x, unsafe { s.load(d.as_ptr()) })
+            s.canon(s.div(x, unsafe { s.load(d.as_ptr()) }))
         }
     };
     let end = nt.min(out.len());
@@ -373,7 +381,7 @@ pub(crate) fn window<S: Simd>(
         Reduce::Avg { divisor_override } => {
             by_shape::<S, SumR>(s, p, Finish::Div(divisor_override.map(|d| d as f32)), input, output, rows)
         }
-        Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::None, input, output, rows),
+        Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::Sum, input, output, rows),
         Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
         Reduce::Lp(LpPower::General(_)) => unreachable!("general Lp is routed to the portable kernel"),
     }

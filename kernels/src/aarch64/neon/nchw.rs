@@ -91,6 +91,12 @@ impl Simd for Neon {
         unsafe { vabsq_f32(a) }
     }
     #[inline(always)]
+    fn canon(self, a: float32x4_t) -> float32x4_t {
+        // Lanes equal to themselves keep their value; NaN lanes take the canonical NaN.
+        // SAFETY: NEON is enabled wherever a `Neon` exists.
+        unsafe { vbslq_f32(vceqq_f32(a, a), a, vdupq_n_f32(f32::NAN)) }
+    }
+    #[inline(always)]
     fn maxc(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
         // `fmax` orders -0 below +0 and is not the scan rule, so select explicitly:
         // take `r` where `r > l` or `r` is NaN (`r != r`).

@@ -126,6 +126,11 @@ impl Simd for Avx2 {
         unsafe { _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff))) }
     }
     #[inline(always)]
+    fn canon(self, a: __m256) -> __m256 {
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_blendv_ps(a, _mm256_set1_ps(f32::NAN), _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)) }
+    }
+    #[inline(always)]
     fn maxc(self, l: __m256, r: __m256) -> __m256 {
         // `max(r, l)` returns `l` when either is NaN or they are equal, `r` when `r > l`; then
         // lanes where `r` is NaN take `r`.

@@ -114,6 +114,11 @@ impl Simd for Avx512 {
         unsafe { _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fff_ffff))) }
     }
     #[inline(always)]
+    fn canon(self, a: __m512) -> __m512 {
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe { _mm512_mask_mov_ps(a, _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a), _mm512_set1_ps(f32::NAN)) }
+    }
+    #[inline(always)]
     fn maxc(self, l: __m512, r: __m512) -> __m512 {
         // `max(r, l)` returns `l` when either is NaN or they are equal, `r` when `r > l`; then
         // lanes where `r` is NaN take `r`.
