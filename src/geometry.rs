@@ -29,9 +29,9 @@ impl AxisTable {
             in_len: w.input,
             dilation: w.dilation,
             uniform: Some(Uniform { kernel: w.kernel, stride: w.stride, pad_begin: w.pad_begin, pad_end: w.pad_end }),
-            start: Vec::with_capacity(w.output),
-            taps: Vec::with_capacity(w.output),
-            count: Vec::with_capacity(w.output),
+            start: table(w.output)?,
+            taps: table(w.output)?,
+            count: table(w.output)?,
         };
         let d = w.dilation as i64;
         let k = w.kernel as i64;
@@ -60,14 +60,14 @@ impl AxisTable {
     }
 
     /// Tables of an adaptive axis pooling `input` to `output`.
-    pub fn adaptive(input: usize, output: usize) -> Self {
+    pub fn adaptive(input: usize, output: usize) -> Result<Self> {
         let mut t = AxisTable {
             in_len: input,
             dilation: 1,
             uniform: None,
-            start: Vec::with_capacity(output),
-            taps: Vec::with_capacity(output),
-            count: Vec::with_capacity(output),
+            start: table(output)?,
+            taps: table(output)?,
+            count: table(output)?,
         };
         for o in 0..output {
             let (b, e) = adaptive_range(o, input, output);
@@ -80,7 +80,7 @@ impl AxisTable {
             let k = input / output;
             t.uniform = Some(Uniform { kernel: k, stride: k, pad_begin: 0, pad_end: 0 });
         }
-        t
+        Ok(t)
     }
 
     /// The kernel view of these tables.
@@ -93,6 +93,14 @@ impl AxisTable {
     pub fn max_taps(&self) -> usize {
         self.taps.iter().copied().max().unwrap_or(1)
     }
+}
+
+/// An empty table with room for `len` entries; an error instead of an abort when a hostile output
+/// length (a huge adaptive output size, say) cannot be allocated.
+fn table(len: usize) -> Result<Vec<usize>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| PoolError::Overflow { what: "memory for the per-axis tap tables" })?;
+    Ok(v)
 }
 
 /// Pads a list of up to three axis tables to exactly three, trivial axes first.

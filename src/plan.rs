@@ -105,7 +105,8 @@ impl<T: Element> Plan<T> {
             }
             PoolOp::AdaptiveMax(out) | PoolOp::AdaptiveAvg(out) => {
                 check_adaptive(out, input.rank())?;
-                let tables = spatial.iter().zip(out).map(|(&l, &o)| AxisTable::adaptive(l, o)).collect();
+                let tables =
+                    spatial.iter().zip(out).map(|(&l, &o)| AxisTable::adaptive(l, o)).collect::<Result<_>>()?;
                 let reduce = if matches!(op, PoolOp::AdaptiveMax(_)) {
                     Reduce::Max
                 } else {
@@ -117,7 +118,7 @@ impl<T: Element> Plan<T> {
                 let problem = GlobalProblem::new(input.layout(), input.batch(), input.channels(), input.plane())
                     .ok_or(PoolError::Overflow { what: "global problem size" })?;
                 let reduce = if *op == PoolOp::GlobalMax { GlobalReduce::Max } else { GlobalReduce::Avg };
-                let tables = spatial.iter().map(|&l| AxisTable::adaptive(l, 1)).collect();
+                let tables = spatial.iter().map(|&l| AxisTable::adaptive(l, 1)).collect::<Result<_>>()?;
                 Body::Global { problem, reduce, axes: three_axes(tables) }
             }
         };
