@@ -334,6 +334,10 @@ const ROWS: &[Row] = &[
         plan_fails(&PoolOp::AdaptiveAvg(vec![2, 0]), &nchw(&[1, 1, 4, 4]), want)
     }),
     ("adaptive output size too large to allocate", || {
+        if cfg!(miri) {
+            // Miri stops the whole run on an allocation this large instead of failing it.
+            return;
+        }
         let want = PoolError::Overflow { what: "memory for the per-axis tap tables" };
         for isa in isas() {
             let e = Plan::<f32>::with_options(
