@@ -214,8 +214,15 @@ const ROWS: &[Row] = &[
     ("output element count overflows usize", || {
         // Every window touches the one input element, so only the count is wrong.
         let (k, p) = (1 << 33, (1 << 33) - 1);
-        let op = PoolOp::avg(Window::new(&[k, k]).stride(&[1, 1]).pads(&[p, p], &[p, p]));
+        let op = PoolOp::max(Window::new(&[k, k]).stride(&[1, 1]).pads(&[p, p], &[p, p]));
         plan_fails(&op, &nchw(&[1, 1, 1, 1]), PoolError::Overflow { what: "element count of the tensor" })
+    }),
+    ("include-pad divisor overflows i64", || {
+        // One output whose window counts 2^66 padded taps: the kernels' divisor would overflow.
+        let (k, p, s) = (1 << 22, (1 << 22) - 1, 1 << 23);
+        let op = PoolOp::avg(Window::new(&[k, k, k]).stride(&[s, s, s]).pads(&[p, p, p], &[p, p, p]));
+        let want = PoolError::Overflow { what: "average divisor (the product of the kernel sizes)" };
+        plan_fails(&op, &nchw(&[1, 1, 1, 1, 1]), want)
     }),
     // ---- parameter list lengths --------------------------------------------------------------
     ("kernel list too short", || {
