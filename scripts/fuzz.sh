@@ -27,7 +27,11 @@ for t in "${targets[@]}"; do
     log="fuzz/artifacts/$t/last-run.log"
     echo "=== fuzz $t for ${secs}s"
     set +e
-    cargo +nightly fuzz run "$t" -a -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=20 \
+    # fuzz/regressions/<target> (committed inputs that once failed) is a second corpus directory:
+    # libFuzzer runs every input in it first, then fuzzes; new finds go to fuzz/corpus/<target>.
+    dirs=("fuzz/corpus/$t")
+    [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
+    cargo +nightly fuzz run "$t" -a "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=20 \
         -print_final_stats=1 >"$log" 2>&1
     rc=$?
     set -e
