@@ -508,3 +508,12 @@ fn a_failed_run_leaves_a_reused_plan_working() {
         assert_eq!(idx, [5, 7, 13, 15]);
     }
 }
+
+#[test]
+fn available_levels_are_the_expected_ones() {
+    // scripts/miri.sh sets SIMDPOOL_EXPECT_ISAS per pass ("scalar", "scalar,avx2"), so a build
+    // whose AVX2 level silently vanished (Miri sees only compile-time features) fails here.
+    let Some(want) = std::env::var_os("SIMDPOOL_EXPECT_ISAS") else { return };
+    let got: Vec<&str> = Isa::available().iter().map(|i| i.name()).collect();
+    assert_eq!(got.join(","), want.to_string_lossy(), "Isa::available()");
+}
