@@ -53,7 +53,7 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// An element type simdpool pools: `f32`, `f64`, [`f16`], [`bf16`], `u8` and `i8`.
+/// An element type simdpool pools: `f32`, `f64`, [`f16`](half::f16), [`bf16`](half::bf16), `u8` and `i8`.
 ///
 /// Max pooling is exact for every type. Averages and Lp sums accumulate in `f32` for `f32`, `f16`
 /// and `bf16` (narrow inputs are widened once; partial sums are never rounded to the narrow type),

@@ -5,6 +5,13 @@ use crate::op::adaptive_range;
 use crate::window::AxisWindow;
 use simdpool_kernels::{Axis, Uniform};
 
+/// A table of `n` entries, or an error instead of an allocation failure for absurd sizes.
+fn table(n: usize) -> Result<Vec<usize>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| PoolError::Overflow { what: "memory for the per-axis tap tables" })?;
+    Ok(v)
+}
+
 /// Owned tables behind a [`simdpool_kernels::Axis`].
 #[derive(Clone, Debug)]
 pub(crate) struct AxisTable {

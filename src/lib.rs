@@ -4,7 +4,7 @@
 //!
 //! A [`Plan`] validates a request once, picks the kernel for the CPU (AVX-512, AVX2, NEON or
 //! portable; see [`Isa`]) and runs many times on caller buffers without allocating. The
-//! [`reference`] module is a plain scalar implementation of every op, the oracle every kernel is
+//! [`reference`](mod@reference) module is a plain scalar implementation of every op, the oracle every kernel is
 //! tested against; use it for your own differential tests.
 //!
 //! ```

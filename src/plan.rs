@@ -88,19 +88,17 @@ impl<T: Element> Plan<T> {
         let spatial = input.spatial();
         let body = match op {
             PoolOp::Max(w) | PoolOp::Avg(w, _) | PoolOp::Lp(w, _) => {
-                let include_pad = matches!(op, PoolOp::Avg(_, o) if o.count_include_pad);
+                let (reduce, include_pad) = match op {
+                    PoolOp::Avg(_, o) => (Reduce::Avg { divisor_override: o.divisor_override }, o.count_include_pad),
+                    PoolOp::Lp(_, p) => (Reduce::Lp(LpPower::new(*p)), false),
+                    _ => (Reduce::Max, false),
+                };
                 let tables = w
                     .resolve(spatial)?
                     .iter()
                     .enumerate()
                     .map(|(axis, aw)| AxisTable::windowed(aw, axis, include_pad))
                     .collect::<Result<Vec<_>>>()?;
-                let reduce = match op {
-                    PoolOp::Max(_) => Reduce::Max,
-                    PoolOp::Avg(_, o) => Reduce::Avg { divisor_override: o.divisor_override },
-                    PoolOp::Lp(_, p) => Reduce::Lp(LpPower::new(*p)),
-                    _ => unreachable!(),
-                };
                 Body::Window { axes: three_axes(tables), reduce }
             }
             PoolOp::AdaptiveMax(out) | PoolOp::AdaptiveAvg(out) => {

@@ -10,7 +10,7 @@
 //!   `v > best || v.is_nan()` (PyTorch: first of equal maxima, last of several NaNs). The index is
 //!   flat over the spatial dims of the `(n, c)` plane.
 //! * Average and Lp: sums accumulate in `f64` and the result is rounded once to the element type
-//!   (integers: exactly, to nearest, ties to even, saturating).
+//!   (integers: exactly, to nearest, ties to even, saturating); a NaN result is the canonical NaN.
 //! * Average divisor: `divisor_override` if set; else with `count_include_pad` the number of taps
 //!   inside `[-pad_begin, L + pad_end)` per axis (the ceil-mode overhang never counts), else the
 //!   number of valid taps.
@@ -78,6 +78,11 @@ fn scan_max<T: Element>(taps: impl Iterator<Item = (T, usize)>) -> Option<(T, us
     best
 }
 
+/// NaN results of sums are the canonical quiet NaN (as on every plan path).
+fn canonical_nan(x: f64) -> f64 {
+    if x.is_nan() { f64::NAN } else { x }
+}
+
 /// Rounds `sum / divisor` to `T`; integers exactly (ties to even).
 fn mean<T: Element>(sum: f64, divisor: i64) -> T {
     match T::DTYPE {
@@ -89,7 +94,7 @@ fn mean<T: Element>(sum: f64, divisor: i64) -> T {
             let q = if 2 * r > d || (2 * r == d && q % 2 != 0) { q + 1 } else { q };
             T::from_f64(q as f64)
         }
-        _ => T::from_f64(sum / divisor as f64),
+        _ => T::from_f64(canonical_nan(sum / divisor as f64)),
     }
 }
 
@@ -219,7 +224,7 @@ pub fn lp_pool<T: Element>(input: &[T], shape: &TensorShape, window: &Window, p:
         if valid == 0 {
             return Err(all_padding(&axes, o));
         }
-        Ok((T::from_f64(sum.powf(1.0 / p)), 0))
+        Ok((T::from_f64(canonical_nan(sum.powf(1.0 / p))), 0))
     })
 }
 

@@ -262,3 +262,24 @@ fn errors_say_what_to_change() {
     let err = plan.run(&[0.0; 15], &mut [0.0; 4]).unwrap_err().to_string();
     assert_eq!(err, "the input buffer has 15 elements but this plan needs exactly 16");
 }
+
+#[test]
+fn absurd_sizes_are_errors_not_aborts() {
+    // An adaptive output of 2^50 per axis fits usize but not in memory: the plan says so.
+    let shape = TensorShape::nchw(&[1, 1, 4]).unwrap();
+    let err = Plan::<f32>::new(&PoolOp::AdaptiveAvg(vec![1 << 50]), &shape).unwrap_err();
+    assert!(matches!(err, PoolError::Overflow { .. }), "{err}");
+    let big = PoolOp::max(Window::new(&[1]).pads(&[0], &[1 << 50]));
+    assert!(matches!(Plan::<f32>::new(&big, &shape).unwrap_err(), PoolError::Overflow { .. }));
+}
+
+#[test]
+fn nan_sums_are_the_canonical_nan() {
+    let odd = f32::from_bits(0xffc0_1234); // negative NaN with a payload
+    for x in [[odd, 1.0], [f32::INFINITY, f32::NEG_INFINITY]] {
+        let v = pool1d(&PoolOp::avg(Window::new(&[2])), &x).0[0];
+        assert_eq!(v.to_bits(), f32::NAN.to_bits());
+        let v = pool1d(&PoolOp::GlobalAvg, &x).0[0];
+        assert_eq!(v.to_bits(), f32::NAN.to_bits());
+    }
+}

@@ -15,7 +15,8 @@
 //!   zero-filled row buffers instead of skipping those taps, and get the same bits.
 //! * Averages divide the sum by the divisor converted to the sum type (`sum / d`, never a
 //!   multiplication by a reciprocal). Lp with `p = 2` takes a correctly rounded square root; other
-//!   `p` use `libm`'s `powf`/`pow` per element.
+//!   `p` use `libm`'s `powf`/`pow` per element. A NaN average or Lp result is the canonical quiet
+//!   NaN ([`canon32`]), since which NaN survives `NaN + NaN` is not fixed by the source.
 //! * Padding never takes part in a max; a kernel may still fill padding with `-inf` (or the
 //!   type's minimum), which yields the same bits, since `-inf` only ever ties with `-inf`.
 //! * Max combines with `combine(l, r) = if r > l || r.is_nan() { r } else { l }`, which is
@@ -37,7 +38,7 @@ mod set;
 mod x86;
 
 pub use problem::{Axis, GlobalProblem, GlobalReduce, Layout, LpPower, Problem, Reduce, Uniform};
-pub use scalar::{Scalar, max_takes};
+pub use scalar::{Scalar, canon32, canon64, max_takes};
 pub use set::{ArgmaxFn, GlobalFn, KernelSet, TypedKernels, WindowFn};
 
 /// Number of interleaved partial sums in the canonical global reduction over a contiguous plane.

@@ -12,6 +12,8 @@ use half::{bf16, f16};
 ///   sums are never rounded to the narrow type), in `f64` for `f64`, and exactly in `i64` for the
 ///   integer types, whose means round to nearest, ties to even, and saturate to the type's range.
 /// * Lp sums accumulate like averages for floats and in `f64` for integers (rounded like means).
+/// * A NaN average or Lp result is always the canonical quiet NaN (`f32::NAN`, `f64::NAN`, or
+///   their conversion to the narrow type); a NaN max is the selected input element itself.
 pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     /// Accumulator for sums.
     type Sum: Copy + Add<Output = Self::Sum>;
@@ -39,6 +41,20 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
 #[inline(always)]
 pub fn max_takes<T: Scalar>(v: T, best: T) -> bool {
     v > best || v.is_nan()
+}
+
+/// Any NaN becomes the canonical quiet NaN. Which NaN survives an addition of two NaNs (and the
+/// sign of `inf + -inf`) depends on operand order the compiler may commute, so sums and means
+/// canonicalise NaN to stay bit-identical on every path.
+#[inline(always)]
+pub fn canon32(x: f32) -> f32 {
+    if x.is_nan() { f32::NAN } else { x }
+}
+
+/// [`canon32`] for `f64`.
+#[inline(always)]
+pub fn canon64(x: f64) -> f64 {
+    if x.is_nan() { f64::NAN } else { x }
 }
 
 #[inline(always)]
@@ -128,11 +144,11 @@ impl Scalar for f32 {
     }
     #[inline(always)]
     fn mean(sum: f32, divisor: i64) -> f32 {
-        sum / divisor as f32
+        canon32(sum / divisor as f32)
     }
     #[inline(always)]
     fn lp_root(sum: f32, p: LpPower) -> f32 {
-        lp_root32(sum, p)
+        canon32(lp_root32(sum, p))
     }
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f32
@@ -161,11 +177,11 @@ impl Scalar for f64 {
     }
     #[inline(always)]
     fn mean(sum: f64, divisor: i64) -> f64 {
-        sum / divisor as f64
+        canon64(sum / divisor as f64)
     }
     #[inline(always)]
     fn lp_root(sum: f64, p: LpPower) -> f64 {
-        lp_root64(sum, p)
+        canon64(lp_root64(sum, p))
     }
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f64
@@ -196,11 +212,11 @@ macro_rules! narrow_float {
             }
             #[inline(always)]
             fn mean(sum: f32, divisor: i64) -> Self {
-                <$t>::from_f32(sum / divisor as f32)
+                <$t>::from_f32(canon32(sum / divisor as f32))
             }
             #[inline(always)]
             fn lp_root(sum: f32, p: LpPower) -> Self {
-                <$t>::from_f32(lp_root32(sum, p))
+                <$t>::from_f32(canon32(lp_root32(sum, p)))
             }
             fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
                 &set.$field

@@ -1,0 +1,445 @@
+//! `simdpool pool`, `global` and `adaptive`: read a .npy, build a plan, run it, write the result.
+
+use crate::args::{self, CliError, Flag, Parsed, runtime, usage};
+use crate::usage as help;
+use simdpool::npy::{NpyArray, NpyDType, NpyElement};
+use simdpool::{
+    AutoPad, AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Threading, Window,
+    bf16, f16,
+};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const fn flag(name: &'static str, value: bool) -> Flag {
+    Flag { name, value }
+}
+
+/// More threads than this is surely a typo (and would only spawn idle threads).
+const MAX_THREADS: usize = 1024;
+
+const COMMON: [Flag; 6] = [
+    flag("op", true),
+    flag("layout", true),
+    flag("isa", true),
+    flag("threads", true),
+    flag("indices", true),
+    flag("quiet", false),
+];
+
+const POOL_ONLY: [Flag; 10] = [
+    flag("kernel", true),
+    flag("stride", true),
+    flag("padding", true),
+    flag("pads", true),
+    flag("auto-pad", true),
+    flag("dilation", true),
+    flag("ceil-mode", false),
+    flag("count-include-pad", true),
+    flag("divisor-override", true),
+    flag("p", true),
+];
+
+/// Which pooling command is running.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Pool,
+    Global,
+    Adaptive,
+}
+
+impl Command {
+    fn name(self) -> &'static str {
+        match self {
+            Command::Pool => "pool",
+            Command::Global => "global",
+            Command::Adaptive => "adaptive",
+        }
+    }
+    fn flags(self) -> Vec<Flag> {
+        let mut flags: Vec<Flag> = COMMON.into_iter().collect();
+        match self {
+            Command::Pool => flags.extend(POOL_ONLY),
+            Command::Global => {}
+            Command::Adaptive => flags.push(flag("output-size", true)),
+        }
+        flags
+    }
+    /// The help text of this command.
+    pub fn help(self) -> String {
+        match self {
+            Command::Pool => help::pool(),
+            Command::Global => help::global(),
+            Command::Adaptive => help::adaptive(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Reduction {
+    Max,
+    Avg,
+    Lp,
+}
+
+/// How the padding was given on the command line.
+enum PadSpec {
+    None,
+    Symmetric(Vec<usize>),
+    Onnx(Vec<usize>),
+    Auto(AutoPad),
+}
+
+/// Everything the command line says, checked for form but not yet against the input.
+struct Job {
+    command: Command,
+    reduction: Reduction,
+    kernel: Vec<usize>,
+    stride: Option<Vec<usize>>,
+    pads: PadSpec,
+    dilation: Option<Vec<usize>>,
+    ceil_mode: bool,
+    avg: AvgOptions,
+    p: f64,
+    output_size: Vec<usize>,
+    layout: Layout,
+    isa: Option<Isa>,
+    threads: Option<usize>,
+    indices: Option<PathBuf>,
+    quiet: bool,
+    input: PathBuf,
+    output: PathBuf,
+}
+
+fn required<'a>(p: &'a Parsed, cmd: Command, name: &str) -> Result<&'a str, CliError> {
+    p.value(name).ok_or_else(|| {
+        usage(format!("`simdpool {}` needs --{name} (see `simdpool {} --help`)", cmd.name(), cmd.name()))
+    })
+}
+
+fn parse_layout(text: &str) -> Result<Layout, CliError> {
+    match text.to_ascii_lowercase().as_str() {
+        "nchw" | "ncl" | "ncw" | "ncdhw" | "channels-first" => Ok(Layout::ChannelsFirst),
+        "nhwc" | "nlc" | "nwc" | "ndhwc" | "channels-last" => Ok(Layout::ChannelsLast),
+        _ => Err(usage(format!("--layout {text:?} must be nchw or nhwc"))),
+    }
+}
+
+fn parse_isa(text: &str) -> Result<Option<Isa>, CliError> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(None);
+    }
+    Isa::from_name(text)
+        .map(Some)
+        .ok_or_else(|| usage(format!("--isa {text:?} must be auto, scalar, avx2, avx512 or neon")))
+}
+
+impl Job {
+    fn from_args(command: Command, p: &Parsed) -> Result<Job, CliError> {
+        let cmd = command.name();
+        let op = required(p, command, "op")?;
+        let reduction = match (command, op.to_ascii_lowercase().as_str()) {
+            (_, "max") => Reduction::Max,
+            (_, "avg" | "mean" | "average") => Reduction::Avg,
+            (Command::Pool, "lp") => Reduction::Lp,
+            (Command::Pool, _) => return Err(usage(format!("--op {op:?} must be max, avg or lp"))),
+            _ => return Err(usage(format!("--op {op:?} must be max or avg for `simdpool {cmd}`"))),
+        };
+        let list = |name: &str| p.value(name).map(|v| args::list(name, v)).transpose();
+
+        let kernel =
+            if command == Command::Pool { args::list("kernel", required(p, command, "kernel")?)? } else { vec![] };
+        let output_size = if command == Command::Adaptive {
+            args::list("output-size", required(p, command, "output-size")?)?
+        } else {
+            vec![]
+        };
+        let given: Vec<&str> = ["padding", "pads", "auto-pad"].into_iter().filter(|f| p.has(f)).collect();
+        if given.len() > 1 {
+            return Err(usage(format!(
+                "--{} and --{} exclude each other: give one way of padding",
+                given[0], given[1]
+            )));
+        }
+        let pads = if let Some(v) = list("padding")? {
+            PadSpec::Symmetric(v)
+        } else if let Some(v) = list("pads")? {
+            PadSpec::Onnx(v)
+        } else if let Some(v) = p.value("auto-pad") {
+            PadSpec::Auto(match v.to_ascii_lowercase().replace('_', "-").as_str() {
+                "same-upper" => AutoPad::SameUpper,
+                "same-lower" => AutoPad::SameLower,
+                "valid" => AutoPad::Valid,
+                _ => return Err(usage(format!("--auto-pad {v:?} must be same-upper, same-lower or valid"))),
+            })
+        } else {
+            PadSpec::None
+        };
+        let for_op = |name: &str, wanted: Reduction| {
+            if p.has(name) && reduction != wanted {
+                Err(usage(format!("--{name} only applies to --op {}", format!("{wanted:?}").to_lowercase())))
+            } else {
+                Ok(())
+            }
+        };
+        for_op("count-include-pad", Reduction::Avg)?;
+        for_op("divisor-override", Reduction::Avg)?;
+        for_op("p", Reduction::Lp)?;
+        let mut avg = AvgOptions::default();
+        if let Some(v) = p.value("count-include-pad") {
+            avg.count_include_pad = args::boolean("count-include-pad", v)?;
+        }
+        if let Some(v) = p.value("divisor-override") {
+            avg.divisor_override = Some(
+                v.trim().parse::<i64>().map_err(|_| usage(format!("--divisor-override {v:?} is not an integer")))?,
+            );
+        }
+        let p_value = match p.value("p") {
+            Some(v) => v.trim().parse::<f64>().map_err(|_| usage(format!("--p {v:?} is not a number")))?,
+            None => 2.0,
+        };
+        let threads = p.value("threads").map(|v| args::count("threads", v)).transpose()?;
+        match threads {
+            Some(0) => return Err(usage("--threads 0: give at least 1 thread")),
+            Some(n) if n > MAX_THREADS => return Err(usage(format!("--threads {n}: at most {MAX_THREADS}"))),
+            _ => {}
+        }
+        let [input, output] = p.positionals.as_slice() else {
+            return Err(usage(format!(
+                "`simdpool {cmd}` needs exactly two files, INPUT.npy and OUTPUT.npy (got {}; see `simdpool {cmd} --help`)",
+                p.positionals.len()
+            )));
+        };
+        let indices = p.value("indices").map(PathBuf::from);
+        if indices.as_deref() == Some(Path::new(output)) {
+            return Err(usage("--indices and OUTPUT.npy name the same file"));
+        }
+        Ok(Job {
+            command,
+            reduction,
+            kernel,
+            stride: list("stride")?,
+            pads,
+            dilation: list("dilation")?,
+            ceil_mode: p.has("ceil-mode"),
+            avg,
+            p: p_value,
+            output_size,
+            layout: p.value("layout").map(parse_layout).transpose()?.unwrap_or(Layout::ChannelsFirst),
+            isa: p.value("isa").map(parse_isa).transpose()?.flatten(),
+            threads,
+            indices,
+            quiet: p.has("quiet"),
+            input: PathBuf::from(input),
+            output: PathBuf::from(output),
+        })
+    }
+
+    /// The op for an input of spatial rank `rank` (one-value lists are broadcast).
+    fn op(&self, rank: usize) -> Result<PoolOp, CliError> {
+        let all = |v: &[usize]| if v.len() == 1 { vec![v[0]; rank] } else { v.to_vec() };
+        match self.command {
+            Command::Global => {
+                return Ok(if self.reduction == Reduction::Max { PoolOp::GlobalMax } else { PoolOp::GlobalAvg });
+            }
+            Command::Adaptive => {
+                let out = all(&self.output_size);
+                return Ok(if self.reduction == Reduction::Max {
+                    PoolOp::AdaptiveMax(out)
+                } else {
+                    PoolOp::AdaptiveAvg(out)
+                });
+            }
+            Command::Pool => {}
+        }
+        let mut w = Window::new(&all(&self.kernel)).ceil_mode(self.ceil_mode);
+        if let Some(s) = &self.stride {
+            w = w.stride(&all(s));
+        }
+        if let Some(d) = &self.dilation {
+            w = w.dilation(&all(d));
+        }
+        w = match &self.pads {
+            PadSpec::None => w,
+            PadSpec::Symmetric(v) => w.padding(&all(v)),
+            PadSpec::Auto(a) => w.auto_pad(*a),
+            PadSpec::Onnx(v) if v.len() == 1 => w.onnx_pads(&vec![v[0]; 2 * rank]),
+            PadSpec::Onnx(v) if v.len() == 2 * rank => w.onnx_pads(v),
+            PadSpec::Onnx(v) => {
+                return Err(runtime(format!(
+                    "--pads has {} values but the input has {rank} spatial dims: give 1 value or {} (all begins, then all ends)",
+                    v.len(),
+                    2 * rank
+                )));
+            }
+        };
+        Ok(match self.reduction {
+            Reduction::Max => PoolOp::Max(w),
+            Reduction::Avg => PoolOp::Avg(w, self.avg),
+            Reduction::Lp => PoolOp::Lp(w, self.p),
+        })
+    }
+}
+
+/// The result of one run, before anything is written.
+struct Outcome {
+    output: NpyArray,
+    indices: Option<NpyArray>,
+    isa: Isa,
+    elapsed: Duration,
+    dtype: &'static str,
+}
+
+fn pool_error(e: PoolError) -> CliError {
+    runtime(e.to_string())
+}
+
+fn execute<T: Element + NpyElement>(
+    job: &Job,
+    op: &PoolOp,
+    shape: &TensorShape,
+    arr: &NpyArray,
+) -> Result<Outcome, CliError> {
+    let input: Vec<T> = arr.to_vec().map_err(|e| runtime(e.to_string()))?;
+    let threading = if job.threads == Some(1) { Threading::CallingThread } else { Threading::Auto };
+    let plan = Plan::<T>::with_options(op, shape, PlanOptions { isa: job.isa, threading }).map_err(pool_error)?;
+    let mut values = alloc(plan.output_len(), T::zeroed(), "output")?;
+    let mut indices = job.indices.as_ref().map(|_| alloc(plan.output_len(), 0i64, "indices")).transpose()?;
+    let mut work = || match indices.as_mut() {
+        Some(idx) => plan.run_with_indices(&input, &mut values, idx),
+        None => plan.run(&input, &mut values),
+    };
+    // The thread pool is started before the clock so the summary times only the pooling.
+    let pool = match job.threads {
+        Some(n) if n > 1 => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| runtime(format!("cannot start {n} threads: {e}")))?,
+        ),
+        _ => None,
+    };
+    let start = Instant::now();
+    match &pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
+    .map_err(pool_error)?;
+    let elapsed = start.elapsed();
+    let dims = plan.output_shape().dims();
+    Ok(Outcome {
+        output: NpyArray::from_slice(&dims, &values),
+        indices: indices.map(|idx| NpyArray::from_slice(&dims, &idx)),
+        isa: plan.isa(),
+        elapsed,
+        dtype: T::DTYPE.name(),
+    })
+}
+
+/// A buffer of `n` copies of `v`, or an error (not an abort) if memory cannot hold it, e.g. for
+/// `--output-size 1000000,1000000`.
+fn alloc<T: Clone>(n: usize, v: T, what: &str) -> Result<Vec<T>, CliError> {
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(n).map_err(|_| {
+        runtime(format!("cannot allocate the {what} ({n} elements of {} bytes)", std::mem::size_of::<T>()))
+    })?;
+    buf.resize(n, v);
+    Ok(buf)
+}
+
+fn read_npy(path: &Path) -> Result<NpyArray, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| runtime(format!("cannot read {}: {e}", path.display())))?;
+    NpyArray::parse(&bytes).map_err(|e| runtime(format!("{}: {e}", path.display())))
+}
+
+/// Writes every file to a temporary sibling first and renames only when all were written, so a
+/// failure leaves no partial output behind.
+fn write_all(files: &[(&Path, &NpyArray)]) -> Result<(), CliError> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (t, _) in temps {
+            let _ = std::fs::remove_file(t);
+        }
+    };
+    for (path, arr) in files {
+        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(format!(".simdpool-{}.tmp", std::process::id()));
+        let temp = path.with_file_name(name);
+        if let Err(e) = std::fs::write(&temp, arr.to_bytes()) {
+            let _ = std::fs::remove_file(&temp);
+            cleanup(&temps);
+            return Err(runtime(format!("cannot write {}: {e}", path.display())));
+        }
+        temps.push((temp, path));
+    }
+    for i in 0..temps.len() {
+        if let Err(e) = std::fs::rename(&temps[i].0, temps[i].1) {
+            cleanup(&temps[i..]);
+            return Err(runtime(format!("cannot write {}: {e}", temps[i].1.display())));
+        }
+    }
+    Ok(())
+}
+
+fn dims_text(dims: &[usize]) -> String {
+    dims.iter().map(usize::to_string).collect::<Vec<_>>().join("x")
+}
+
+/// Runs `simdpool pool|global|adaptive` with the arguments after the command name.
+pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
+    let parsed = args::parse(command.name(), argv, &command.flags())?;
+    if parsed.help {
+        crate::emit(&command.help());
+        return Ok(());
+    }
+    let job = Job::from_args(command, &parsed)?;
+    let arr = read_npy(&job.input)?;
+    let shape = TensorShape::from_dims(job.layout, &arr.shape)
+        .map_err(|e| runtime(format!("{} (shape {:?}): {e}", job.input.display(), arr.shape)))?;
+    let op = job.op(shape.rank())?;
+    let outcome = match arr.dtype {
+        NpyDType::F32 => execute::<f32>(&job, &op, &shape, &arr),
+        NpyDType::F64 => execute::<f64>(&job, &op, &shape, &arr),
+        NpyDType::F16 => execute::<f16>(&job, &op, &shape, &arr),
+        NpyDType::U16 => execute::<bf16>(&job, &op, &shape, &arr),
+        NpyDType::U8 => execute::<u8>(&job, &op, &shape, &arr),
+        NpyDType::I8 => execute::<i8>(&job, &op, &shape, &arr),
+        NpyDType::I64 => Err(runtime(format!(
+            "{}: int64 (<i8) input is not supported: use f4, f8, f2, u2 (bf16 bits), u1 or i1",
+            job.input.display()
+        ))),
+    }?;
+    let mut files = vec![(job.output.as_path(), &outcome.output)];
+    if let (Some(path), Some(idx)) = (job.indices.as_deref(), outcome.indices.as_ref()) {
+        files.push((path, idx));
+    }
+    write_all(&files)?;
+    if !job.quiet {
+        if arr.dtype == NpyDType::U16 {
+            eprintln!(
+                "simdpool: note: <u2 data was read as raw bf16 bits and {} holds raw bf16 bits as <u2 (NumPy has no bf16)",
+                job.output.display()
+            );
+        }
+        let threads = job.threads.map_or_else(|| "auto".to_string(), |n| n.to_string());
+        eprintln!(
+            "simdpool: {} {} {} {} -> {}{} | isa {} | threads {} | {:.3} ms",
+            op_label(&op),
+            outcome.dtype,
+            if job.layout == Layout::ChannelsFirst { "nchw" } else { "nhwc" },
+            dims_text(&arr.shape),
+            dims_text(&outcome.output.shape),
+            if outcome.indices.is_some() { " (+indices)" } else { "" },
+            outcome.isa,
+            threads,
+            outcome.elapsed.as_secs_f64() * 1e3,
+        );
+    }
+    Ok(())
+}
+
+fn op_label(op: &PoolOp) -> String {
+    match op {
+        PoolOp::Lp(_, p) => format!("lp(p={p})"),
+        other => other.name().to_string(),
+    }
+}
