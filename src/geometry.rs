@@ -113,14 +113,6 @@ impl AxisTable {
     }
 }
 
-/// An empty table with room for `len` entries; an error instead of an abort when a hostile output
-/// length (a huge adaptive output size, say) cannot be allocated.
-fn table(len: usize) -> Result<Vec<usize>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| PoolError::Overflow { what: "memory for the per-axis tap tables" })?;
-    Ok(v)
-}
-
 /// Pads a list of up to three axis tables to exactly three, trivial axes first.
 pub(crate) fn three_axes(mut tables: Vec<AxisTable>) -> [AxisTable; 3] {
     while tables.len() < 3 {
