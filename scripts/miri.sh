@@ -50,7 +50,9 @@ pass() { # pass <label> <rustflags> <expected levels>
     # The kernels crate's own unit tests (max rule, scalar helpers).
     run "$label" "$flags" -p simdpool-kernels
     # Hand cases for every semantic rule, through the reference and every available level.
-    run "$label" "$flags" -p simdpool --test semantics
+    # (absurd_sizes_are_errors_not_aborts asks for terabytes on purpose; Miri aborts on that
+    # instead of failing the allocation, so it is left to the native runs.)
+    run "$label" "$flags" -p simdpool --test semantics -- --skip absurd_sizes_are_errors_not_aborts
     if [ "$mode" = quick ]; then
         return
     fi
