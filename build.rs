@@ -30,10 +30,16 @@ fn main() {
 
     let mut statics = Vec::new();
     if arch == "x86_64" {
-        if ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"].iter().all(|f| has(f)) {
+        // Exactly the features pulp's tokens check (x86::V3 = x86-64-v3, x86::V4 = V3 + AVX-512
+        // F/BW/CD/DQ/VL): claiming a level statically whose token `try_new()` then refuses would
+        // list a level in `Isa::available()` that no plan can be built for (seen under Miri with
+        // `-C target-feature=+avx2,+fma`, where detection sees only compile-time features).
+        let v3 = ["avx2", "fma", "bmi1", "bmi2", "lzcnt", "popcnt", "sse4.2", "sse4.1", "ssse3", "sse3", "fxsr"];
+        let v4 = ["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"];
+        if v3.iter().chain(&v4).all(|f| has(f)) {
             statics.push("simdpool_static_avx512");
         }
-        if ["avx2", "fma"].iter().all(|f| has(f)) {
+        if v3.iter().all(|f| has(f)) {
             statics.push("simdpool_static_avx2");
         }
     }

@@ -40,11 +40,12 @@ impl AxisTable {
             taps: table(w.output)?,
             count: table(w.output)?,
         };
-        let d = w.dilation as i64;
-        let k = w.kernel as i64;
-        let len = w.input as i64;
+        // i128: `-s0 + d` can exceed i64 when both the begin pad and the dilation are near 2^62.
+        let d = w.dilation as i128;
+        let k = w.kernel as i128;
+        let len = w.input as i128;
         for o in 0..w.output {
-            let s0 = w.position(o, 0);
+            let s0 = w.position(o, 0) as i128;
             // First and last tap index j with 0 <= s0 + j*d < len.
             let first = if s0 >= 0 { 0 } else { (-s0 + d - 1) / d };
             let last = ((len - 1 - s0).div_euclid(d)).min(k - 1);
@@ -54,7 +55,7 @@ impl AxisTable {
             let taps = (last - first + 1) as usize;
             let count = if count_include_pad {
                 // Taps before the padded end; the start is never before -pad_begin.
-                let padded_end = (w.input + w.pad_end) as i64;
+                let padded_end = (w.input + w.pad_end) as i128;
                 ((padded_end - 1 - s0).div_euclid(d)).min(k - 1) as usize + 1
             } else {
                 taps
@@ -62,6 +63,16 @@ impl AxisTable {
             t.start.push((s0 + first * d) as usize);
             t.taps.push(taps);
             t.count.push(count);
+        }
+        // With at most one valid tap per window the dilation is never stepped over, but kernels
+        // still scale it by the plane strides (`dilation * h * w * channels`), which overflows for
+        // a huge dilation that only one tap survives. Normalise it to 1 (and drop the uniform
+        // description, which would no longer match) so every step fits in the input.
+        if t.dilation > 1 && t.taps.iter().all(|&n| n == 1) {
+            t.dilation = 1;
+            if w.kernel > 1 {
+                t.uniform = None;
+            }
         }
         Ok(t)
     }

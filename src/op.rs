@@ -85,6 +85,16 @@ impl PoolOp {
         match self {
             PoolOp::Lp(_, p) if !(p.is_finite() && *p >= 1.0) => Err(PoolError::InvalidLpPower { p: *p }),
             PoolOp::Avg(_, AvgOptions { divisor_override: Some(0), .. }) => Err(PoolError::ZeroDivisor),
+            // The include-pad divisor is at most the product of the kernel sizes, computed as an
+            // i64: it must not overflow (possible only with kernels of ~2^21 per axis and huge pads).
+            PoolOp::Avg(w, AvgOptions { count_include_pad: true, divisor_override: None })
+                if w.kernel()
+                    .iter()
+                    .try_fold(1usize, |a, &k| a.checked_mul(k))
+                    .is_none_or(|n| n > i64::MAX as usize) =>
+            {
+                Err(PoolError::Overflow { what: "average divisor (the product of the kernel sizes)" })
+            }
             _ => Ok(()),
         }
     }

@@ -127,8 +127,20 @@ fn map_outputs<T: Element>(
     mut per_output: impl FnMut(usize, usize, &[usize]) -> Result<(T, usize)>,
 ) -> Result<Pooled<T>> {
     let out_shape = shape.with_spatial(out_spatial)?;
-    let mut values = vec![T::zeroed(); out_shape.len()];
-    let mut indices = with_indices.then(|| vec![0i64; out_shape.len()]);
+    // A hostile output size is an error, not an allocation abort.
+    let too_large = |_| PoolError::Overflow { what: "memory for the reference output" };
+    let mut values = Vec::new();
+    values.try_reserve_exact(out_shape.len()).map_err(too_large)?;
+    values.resize(out_shape.len(), T::zeroed());
+    let mut indices = match with_indices {
+        true => {
+            let mut v = Vec::new();
+            v.try_reserve_exact(out_shape.len()).map_err(too_large)?;
+            v.resize(out_shape.len(), 0i64);
+            Some(v)
+        }
+        false => None,
+    };
     let mut failure = None;
     for n in 0..shape.batch() {
         for c in 0..shape.channels() {

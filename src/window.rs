@@ -87,6 +87,16 @@ impl AxisWindow {
         let p = self.position(o, j);
         p >= 0 && (p as u64) < self.input as u64
     }
+    /// True if output `o`'s window has at least one tap inside the input (computed in closed form,
+    /// without visiting the taps).
+    pub(crate) fn has_valid_tap(&self, o: usize) -> bool {
+        let (d, len) = (self.dilation as i128, self.input as i128);
+        let s0 = (o as i128) * (self.stride as i128) - self.pad_begin as i128;
+        // First and last tap index j with 0 <= s0 + j*d < len.
+        let first = if s0 >= 0 { 0 } else { (-s0 + d - 1) / d };
+        let last = (len - 1 - s0).div_euclid(d).min(self.kernel as i128 - 1);
+        first <= last
+    }
     /// True if that position lies inside the padded extent `[-pad_begin, input + pad_end)`, which
     /// is what `count_include_pad` counts (the ceil-mode overhang beyond it never counts).
     pub fn is_in_padded(&self, o: usize, j: usize) -> bool {
@@ -231,12 +241,25 @@ impl Window {
         if padded < extent {
             return Err(PoolError::EmptyOutput { axis, input, padded, extent });
         }
+        // Tap positions (`AxisWindow::position`) are `i64` in `[-pad_begin, input + pad_end)`.
+        if padded > i64::MAX as usize {
+            return Err(overflow);
+        }
         let span = padded - extent;
         let mut output = if ceil { span.div_ceil(stride) + 1 } else { span / stride + 1 };
         // Ceil mode: drop a last window that would start in the end padding.
         if ceil && output > 1 && (output - 1).checked_mul(stride).ok_or(overflow.clone())? >= input + pad_begin {
             output -= 1;
         }
-        Ok(AxisWindow { input, output, kernel, stride, dilation, pad_begin, pad_end })
+        let window = AxisWindow { input, output, kernel, stride, dilation, pad_begin, pad_end };
+        // Windows wholly in padding at either end (the usual cause: large asymmetric pads) are
+        // rejected here, before anyone allocates per-output tables for a huge padded length.
+        // Windows that skip the input by dilation in the middle are found when tables are built.
+        for o in [0, output - 1] {
+            if !window.has_valid_tap(o) {
+                return Err(PoolError::WindowInPadding { axis, output: o });
+            }
+        }
+        Ok(window)
     }
 }

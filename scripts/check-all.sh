@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Every reliability check, full versions (tens of minutes on a small machine):
+#   1. the workspace tests (incl. the bad-input corpus and the guard-page test)
+#   2. Miri on the portable and AVX2 paths (scripts/miri.sh)
+#   3. AddressSanitizer on the native paths, AVX-512 included (scripts/asan.sh)
+#   4. cargo-fuzz, each target for FUZZ_SECONDS (default 60) (scripts/fuzz.sh)
+# Stops at the first failing step. Nightly-only steps are skipped with a message if nightly is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$SECONDS
+step() { echo; echo "=== $* ($((SECONDS - start)) s)"; }
+
+step "workspace tests"
+cargo test --workspace
+step "bad-input corpus and guard pages (every level, forced one at a time)"
+cargo test -p simdpool --test bad_input --test guard_page
+for isa in scalar avx2 avx512 neon; do
+    # SIMDPOOL_ISA caps the detected level: the tests then see each lower level as the top one.
+    SIMDPOOL_ISA=$isa cargo test -q -p simdpool --test bad_input --test guard_page 2>/dev/null >/dev/null \
+        && echo "SIMDPOOL_ISA=$isa: ok" || { echo "SIMDPOOL_ISA=$isa: FAILED"; exit 1; }
+done
+step "miri (portable + avx2)"
+scripts/miri.sh full
+step "address sanitizer"
+scripts/asan.sh
+step "fuzz"
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+step "all reliability checks passed"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The fast reliability checks for .ci/run (budget: under 4 minutes on 2 cores, after the main
+# test build): the bad-input corpus, the guard-page test, and Miri on a small subset of tests
+# (kernels unit tests, semantics, bad_input) on the portable and AVX2 paths.
+# The full versions (Miri on golden + differential, AddressSanitizer, fuzzing) are in
+# scripts/check-all.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TERM_COLOR=never
+start=$SECONDS
+
+echo "=== reliability: bad-input corpus and guard pages"
+cargo test -p simdpool --test bad_input --test guard_page
+
+echo "=== reliability: miri, small subset ($((SECONDS - start)) s)"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    PROPTEST_CASES=2 scripts/miri.sh quick
+else
+    echo "reliability: Miri SKIPPED: the nightly toolchain is not installed (rustup toolchain install nightly)"
+fi
+echo "=== reliability: done ($((SECONDS - start)) s)"
