@@ -38,6 +38,7 @@ trait Buffers: Send {
     fn run(&mut self);
     fn run_reference(&mut self, op: &PoolOp, shape: &TensorShape) -> Result<(), String>;
     fn compare(&self) -> Result<(), String>;
+    fn has_reference(&self) -> bool;
 }
 
 struct Typed<T: Element> {
@@ -65,6 +66,10 @@ impl<T: Element + Send> Buffers for Typed<T> {
         let pooled = reference::pool::<T>(op, &self.input, shape).map_err(|e| e.to_string())?;
         self.reference = Some(std::hint::black_box(pooled.values));
         Ok(())
+    }
+
+    fn has_reference(&self) -> bool {
+        self.reference.is_some()
     }
 
     fn compare(&self) -> Result<(), String> {
@@ -174,6 +179,11 @@ impl Workload {
     /// Runs the scalar reference once, keeping its output for [`Workload::verify`].
     pub fn run_reference(&mut self) {
         self.buffers.run_reference(&self.op, &self.shape).expect("the case was validated")
+    }
+
+    /// Whether [`Workload::run_reference`] has run.
+    pub fn has_reference(&self) -> bool {
+        self.buffers.has_reference()
     }
 
     /// Checks the last plan output against the last reference output (max exactly; averages
