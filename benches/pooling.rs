@@ -12,42 +12,14 @@
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use simdpool::Isa;
+use simdpool_bench::estimates::{criterion_dir, median_seconds as estimate};
 use simdpool_bench::report::fmt_time;
 use simdpool_bench::roofline::{Bandwidth, fill, measure_bandwidth, read_sum};
 use simdpool_bench::suite::{LAYOUTS, Suite, layout_name};
 use simdpool_bench::timing::Budget;
 use simdpool_bench::{Threads, Workload};
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-/// Where criterion writes its estimates (same rule as criterion: `$CRITERION_HOME`, else
-/// `$CARGO_TARGET_DIR/criterion`, else the target directory this executable was built in).
-fn criterion_dir() -> Option<PathBuf> {
-    if let Some(h) = std::env::var_os("CRITERION_HOME") {
-        return Some(h.into());
-    }
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Some(Path::new(&t).join("criterion"));
-    }
-    // target/release/deps/pooling-HASH
-    let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.parent()?.parent()?.join("criterion"))
-}
-
-/// Criterion's median estimate (seconds) for `group/function/parameter`, if written by this run.
-fn estimate(dir: &Path, id: &[&str], since: SystemTime) -> Option<f64> {
-    let mut p = dir.to_path_buf();
-    for part in id {
-        p.push(part);
-    }
-    p.push("new/estimates.json");
-    if std::fs::metadata(&p).ok()?.modified().ok()? < since {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
-    Some(v["median"]["point_estimate"].as_f64()? * 1e-9)
-}
 
 struct Row {
     case: String,

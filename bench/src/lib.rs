@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod estimates;
 pub mod report;
 pub mod roofline;
 pub mod runner;

@@ -39,6 +39,8 @@ trait Buffers: Send {
     fn run_reference(&mut self, op: &PoolOp, shape: &TensorShape) -> Result<(), String>;
     fn compare(&self) -> Result<(), String>;
     fn has_reference(&self) -> bool;
+    fn input_any(&self) -> &dyn std::any::Any;
+    fn reference_any(&self) -> Option<&dyn std::any::Any>;
 }
 
 struct Typed<T: Element> {
@@ -72,32 +74,49 @@ impl<T: Element + Send> Buffers for Typed<T> {
         self.reference.is_some()
     }
 
+    fn input_any(&self) -> &dyn std::any::Any {
+        &self.input
+    }
+
+    fn reference_any(&self) -> Option<&dyn std::any::Any> {
+        self.reference.as_ref().map(|r| r as &dyn std::any::Any)
+    }
+
     fn compare(&self) -> Result<(), String> {
         let want = self.reference.as_ref().ok_or("reference not computed")?;
-        if want.len() != self.output.len() {
-            return Err(format!("output length {} != reference length {}", self.output.len(), want.len()));
+        compare(&self.output, want, self.exact)
+    }
+}
+
+fn is_exact(op: &PoolOp) -> bool {
+    matches!(op, PoolOp::Max(_) | PoolOp::GlobalMax | PoolOp::AdaptiveMax(_))
+}
+
+/// Max (and every integer result) exactly; averages accumulate in f32 in the kernels and in f64 in
+/// the reference, so they must agree within the tolerance of the golden tests (1e-5 relative or
+/// 1e-6 absolute).
+fn compare<T: Element>(got: &[T], want: &[T], exact: bool) -> Result<(), String> {
+    if want.len() != got.len() {
+        return Err(format!("output length {} != reference length {}", got.len(), want.len()));
+    }
+    let mut bad = 0usize;
+    let mut first = None;
+    for (i, (&g, &e)) in got.iter().zip(want).enumerate() {
+        let ok = if exact || T::DTYPE == DType::U8 || T::DTYPE == DType::I8 {
+            bytemuck::bytes_of(&g) == bytemuck::bytes_of(&e)
+        } else {
+            let (g, e) = (g.to_f64(), e.to_f64());
+            (g.is_nan() && e.is_nan()) || (g - e).abs() <= 1e-6_f64.max(1e-5 * e.abs())
+        };
+        if !ok {
+            bad += 1;
+            first.get_or_insert((i, g.to_f64(), e.to_f64()));
         }
-        let mut bad = 0usize;
-        let mut first = None;
-        for (i, (&got, &exp)) in self.output.iter().zip(want).enumerate() {
-            let (g, e) = (got.to_f64(), exp.to_f64());
-            // Max is exact; averages accumulate in f32 in the kernels and in f64 in the reference,
-            // so they agree within the tolerance of the golden tests.
-            let ok = if self.exact || T::DTYPE == DType::U8 || T::DTYPE == DType::I8 {
-                bytemuck::bytes_of(&got) == bytemuck::bytes_of(&exp)
-            } else {
-                (g.is_nan() && e.is_nan()) || (g - e).abs() <= 1e-6_f64.max(1e-5 * e.abs())
-            };
-            if !ok {
-                bad += 1;
-                first.get_or_insert((i, g, e));
-            }
-        }
-        match first {
-            None => Ok(()),
-            Some((i, g, e)) => {
-                Err(format!("{bad} of {} outputs differ from the reference (first at {i}: {g} vs {e})", want.len()))
-            }
+    }
+    match first {
+        None => Ok(()),
+        Some((i, g, e)) => {
+            Err(format!("{bad} of {} outputs differ from the reference (first at {i}: {g} vs {e})", want.len()))
         }
     }
 }
@@ -133,7 +152,7 @@ impl Workload {
         let output_shape = op.output_shape(&shape).map_err(|e| format!("case {}: {e}", case.name))?;
         let dtype = case.dtype()?;
         let seed = case.name.bytes().fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
-        let exact = matches!(op, PoolOp::Max(_) | PoolOp::GlobalMax | PoolOp::AdaptiveMax(_));
+        let exact = is_exact(&op);
         let n = shape.len();
         let buffers = match dtype {
             DType::F32 => typed::<f32>(n, seed, exact),
@@ -179,6 +198,23 @@ impl Workload {
     /// Runs the scalar reference once, keeping its output for [`Workload::verify`].
     pub fn run_reference(&mut self) {
         self.buffers.run_reference(&self.op, &self.shape).expect("the case was validated")
+    }
+
+    /// The input data in this workload's layout, if its element type is `T`.
+    pub fn input<T: Element>(&self) -> Option<&[T]> {
+        self.buffers.input_any().downcast_ref::<Vec<T>>().map(Vec::as_slice)
+    }
+
+    /// The output of the last [`Workload::run_reference`], if it ran and the element type is `T`.
+    pub fn reference_output<T: Element>(&self) -> Option<&[T]> {
+        self.buffers.reference_any()?.downcast_ref::<Vec<T>>().map(Vec::as_slice)
+    }
+
+    /// Checks `got` (in this workload's output layout) against the last reference output, with
+    /// the rule of [`Workload::verify`].
+    pub fn check_against_reference<T: Element>(&self, got: &[T]) -> Result<(), String> {
+        let want = self.reference_output::<T>().ok_or("run_reference() first, with the case's element type")?;
+        compare(got, want, is_exact(&self.op)).map_err(|e| format!("{}: {e}", self.label()))
     }
 
     /// Whether [`Workload::run_reference`] has run.
