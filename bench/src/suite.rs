@@ -223,10 +223,8 @@ impl Case {
     pub fn validate(&self) -> Result<(), String> {
         self.dtype()?;
         let op = self.pool_op()?;
-        if let Some(list) = &self.layouts {
-            if let Some(bad) = list.iter().find(|l| parse_layout(l).is_none()) {
-                return Err(format!("case {}: unknown layout {bad:?} (expected nchw or nhwc)", self.name));
-            }
+        if let Some(bad) = self.layouts.iter().flatten().find(|l| parse_layout(l).is_none()) {
+            return Err(format!("case {}: unknown layout {bad:?} (expected nchw or nhwc)", self.name));
         }
         for layout in LAYOUTS {
             if self.applies_to(layout).is_ok() {

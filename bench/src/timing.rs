@@ -16,6 +16,9 @@ pub struct Budget {
     pub min_samples: usize,
     /// At most this many batches.
     pub max_samples: usize,
+    /// Batches (of one call) when a single call takes longer than `measure`: the slow scalar
+    /// reference on big cases is then timed once after its warm-up call, a slow plan a few times.
+    pub slow_samples: usize,
 }
 
 impl Budget {
@@ -26,15 +29,17 @@ impl Budget {
         measure: Duration::from_millis(160),
         min_samples: 5,
         max_samples: 41,
+        slow_samples: 3,
     };
-    /// For the slow scalar reference: few calls (a single warm-up call and 2 timed calls when
-    /// one call is slower than 0.1 s).
+    /// For the slow scalar reference: few calls (a single warm-up call and one timed call when
+    /// one call is slower than 0.15 s).
     pub const REFERENCE: Budget = Budget {
         warmup: Duration::from_millis(20),
         batch: Duration::from_millis(2),
         measure: Duration::from_millis(150),
         min_samples: 2,
         max_samples: 9,
+        slow_samples: 1,
     };
     /// For the bandwidth measurement.
     pub const BANDWIDTH: Budget = Budget {
@@ -43,6 +48,7 @@ impl Budget {
         measure: Duration::from_millis(60),
         min_samples: 5,
         max_samples: 31,
+        slow_samples: 3,
     };
 
     /// This budget with every duration scaled by `factor` (sample counts unchanged).
@@ -97,8 +103,11 @@ pub fn measure(budget: &Budget, mut f: impl FnMut()) -> Stats {
     let per_call = start.elapsed().as_secs_f64() / calls as f64;
     let calls_per_sample = ((budget.batch.as_secs_f64() / per_call.max(1e-9)).ceil() as usize).max(1);
     let sample_time = per_call * calls_per_sample as f64;
-    let samples =
-        ((budget.measure.as_secs_f64() / sample_time.max(1e-9)) as usize).clamp(budget.min_samples, budget.max_samples);
+    let samples = if per_call > budget.measure.as_secs_f64() {
+        budget.slow_samples.max(1)
+    } else {
+        ((budget.measure.as_secs_f64() / sample_time.max(1e-9)) as usize).clamp(budget.min_samples, budget.max_samples)
+    };
     let mut times = Vec::with_capacity(samples);
     for _ in 0..samples {
         let t = Instant::now();
@@ -136,9 +145,10 @@ mod tests {
         let budget = Budget {
             warmup: Duration::ZERO,
             batch: Duration::ZERO,
-            measure: Duration::ZERO,
-            min_samples: 3,
-            max_samples: 5,
+            measure: Duration::from_secs(3600),
+            min_samples: 2,
+            max_samples: 3,
+            slow_samples: 2,
         };
         let mut calls = 0;
         let s = measure(&budget, || calls += 1);
@@ -146,5 +156,24 @@ mod tests {
         assert_eq!(s.calls_per_sample, 1);
         assert_eq!(calls, 1 + 3);
         assert!(s.q1 <= s.median && s.median <= s.q3 && s.min <= s.q1);
+    }
+
+    #[test]
+    fn slow_calls_take_the_slow_sample_count() {
+        let budget = Budget {
+            warmup: Duration::ZERO,
+            batch: Duration::ZERO,
+            measure: Duration::from_nanos(1),
+            min_samples: 5,
+            max_samples: 9,
+            slow_samples: 1,
+        };
+        let mut calls = 0;
+        let s = measure(&budget, || {
+            calls += 1;
+            std::thread::sleep(Duration::from_micros(50));
+        });
+        assert_eq!((s.samples, s.calls_per_sample, calls), (1, 1, 2));
+        assert_eq!(s.spread_pct(), 0.0);
     }
 }
