@@ -6,7 +6,8 @@
 //! Benchmark ids are `CASE/LAYOUT/LEVEL` (`resnet_stem_max/nhwc/avx512`,
 //! `resnet_stem_max/nchw/reference`) and `roofline/read/CASE`, `roofline/write/CASE`, so
 //! `cargo bench --bench pooling -- resnet_stem` runs one case with its roofline. Settings are short
-//! (10 samples, 0.2 s warm-up, 0.8 s measurement) so the whole suite takes minutes; the HTML report
+//! (10 samples, 0.2 s warm-up, 0.8 s measurement) so the whole suite takes minutes (the reference
+//! is not criterion-benched on inputs above 2^24 elements, see `REFERENCE_MAX_ELEMENTS`); the HTML report
 //! is in `target/criterion/report/index.html`. With `--test` every bench runs once and each ISA
 //! level's output is checked against the reference.
 
@@ -28,7 +29,12 @@ struct Row {
     bytes_out: usize,
 }
 
+/// Cases with more input elements skip the criterion bench of the scalar reference (unless
+/// `SIMDPOOL_BENCH_FULL_REFERENCE=1`): only `batch_stem_max` in the suite.
+const REFERENCE_MAX_ELEMENTS: usize = 1 << 24;
+
 fn main() {
+    let full_reference = std::env::var_os("SIMDPOOL_BENCH_FULL_REFERENCE").is_some_and(|v| v == "1");
     let test_mode = std::env::args().any(|a| a == "--test");
     let mut c = Criterion::default()
         .sample_size(10)
@@ -63,9 +69,21 @@ fn main() {
                 w.prepare(isa, Threads::One).expect("every available level builds a plan");
                 group.bench_function(BenchmarkId::new(lname, isa.name()), |b| b.iter(|| w.run()));
             }
-            // The reference is slow on big cases: flat sampling runs it the fewest times.
-            group.sampling_mode(SamplingMode::Flat);
-            group.bench_function(BenchmarkId::new(lname, "reference"), |b| b.iter(|| w.run_reference()));
+            // The reference is slow on big cases: flat sampling runs it the fewest times, and the
+            // biggest cases leave it to `simdpool bench`, which times it once.
+            if w.shape.len() <= REFERENCE_MAX_ELEMENTS || full_reference {
+                group.sampling_mode(SamplingMode::Flat);
+                group.bench_function(BenchmarkId::new(lname, "reference"), |b| b.iter(|| w.run_reference()));
+            } else {
+                println!(
+                    "{}/{lname}/reference: not benchmarked here ({} input elements: 11 calls of the scalar \
+                     reference take minutes); `simdpool bench --case {}` times it once, and \
+                     SIMDPOOL_BENCH_FULL_REFERENCE=1 includes it",
+                    case.name,
+                    w.shape.len(),
+                    case.name
+                );
+            }
             if test_mode && w.has_reference() {
                 for &isa in &isas {
                     w.prepare(isa, Threads::One).expect("every available level builds a plan");

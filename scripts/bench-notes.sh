@@ -77,7 +77,9 @@ the run.
 **Criterion** (`cargo bench --bench pooling`): ids are `CASE/LAYOUT/LEVEL` (levels: every level
 this CPU has, each forced with `PlanOptions::isa(level).calling_thread()`, plus `reference`), with
 `Throughput::Bytes(input + output)`; 10 samples, 0.2 s warm-up, 0.8 s measurement; the HTML
-report with plots is `target/criterion/report/index.html`. `-- --test` runs each bench once and
+report with plots is `target/criterion/report/index.html`. The scalar reference is not
+criterion-benched on inputs above 2^24 elements (`batch_stem_max`: 11 calls would take minutes;
+the run says so, `simdpool bench` times it once, `SIMDPOOL_BENCH_FULL_REFERENCE=1` includes it). `-- --test` runs each bench once and
 checks every level against the reference (the CI smoke test).
 
 **Instruction counts** (`cargo bench --bench instructions`): iai-callgrind 0.16.1 counts the

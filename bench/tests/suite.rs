@@ -114,3 +114,39 @@ fn bad_suites_are_rejected_with_the_case_name() {
     assert!(why.contains("nhwc does not apply to g"), "{why}");
     assert!(Workload::new(&s.cases[0], Layout::ChannelsLast).is_err());
 }
+
+#[test]
+fn a_run_reports_every_layout_level_and_thread_count_as_json() {
+    use simdpool_bench::runner::{IsaChoice, Options, run};
+    let suite = Suite::embedded();
+    let opts = Options {
+        cases: vec!["resnet_gap".into(), "adaptive_avg_odd".into()],
+        isa: IsaChoice::All,
+        threads: vec![1, 2],
+        layouts: LAYOUTS.to_vec(),
+        time_scale: 0.01,
+    };
+    let mut steps = Vec::new();
+    let report = run(&suite, &opts, &mut |i, n, what: &str| steps.push(format!("[{i}/{n}] {what}"))).unwrap();
+    let levels = Isa::available().len();
+    assert_eq!(report.records.len(), 2 * 2 * levels * 2);
+    assert_eq!(steps.len(), 2 * 2 * (1 + levels * 2));
+    assert_eq!(steps[0], format!("[1/{}] resnet_gap nchw reference", steps.len()));
+    assert!(report.records.iter().all(|r| r.verified), "{:?}", report.records.iter().find(|r| !r.verified));
+    let json: serde_json::Value = serde_json::from_str(&simdpool_bench::report::json(&report)).unwrap();
+    let arr = json.as_array().unwrap();
+    assert_eq!(arr.len(), report.records.len());
+    for r in arr {
+        for key in ["case", "layout", "isa", "threads", "median_us", "gbps", "roofline_us", "scalar_us"] {
+            assert!(r.get(key).is_some(), "missing {key} in {r}");
+        }
+        assert!(["nchw", "nhwc"].contains(&r["layout"].as_str().unwrap()));
+        assert!(r["median_us"].as_f64().unwrap() > 0.0 && r["roofline_us"].as_f64().unwrap() > 0.0);
+    }
+    let text = simdpool_bench::report::tables(&report);
+    assert!(text.contains("resnet_gap: global avg") && text.contains("Summary") == (levels > 1), "{text}");
+    // Unknown names and unavailable levels are errors, not panics.
+    let bad = Options { cases: vec!["nope".into()], ..Options::default() };
+    assert!(run(&suite, &bad, &mut |_, _, _: &str| {}).unwrap_err().contains("unknown case"));
+    assert!(IsaChoice::parse("avx9").is_err());
+}
