@@ -107,6 +107,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
 
+    // Bad case names and unavailable levels fail before anything is printed.
+    suite.select(&opts.cases)?;
+    opts.isa.levels()?;
     let machine = machine_lines();
     let suite_name = suite_path.as_deref().unwrap_or("built-in benches/suite.json");
     {

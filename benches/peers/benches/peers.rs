@@ -80,7 +80,9 @@ fn main() {
                     },
                 };
                 match &status {
-                    Status::NotExpressible(r) => println!("{}/{lname}/{peer}: cannot express this case: {r}", case.name),
+                    Status::NotExpressible(r) => {
+                        println!("{}/{lname}/{peer}: cannot express this case: {r}", case.name)
+                    }
                     Status::Wrong(e) => println!("{}/{lname}/{peer}: WRONG, not timed: {e}", case.name),
                     Status::Timed => {}
                 }
