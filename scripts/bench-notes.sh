@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Regenerates docs/notes-bench.md: the how-to text below plus tables measured on this machine by
 # `simdpool bench --isa all` and (unless --no-peers) the peers run. Nothing in the tables is typed
-# by hand. Usage: scripts/bench-notes.sh [--no-peers] [--time-scale F]
+# by hand. Usage: scripts/bench-notes.sh [--no-peers | --peers-output FILE] [--time-scale F]
+# (--peers-output: the saved stdout of an earlier `cargo bench --manifest-path benches/peers/Cargo.toml`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=1
+peers_output=""
 scale=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-peers) peers=0 ;;
+        --peers-output) peers_output="$2"; shift ;;
         --time-scale) scale="$2"; shift ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
@@ -23,7 +26,9 @@ cargo build --release -p simdpool-cli
 start=$SECONDS
 ./target/release/simdpool bench --isa all --time-scale "$scale" >"$tmp/bench.txt"
 bench_secs=$((SECONDS - start))
-if [[ $peers == 1 ]]; then
+if [[ -n $peers_output ]]; then
+    cp "$peers_output" "$tmp/peers.txt"
+elif [[ $peers == 1 ]]; then
     cargo bench --manifest-path benches/peers/Cargo.toml >"$tmp/peers.txt" 2>"$tmp/peers.err"
 fi
 
@@ -46,7 +51,7 @@ channels-last, whatever the spatial rank) on the same logical dims.
 | criterion, all cases x layouts x levels + reference + roofline | `cargo bench --bench pooling` | < 10 min |
 | criterion, one case | `cargo bench --bench pooling -- resnet_stem` | |
 | instruction counts (valgrind) | `cargo bench --bench instructions` | < 2 min |
-| simdpool next to candle, burn, tract | `cargo bench --manifest-path benches/peers/Cargo.toml` | first build ~15 min |
+| simdpool next to candle, burn, tract | `cargo bench --manifest-path benches/peers/Cargo.toml` | ~5 min; the first build compiles ~250 crates (40 min on this busy 2-core VM) |
 
 `simdpool bench` options: `--case NAME[,NAME..]`, `--suite FILE`, `--isa auto|all|scalar|avx2|avx512|neon`,
 `--threads N[,N..]` (1 = the calling thread, the default), `--layout nchw|nhwc|both`, `--time-scale F`,
