@@ -6,7 +6,7 @@
 //! Benchmark ids are `CASE/LAYOUT/LEVEL` (`resnet_stem_max/nhwc/avx512`,
 //! `resnet_stem_max/nchw/reference`) and `roofline/read/CASE`, `roofline/write/CASE`, so
 //! `cargo bench --bench pooling -- resnet_stem` runs one case with its roofline. Settings are short
-//! (10 samples, 0.2 s warm-up, 0.8 s measurement) so the whole suite takes minutes (the reference
+//! (10 flat samples, 0.1 s warm-up, 0.5 s measurement, 5000 resamples) so the whole suite takes minutes (the reference
 //! is not criterion-benched on inputs above 2^24 elements, see `REFERENCE_MAX_ELEMENTS`); the HTML report
 //! is in `target/criterion/report/index.html`. With `--test` every bench runs once and each ISA
 //! level's output is checked against the reference.
@@ -36,10 +36,13 @@ const REFERENCE_MAX_ELEMENTS: usize = 1 << 24;
 fn main() {
     let full_reference = std::env::var_os("SIMDPOOL_BENCH_FULL_REFERENCE").is_some_and(|v| v == "1");
     let test_mode = std::env::args().any(|a| a == "--test");
+    // Short settings: flat sampling (10 samples of equal iteration counts, so a slow case needs
+    // 10 calls rather than linear sampling's 55), 5000 bootstrap resamples instead of 100000.
     let mut c = Criterion::default()
         .sample_size(10)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(800))
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(500))
+        .nresamples(5_000)
         .configure_from_args();
     let suite = Suite::embedded();
     let started = SystemTime::now();
@@ -64,15 +67,14 @@ fn main() {
                 bytes_out: w.output_bytes(),
             });
             group.throughput(Throughput::Bytes((w.input_bytes() + w.output_bytes()) as u64));
-            group.sampling_mode(SamplingMode::Auto);
+            group.sampling_mode(SamplingMode::Flat);
             for &isa in &isas {
                 w.prepare(isa, Threads::One).expect("every available level builds a plan");
                 group.bench_function(BenchmarkId::new(lname, isa.name()), |b| b.iter(|| w.run()));
             }
-            // The reference is slow on big cases: flat sampling runs it the fewest times, and the
-            // biggest cases leave it to `simdpool bench`, which times it once.
+            // The reference is slow on big cases: the biggest leave it to `simdpool bench`, which
+            // times it once.
             if w.shape.len() <= REFERENCE_MAX_ELEMENTS || full_reference {
-                group.sampling_mode(SamplingMode::Flat);
                 group.bench_function(BenchmarkId::new(lname, "reference"), |b| b.iter(|| w.run_reference()));
             } else {
                 println!(
@@ -101,7 +103,7 @@ fn main() {
     // The roofline: read and write bandwidth over a buffer of each case's footprint (input +
     // output bytes; the same in both layouts), with the widest vectors the CPU has.
     let mut group = c.benchmark_group("roofline");
-    group.sampling_mode(SamplingMode::Auto);
+    group.sampling_mode(SamplingMode::Flat);
     for case in &suite.cases {
         let Some(row) = rows.iter().find(|r| r.case == case.name) else { continue };
         let footprint = row.bytes_in + row.bytes_out;

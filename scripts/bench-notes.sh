@@ -27,7 +27,7 @@ start=$SECONDS
 ./target/release/simdpool bench --isa all --time-scale "$scale" >"$tmp/bench.txt"
 bench_secs=$((SECONDS - start))
 if [[ -n $peers_output ]]; then
-    cp "$peers_output" "$tmp/peers.txt"
+    cp -p "$peers_output" "$tmp/peers.txt"
 elif [[ $peers == 1 ]]; then
     cargo bench --manifest-path benches/peers/Cargo.toml >"$tmp/peers.txt" 2>"$tmp/peers.err"
 fi
@@ -81,7 +81,8 @@ the run.
 
 **Criterion** (`cargo bench --bench pooling`): ids are `CASE/LAYOUT/LEVEL` (levels: every level
 this CPU has, each forced with `PlanOptions::isa(level).calling_thread()`, plus `reference`), with
-`Throughput::Bytes(input + output)`; 10 samples, 0.2 s warm-up, 0.8 s measurement; the HTML
+`Throughput::Bytes(input + output)`; 10 flat samples, 0.1 s warm-up, 0.5 s measurement, 5000
+bootstrap resamples; the HTML
 report with plots is `target/criterion/report/index.html`. The scalar reference is not
 criterion-benched on inputs above 2^24 elements (`batch_stem_max`: 11 calls would take minutes;
 the run says so, `simdpool bench` times it once, `SIMDPOOL_BENCH_FULL_REFERENCE=1` includes it). `-- --test` runs each bench once and
@@ -123,6 +124,9 @@ echo '```'
 if [[ $peers == 1 ]]; then
     echo
     echo "### Peers (\`cargo bench --manifest-path benches/peers/Cargo.toml\`)"
+    echo
+    echo "Run finished $(date -u -r "$tmp/peers.txt" '+%Y-%m-%d %H:%M UTC'), separately from the table above (machine load differs"
+    echo "between the two runs: compare ratios within one table)."
     echo
     sed -n '/^Peers (/,$p' "$tmp/peers.txt"
     echo

@@ -36,8 +36,9 @@ fn check(w: &Workload, got: Result<Vec<f32>, String>) -> Result<(), String> {
 fn main() {
     let mut c = Criterion::default()
         .sample_size(10)
-        .warm_up_time(Duration::from_millis(200))
-        .measurement_time(Duration::from_millis(800))
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(500))
+        .nresamples(5_000)
         .configure_from_args();
     let suite = Suite::embedded();
     let started = SystemTime::now();
