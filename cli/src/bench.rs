@@ -1,143 +1,147 @@
-//! `simdpool bench`: a small built-in demo until the suite benchmark lands (it will replace this
-//! file; `main.rs` only calls [`run`]).
-//!
-//! For a few suite-like f32 NCHW cases it times a plan at the detected ISA, a plan forced to the
-//! portable (`scalar`) level, and the scalar reference oracle, all on one thread, checks that the
-//! plan agrees with the reference, and prints medians and ratios measured in this run.
+//! `simdpool bench`: runs the workload suite (benches/suite.json, embedded) on this machine and
+//! prints, per case and layout, the median time, spread, GB/s, fraction of the memory roofline
+//! and speed-up over the scalar reference; `--json` prints the same as one JSON array on stdout.
 
-use simdpool::{Isa, Plan, PlanOptions, PoolOp, TensorShape, Window, reference};
+use simdpool_bench::report::{json, machine_lines, tables};
+use simdpool_bench::runner::{IsaChoice, Options, run as run_suite};
+use simdpool_bench::suite::{LAYOUTS, Suite, parse_layout};
 use std::io::Write;
-use std::time::Instant;
 
-const HELP: &str = "\
-Usage: simdpool bench [--iters N]
+const USAGE: &str = "\
+usage: simdpool bench [--case NAME[,NAME..]] [--suite FILE] [--isa all|auto|LEVEL[,LEVEL..]]
+                      [--threads N[,N..]] [--layout nchw|nhwc|both] [--time-scale F] [--json] [--list]
 
-A small built-in demo (the full benchmark suite comes later): for a few suite-like f32 NCHW cases,
-times a plan at the detected ISA, a plan at the portable scalar level and the scalar reference
-(`simdpool::reference`), all on one thread, and prints the median time of each and the plan's
-speed-up over the reference. It also checks that the plan's output equals the reference's.
+Runs the benchmark suite (default: the copy of benches/suite.json built into this binary) and
+prints per case and layout: median time, spread (interquartile range / median, shown as ±half),
+GB/s of input + output, the memory roofline time (input / read bandwidth + output / write
+bandwidth, measured at the case's footprint) and the fraction of it achieved, and the speed-up
+over the scalar reference (simdpool::reference, measured once per case and layout).
 
-  --iters N     timed runs of each plan (default 20; the reference runs min(N, 3) times)
-  -h, --help    this text
-";
+  --case NAME     only these cases (repeat or separate with commas)
+  --suite FILE    another suite file (same format as benches/suite.json)
+  --isa LEVEL     auto (default: the detected level), all (every level here, one column each),
+                  or scalar, avx2, avx512, neon (comma-separated)
+  --threads N     thread counts (default 1 = the calling thread; N > 1 runs in a pool of N threads)
+  --layout L      nchw, nhwc or both (default both); nchw means channels-first at every rank
+  --time-scale F  scale every timing budget (default 1; 0.2 for a quick look, 5 for steadier numbers)
+  --json          print one JSON array on stdout (one object per case x layout x isa x threads);
+                  progress and the machine description go to stderr
+  --list          list the suite's cases and exit";
 
-struct Case {
-    name: &'static str,
-    dims: [usize; 4],
-    op: fn() -> PoolOp,
+fn value<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, String> {
+    *i += 1;
+    args.get(*i).map(String::as_str).ok_or_else(|| format!("{flag} needs a value\n\n{USAGE}"))
 }
 
-const CASES: [Case; 3] = [
-    Case {
-        name: "max 3x3 s2 p1 (ResNet stem)",
-        dims: [1, 64, 112, 112],
-        op: || PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1])),
-    },
-    Case { name: "avg 2x2 s2 (DenseNet transition)", dims: [1, 128, 56, 56], op: || PoolOp::avg(Window::new(&[2, 2])) },
-    Case { name: "global avg (ResNet head)", dims: [1, 2048, 7, 7], op: || PoolOp::GlobalAvg },
-];
-
-fn median_us(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-/// Times `f` `iters` times after one warm-up run; returns the median in microseconds.
-fn time(iters: usize, mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
-    f()?;
-    let mut samples = Vec::with_capacity(iters);
-    for _ in 0..iters {
-        let start = Instant::now();
-        f()?;
-        samples.push(start.elapsed().as_secs_f64() * 1e6);
-    }
-    Ok(median_us(samples))
-}
-
-fn out(text: &str) {
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
-}
-
-/// Runs the demo with the arguments after `bench`.
+/// Runs `simdpool bench` with the arguments after `bench`.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let mut iters = 20usize;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
+    // Accept being handed the whole argument list after the program name, too.
+    let args = match args.first() {
+        Some(a) if a == "bench" => &args[1..],
+        _ => args,
+    };
+    let mut opts = Options::default();
+    let mut suite_path = None;
+    let mut as_json = false;
+    let mut list = false;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (a, None),
+        };
+        let val = |i: &mut usize| -> Result<String, String> {
+            match inline {
+                Some(v) => Ok(v.to_string()),
+                None => value(args, i, flag).map(str::to_string),
+            }
+        };
+        match flag {
             "-h" | "--help" => {
-                out(HELP);
+                println!("{USAGE}");
                 return Ok(());
             }
-            "--iters" => {
-                let v = it.next().ok_or("--iters needs a value")?;
-                iters = v.parse().ok().filter(|&n| n >= 1).ok_or(format!("--iters {v:?} must be an integer >= 1"))?;
+            "--json" => as_json = true,
+            "--list" => list = true,
+            "--case" => opts.cases.extend(val(&mut i)?.split(',').filter(|s| !s.is_empty()).map(str::to_string)),
+            "--suite" => suite_path = Some(val(&mut i)?),
+            "--isa" => opts.isa = IsaChoice::parse(&val(&mut i)?)?,
+            "--threads" => {
+                opts.threads = val(&mut i)?
+                    .split(',')
+                    .map(|t| match t.trim().parse::<usize>() {
+                        Ok(n) if n >= 1 => Ok(n),
+                        _ => Err(format!("--threads: expected counts of at least 1, got {t:?}")),
+                    })
+                    .collect::<Result<_, _>>()?
             }
-            other => {
-                return Err(format!("unknown argument {other:?} for `simdpool bench` (see `simdpool bench --help`)"));
+            "--layout" => {
+                let v = val(&mut i)?;
+                opts.layouts = match v.as_str() {
+                    "both" | "all" => LAYOUTS.to_vec(),
+                    l => vec![
+                        parse_layout(l).ok_or_else(|| format!("--layout: expected nchw, nhwc or both, got {l:?}"))?,
+                    ],
+                };
             }
+            "--time-scale" => {
+                let v = val(&mut i)?;
+                opts.time_scale = match v.parse::<f64>() {
+                    Ok(f) if f.is_finite() && f > 0.0 && f <= 100.0 => f,
+                    _ => return Err(format!("--time-scale: expected a number in (0, 100], got {v:?}")),
+                };
+            }
+            other => return Err(format!("simdpool bench: unknown argument {other:?}\n\n{USAGE}")),
+        }
+        i += 1;
+    }
+    let suite = match &suite_path {
+        Some(p) => Suite::load(std::path::Path::new(p))?,
+        None => Suite::embedded(),
+    };
+    if list {
+        for c in &suite.cases {
+            println!("{:<20} {}", c.name, c.describe());
+        }
+        return Ok(());
+    }
+
+    // Bad case names and unavailable levels fail before anything is printed.
+    suite.select(&opts.cases)?;
+    opts.isa.levels()?;
+    let machine = machine_lines();
+    let suite_name = suite_path.as_deref().unwrap_or("built-in benches/suite.json");
+    {
+        // With --json, stdout carries only the JSON array; everything else goes to stderr.
+        let mut head = String::new();
+        head += &format!("simdpool bench: suite {suite_name}\n");
+        for l in &machine {
+            head += &format!("  {l}\n");
+        }
+        if as_json {
+            eprint!("{head}");
+        } else {
+            print!("{head}");
         }
     }
-    let isa = Isa::detected();
-    let ref_iters = iters.min(3);
-    out(&format!(
-        "simdpool bench: built-in demo, f32 NCHW, 1 thread, median of {iters} runs (reference: {ref_iters})\n\
-         detected ISA: {isa}; columns: plan at {isa}, plan at the portable scalar level, scalar reference\n\n"
-    ));
-    out(&format!(
-        "{:<34} {:>14} {:>12} {:>12} {:>14} {:>13}\n",
-        "case",
-        "input",
-        format!("{isa} µs"),
-        "scalar µs",
-        "reference µs",
-        "vs reference"
-    ));
-    for case in &CASES {
-        let shape = TensorShape::nchw(&case.dims).map_err(|e| e.to_string())?;
-        let op = (case.op)();
-        let x: Vec<f32> = {
-            // A fixed pseudo-random input (xorshift), so runs are comparable.
-            let mut s = 0x9e37_79b9_7f4a_7c15u64;
-            (0..shape.len())
-                .map(|_| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-                })
-                .collect()
-        };
-        let plan_at = |level: Isa| {
-            Plan::<f32>::with_options(&op, &shape, PlanOptions::isa(level).calling_thread()).map_err(|e| e.to_string())
-        };
-        let (fast, portable) = (plan_at(isa)?, plan_at(Isa::Scalar)?);
-        let mut y = vec![0.0f32; fast.output_len()];
-        let t_fast = time(iters, || fast.run(&x, &mut y).map_err(|e| e.to_string()))?;
-        let t_portable = time(iters, || portable.run(&x, &mut y).map_err(|e| e.to_string()))?;
-        fast.run(&x, &mut y).map_err(|e| e.to_string())?;
-        let mut want = Vec::new();
-        let t_ref = time(ref_iters, || {
-            want = reference::pool::<f32>(&op, &x, &shape).map_err(|e| e.to_string())?.values;
-            Ok(())
-        })?;
-        // Max is exact; averages accumulate in f32 (plan) vs f64 (reference).
-        let agree = y.len() == want.len()
-            && y.iter().zip(&want).all(|(a, b)| a == b || (a - b).abs() <= 1e-5 * b.abs().max(1e-1));
-        if !agree {
-            return Err(format!("{}: the plan's output differs from the reference", case.name));
-        }
-        let dims = case.dims.iter().map(usize::to_string).collect::<Vec<_>>().join("x");
-        out(&format!(
-            "{:<34} {:>14} {:>12.1} {:>12.1} {:>14.1} {:>12.1}x\n",
-            case.name,
-            dims,
-            t_fast,
-            t_portable,
-            t_ref,
-            t_ref / t_fast
-        ));
+    let stderr = std::io::stderr();
+    let mut progress = |step: usize, total: usize, what: &str| {
+        let mut e = stderr.lock();
+        let _ = writeln!(e, "[{step}/{total}] {what}");
+    };
+    let report = run_suite(&suite, &opts, &mut progress)?;
+    if as_json {
+        println!("{}", json(&report));
+    } else {
+        print!("{}", tables(&report));
+        println!(
+            "\nspread = interquartile range / median, shown as ±half; GB/s counts input + output bytes; \
+             of roof = roofline time / median; vs ref = scalar reference time / median"
+        );
     }
-    out("\nAll outputs match the reference. Ratios are from this run on this machine only.\n");
+    if report.records.iter().any(|r| !r.verified) {
+        return Err("some outputs differ from the scalar reference (see MISMATCH above)".into());
+    }
     Ok(())
 }

@@ -1,0 +1,152 @@
+//! The suite file: in sync with the shared copy, valid in both layouts, and fully covered by the
+//! instruction-count bench.
+
+use simdpool::{Isa, Layout, Plan, PlanOptions, bf16, f16};
+use simdpool_bench::suite::{LAYOUTS, SUITE_JSON, Suite, layout_name};
+use simdpool_bench::{Threads, Workload};
+use std::path::Path;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("bench/ is inside the repository")
+}
+
+#[test]
+fn suite_file_is_the_embedded_copy_and_parses() {
+    let on_disk = std::fs::read(repo().join("benches/suite.json")).expect("benches/suite.json exists");
+    assert_eq!(on_disk, SUITE_JSON.as_bytes(), "the embedded suite is stale: rebuild");
+    let suite = Suite::from_json(SUITE_JSON).expect("benches/suite.json parses and validates");
+    assert!(suite.cases.len() >= 14, "the suite lost cases: {}", suite.cases.len());
+}
+
+#[test]
+fn suite_file_is_byte_identical_to_the_shared_copy() {
+    // The shared copy lives next to the repository (../shared/suite.json) on the machine that
+    // maintains the suite; elsewhere only this comparison is skipped.
+    let shared = repo().join("../shared/suite.json");
+    match std::fs::read(&shared) {
+        Ok(bytes) => assert!(
+            bytes == SUITE_JSON.as_bytes(),
+            "benches/suite.json differs from {}: copy it over (cp ../shared/suite.json benches/suite.json)",
+            shared.display()
+        ),
+        Err(e) => eprintln!("skipping the comparison with {}: {e}", shared.display()),
+    }
+}
+
+fn check_plan(case: &simdpool_bench::Case, layout: Layout) {
+    let op = case.pool_op().unwrap();
+    let shape = case.shape(layout).unwrap();
+    let opts = PlanOptions::isa(Isa::detected()).calling_thread();
+    let out = match case.dtype().unwrap() {
+        simdpool::DType::F32 => Plan::<f32>::with_options(&op, &shape, opts).map(|p| p.output_len()),
+        simdpool::DType::F64 => Plan::<f64>::with_options(&op, &shape, opts).map(|p| p.output_len()),
+        simdpool::DType::F16 => Plan::<f16>::with_options(&op, &shape, opts).map(|p| p.output_len()),
+        simdpool::DType::BF16 => Plan::<bf16>::with_options(&op, &shape, opts).map(|p| p.output_len()),
+        simdpool::DType::U8 => Plan::<u8>::with_options(&op, &shape, opts).map(|p| p.output_len()),
+        simdpool::DType::I8 => Plan::<i8>::with_options(&op, &shape, opts).map(|p| p.output_len()),
+    };
+    let out = out.unwrap_or_else(|e| panic!("{} {}: no plan: {e}", case.name, layout_name(layout)));
+    assert_eq!(out, op.output_shape(&shape).unwrap().len());
+    assert!(out > 0);
+}
+
+#[test]
+fn every_case_builds_a_plan_in_both_layouts() {
+    let suite = Suite::embedded();
+    for case in &suite.cases {
+        for layout in LAYOUTS {
+            case.applies_to(layout).unwrap_or_else(|e| panic!("{e}"));
+            check_plan(case, layout);
+        }
+        // The logical dims are the same in both layouts.
+        let first = case.shape(Layout::ChannelsFirst).unwrap();
+        let last = case.shape(Layout::ChannelsLast).unwrap();
+        assert_eq!(first.len(), last.len());
+        assert_eq!(first.spatial(), last.spatial());
+        assert_eq!(first.channels(), case.dims[1]);
+    }
+    assert_eq!(suite.case("resnet_stem_max_u8").unwrap().dtype().unwrap(), simdpool::DType::U8);
+}
+
+#[test]
+fn scaled_cases_match_the_reference_at_every_level() {
+    // The instruction-count bench runs these scaled-down cases; check them here natively.
+    let suite = Suite::embedded();
+    for case in &suite.cases {
+        let small = case.scaled(16, if case.rank() == 1 { 256 } else { 12 });
+        for layout in LAYOUTS {
+            let mut w = Workload::new(&small, layout).unwrap();
+            w.run_reference();
+            for isa in Isa::available() {
+                w.prepare(isa, Threads::One).unwrap();
+                w.run();
+                w.verify().unwrap_or_else(|e| panic!("{isa}: {e}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn instruction_bench_covers_every_case_and_layout() {
+    let src = std::fs::read_to_string(repo().join("benches/instructions.rs")).unwrap();
+    for case in &Suite::embedded().cases {
+        for layout in LAYOUTS {
+            let id = format!("\"{}/{}\"", case.name, layout_name(layout));
+            assert!(src.contains(&id), "benches/instructions.rs does not bench {id}");
+        }
+    }
+}
+
+#[test]
+fn bad_suites_are_rejected_with_the_case_name() {
+    let e = Suite::from_json(r#"{"cases": [{"name": "x", "op": "max", "dims": [1, 2, 4, 4]}]}"#).unwrap_err();
+    assert!(e.contains("case x") && e.contains("k is required"), "{e}");
+    let e = Suite::from_json(r#"{"cases": [{"name": "x", "op": "maxx", "dims": [1, 2, 4]}]}"#).unwrap_err();
+    assert!(e.contains("unknown op"), "{e}");
+    let dup = r#"{"cases": [{"name": "g", "op": "gmax", "dims": [1, 2, 4]}, {"name": "g", "op": "gavg", "dims": [1, 2, 4]}]}"#;
+    assert!(Suite::from_json(dup).unwrap_err().contains("twice"));
+    let e = Suite::from_json(r#"{"cases": [{"name": "x", "op": "max", "dims": [1, 2, 4], "k": [8]}]}"#).unwrap_err();
+    assert!(e.contains("case x"), "{e}");
+    let one = r#"{"cases": [{"name": "g", "op": "gmax", "dims": [1, 2, 4], "layouts": ["nchw"]}]}"#;
+    let s = Suite::from_json(one).unwrap();
+    assert!(s.cases[0].applies_to(Layout::ChannelsFirst).is_ok());
+    let why = s.cases[0].applies_to(Layout::ChannelsLast).unwrap_err();
+    assert!(why.contains("nhwc does not apply to g"), "{why}");
+    assert!(Workload::new(&s.cases[0], Layout::ChannelsLast).is_err());
+}
+
+#[test]
+fn a_run_reports_every_layout_level_and_thread_count_as_json() {
+    use simdpool_bench::runner::{IsaChoice, Options, run};
+    let suite = Suite::embedded();
+    let opts = Options {
+        cases: vec!["resnet_gap".into(), "adaptive_avg_odd".into()],
+        isa: IsaChoice::All,
+        threads: vec![1, 2],
+        layouts: LAYOUTS.to_vec(),
+        time_scale: 0.01,
+    };
+    let mut steps = Vec::new();
+    let report = run(&suite, &opts, &mut |i, n, what: &str| steps.push(format!("[{i}/{n}] {what}"))).unwrap();
+    let levels = Isa::available().len();
+    assert_eq!(report.records.len(), 2 * 2 * levels * 2);
+    assert_eq!(steps.len(), 2 * 2 * (1 + levels * 2));
+    assert_eq!(steps[0], format!("[1/{}] resnet_gap nchw reference", steps.len()));
+    assert!(report.records.iter().all(|r| r.verified), "{:?}", report.records.iter().find(|r| !r.verified));
+    let json: serde_json::Value = serde_json::from_str(&simdpool_bench::report::json(&report)).unwrap();
+    let arr = json.as_array().unwrap();
+    assert_eq!(arr.len(), report.records.len());
+    for r in arr {
+        for key in ["case", "layout", "isa", "threads", "median_us", "gbps", "roofline_us", "scalar_us"] {
+            assert!(r.get(key).is_some(), "missing {key} in {r}");
+        }
+        assert!(["nchw", "nhwc"].contains(&r["layout"].as_str().unwrap()));
+        assert!(r["median_us"].as_f64().unwrap() > 0.0 && r["roofline_us"].as_f64().unwrap() > 0.0);
+    }
+    let text = simdpool_bench::report::tables(&report);
+    assert!(text.contains("resnet_gap: global avg") && text.contains("Summary") == (levels > 1), "{text}");
+    // Unknown names and unavailable levels are errors, not panics.
+    let bad = Options { cases: vec!["nope".into()], ..Options::default() };
+    assert!(run(&suite, &bad, &mut |_, _, _: &str| {}).unwrap_err().contains("unknown case"));
+    assert!(IsaChoice::parse("avx9").is_err());
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Smoke tests of the benchmarks (issue 5): every criterion bench runs once and checks each ISA
+# level against the scalar reference; instruction counts run where valgrind and the runner exist;
+# `simdpool bench --json` prints valid JSON with the documented keys and nothing else on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TERM_COLOR=never
+
+echo "--- cargo bench --bench pooling -- --test"
+cargo bench --bench pooling -- --test
+
+echo "--- cargo bench --bench instructions"
+if command -v valgrind >/dev/null 2>&1; then
+    if ! cargo install --list | grep -q '^iai-callgrind-runner v0\.16\.1:'; then
+        echo "installing iai-callgrind-runner 0.16.1 (must match iai-callgrind =0.16.1)"
+        cargo install iai-callgrind-runner --version 0.16.1 --locked
+    fi
+    cargo bench --bench instructions
+else
+    echo "skipped: valgrind is not installed"
+fi
+
+echo "--- simdpool bench --json --case resnet_gap"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+cargo build --release -p simdpool-cli
+cargo run --release -q -p simdpool-cli -- bench --json --case resnet_gap >"$out"
+python3 - "$out" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    records = json.load(f)  # fails unless stdout is exactly one JSON document
+assert isinstance(records, list) and records, "expected a non-empty JSON array"
+keys = {"case", "layout", "isa", "threads", "median_us", "gbps", "roofline_us", "scalar_us"}
+for r in records:
+    missing = keys - r.keys()
+    assert not missing, f"record lacks {sorted(missing)}: {r}"
+    assert r["case"] == "resnet_gap", r
+    assert r["layout"] in ("nchw", "nhwc"), r
+    assert r["threads"] >= 1 and r["median_us"] > 0 and r["scalar_us"] > 0 and r["roofline_us"] > 0, r
+    assert r.get("verified", True), f"output differs from the reference: {r}"
+assert {r["layout"] for r in records} == {"nchw", "nhwc"}, "both layouts expected"
+print(f"ok: {len(records)} records with keys {sorted(keys)}")
+PY
