@@ -29,4 +29,7 @@ unset SIMDPOOL_ISA
 # The NEON code must also pass clippy for its own target.
 cargo clippy -p simdpool-kernels -p simdpool --target aarch64-unknown-linux-gnu -- -D warnings
 # The library and its integration tests (examples and benches need no emulated run).
-cargo test --target aarch64-unknown-linux-gnu -p simdpool --lib --tests
+# Skipped here only: guard_page's self-check re-executes the test binary, which qemu-user cannot
+# do without binfmt_misc (exit 127); the guard pages themselves are exercised by every other
+# guard_page test, and the self-check runs natively.
+cargo test --target aarch64-unknown-linux-gnu -p simdpool --lib --tests -- --skip reading_past_the_end_faults
