@@ -803,7 +803,11 @@ impl Nest<'_, '_> {
                     vb -= 1;
                 }
                 let dp = dst.as_mut_ptr();
-                if va > 0 || vb < nvec {
+                // Short in-place runs between two borders do not pay for a second copy: then the
+                // whole range is copied once.
+                let split = va < vb && ((va == 0 && vb == nvec) || (vb - va) * step >= 64);
+                let (head, tail) = if split { (va, vb) } else { (nvec, nvec) };
+                if head > 0 || tail < nvec {
                     // Border vectors read a padded copy of virtual positions v0..v0 + ext
                     // (ext <= BUF by the tile choice). Its padding is the same for every row of
                     // the tile; only the row parts the border vectors read are copied.
@@ -821,7 +825,6 @@ impl Nest<'_, '_> {
                             buf[at..at + (hi - lo)].copy_from_slice(&input[row_base + lo..row_base + hi]);
                         }
                     };
-                    let (head, tail) = if va < vb { (va, vb) } else { (nvec, nvec) };
                     if head > 0 {
                         copy(0, (head - 1) * step + e1);
                     }
@@ -836,7 +839,7 @@ impl Nest<'_, '_> {
                         unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, bp.add(v * step), 0, k, d)) }
                     }
                 }
-                if va < vb {
+                if split {
                     // `direct(vb - 1)` holds, so the last in-place vector's range ends inside
                     // the input, and `va`'s range starts at or after the row start.
                     let b = (row_base as isize + v0 + (va * step) as isize) as usize;
