@@ -832,7 +832,13 @@ impl Nest<'_, '_> {
                         copy(tail * step, ext);
                     }
                     let bp = buf.as_ptr();
-                    for v in (0..head).chain(tail..nvec) {
+                    for v in 0..head {
+                        // SAFETY: `buf` holds `ext = extent(N, nvec, ..)` floats and
+                        // `v * step + e1 = extent(N, v + 1, ..) <= ext` (hvec's contract), and
+                        // `v * N + N <= nvec * N <= TILE = dst.len()`.
+                        unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, bp.add(v * step), 0, k, d)) }
+                    }
+                    for v in tail.max(head)..nvec {
                         // SAFETY: `buf` holds `ext = extent(N, nvec, ..)` floats and
                         // `v * step + e1 = extent(N, v + 1, ..) <= ext` (hvec's contract), and
                         // `v * N + N <= nvec * N <= TILE = dst.len()`.
