@@ -326,15 +326,15 @@ impl<S: Simd> Rows<S> for Ring<'_> {
 }
 
 /// Rows reduced on the fly from input rows that start at `src[i]` (each `ext` floats readable).
-struct Fused<R, const ST: usize, const K: usize> {
-    src: [*const f32; SLOTS],
+struct Fused<'a, R, const ST: usize, const K: usize> {
+    src: &'a [*const f32; SLOTS],
     v: usize,
     k: usize,
     d: usize,
     red: PhantomData<R>,
 }
 
-impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<R, ST, K> {
+impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, i: usize) -> S::V {
         // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
@@ -667,7 +667,7 @@ impl Nest<'_, '_> {
                 for v in 0..nvec {
                     // Each `src[i][0..ext]` is inside `input` (checked above), and
                     // `extent(N, v + 1, ..) <= extent(N, nvec, ..) = ext`.
-                    let rows = Fused::<R, ST, K> { src, v, k, d, red: PhantomData };
+                    let rows = Fused::<R, ST, K> { src: &src, v, k, d, red: PhantomData };
                     let x = match (tz, ty) {
                         (1, 1) => fold_rows::<S, R, 1, 1>(s, tz, ty, &rows),
                         (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
@@ -783,32 +783,80 @@ impl Nest<'_, '_> {
             HMode::Uniform { k, d, pb } => {
                 let nvec = nt.div_ceil(S::N);
                 let ext = extent(S::N, nvec, k, ST, d);
+                // Vector `v` reads virtual positions `v0 + v * step..` for `e1` floats
+                // (`extent(N, v + 1, ..) = v * step + e1`).
+                let step = S::N * ST;
+                let e1 = extent(S::N, 1, k, ST, d);
                 let v0 = (ox0 * ST) as isize - pb as isize;
-                let last_tap = (ox0 + nt - 1) * ST + (k - 1) * d; // virtual + pb
-                let direct = v0 >= 0 && last_tap < w + pb && row_base + v0 as usize + ext <= self.input.len();
-                let src: &[f32] = if direct {
-                    let b = row_base + v0 as usize;
-                    &self.input[b..b + ext]
-                } else {
-                    // Padded copy of virtual positions v0..v0 + ext (ext <= BUF by the tile
-                    // choice). The padding is the same for every row of the tile.
+                let len = self.input.len();
+                // Vectors `va..vb` read the input in place: their range starts inside the row
+                // (`v >= va`), ends inside the input slice, and every tap of their valid lanes
+                // lies inside the row (no padding). Both conditions are monotone in `v`.
+                let va = if v0 >= 0 { 0 } else { v0.unsigned_abs().div_ceil(step).min(nvec) };
+                let direct = |v: usize| {
+                    let a = (v0 + (v * step) as isize) as usize;
+                    let lane = nt.min((v + 1) * S::N) - 1;
+                    row_base + a + e1 <= len && (ox0 + lane) * ST + (k - 1) * d < w + pb
+                };
+                let mut vb = nvec;
+                while vb > va && !direct(vb - 1) {
+                    vb -= 1;
+                }
+                let dp = dst.as_mut_ptr();
+                // Short in-place runs between two borders do not pay for a second copy: then the
+                // whole range is copied once.
+                let split = va < vb && ((va == 0 && vb == nvec) || (vb - va) * step >= 64);
+                let (head, tail) = if split { (va, vb) } else { (nvec, nvec) };
+                if head > 0 || tail < nvec {
+                    // Border vectors read a padded copy of virtual positions v0..v0 + ext
+                    // (ext <= BUF by the tile choice). Its padding is the same for every row of
+                    // the tile; only the row parts the border vectors read are copied.
                     let buf = &mut self.buf[..ext];
                     if !self.buf_ready {
                         buf.fill(R::PAD);
                         self.buf_ready = true;
                     }
-                    let lo = v0.max(0).min(w as isize) as usize;
-                    let hi = (v0 + ext as isize).max(0).min(w as isize) as usize;
-                    let at = (lo as isize - v0) as usize;
-                    buf[at..at + (hi - lo)].copy_from_slice(&self.input[row_base + lo..row_base + hi]);
-                    buf
-                };
-                let sp = src.as_ptr();
-                let dp = dst.as_mut_ptr();
-                for v in 0..nvec {
-                    // SAFETY: `src` holds `ext = extent(N, nvec, ..)` floats (hvec's contract),
-                    // and `v * N + N <= nvec * N <= TILE = dst.len()`.
-                    unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, sp, v, k, d)) }
+                    let input = self.input;
+                    let mut copy = |from: usize, to: usize| {
+                        let lo = (v0 + from as isize).clamp(0, w as isize) as usize;
+                        let hi = (v0 + to as isize).clamp(0, w as isize) as usize;
+                        if lo < hi {
+                            let at = (lo as isize - v0) as usize;
+                            buf[at..at + (hi - lo)].copy_from_slice(&input[row_base + lo..row_base + hi]);
+                        }
+                    };
+                    if head > 0 {
+                        copy(0, (head - 1) * step + e1);
+                    }
+                    if tail < nvec {
+                        copy(tail * step, ext);
+                    }
+                    let bp = buf.as_ptr();
+                    for v in 0..head {
+                        // SAFETY: `buf` holds `ext = extent(N, nvec, ..)` floats and
+                        // `v * step + e1 = extent(N, v + 1, ..) <= ext` (hvec's contract), and
+                        // `v * N + N <= nvec * N <= TILE = dst.len()`.
+                        unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, bp.add(v * step), 0, k, d)) }
+                    }
+                    for v in tail.max(head)..nvec {
+                        // SAFETY: `buf` holds `ext = extent(N, nvec, ..)` floats and
+                        // `v * step + e1 = extent(N, v + 1, ..) <= ext` (hvec's contract), and
+                        // `v * N + N <= nvec * N <= TILE = dst.len()`.
+                        unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, bp.add(v * step), 0, k, d)) }
+                    }
+                }
+                if split {
+                    // `direct(vb - 1)` holds, so the last in-place vector's range ends inside
+                    // the input, and `va`'s range starts at or after the row start.
+                    let b = (row_base as isize + v0 + (va * step) as isize) as usize;
+                    let src = &self.input[b..b + (vb - 1 - va) * step + e1];
+                    let sp = src.as_ptr();
+                    for v in va..vb {
+                        // SAFETY: vector `v` reads `src[(v - va) * step..][..e1]`, which ends
+                        // at or before `(vb - 1 - va) * step + e1 = src.len()` (hvec's contract
+                        // with `v = 0`); `v * N + N <= nvec * N <= TILE = dst.len()`.
+                        unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, sp.add((v - va) * step), 0, k, d)) }
+                    }
                 }
             }
         }
