@@ -25,23 +25,9 @@ use common::*;
 use proptest::prelude::*;
 use simdpool::{Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape, reference};
 
-/// Values with ties (small integers) or not, and specials at a chosen rate (per mille).
+/// Values with ties or not, and specials at a chosen rate (see `common::special_values`).
 fn values(len: usize) -> impl Strategy<Value = Vec<f32>> {
-    (prop_oneof![Just(0u32), Just(3), Just(30), Just(200)], any::<bool>()).prop_flat_map(move |(rate, ties)| {
-        prop::collection::vec((0u32..1000, -1000.0f32..1000.0), len).prop_map(move |raw| {
-            raw.into_iter()
-                .map(|(k, v)| {
-                    if k < rate {
-                        [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0][(k % 5) as usize]
-                    } else if ties {
-                        (v / 125.0).round()
-                    } else {
-                        v
-                    }
-                })
-                .collect()
-        })
-    })
+    special_values(len, 125.0)
 }
 
 /// Spatial dims of rank 1-3 whose plane has 1..=200 elements.

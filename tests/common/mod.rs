@@ -95,3 +95,24 @@ pub fn assert_close<T: Element>(got: &[T], want: &[T], rel: f64, abs: f64, what:
         assert!(err <= abs || err <= rel * w.abs(), "{what}: element {i}: got {g}, want {w} (error {err})");
     }
 }
+
+/// A proptest strategy for f32 inputs: with ties (values rounded to multiples of `tie_step`) or
+/// not, and NaN, +-inf and +-0 at a chosen rate (per mille: 0, 3, 30 or 200).
+pub fn special_values(len: usize, tie_step: f32) -> impl proptest::strategy::Strategy<Value = Vec<f32>> {
+    use proptest::prelude::*;
+    (prop_oneof![Just(0u32), Just(3), Just(30), Just(200)], any::<bool>()).prop_flat_map(move |(rate, ties)| {
+        prop::collection::vec((0u32..1000, -1000.0f32..1000.0), len).prop_map(move |raw| {
+            raw.into_iter()
+                .map(|(k, v)| {
+                    if k < rate {
+                        [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0][(k % 5) as usize]
+                    } else if ties {
+                        (v / tie_step).round()
+                    } else {
+                        v
+                    }
+                })
+                .collect()
+        })
+    })
+}
