@@ -253,11 +253,13 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
             c0 += B * n;
         }
         while c0 + n <= c {
+            // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
             unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
             c0 += n;
         }
         if c0 < c {
             let m = l.mask(c - c0);
+            // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
             unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, Some(m)) };
         }
     }
@@ -382,11 +384,13 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
         c0 += B * n;
     }
     while c0 + n <= c {
+        // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
         unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, None) };
         c0 += n;
     }
     if c0 < c {
         let m = l.mask(c - c0);
+        // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
         unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, Some(m)) };
     }
 }
