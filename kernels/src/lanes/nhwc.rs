@@ -249,6 +249,7 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
         // SAFETY (three loops): channels `c0 .. c0 + width <= c` of this column, the partial
         // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
         while c0 + B * n <= c {
+            // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
             unsafe { column::<L, B, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
             c0 += B * n;
         }
@@ -380,6 +381,7 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
     // `c0 + width <= c`, the last partial vector through a mask of exactly `c - c0` lanes, so with
     // this function's contract every access is in bounds.
     while c0 + B * n <= c {
+        // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
         unsafe { block::<L, P, B, K>(l, src, dst, bases, win, divs, c, c0, None) };
         c0 += B * n;
     }
