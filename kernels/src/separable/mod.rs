@@ -18,6 +18,8 @@
 //! docs), so border tiles read from a padded stack copy of the row; interior tiles read the input
 //! directly. Nothing is ever read outside the input slice or the stack buffers.
 
+mod direct;
+
 use crate::problem::{Axis, LpPower, Problem, Reduce};
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -92,6 +94,8 @@ pub(crate) trait Simd: Copy {
 pub(crate) trait Red {
     /// The bit-neutral padding value.
     const PAD: f32;
+    /// Whether this is the max (whose [`Finish`] is always [`Finish::None`]).
+    const MAX: bool = false;
     /// The term an input element contributes.
     fn term<S: Simd>(s: S, v: S::V) -> S::V;
     /// A row fold's value after its first term (`+0.0 + t` for sums, `t` for max).
@@ -117,6 +121,7 @@ pub(crate) struct SqR;
 
 impl Red for MaxR {
     const PAD: f32 = f32::NEG_INFINITY;
+    const MAX: bool = true;
     #[inline(always)]
     fn term<S: Simd>(_: S, v: S::V) -> S::V {
         v
@@ -260,8 +265,17 @@ unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: us
 /// Finishes the window values of outputs `off..off + N` (divisors `div[off..]`) and stores
 /// the valid ones (`off < nt <= out.len()`).
 #[inline(always)]
-fn finish_store<S: Simd>(s: S, fin: Finish, div: &[f32; TILE], x: S::V, off: usize, nt: usize, out: &mut [f32]) {
+fn finish_store<S: Simd, R: Red>(
+    s: S,
+    fin: Finish,
+    div: &[f32; TILE],
+    x: S::V,
+    off: usize,
+    nt: usize,
+    out: &mut [f32],
+) {
     let y = match fin {
+        _ if R::MAX => x,
         Finish::None => x,
         Finish::Sum => s.canon(x),
         Finish::Sqrt => s.canon(s.sqrt(x)),
@@ -286,8 +300,9 @@ fn finish_store<S: Simd>(s: S, fin: Finish, div: &[f32; TILE], x: S::V, off: usi
 
 /// Where the rows of one window come from, for [`fold_rows`].
 trait Rows<S: Simd> {
-    /// Row `i` of the window (rows ordered depth-major), as a vector of row folds.
-    fn row(&self, s: S, i: usize) -> S::V;
+    /// Row `i` of the window (rows ordered depth-major; `i = zi * ty + yi`), as a vector of row
+    /// folds.
+    fn row(&self, s: S, zi: usize, yi: usize, i: usize) -> S::V;
 }
 
 /// Rows already reduced into cache slots: `hr + slots[i] * TILE + off`.
@@ -299,7 +314,7 @@ struct Cached<'a> {
 
 impl<S: Simd> Rows<S> for Cached<'_> {
     #[inline(always)]
-    fn row(&self, s: S, i: usize) -> S::V {
+    fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         let at = self.slots[i] * TILE + self.off;
         let h = &self.hr[at..at + S::N];
         // SAFETY: `h` holds N floats.
@@ -317,7 +332,7 @@ struct Ring<'a> {
 
 impl<S: Simd> Rows<S> for Ring<'_> {
     #[inline(always)]
-    fn row(&self, s: S, i: usize) -> S::V {
+    fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         let at = ((self.y0 + i * self.dy) % SLOTS) * TILE + self.off;
         let h = &self.hr[at..at + S::N];
         // SAFETY: `h` holds N floats.
@@ -336,7 +351,7 @@ struct Fused<'a, R, const ST: usize, const K: usize> {
 
 impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, R, ST, K> {
     #[inline(always)]
-    fn row(&self, s: S, i: usize) -> S::V {
+    fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
         // input and `v < nvec`, which is `hvec`'s contract.
         unsafe { hvec::<S, R, ST, K>(s, self.src[i], self.v, self.k, self.d) }
@@ -355,9 +370,9 @@ fn fold_rows<S: Simd, R: Red, const TZ: usize, const TY: usize>(
     let (tz, ty) = if TZ > 0 { (TZ, TY) } else { (tz, ty) };
     let mut vol = s.splat(0.0);
     for zi in 0..tz {
-        let mut pl = rows.row(s, zi * ty);
+        let mut pl = rows.row(s, zi, 0, zi * ty);
         for yi in 1..ty {
-            pl = R::comb(s, pl, rows.row(s, zi * ty + yi));
+            pl = R::comb(s, pl, rows.row(s, zi, yi, zi * ty + yi));
         }
         vol = if zi == 0 { pl } else { R::comb(s, vol, pl) };
     }
@@ -491,6 +506,11 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 #[inline(always)]
 pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
     let (p, mode, tile, finish, input, output, rows) = args;
+    if let HMode::Uniform { k, d, pb } = mode
+        && direct::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone())
+    {
+        return;
+    }
     let [az, ay, ax] = p.axes();
     let ow = ax.out_len();
     let mut nest = Nest {
@@ -593,7 +613,7 @@ impl Nest<'_, '_> {
                     5 => fold_rows::<S, R, 1, 5>(s, 1, ty, &rows),
                     _ => fold_rows::<S, R, 0, 0>(s, 1, ty, &rows),
                 };
-                finish_store(s, fin, &self.div, x, off, nt, out);
+                finish_store::<S, R>(s, fin, &self.div, x, off, nt, out);
             }
         }
     }
@@ -674,7 +694,7 @@ impl Nest<'_, '_> {
                         (2, 2) => fold_rows::<S, R, 2, 2>(s, tz, ty, &rows),
                         _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
                     };
-                    finish_store(s, fin, &self.div, x, v * S::N, nt, out);
+                    finish_store::<S, R>(s, fin, &self.div, x, v * S::N, nt, out);
                 }
                 return;
             }
@@ -710,7 +730,7 @@ impl Nest<'_, '_> {
                     (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
                     _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
                 };
-                finish_store(s, fin, &self.div, x, off, nt, out);
+                finish_store::<S, R>(s, fin, &self.div, x, off, nt, out);
             }
         } else {
             // Memory mode: fold one reduced row at a time into `plane` and `vol`.
@@ -747,7 +767,7 @@ impl Nest<'_, '_> {
                 let off = v * S::N;
                 // SAFETY: `off + N <= nvec * N <= TILE`.
                 let x = unsafe { s.load(self.vol.as_ptr().add(off)) };
-                finish_store(s, fin, &self.div, x, off, nt, out);
+                finish_store::<S, R>(s, fin, &self.div, x, off, nt, out);
             }
         }
     }

@@ -1,0 +1,366 @@
+//! The lean loop nest for the common channels-first shapes: a regular x window with stride 1, 2
+//! or 4 whose whole output row fits one tile, windows that either do not overlap along y and z
+//! (fused: each window row is reduced straight into registers) or overlap along y only in a 2-D
+//! or 1-D problem (a ring of reduced rows). Every suite layer but the adaptive one and the long
+//! 1-D rows takes it.
+//!
+//! Same algorithm and bits as the general nest in the parent module, with its per-row work cut
+//! to the minimum: the x geometry is settled once per call, a row is read in place whenever its
+//! valid lanes touch no padding and its reads stay inside the input (else it is copied once into
+//! a padded stack row), and output rows are walked with counters instead of divisions.
+
+use super::{BUF, Finish, Red, Ring, Rows, SLOTS, Simd, TILE, axis_overlaps, extent, finish_store, fold_rows, hvec};
+use crate::problem::Problem;
+use core::marker::PhantomData;
+use core::ops::Range;
+
+/// Per-call state of the lean nest.
+struct Direct<'a, 'p> {
+    p: &'p Problem<'a>,
+    input: &'p [f32],
+    finish: Finish,
+    /// x window: taps, dilation, virtual elements before the row.
+    k: usize,
+    d: usize,
+    pb: usize,
+    /// Input row length, output vectors per row, floats a row's vectors read from their first tap.
+    w: usize,
+    nvec: usize,
+    ext: usize,
+    /// Rows can be read in place: no left padding and no valid lane reaches past the row.
+    clean: bool,
+    /// Padded copies of two rows: `PAD`, then the row at `pb`, then `PAD` (filled on first use).
+    /// The row after the one being reduced is copied ahead into the other buffer, so the reads
+    /// of a copy never wait on its fresh stores (a store-forwarding stall when unaligned).
+    bufs: [[f32; BUF]; 2],
+    /// The input offset of the row each buffer holds (`usize::MAX`: none).
+    staged: [usize; 2],
+    buf_ready: bool,
+    /// Reduced rows: the ring (rolling) or one slot per window row (fused rows that need copies).
+    hr: [f32; SLOTS * TILE],
+    div: [f32; TILE],
+    div_key: usize,
+}
+
+/// Runs the lean nest when the problem has its shape; `false` (nothing written) otherwise.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
+    s: S,
+    p: &Problem<'_>,
+    (k, d, pb): (usize, usize, usize),
+    finish: Finish,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) -> bool {
+    let [az, ay, ax] = p.axes();
+    let (w, ow) = (ax.in_len(), ax.out_len());
+    let nvec = ow.div_ceil(S::N);
+    let ext = extent(S::N, nvec, k, ST, d);
+    if nvec * S::N > TILE || ext > BUF {
+        return false;
+    }
+    let z_trivial = az.in_len() == 1 && az.out_len() == 1;
+    let (oz_lap, oy_lap) = (axis_overlaps(az), axis_overlaps(ay));
+    let max_taps = |a: &crate::problem::Axis<'_>| a.taps().iter().copied().max().unwrap_or(1);
+    let span = ay.taps().iter().map(|&t| (t - 1) * ay.dilation() + 1).max().unwrap_or(1);
+    let rolling = oy_lap && z_trivial && span <= SLOTS;
+    let fused = !oy_lap && !oz_lap && max_taps(az) * max_taps(ay) <= SLOTS;
+    if !rolling && !fused {
+        return false;
+    }
+    // The last valid lane of a row reads virtual position `reach - 1`.
+    let reach = (ow - 1) * ST + (k - 1) * d + 1;
+    let mut nest = Direct {
+        p,
+        input,
+        finish,
+        k,
+        d,
+        pb,
+        w,
+        nvec,
+        ext,
+        clean: pb == 0 && reach <= w,
+        bufs: [[0.0; BUF]; 2],
+        staged: [usize::MAX; 2],
+        buf_ready: false,
+        hr: [0.0; SLOTS * TILE],
+        div: [1.0; TILE],
+        div_key: usize::MAX,
+    };
+    if rolling {
+        nest.rolling::<S, R, ST, K>(s, output, rows);
+    } else {
+        nest.fused::<S, R, ST, K>(s, output, rows);
+    }
+    true
+}
+
+/// Copies `src` to the start of `dst` (`dst.len() >= src.len()`) with full-vector moves.
+#[inline(always)]
+fn copy_row<S: Simd>(s: S, dst: &mut [f32], src: &[f32]) {
+    let n = src.len();
+    let dst = &mut dst[..n];
+    if n < S::N {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let (sp, dp) = (src.as_ptr(), dst.as_mut_ptr());
+    let mut i = 0;
+    while i + S::N <= n {
+        // SAFETY: `i + N <= n`, the length of both slices.
+        unsafe { s.store(dp.add(i), s.load(sp.add(i))) };
+        i += S::N;
+    }
+    if i < n {
+        // SAFETY: `N <= n`, so `n - N .. n` lies inside both slices (it overlaps the last move).
+        unsafe { s.store(dp.add(n - S::N), s.load(sp.add(n - S::N))) };
+    }
+}
+
+impl Direct<'_, '_> {
+    /// Reduces the row of input that starts at `base` into `hr[slot * TILE..][..nvec * N]`.
+    #[inline(always)]
+    fn reduce_row<S: Simd, R: Red, const ST: usize, const K: usize>(&mut self, s: S, base: usize, slot: usize) {
+        let (k, d, nvec) = (self.k, self.d, self.nvec);
+        let src = self.row_src::<S, R>(s, base);
+        let dst = &mut self.hr[slot * TILE..slot * TILE + nvec * S::N];
+        let dp = dst.as_mut_ptr();
+        for v in 0..nvec {
+            // SAFETY: `src[0..ext]` is readable (`row_src`) and `extent(N, v + 1, ..) <= ext`
+            // (hvec's contract); `v * N + N <= nvec * N = dst.len()`.
+            unsafe { s.store(dp.add(v * S::N), hvec::<S, R, ST, K>(s, src, v, k, d)) }
+        }
+    }
+
+    /// A pointer to `ext` readable floats holding the row that starts at `base` at virtual
+    /// position `pb`: the input itself when that is clean, else a padded copy in `bufs`.
+    #[inline(always)]
+    fn row_src<S: Simd, R: Red>(&mut self, s: S, base: usize) -> *const f32 {
+        if self.clean && base + self.ext <= self.input.len() {
+            return self.input[base..base + self.ext].as_ptr();
+        }
+        if !self.buf_ready {
+            for b in &mut self.bufs {
+                b.fill(R::PAD);
+            }
+            self.buf_ready = true;
+        }
+        let b = if self.staged[1] == base { 1 } else { 0 };
+        if self.staged[b] != base {
+            self.stage(s, b, base);
+        }
+        // The next row (in the next image after the last row of one) is usually reduced next.
+        let next = base + self.w;
+        if next < self.input.len() && self.staged[1 - b] != next {
+            self.stage(s, 1 - b, next);
+        }
+        self.bufs[b].as_ptr()
+    }
+
+    /// Copies the row that starts at `base` (or its part that `ext` covers) into buffer `b`.
+    #[inline(always)]
+    fn stage<S: Simd>(&mut self, s: S, b: usize, base: usize) {
+        // Only `pb..pb + n` is ever written, so the rest of `bufs[b][..ext]` keeps the padding;
+        // the lanes that read it are padding or unused (`pb <= (k - 1) * d < ext`, as every
+        // window has a valid tap). `base` starts a whole row of the input.
+        let n = self.w.min(self.ext - self.pb);
+        copy_row(s, &mut self.bufs[b][self.pb..self.ext], &self.input[base..base + n]);
+        self.staged[b] = base;
+    }
+
+    /// Builds the per-output divisors for the factor `key = count_z * count_y`.
+    #[inline(always)]
+    fn divisors(&mut self, key: usize) {
+        if key != self.div_key {
+            let cx = self.p.axes()[2].count();
+            for (d, &c) in self.div.iter_mut().zip(cx) {
+                *d = ((key * c) as i64) as f32;
+            }
+            self.div_key = key;
+        }
+    }
+
+    /// Output rows whose windows share no input rows: each window row is reduced into registers.
+    #[inline(always)]
+    fn fused<S: Simd, R: Red, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        output: &mut [f32],
+        rows: Range<usize>,
+    ) {
+        let [az, ay, ax] = *self.p.axes();
+        let (od, oh, ow) = (az.out_len(), ay.out_len(), ax.out_len());
+        let (d_in, h_in, w) = (az.in_len(), ay.in_len(), self.w);
+        let (dz, dy) = (az.dilation(), ay.dilation());
+        // Distance between the window's neighbouring rows and planes.
+        let (pitch, zpitch) = (dy * w, dz * h_in * w);
+        let per_image = od * oh;
+        let (mut image, q) = (rows.start / per_image, rows.start % per_image);
+        let (mut oz, mut oy) = (q / oh, q % oh);
+        let len = self.input.len();
+        for out in output.chunks_exact_mut(ow) {
+            let (sz, tz) = (az.start()[oz], az.taps()[oz]);
+            let (sy, ty) = (ay.start()[oy], ay.taps()[oy]);
+            if let Finish::Div(None) = self.finish {
+                self.divisors(az.count()[oz] * ay.count()[oy]);
+            }
+            let base = ((image * d_in + sz) * h_in + sy) * w;
+            // The last window row starts furthest in; if its reads fit, all rows' do.
+            let last = base + (tz - 1) * zpitch + (ty - 1) * pitch;
+            if self.clean && last + self.ext <= len {
+                let src = Strided::<R, ST, K> {
+                    p: self.input[base..].as_ptr(),
+                    pitch,
+                    zpitch,
+                    v: 0,
+                    k: self.k,
+                    d: self.d,
+                    red: PhantomData,
+                };
+                match (tz, ty) {
+                    (1, 1) => fused_row::<S, R, ST, K, 1, 1>(s, self, src, out),
+                    (1, 2) => fused_row::<S, R, ST, K, 1, 2>(s, self, src, out),
+                    (2, 2) => fused_row::<S, R, ST, K, 2, 2>(s, self, src, out),
+                    (1, 3) => fused_row::<S, R, ST, K, 1, 3>(s, self, src, out),
+                    _ => fused_row_any::<S, R, ST, K>(s, self, src, (tz, ty), out),
+                }
+            } else {
+                // Some row needs its padded copy: reduce the window's rows into slots 0..count.
+                for zi in 0..tz {
+                    for yi in 0..ty {
+                        let at = base + zi * zpitch + yi * pitch;
+                        self.reduce_row::<S, R, ST, K>(s, at, zi * ty + yi);
+                    }
+                }
+                let (fin, hr) = (self.finish, &self.hr);
+                for v in 0..self.nvec {
+                    let off = v * S::N;
+                    let rows = Ring { hr, y0: 0, dy: 1, off };
+                    let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &rows);
+                    finish_store::<S, R>(s, fin, &self.div, x, off, ow, out);
+                }
+            }
+            oy += 1;
+            if oy == oh {
+                oy = 0;
+                oz += 1;
+                if oz == od {
+                    oz = 0;
+                    image += 1;
+                }
+            }
+        }
+    }
+
+    /// 2-D and 1-D output rows whose windows overlap along y: input row `y` of the current image
+    /// is reduced once into ring slot `y % SLOTS` and folded by every window that covers it.
+    #[inline(always)]
+    fn rolling<S: Simd, R: Red, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        output: &mut [f32],
+        rows: Range<usize>,
+    ) {
+        let [az, ay, ax] = *self.p.axes();
+        let (oh, ow, h_in, dy) = (ay.out_len(), ax.out_len(), ay.in_len(), ay.dilation());
+        let cz = az.count()[0];
+        let fin = self.finish;
+        let mut r = rows.start;
+        let mut out_rows = output.chunks_exact_mut(ow);
+        while r < rows.end {
+            let (image, first) = (r / oh, r % oh);
+            let last = oh.min(first + (rows.end - r));
+            let (mut lo, mut hi) = (0usize, 0usize);
+            for oy in first..last {
+                let out = out_rows.next().expect("one output row per problem row");
+                let (y0, ty) = (ay.start()[oy], ay.taps()[oy]);
+                let y1 = y0 + (ty - 1) * dy + 1;
+                if y0 < lo || y0 >= hi {
+                    (lo, hi) = (y0, y0);
+                }
+                while hi < y1 {
+                    self.reduce_row::<S, R, ST, K>(s, (image * h_in + hi) * self.w, hi % SLOTS);
+                    hi += 1;
+                }
+                lo = lo.max(hi.saturating_sub(SLOTS));
+                if let Finish::Div(None) = self.finish {
+                    // A depth axis of length 1 can still count padding in the divisor.
+                    self.divisors(cz * ay.count()[oy]);
+                }
+                let hr = &self.hr;
+                for v in 0..self.nvec {
+                    let off = v * S::N;
+                    let rows = Ring { hr, y0, dy, off };
+                    let x = match ty {
+                        3 => fold_rows::<S, R, 1, 3>(s, 1, ty, &rows),
+                        2 => fold_rows::<S, R, 1, 2>(s, 1, ty, &rows),
+                        5 => fold_rows::<S, R, 1, 5>(s, 1, ty, &rows),
+                        _ => fold_rows::<S, R, 0, 0>(s, 1, ty, &rows),
+                    };
+                    finish_store::<S, R>(s, fin, &self.div, x, off, ow, out);
+                }
+            }
+            r += last - first;
+        }
+    }
+}
+
+/// Window rows read in place: row `(zi, yi)` starts at `p + zi * zpitch + yi * pitch`, and
+/// output vector `v` of it is reduced on the fly.
+#[derive(Clone, Copy)]
+struct Strided<R, const ST: usize, const K: usize> {
+    p: *const f32,
+    pitch: usize,
+    zpitch: usize,
+    v: usize,
+    k: usize,
+    d: usize,
+    red: PhantomData<R>,
+}
+
+impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<R, ST, K> {
+    #[inline(always)]
+    fn row(&self, s: S, zi: usize, yi: usize, _i: usize) -> S::V {
+        // SAFETY: built only by `Direct::fused` after checking that the window's last row
+        // (`zi = tz - 1`, `yi = ty - 1`, the furthest from `p`) has `ext` readable floats, so
+        // every window row has; `v < nvec` makes the reads end within `ext` (hvec's contract).
+        unsafe {
+            let row = self.p.add(zi * self.zpitch + yi * self.pitch);
+            hvec::<S, R, ST, K>(s, row, self.v, self.k, self.d)
+        }
+    }
+}
+
+/// One fused output row with `TZ x TY` window rows read in place through `src`.
+#[inline(always)]
+fn fused_row<S: Simd, R: Red, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
+    s: S,
+    nest: &Direct<'_, '_>,
+    mut src: Strided<R, ST, K>,
+    out: &mut [f32],
+) {
+    for v in 0..nest.nvec {
+        src.v = v;
+        let x = fold_rows::<S, R, TZ, TY>(s, TZ, TY, &src);
+        finish_store::<S, R>(s, nest.finish, &nest.div, x, v * S::N, out.len(), out);
+    }
+}
+
+/// [`fused_row`] for any window row counts.
+#[inline(always)]
+fn fused_row_any<S: Simd, R: Red, const ST: usize, const K: usize>(
+    s: S,
+    nest: &Direct<'_, '_>,
+    mut src: Strided<R, ST, K>,
+    (tz, ty): (usize, usize),
+    out: &mut [f32],
+) {
+    for v in 0..nest.nvec {
+        src.v = v;
+        let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &src);
+        finish_store::<S, R>(s, nest.finish, &nest.div, x, v * S::N, out.len(), out);
+    }
+}
