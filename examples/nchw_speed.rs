@@ -53,7 +53,7 @@ fn main() {
             let isa = Isa::from_name(&only).expect("isa name");
             let plan = Plan::<f32>::with_options(&op, &shape, PlanOptions::isa(isa).calling_thread()).unwrap();
             let mut y = vec![0.0f32; plan.output_len()];
-            for _ in 0..10 {
+            for _ in 0..std::env::var("NCHW_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(10) {
                 plan.run(std::hint::black_box(&x), &mut y).unwrap();
             }
             continue;

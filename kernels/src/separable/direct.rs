@@ -14,6 +14,39 @@ use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::ops::Range;
 
+/// Runs `$body` with `$f` bound to the [`Fin`] of `$fin` (always [`Keep`] for max).
+macro_rules! with_fin {
+    ($s:expr, $R:ty, $fin:expr, $div:expr, $f:ident => $body:expr) => {
+        if <$R as Red>::MAX {
+            let $f = Keep;
+            $body
+        } else {
+            match $fin {
+                Finish::None => {
+                    let $f = Keep;
+                    $body
+                }
+                Finish::Sum => {
+                    let $f = Canon;
+                    $body
+                }
+                Finish::Sqrt => {
+                    let $f = Root;
+                    $body
+                }
+                Finish::Div(Some(d)) => {
+                    let $f = DivBy($s.splat(d));
+                    $body
+                }
+                Finish::Div(None) => {
+                    let $f = DivTable($div);
+                    $body
+                }
+            }
+        }
+    };
+}
+
 /// Per-call state of the lean nest.
 struct Direct<'a, 'p> {
     p: &'p Problem<'a>,
@@ -30,8 +63,9 @@ struct Direct<'a, 'p> {
     /// Rows can be read in place: no left padding and no valid lane reaches past the row.
     clean: bool,
     /// Padded copies of two rows: `PAD`, then the row at `pb`, then `PAD` (filled on first use).
-    /// The row after the one being reduced is copied ahead into the other buffer, so the reads
-    /// of a copy never wait on its fresh stores (a store-forwarding stall when unaligned).
+    /// The row after the one being reduced is copied ahead into the other buffer, so the reads of
+    /// a copy do not wait on its fresh stores (a store-forwarding stall when the reads are not
+    /// aligned with the stores).
     bufs: [[f32; BUF]; 2],
     /// The input offset of the row each buffer holds (`usize::MAX`: none).
     staged: [usize; 2],
@@ -148,7 +182,8 @@ impl Direct<'_, '_> {
             }
             self.buf_ready = true;
         }
-        let b = if self.staged[1] == base { 1 } else { 0 };
+        // Rows come in order, alternating between the buffers.
+        let b = usize::from(self.staged[1] == base);
         if self.staged[b] != base {
             self.stage(s, b, base);
         }
@@ -220,13 +255,13 @@ impl Direct<'_, '_> {
                     d: self.d,
                     red: PhantomData,
                 };
-                match (tz, ty) {
-                    (1, 1) => fused_row::<S, R, ST, K, 1, 1>(s, self, src, out),
-                    (1, 2) => fused_row::<S, R, ST, K, 1, 2>(s, self, src, out),
-                    (2, 2) => fused_row::<S, R, ST, K, 2, 2>(s, self, src, out),
-                    (1, 3) => fused_row::<S, R, ST, K, 1, 3>(s, self, src, out),
-                    _ => fused_row_any::<S, R, ST, K>(s, self, src, (tz, ty), out),
-                }
+                let (fin, nvec) = (self.finish, self.nvec);
+                with_fin!(s, R, fin, &self.div, f => match (tz, ty) {
+                    (1, 1) => fused_row::<S, R, _, ST, K, 1, 1>(s, f, src, (tz, ty, nvec), out),
+                    (1, 2) => fused_row::<S, R, _, ST, K, 1, 2>(s, f, src, (tz, ty, nvec), out),
+                    (2, 2) => fused_row::<S, R, _, ST, K, 2, 2>(s, f, src, (tz, ty, nvec), out),
+                    _ => fused_row::<S, R, _, ST, K, 0, 0>(s, f, src, (tz, ty, nvec), out),
+                });
             } else {
                 // Some row needs its padded copy: reduce the window's rows into slots 0..count.
                 for zi in 0..tz {
@@ -290,18 +325,18 @@ impl Direct<'_, '_> {
                     // A depth axis of length 1 can still count padding in the divisor.
                     self.divisors(cz * ay.count()[oy]);
                 }
-                let hr = &self.hr;
-                for v in 0..self.nvec {
-                    let off = v * S::N;
-                    let rows = Ring { hr, y0, dy, off };
-                    let x = match ty {
-                        3 => fold_rows::<S, R, 1, 3>(s, 1, ty, &rows),
-                        2 => fold_rows::<S, R, 1, 2>(s, 1, ty, &rows),
-                        5 => fold_rows::<S, R, 1, 5>(s, 1, ty, &rows),
-                        _ => fold_rows::<S, R, 0, 0>(s, 1, ty, &rows),
-                    };
-                    finish_store::<S, R>(s, fin, &self.div, x, off, ow, out);
+                let mut ring = [self.hr.as_ptr(); SLOTS];
+                for (i, r) in ring.iter_mut().enumerate().take(ty) {
+                    let slot = (y0 + i * dy) % SLOTS;
+                    *r = self.hr[slot * TILE..(slot + 1) * TILE].as_ptr();
                 }
+                let nvec = self.nvec;
+                with_fin!(s, R, fin, &self.div, f => match ty {
+                    3 => vfold::<S, R, _, 3>(s, f, &ring, ty, nvec, out),
+                    2 => vfold::<S, R, _, 2>(s, f, &ring, ty, nvec, out),
+                    5 => vfold::<S, R, _, 5>(s, f, &ring, ty, nvec, out),
+                    _ => vfold::<S, R, _, 0>(s, f, &ring, ty, nvec, out),
+                });
             }
             r += last - first;
         }
@@ -334,33 +369,113 @@ impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<R, ST
     }
 }
 
-/// One fused output row with `TZ x TY` window rows read in place through `src`.
+/// One fused output row with `TZ x TY` window rows (0: `tz x ty`) read in place through `src`.
 #[inline(always)]
-fn fused_row<S: Simd, R: Red, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
+fn fused_row<S: Simd, R: Red, F: Fin<S>, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
     s: S,
-    nest: &Direct<'_, '_>,
+    f: F,
     mut src: Strided<R, ST, K>,
+    (tz, ty, nvec): (usize, usize, usize),
     out: &mut [f32],
 ) {
-    for v in 0..nest.nvec {
+    for v in 0..nvec {
         src.v = v;
-        let x = fold_rows::<S, R, TZ, TY>(s, TZ, TY, &src);
-        finish_store::<S, R>(s, nest.finish, &nest.div, x, v * S::N, out.len(), out);
+        let x = fold_rows::<S, R, TZ, TY>(s, tz, ty, &src);
+        store_vec(s, f.apply(s, x, v * S::N), v, out);
     }
 }
 
-/// [`fused_row`] for any window row counts.
+/// The vertical pass of one output row: output vector `v` folds `rows[i][v * N..][..N]` for
+/// `i < ty` (`TY` when not 0), finishes and stores it. Each `rows[i]` starts a ring slot.
 #[inline(always)]
-fn fused_row_any<S: Simd, R: Red, const ST: usize, const K: usize>(
+fn vfold<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
-    nest: &Direct<'_, '_>,
-    mut src: Strided<R, ST, K>,
-    (tz, ty): (usize, usize),
+    f: F,
+    rows: &[*const f32; SLOTS],
+    ty: usize,
+    nvec: usize,
     out: &mut [f32],
 ) {
-    for v in 0..nest.nvec {
-        src.v = v;
-        let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &src);
-        finish_store::<S, R>(s, nest.finish, &nest.div, x, v * S::N, out.len(), out);
+    let ty = if TY > 0 { TY } else { ty };
+    for v in 0..nvec {
+        let off = v * S::N;
+        // SAFETY: every `rows[i]` (`i < ty <= SLOTS`) starts a slot of `TILE` floats in `hr`,
+        // and `off + N <= nvec * N <= TILE`.
+        let mut x = unsafe { s.load(rows[0].add(off)) };
+        for r in &rows[1..ty] {
+            // SAFETY: as above.
+            x = R::comb(s, x, unsafe { s.load(r.add(off)) });
+        }
+        store_vec(s, f.apply(s, x, off), v, out);
+    }
+}
+
+/// Stores output vector `v` of a row (`v * N < out.len()`): whole, or its lanes inside `out`.
+#[inline(always)]
+fn store_vec<S: Simd>(s: S, y: S::V, v: usize, out: &mut [f32]) {
+    let off = v * S::N;
+    let dst = &mut out[off..];
+    if dst.len() >= S::N {
+        // SAFETY: `dst` holds at least N floats.
+        unsafe { s.store(dst.as_mut_ptr(), y) }
+    } else {
+        // SAFETY: `dst` holds `dst.len() < N` floats, at least one (`off < out.len()`).
+        unsafe { s.store_n(dst.as_mut_ptr(), dst.len(), y) }
+    }
+}
+
+/// What happens to a folded window vector before it is stored: [`Finish`] as a type, so the
+/// vector loops are specialised to it.
+trait Fin<S: Simd>: Copy {
+    /// The finished values of outputs `off..off + N` of the row.
+    fn apply(self, s: S, x: S::V, off: usize) -> S::V;
+}
+
+/// Max: the selected element.
+#[derive(Clone, Copy)]
+struct Keep;
+/// Lp with `p = 1`: the sum, NaN canonicalised.
+#[derive(Clone, Copy)]
+struct Canon;
+/// Lp with `p = 2`: the square root, NaN canonicalised.
+#[derive(Clone, Copy)]
+struct Root;
+/// Average with a divisor override.
+#[derive(Clone, Copy)]
+struct DivBy<V>(V);
+/// Average by per-output divisors.
+#[derive(Clone, Copy)]
+struct DivTable<'a>(&'a [f32; TILE]);
+
+impl<S: Simd> Fin<S> for Keep {
+    #[inline(always)]
+    fn apply(self, _: S, x: S::V, _: usize) -> S::V {
+        x
+    }
+}
+impl<S: Simd> Fin<S> for Canon {
+    #[inline(always)]
+    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
+        s.canon(x)
+    }
+}
+impl<S: Simd> Fin<S> for Root {
+    #[inline(always)]
+    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
+        s.canon(s.sqrt(x))
+    }
+}
+impl<S: Simd> Fin<S> for DivBy<S::V> {
+    #[inline(always)]
+    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
+        s.canon(s.div(x, self.0))
+    }
+}
+impl<S: Simd> Fin<S> for DivTable<'_> {
+    #[inline(always)]
+    fn apply(self, s: S, x: S::V, off: usize) -> S::V {
+        let d = &self.0[off..off + S::N];
+        // SAFETY: `d` holds N floats.
+        s.canon(s.div(x, unsafe { s.load(d.as_ptr()) }))
     }
 }
