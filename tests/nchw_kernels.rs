@@ -146,7 +146,7 @@ fn op_kind() -> impl Strategy<Value = OpKind> {
         3 => Just(OpKind::Max),
         3 => (any::<bool>(), prop_oneof![3 => Just(None), 1 => (-3i64..=7).prop_filter("nonzero", |d| *d != 0).prop_map(Some)])
             .prop_map(|(include_pad, divisor)| OpKind::Avg { include_pad, divisor }),
-        2 => prop_oneof![Just(1.0), Just(2.0), Just(3.0)].prop_map(OpKind::Lp),
+        2 => prop_oneof![Just(1.0), Just(2.0), Just(3.0), Just(1.5)].prop_map(OpKind::Lp),
         1 => Just(OpKind::AdaptiveMax),
         1 => Just(OpKind::AdaptiveAvg),
     ]

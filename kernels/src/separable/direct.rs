@@ -9,7 +9,7 @@
 //! valid lanes touch no padding and its reads stay inside the input (else it is copied once into
 //! a padded stack row), and output rows are walked with counters instead of divisions.
 
-use super::{BUF, Finish, Red, Ring, Rows, SLOTS, Simd, TILE, axis_overlaps, extent, finish_store, fold_rows, hvec};
+use super::{BUF, Finish, Red, Ring, Rows, SLOTS, Simd, TILE, axis_overlaps, extent, fold_rows, hvec};
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -42,10 +42,19 @@ macro_rules! with_fin {
                     let $f = DivTable($div);
                     $body
                 }
+                Finish::Pow(e) => {
+                    let $f = PowRoot((1.0 / e) as f32);
+                    $body
+                }
             }
         }
     };
 }
+
+/// Floats on 64-byte lines (cache lines, and whole AVX-512 vectors).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Lines<const L: usize>([f32; L]);
 
 /// Per-call state of the lean nest.
 struct Direct<'a, 'p> {
@@ -60,18 +69,24 @@ struct Direct<'a, 'p> {
     w: usize,
     nvec: usize,
     ext: usize,
-    /// Rows can be read in place: no left padding and no valid lane reaches past the row.
+    /// Rows can be read in place: no left padding, no valid lane reaches past the row, and the
+    /// terms are the elements themselves.
     clean: bool,
+    /// General Lp: the exponent applied to every element when its row is copied.
+    pow: Option<f32>,
     /// Padded copies of two rows: `PAD`, then the row at `pb`, then `PAD` (filled on first use).
     /// The row after the one being reduced is copied ahead into the other buffer, so the reads of
     /// a copy do not wait on its fresh stores (a store-forwarding stall when the reads are not
     /// aligned with the stores).
-    bufs: [[f32; BUF]; 2],
+    bufs: [Lines<{ BUF + 16 }>; 2],
+    /// Where a copy's virtual position 0 sits in its buffer: the row itself (at `lead + pb`)
+    /// starts on a 64-byte line, so the copy's stores never straddle two lines.
+    lead: usize,
     /// The input offset of the row each buffer holds (`usize::MAX`: none).
     staged: [usize; 2],
     buf_ready: bool,
     /// Reduced rows: the ring (rolling) or one slot per window row (fused rows that need copies).
-    hr: [f32; SLOTS * TILE],
+    hr: Lines<{ SLOTS * TILE }>,
     div: [f32; TILE],
     div_key: usize,
 }
@@ -116,11 +131,13 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
         w,
         nvec,
         ext,
-        clean: pb == 0 && reach <= w,
-        bufs: [[0.0; BUF]; 2],
+        clean: pb == 0 && reach <= w && !matches!(finish, Finish::Pow(_)),
+        pow: if let Finish::Pow(e) = finish { Some(e as f32) } else { None },
+        bufs: [Lines([0.0; BUF + 16]); 2],
+        lead: (16 - pb % 16) % 16,
         staged: [usize::MAX; 2],
         buf_ready: false,
-        hr: [0.0; SLOTS * TILE],
+        hr: Lines([0.0; SLOTS * TILE]),
         div: [1.0; TILE],
         div_key: usize::MAX,
     };
@@ -160,7 +177,7 @@ impl Direct<'_, '_> {
     fn reduce_row<S: Simd, R: Red, const ST: usize, const K: usize>(&mut self, s: S, base: usize, slot: usize) {
         let (k, d, nvec) = (self.k, self.d, self.nvec);
         let src = self.row_src::<S, R>(s, base);
-        let dst = &mut self.hr[slot * TILE..slot * TILE + nvec * S::N];
+        let dst = &mut self.hr.0[slot * TILE..slot * TILE + nvec * S::N];
         let dp = dst.as_mut_ptr();
         for v in 0..nvec {
             // SAFETY: `src[0..ext]` is readable (`row_src`) and `extent(N, v + 1, ..) <= ext`
@@ -178,7 +195,7 @@ impl Direct<'_, '_> {
         }
         if !self.buf_ready {
             for b in &mut self.bufs {
-                b.fill(R::PAD);
+                b.0.fill(R::PAD);
             }
             self.buf_ready = true;
         }
@@ -192,17 +209,29 @@ impl Direct<'_, '_> {
         if next < self.input.len() && self.staged[1 - b] != next {
             self.stage(s, 1 - b, next);
         }
-        self.bufs[b].as_ptr()
+        self.bufs[b].0[self.lead..].as_ptr()
     }
 
     /// Copies the row that starts at `base` (or its part that `ext` covers) into buffer `b`.
     #[inline(always)]
     fn stage<S: Simd>(&mut self, s: S, b: usize, base: usize) {
-        // Only `pb..pb + n` is ever written, so the rest of `bufs[b][..ext]` keeps the padding;
+        // Only `pb..pb + n` (after `lead`) is ever written, so the rest of the `ext` floats from
+        // `lead` keeps the padding;
         // the lanes that read it are padding or unused (`pb <= (k - 1) * d < ext`, as every
         // window has a valid tap). `base` starts a whole row of the input.
         let n = self.w.min(self.ext - self.pb);
-        copy_row(s, &mut self.bufs[b][self.pb..self.ext], &self.input[base..base + n]);
+        let (at, end) = (self.lead + self.pb, self.lead + self.ext);
+        let (dst, src) = (&mut self.bufs[b].0[at..end], &self.input[base..base + n]);
+        match self.pow {
+            None => copy_row(s, dst, src),
+            // The portable kernel's term, element by element (padding stays `+0.0`, the term
+            // of a zero).
+            Some(e) => {
+                for (d, &x) in dst.iter_mut().zip(src) {
+                    *d = libm::powf(f32::from_bits(x.to_bits() & 0x7fff_ffff), e);
+                }
+            }
+        }
         self.staged[b] = base;
     }
 
@@ -270,13 +299,15 @@ impl Direct<'_, '_> {
                         self.reduce_row::<S, R, ST, K>(s, at, zi * ty + yi);
                     }
                 }
-                let (fin, hr) = (self.finish, &self.hr);
-                for v in 0..self.nvec {
-                    let off = v * S::N;
-                    let rows = Ring { hr, y0: 0, dy: 1, off };
-                    let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &rows);
-                    finish_store::<S, R>(s, fin, &self.div, x, off, ow, out);
-                }
+                // Slot `i` holds window row `i` (depth-major), folded in the canonical grouping.
+                let (fin, nvec, hr) = (self.finish, self.nvec, &self.hr.0);
+                with_fin!(s, R, fin, &self.div, f => {
+                    for v in 0..nvec {
+                        let rows = Ring { hr, y0: 0, dy: 1, off: v * S::N };
+                        let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &rows);
+                        store_vec(s, f.apply(s, x, v * S::N), v, out);
+                    }
+                });
             }
             oy += 1;
             if oy == oh {
@@ -325,10 +356,10 @@ impl Direct<'_, '_> {
                     // A depth axis of length 1 can still count padding in the divisor.
                     self.divisors(cz * ay.count()[oy]);
                 }
-                let mut ring = [self.hr.as_ptr(); SLOTS];
+                let mut ring = [self.hr.0.as_ptr(); SLOTS];
                 for (i, r) in ring.iter_mut().enumerate().take(ty) {
                     let slot = (y0 + i * dy) % SLOTS;
-                    *r = self.hr[slot * TILE..(slot + 1) * TILE].as_ptr();
+                    *r = self.hr.0[slot * TILE..(slot + 1) * TILE].as_ptr();
                 }
                 let nvec = self.nvec;
                 with_fin!(s, R, fin, &self.div, f => match ty {
@@ -443,6 +474,9 @@ struct Root;
 /// Average with a divisor override.
 #[derive(Clone, Copy)]
 struct DivBy<V>(V);
+/// Lp with a general exponent: `powf(sum, 1 / p)` per lane, NaN canonicalised.
+#[derive(Clone, Copy)]
+struct PowRoot(f32);
 /// Average by per-output divisors.
 #[derive(Clone, Copy)]
 struct DivTable<'a>(&'a [f32; TILE]);
@@ -469,6 +503,20 @@ impl<S: Simd> Fin<S> for DivBy<S::V> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
         s.canon(s.div(x, self.0))
+    }
+}
+impl<S: Simd> Fin<S> for PowRoot {
+    #[inline(always)]
+    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
+        let mut lanes = [0.0f32; 16];
+        let l = &mut lanes[..S::N];
+        // SAFETY: `l` holds N floats (N <= 16), for this store and the load below.
+        unsafe { s.store(l.as_mut_ptr(), x) };
+        for v in l.iter_mut() {
+            *v = crate::canon32(libm::powf(*v, self.0));
+        }
+        // SAFETY: as above.
+        unsafe { s.load(l.as_ptr()) }
     }
 }
 impl<S: Simd> Fin<S> for DivTable<'_> {

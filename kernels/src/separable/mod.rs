@@ -184,12 +184,6 @@ sum_red!(SumR, |_s, v| v, |x| x);
 sum_red!(AbsR, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff));
 sum_red!(SqR, |s, v| s.mul(v, v), |x| x * x);
 
-/// True when [`window`] handles `red` (everything but Lp with a general exponent, which needs a
-/// software `powf` per element and stays with the portable kernel).
-pub(crate) fn supports(red: &Reduce) -> bool {
-    !matches!(red, Reduce::Lp(LpPower::General(_)))
-}
-
 /// How the horizontal pass reduces a row.
 #[derive(Clone, Copy)]
 pub(crate) enum HMode {
@@ -210,6 +204,10 @@ pub(crate) enum Finish {
     Div(Option<f32>),
     /// Lp with `p = 2`: square root, NaN canonicalised.
     Sqrt,
+    /// Lp with a general exponent `p`: the terms are `powf(|x|, p as f32)` (applied when a row
+    /// is copied, so only the lean nest runs it), the result `powf(sum, (1 / p) as f32)`, NaN
+    /// canonicalised: the portable kernel's functions, element by element.
+    Pow(f64),
 }
 
 /// Elements of the source row a uniform tile of `nvec` vectors reads, from its first tap.
@@ -279,6 +277,7 @@ fn finish_store<S: Simd, R: Red>(
         Finish::None => x,
         Finish::Sum => s.canon(x),
         Finish::Sqrt => s.canon(s.sqrt(x)),
+        Finish::Pow(_) => unreachable!("general Lp runs in the lean nest or the portable kernel"),
         Finish::Div(Some(d)) => s.canon(s.div(x, s.splat(d))),
         Finish::Div(None) => {
             let d = &div[off..off + S::N];
@@ -380,7 +379,7 @@ fn fold_rows<S: Simd, R: Red, const TZ: usize, const TY: usize>(
 }
 
 /// The channels-first windowed kernel for one ISA: same contract and bits as
-/// [`crate::portable::window`], for every [`Reduce`] accepted by [`supports`].
+/// [`crate::portable::window`], for every [`Reduce`].
 #[inline(always)]
 pub(crate) fn window<S: Simd>(
     s: S,
@@ -398,7 +397,7 @@ pub(crate) fn window<S: Simd>(
         }
         Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::Sum, input, output, rows),
         Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
-        Reduce::Lp(LpPower::General(_)) => unreachable!("general Lp is routed to the portable kernel"),
+        Reduce::Lp(LpPower::General(e)) => by_shape::<S, SumR>(s, p, Finish::Pow(e), input, output, rows),
     }
 }
 
@@ -510,6 +509,10 @@ pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: 
         && direct::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone())
     {
         return;
+    }
+    if let Finish::Pow(e) = finish {
+        // Only the lean nest applies the general Lp terms; other shapes take the portable kernel.
+        return crate::portable::window(p, &Reduce::Lp(LpPower::General(e)), input, output, rows);
     }
     let [az, ay, ax] = p.axes();
     let ow = ax.out_len();

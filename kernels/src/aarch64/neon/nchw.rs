@@ -1,6 +1,5 @@
 //! Channels-first windowed f32 kernels for NEON: the separable loop nest of
-//! [`crate::separable`] over 4-lane vectors (`vld2q` for the stride-2 deinterleave). Lp with a
-//! general exponent forwards to the portable kernel.
+//! [`crate::separable`] over 4-lane vectors (`vld2q` for the stride-2 deinterleave).
 
 use crate::portable;
 use crate::problem::{Problem, Reduce};
@@ -110,7 +109,7 @@ impl Simd for Neon {
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
 pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    if !separable::supports(red) || pulp::aarch64::Neon::try_new().is_none() {
+    if pulp::aarch64::Neon::try_new().is_none() {
         return portable::window(p, red, input, output, rows);
     }
     // SAFETY: `Neon::try_new` just confirmed Advanced SIMD on this CPU.

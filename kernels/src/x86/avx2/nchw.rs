@@ -1,7 +1,6 @@
 //! Channels-first windowed f32 kernels for AVX2 + FMA: the separable loop nest of
 //! [`crate::separable`] over 8-lane vectors (shuffle + lane permute for the stride-2
-//! deinterleave, mask stores for row tails). Lp with a general exponent forwards to the portable
-//! kernel.
+//! deinterleave, mask stores for row tails).
 
 use crate::portable;
 use crate::problem::{Problem, Reduce};
@@ -154,7 +153,7 @@ impl Simd for Avx2 {
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
 pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    if !separable::supports(red) || pulp::x86::V3::try_new().is_none() {
+    if pulp::x86::V3::try_new().is_none() {
         return portable::window(p, red, input, output, rows);
     }
     // SAFETY: `V3::try_new` just confirmed AVX2, FMA and the rest of x86-64-v3 on this CPU.

@@ -1,6 +1,6 @@
 //! Channels-first windowed f32 kernels for AVX-512: the separable loop nest of
 //! [`crate::separable`] over 16-lane vectors (two-source permutes for the stride-2 deinterleave,
-//! mask stores for row tails). Lp with a general exponent forwards to the portable kernel.
+//! mask stores for row tails).
 
 use crate::portable;
 use crate::problem::{Problem, Reduce};
@@ -132,7 +132,7 @@ impl Simd for Avx512 {
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
 pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    if !separable::supports(red) || pulp::x86::V4::try_new().is_none() {
+    if pulp::x86::V4::try_new().is_none() {
         return portable::window(p, red, input, output, rows);
     }
     // SAFETY: `V4::try_new` just confirmed AVX-512 F/BW/CD/DQ/VL (and AVX2/FMA) on this CPU.
