@@ -219,6 +219,24 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)))]
+
+    /// Max with tall stride-1 windows (the van Herk / Gil-Werman path along y): every block
+    /// alignment, padding and ceil-mode overhang, several images and channels (thread splits
+    /// start mid-image).
+    #[test]
+    fn nchw_2d_tall_stride1_max(ky in 5usize..=18, kx in 1usize..=7, h in 1usize..=40, w in 1usize..=50,
+                                pb in 0usize..=9, pe in 0usize..=9, ceil in any::<bool>(), batch in 1usize..=2,
+                                channels in 1usize..=3, special in any::<bool>(), seed in any::<u64>()) {
+        let (pb, pe) = (pb.min(ky - 1), pe.min(ky - 1));
+        let w_win = Window::new(&[ky, kx]).stride(&[1, 1]).pads(&[pb, kx / 2], &[pe, kx / 2]).ceil_mode(ceil);
+        let shape = TensorShape::nchw(&[batch, channels, h, w]).expect("shape");
+        check_all(&PoolOp::Max(w_win), &input(shape.len(), seed, special), &shape);
+    }
+}
+
 /// One hand case: every layer shape the kernels special-case, at sizes that hit vector tails.
 fn hand(op: PoolOp, dims: &[usize]) {
     let shape = TensorShape::nchw(dims).expect("shape");
