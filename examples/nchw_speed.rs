@@ -33,6 +33,9 @@ fn main() {
         ),
         ("densenet_avg_2x2", PoolOp::avg(w(&[2, 2], &[2, 2], &[0, 0])), vec![1, 128, 56, 56]),
         ("sppf_max_5x5", PoolOp::max(w(&[5, 5], &[1, 1], &[2, 2])), vec![1, 256, 20, 20]),
+        // Not suite cases: the larger SPP windows (YOLOv3-SPP, 9 and 13), for the running max.
+        ("spp_max_9x9", PoolOp::max(w(&[9, 9], &[1, 1], &[4, 4])), vec![1, 256, 20, 20]),
+        ("spp_max_13x13", PoolOp::max(w(&[13, 13], &[1, 1], &[6, 6])), vec![1, 256, 20, 20]),
         ("batch_stem_max", PoolOp::max(w(&[3, 3], &[2, 2], &[1, 1])), vec![32, 64, 112, 112]),
         ("audio_max_1d", PoolOp::max(w(&[4], &[4], &[0])), vec![8, 64, 16000]),
         ("c3d_max_3d", PoolOp::max(w(&[2, 2, 2], &[2, 2, 2], &[0, 0, 0])), vec![1, 64, 16, 56, 56]),

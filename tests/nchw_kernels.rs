@@ -223,9 +223,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(
         std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)))]
 
-    /// Max with tall stride-1 windows (the van Herk / Gil-Werman path along y): every block
-    /// alignment, padding and ceil-mode overhang, several images and channels (thread splits
-    /// start mid-image).
+    /// Max with tall stride-1 windows (SPP-style, up to 18 rows, more than the row ring holds):
+    /// every padding and ceil-mode overhang, several images and channels (thread splits start
+    /// mid-image).
     #[test]
     fn nchw_2d_tall_stride1_max(ky in 5usize..=18, kx in 1usize..=7, h in 1usize..=40, w in 1usize..=50,
                                 pb in 0usize..=9, pe in 0usize..=9, ceil in any::<bool>(), batch in 1usize..=2,

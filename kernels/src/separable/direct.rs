@@ -51,10 +51,6 @@ macro_rules! with_fin {
     };
 }
 
-/// The smallest y window that the max takes by van Herk / Gil-Werman (smaller ones fold directly:
-/// `ky - 1 <= 3` combines per output).
-const VHG_MIN: usize = 5;
-
 /// Floats on 64-byte lines (cache lines, and whole AVX-512 vectors).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -338,24 +334,11 @@ impl Direct<'_, '_> {
         let (oh, ow, h_in, dy) = (ay.out_len(), ax.out_len(), ay.in_len(), ay.dilation());
         let cz = az.count()[0];
         let fin = self.finish;
-        // Large stride-1 max windows along y: van Herk / Gil-Werman (3 combines per output).
-        let vhg = match ay.uniform() {
-            Some(u) if R::MAX && u.stride == 1 && dy == 1 && (VHG_MIN..=SLOTS).contains(&u.kernel) => {
-                Some((u.kernel, u.pad_begin))
-            }
-            _ => None,
-        };
         let mut r = rows.start;
+        let mut out_rows = output.chunks_exact_mut(ow);
         while r < rows.end {
             let (image, first) = (r / oh, r % oh);
             let last = oh.min(first + (rows.end - r));
-            let seg = &mut output[(r - rows.start) * ow..(r - rows.start + last - first) * ow];
-            r += last - first;
-            if let Some((ky, pby)) = vhg {
-                self.max_vhg::<S, R, ST, K>(s, image, first..last, (ky, pby), seg);
-                continue;
-            }
-            let mut out_rows = seg.chunks_exact_mut(ow);
             let (mut lo, mut hi) = (0usize, 0usize);
             for oy in first..last {
                 let out = out_rows.next().expect("one output row per problem row");
@@ -386,117 +369,8 @@ impl Direct<'_, '_> {
                     _ => vfold::<S, R, _, 0>(s, f, &ring, ty, nvec, out),
                 });
             }
+            r += last - first;
         }
-    }
-
-    /// Max output rows `oys` of one image along a stride-1, undilated y window of `ky` rows
-    /// (`VHG_MIN <= ky <= SLOTS`, `pby` rows of padding before) by van Herk / Gil-Werman: the
-    /// virtual rows (padding and ceil-mode overhang are `-inf` rows, bit-neutral for the max
-    /// rule) are cut into blocks of `ky` starting at `oys.start`; a window `[oy, oy + ky)` is the
-    /// suffix of its block from `oy` followed by the prefix of the next block up to
-    /// `oy + ky - 1`, both folded in row order, so the max rule (associative for order-keeping
-    /// groupings) selects exactly the element of the plain fold. Each output costs one suffix,
-    /// one prefix and one final combine, whatever `ky`.
-    #[inline(always)]
-    fn max_vhg<S: Simd, R: Red, const ST: usize, const K: usize>(
-        &mut self,
-        s: S,
-        image: usize,
-        oys: Range<usize>,
-        (ky, pby): (usize, usize),
-        out: &mut [f32],
-    ) {
-        let h_in = self.p.axes()[1].in_len();
-        let ow = self.p.axes()[2].out_len();
-        let nv = self.nvec * S::N;
-        let mut suffix = Lines([0.0f32; SLOTS * TILE]);
-        let mut prefix = Lines([0.0f32; TILE]);
-        let pad = Lines([R::PAD; TILE]);
-        // Virtual rows `..next` are reduced into ring slot `v % SLOTS` (padding rows: `pad`).
-        let mut next = oys.start;
-        let mut b0 = oys.start;
-        while b0 < oys.end {
-            let b1 = b0 + ky;
-            // Suffixes of block `b0..b1`, bottom up: `suffix[j] = row(b0 + j) then suffix[j + 1]`.
-            self.vrows::<S, R, ST, K>(s, image, &mut next, b1, pby, h_in);
-            for j in (0..ky).rev() {
-                let row = self.vrow(b0 + j, pby, h_in, &pad.0);
-                let (head, tail) = suffix.0.split_at_mut((j + 1) * TILE);
-                let dst = &mut head[j * TILE..j * TILE + nv];
-                if j + 1 == ky {
-                    dst.copy_from_slice(&row[..nv]);
-                } else {
-                    comb_rows::<S, R>(s, row, &tail[..nv], dst);
-                }
-            }
-            out[(b0 - oys.start) * ow..][..ow].copy_from_slice(&suffix.0[..ow]);
-            // Outputs `b0 + 1..b1`: the suffix from `oy` and the prefix of the next block.
-            for oy in b0 + 1..b1.min(oys.end) {
-                let v = oy + ky - 1;
-                self.vrows::<S, R, ST, K>(s, image, &mut next, v + 1, pby, h_in);
-                let row = self.vrow(v, pby, h_in, &pad.0);
-                if v == b1 {
-                    prefix.0[..nv].copy_from_slice(&row[..nv]);
-                } else {
-                    let acc = prefix.0;
-                    comb_rows::<S, R>(s, &acc[..nv], row, &mut prefix.0[..nv]);
-                }
-                let j = oy - b0;
-                let dst = &mut out[(oy - oys.start) * ow..][..ow];
-                comb_rows_out::<S, R>(s, &suffix.0[j * TILE..j * TILE + nv], &prefix.0[..nv], dst);
-            }
-            b0 = b1;
-        }
-    }
-
-    /// Reduces virtual rows `*next..end` (input row `v - pby` of `image` when inside the input)
-    /// into their ring slots.
-    #[inline(always)]
-    fn vrows<S: Simd, R: Red, const ST: usize, const K: usize>(
-        &mut self,
-        s: S,
-        image: usize,
-        next: &mut usize,
-        end: usize,
-        pby: usize,
-        h_in: usize,
-    ) {
-        while *next < end {
-            let v = *next;
-            if let Some(y) = v.checked_sub(pby).filter(|&y| y < h_in) {
-                self.reduce_row::<S, R, ST, K>(s, (image * h_in + y) * self.w, v % SLOTS);
-            }
-            *next += 1;
-        }
-    }
-
-    /// The reduced virtual row `v` (its ring slot, or `pad` outside the input).
-    #[inline(always)]
-    fn vrow<'s>(&'s self, v: usize, pby: usize, h_in: usize, pad: &'s [f32; TILE]) -> &'s [f32] {
-        match v.checked_sub(pby) {
-            Some(y) if y < h_in => &self.hr.0[(v % SLOTS) * TILE..(v % SLOTS + 1) * TILE],
-            _ => pad,
-        }
-    }
-}
-
-/// `dst = comb(l, r)` lane by lane over whole vectors (`dst.len()` a multiple of N, `l` and `r`
-/// at least as long).
-#[inline(always)]
-fn comb_rows<S: Simd, R: Red>(s: S, l: &[f32], r: &[f32], dst: &mut [f32]) {
-    for ((d, a), b) in dst.chunks_exact_mut(S::N).zip(l.chunks_exact(S::N)).zip(r.chunks_exact(S::N)) {
-        // SAFETY: each chunk holds exactly N floats.
-        unsafe { s.store(d.as_mut_ptr(), R::comb(s, s.load(a.as_ptr()), s.load(b.as_ptr()))) }
-    }
-}
-
-/// [`comb_rows`] into an output row (`out.len() <= l.len()`; the last vector may be partial).
-#[inline(always)]
-fn comb_rows_out<S: Simd, R: Red>(s: S, l: &[f32], r: &[f32], out: &mut [f32]) {
-    for (v, (a, b)) in l.chunks_exact(S::N).zip(r.chunks_exact(S::N)).enumerate().take(out.len().div_ceil(S::N)) {
-        // SAFETY: each chunk holds exactly N floats.
-        let x = unsafe { R::comb(s, s.load(a.as_ptr()), s.load(b.as_ptr())) };
-        store_vec(s, x, v, out);
     }
 }
 
