@@ -35,6 +35,24 @@ const MAX: u8 = 0;
 const AVG: u8 = 1;
 const LP1: u8 = 2;
 const LP2: u8 = 3;
+/// Lp with a general exponent: `libm::powf` per lane, exactly the portable kernel's calls.
+const LPG: u8 = 4;
+
+/// What finishes a window besides its reduction: the average divisor override, and the Lp
+/// exponent as the per-element term's power and the root's power (`p as f32`, `(1 / p) as f32`,
+/// as the portable kernel converts them; unused by the other reductions).
+#[derive(Clone, Copy)]
+struct Fin {
+    over: Option<i64>,
+    pw: f32,
+    root: f32,
+}
+
+impl Fin {
+    fn new(over: Option<i64>) -> Self {
+        Fin { over, pw: 1.0, root: 1.0 }
+    }
+}
 
 /// One row's window shape, shared by all its output pixels except for the width taps, and the
 /// element strides between neighbouring taps.
@@ -80,12 +98,18 @@ impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '
     fn call(self) {
         let Job { l, p, red, input, output, rows } = self;
         match *red {
-            Reduce::Max => run::<L, P, B, MAX>(l, p, None, input, output, rows),
-            Reduce::Avg { divisor_override } => run::<L, P, B, AVG>(l, p, divisor_override, input, output, rows),
-            Reduce::Lp(LpPower::One) => run::<L, P, B, LP1>(l, p, None, input, output, rows),
-            Reduce::Lp(LpPower::Two) => run::<L, P, B, LP2>(l, p, None, input, output, rows),
-            // `powf` per element: the portable kernel computes exactly these bits.
-            Reduce::Lp(LpPower::General(_)) => crate::portable::window(p, red, input, output, rows),
+            Reduce::Max => run::<L, P, B, MAX>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Avg { divisor_override } => {
+                run::<L, P, B, AVG>(l, p, Fin::new(divisor_override), input, output, rows)
+            }
+            Reduce::Lp(LpPower::One) => run::<L, P, B, LP1>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Lp(LpPower::Two) => run::<L, P, B, LP2>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Lp(LpPower::General(e)) => {
+                // The portable kernel's check and conversions, so the same `powf` calls.
+                assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
+                let fin = Fin { over: None, pw: e as f32, root: (1.0 / e) as f32 };
+                run::<L, P, B, LPG>(l, p, fin, input, output, rows)
+            }
         }
     }
 }
@@ -109,7 +133,7 @@ fn is_pow2(d: f32) -> bool {
 fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
     l: L,
     p: &Problem<'_>,
-    over: Option<i64>,
+    fin: Fin,
     input: &[f32],
     output: &mut [f32],
     rows: Range<usize>,
@@ -158,7 +182,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 out_stride: row_len,
                 cz: az.count()[oz],
                 cy: &yc[oy..oy + run_len],
-                over,
+                fin,
             };
             // SAFETY: rows `r .. r + run_len` are in `rows` (so their outputs are in `output`),
             // and row `r + t` reads input rows `ys[oy] + t .. ys[oy] + t + ky`, which are its
@@ -183,17 +207,17 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
             win.xt = xt[ox];
             if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
                 let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
-                let divs: [f32; P] = from_fn(|j| divisor(over, czy, xc[ox + j]));
+                let divs: [f32; P] = from_fn(|j| divisor(fin.over, czy, xc[ox + j]));
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
                 // `P * c` elements of this row's output starting at `ox * c` (`ox + P <= ow`).
-                unsafe { pixels::<L, P, B, K>(l, src, dst.add(ox * c), bases, win, divs, c) };
+                unsafe { pixels::<L, P, B, K>(l, src, dst.add(ox * c), bases, win, divs, fin, c) };
                 ox += P;
             } else {
-                let divs = [divisor(over, czy, xc[ox])];
+                let divs = [divisor(fin.over, czy, xc[ox])];
                 // SAFETY: as above with one pixel (`ox < ow`).
-                unsafe { pixels::<L, 1, B, K>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, c) };
+                unsafe { pixels::<L, 1, B, K>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c) };
                 ox += 1;
             }
         }
@@ -217,7 +241,7 @@ struct Slide<'a> {
     /// Depth count and the run's height counts (average divisors).
     cz: usize,
     cy: &'a [usize],
-    over: Option<i64>,
+    fin: Fin,
 }
 
 /// Reduces a run of `g.len` output rows whose windows are `KY` consecutive input rows, moving
@@ -278,6 +302,7 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
     at: usize,
     taps: usize,
     sx: usize,
+    pw: f32,
     tail: Option<L::M>,
 ) -> [L::V; B] {
     if K == MAX {
@@ -297,7 +322,7 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
                 let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
-                *ab = l.add(*ab, term::<L, K>(l, v));
+                *ab = l.add(*ab, term::<L, K>(l, v, pw));
             }
         }
         acc
@@ -324,18 +349,18 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize>(
     let mut ring = [[l.zero(); B]; KY];
     for (k, rk) in ring.iter_mut().enumerate().take(KY - 1) {
         // SAFETY: input row `k < KY` of the run's first window.
-        *rk = unsafe { row_reduce::<L, B, K>(l, src, at + k * g.sy, taps, g.sx, tail) };
+        *rk = unsafe { row_reduce::<L, B, K>(l, src, at + k * g.sy, taps, g.sx, g.fin.pw, tail) };
     }
     for t in 0..g.len {
         // SAFETY: input row `t + KY - 1`, the last window row of output row `t`.
-        ring[KY - 1] = unsafe { row_reduce::<L, B, K>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, tail) };
+        ring[KY - 1] = unsafe { row_reduce::<L, B, K>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.fin.pw, tail) };
         let mut acc = ring[0];
         for rk in &ring[1..] {
             for (a, &v) in acc.iter_mut().zip(rk) {
                 *a = if K == MAX { l.max_rule(*a, v) } else { l.add(*a, v) };
             }
         }
-        let d = divisor(g.over, g.cz * g.cy[t], cx);
+        let d = divisor(g.fin.over, g.cz * g.cy[t], cx);
         let pow2 = is_pow2(d);
         let dv = l.splat(if pow2 { 1.0 / d } else { d });
         for (b, &v) in acc.iter().enumerate() {
@@ -344,6 +369,7 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize>(
                 AVG if pow2 => l.canonical_nan(l.mul(v, dv)),
                 AVG => l.canonical_nan(l.div(v, dv)),
                 LP2 => l.canonical_nan(l.sqrt(v)),
+                LPG => l.canonical_nan(per_lane(l, v, |s| libm::powf(s, g.fin.root))),
                 _ => l.canonical_nan(v),
             };
             let ptr = dst.wrapping_add(t * g.out_stride + c0 + b * L::N);
@@ -373,6 +399,7 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
     bases: [usize; P],
     win: Win,
     divs: [f32; P],
+    fin: Fin,
     c: usize,
 ) {
     let n = L::N;
@@ -382,18 +409,18 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
     // this function's contract every access is in bounds.
     while c0 + B * n <= c {
         // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
-        unsafe { block::<L, P, B, K>(l, src, dst, bases, win, divs, c, c0, None) };
+        unsafe { block::<L, P, B, K>(l, src, dst, bases, win, divs, fin, c, c0, None) };
         c0 += B * n;
     }
     while c0 + n <= c {
         // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
-        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, None) };
+        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, fin, c, c0, None) };
         c0 += n;
     }
     if c0 < c {
         let m = l.mask(c - c0);
         // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
-        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, Some(m)) };
+        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, fin, c, c0, Some(m)) };
     }
 }
 
@@ -411,14 +438,30 @@ unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const f32, b: usize, tail: Op
     }
 }
 
-/// The per-element term of a sum.
+/// The per-element term of a sum (`pw`: the general Lp power).
 #[inline(always)]
-fn term<L: Lanes, const K: u8>(l: L, v: L::V) -> L::V {
+fn term<L: Lanes, const K: u8>(l: L, v: L::V, pw: f32) -> L::V {
     match K {
         LP1 => l.abs(v),
         LP2 => l.mul(v, v),
+        LPG => per_lane(l, l.abs(v), |x| libm::powf(x, pw)),
         _ => v,
     }
+}
+
+/// `f` applied to every lane, one scalar call per lane: the same bits as the portable kernel's
+/// scalar call on that element.
+#[inline(always)]
+fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(f32) -> f32) -> L::V {
+    const { assert!(L::N <= 16) };
+    let mut buf = [0.0f32; 16];
+    // SAFETY: `buf` holds 16 >= N writable f32s.
+    unsafe { l.store(buf.as_mut_ptr(), v) };
+    for x in &mut buf[..L::N] {
+        *x = f(*x);
+    }
+    // SAFETY: `buf` holds 16 >= N readable f32s.
+    unsafe { l.load(buf.as_ptr()) }
 }
 
 /// Sums one window row (taps `row + x * sx`) left to right from its first term, for every
@@ -433,13 +476,14 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
     bases: [usize; P],
     row: usize,
     win: Win,
+    pw: f32,
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // Starts from the first term, not from `+0.0`: see `block` for why adding `+0.0` once at
     // the end gives the canonical bits.
     // SAFETY: tap 0 is inside the window, so in bounds by the caller's contract.
     let mut s: [[L::V; B]; P] = from_fn(|j| {
-        from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }))
+        from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
     });
     for x in 1..win.xt {
         let off = row + x * win.sx;
@@ -447,7 +491,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
             for (b, sb) in s[j].iter_mut().enumerate() {
                 // SAFETY: the tap is inside the window, so in bounds by the caller's contract.
                 let v = unsafe { ld::<L, B>(l, src.add(bases[j] + off + b * L::N), b, tail) };
-                *sb = l.add(*sb, term::<L, K>(l, v));
+                *sb = l.add(*sb, term::<L, K>(l, v, pw));
             }
         }
     }
@@ -465,13 +509,14 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
     bases: [usize; P],
     plane: usize,
     win: Win,
+    pw: f32,
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // SAFETY: forwarded contract (rows `y < yt` of this plane).
-    let mut acc = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane, win, tail) };
+    let mut acc = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane, win, pw, tail) };
     for y in 1..win.yt {
         // SAFETY: as above.
-        let r = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane + y * win.sy, win, tail) };
+        let r = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane + y * win.sy, win, pw, tail) };
         for j in 0..P {
             for b in 0..B {
                 acc[j][b] = l.add(acc[j][b], r[j][b]);
@@ -497,6 +542,7 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
     bases: [usize; P],
     win: Win,
     divs: [f32; P],
+    fin: Fin,
     c: usize,
     c0: usize,
     tail: Option<L::M>,
@@ -525,10 +571,10 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
         acc
     } else {
         // SAFETY: planes `z < zt` of the window: in bounds by the contract.
-        let mut vol = unsafe { plane_sum::<L, P, B, K>(l, src, bases, 0, win, tail) };
+        let mut vol = unsafe { plane_sum::<L, P, B, K>(l, src, bases, 0, win, fin.pw, tail) };
         for z in 1..win.zt {
             // SAFETY: as above.
-            let s = unsafe { plane_sum::<L, P, B, K>(l, src, bases, z * win.sz, win, tail) };
+            let s = unsafe { plane_sum::<L, P, B, K>(l, src, bases, z * win.sz, win, fin.pw, tail) };
             for j in 0..P {
                 for b in 0..B {
                     vol[j][b] = l.add(vol[j][b], s[j][b]);
@@ -557,6 +603,7 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
                     AVG if pow2 => l.mul(*vb, d),
                     AVG => l.div(*vb, d),
                     LP2 => l.sqrt(*vb),
+                    LPG => per_lane(l, *vb, |s| libm::powf(s, fin.root)),
                     _ => *vb,
                 };
                 // Which NaN an add returns when both operands are NaN depends on the operand
