@@ -21,7 +21,7 @@
 //! in each IEEE add, which is not fixed by the source; averages and Lp therefore return the
 //! canonical `f32::NAN` for every NaN output.
 
-use super::Lanes;
+use super::{Divisor, Lanes};
 use crate::problem::{LpPower, Problem, Reduce};
 use core::array::from_fn;
 use core::ops::Range;
@@ -123,10 +123,11 @@ fn divisor(over: Option<i64>, count_zy: usize, count_x: usize) -> f32 {
     }
 }
 
-/// Whether `d` (a non-zero integer converted to f32) is plus or minus a power of two.
+/// [`divisor`] prepared for [`Lanes::avg_div`] (averages only: the other reductions skip the
+/// reciprocal).
 #[inline(always)]
-fn is_pow2(d: f32) -> bool {
-    d.is_normal() && d.to_bits() & 0x007f_ffff == 0
+fn avg_divisor<const K: u8>(over: Option<i64>, count_zy: usize, count_x: usize) -> Divisor {
+    Divisor::new(if K == AVG { divisor(over, count_zy, count_x) } else { 1.0 })
 }
 
 #[inline(always)]
@@ -207,7 +208,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
             win.xt = xt[ox];
             if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
                 let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
-                let divs: [f32; P] = from_fn(|j| divisor(fin.over, czy, xc[ox + j]));
+                let divs: [Divisor; P] = from_fn(|j| avg_divisor::<K>(fin.over, czy, xc[ox + j]));
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
@@ -215,7 +216,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 unsafe { pixels::<L, P, B, K>(l, src, dst.add(ox * c), bases, win, divs, fin, c) };
                 ox += P;
             } else {
-                let divs = [divisor(fin.over, czy, xc[ox])];
+                let divs = [avg_divisor::<K>(fin.over, czy, xc[ox])];
                 // SAFETY: as above with one pixel (`ox < ow`).
                 unsafe { pixels::<L, 1, B, K>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c) };
                 ox += 1;
@@ -264,29 +265,61 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
     xt: &[usize],
     xc: &[usize],
 ) {
-    let (c, n) = (g.c, L::N);
+    let c = g.c;
+    let mut ds = [Divisor::new(1.0); 2 * STRIP];
     for ox in 0..xs.len() {
         let base = g.base + xs[ox] * c;
-        let (taps, cx) = (xt[ox], xc[ox]);
+        let taps = xt[ox];
         let dst = dst.wrapping_add(ox * c);
-        let mut c0 = 0;
-        // SAFETY (three loops): channels `c0 .. c0 + width <= c` of this column, the partial
-        // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
-        while c0 + B * n <= c {
-            // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
-            unsafe { column::<L, B, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
-            c0 += B * n;
+        if K == AVG {
+            for (t, d) in ds.iter_mut().enumerate().take(g.len) {
+                *d = Divisor::new(divisor(g.fin.over, g.cz * g.cy[t], xc[ox]));
+            }
         }
-        while c0 + n <= c {
-            // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
-            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
-            c0 += n;
+        // SAFETY: forwarded contract, for this column.
+        unsafe {
+            // Square windows (the common case) get an unrolled row reduction.
+            if taps == KY {
+                columns::<L, B, K, KY, KY>(l, src, dst, base, taps, &ds, g);
+            } else {
+                columns::<L, B, K, KY, 0>(l, src, dst, base, taps, &ds, g);
+            }
         }
-        if c0 < c {
-            let m = l.mask(c - c0);
-            // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
-            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, Some(m)) };
-        }
+    }
+}
+
+/// All channels of one output column of a [`slide`] run (`KX`: the tap count when non-zero).
+///
+/// # Safety
+/// As [`slide`], for this column: input taps from `base`, outputs from `dst`.
+#[inline(always)]
+unsafe fn columns<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    base: usize,
+    taps: usize,
+    ds: &[Divisor; 2 * STRIP],
+    g: &Slide<'_>,
+) {
+    let (c, n) = (g.c, L::N);
+    let mut c0 = 0;
+    // SAFETY (three loops): channels `c0 .. c0 + width <= c` of this column, the partial
+    // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
+    while c0 + B * n <= c {
+        // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
+        unsafe { column::<L, B, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
+        c0 += B * n;
+    }
+    while c0 + n <= c {
+        // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
+        unsafe { column::<L, 1, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
+        c0 += n;
+    }
+    if c0 < c {
+        let m = l.mask(c - c0);
+        // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
+        unsafe { column::<L, 1, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, Some(m)) };
     }
 }
 
@@ -296,7 +329,7 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
 /// # Safety
 /// Every tap starts `B * N` readable lanes (the mask's lanes for the last vector with `tail`).
 #[inline(always)]
-unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
+unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
     l: L,
     src: *const f32,
     at: usize,
@@ -305,6 +338,7 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
     pw: f32,
     tail: Option<L::M>,
 ) -> [L::V; B] {
+    let taps = if KX == 0 { taps } else { KX };
     if K == MAX {
         // SAFETY: the first tap, in bounds by the contract.
         let mut acc: [L::V; B] = from_fn(|b| unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) });
@@ -317,8 +351,12 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
         }
         acc
     } else {
-        let mut acc = [l.zero(); B];
-        for x in 0..taps {
+        // From the first term, not from `+0.0`: Lp terms are never `-0.0`, and averages add the
+        // `+0.0` once per output (see `block`).
+        // SAFETY: the first tap, in bounds by the contract.
+        let mut acc: [L::V; B] =
+            from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw));
+        for x in 1..taps {
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
                 let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
@@ -335,39 +373,37 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
 /// As [`slide`], for this column's `B` vectors at `at` (input) and `dst + c0` (output).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize>(
+unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
     l: L,
     src: *const f32,
     dst: *mut f32,
     at: usize,
     taps: usize,
     c0: usize,
-    cx: usize,
+    ds: &[Divisor; 2 * STRIP],
     g: &Slide<'_>,
     tail: Option<L::M>,
 ) {
     let mut ring = [[l.zero(); B]; KY];
     for (k, rk) in ring.iter_mut().enumerate().take(KY - 1) {
         // SAFETY: input row `k < KY` of the run's first window.
-        *rk = unsafe { row_reduce::<L, B, K>(l, src, at + k * g.sy, taps, g.sx, g.fin.pw, tail) };
+        *rk = unsafe { row_reduce::<L, B, K, KX>(l, src, at + k * g.sy, taps, g.sx, g.fin.pw, tail) };
     }
     for t in 0..g.len {
         // SAFETY: input row `t + KY - 1`, the last window row of output row `t`.
-        ring[KY - 1] = unsafe { row_reduce::<L, B, K>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.fin.pw, tail) };
+        ring[KY - 1] = unsafe { row_reduce::<L, B, K, KX>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.fin.pw, tail) };
         let mut acc = ring[0];
         for rk in &ring[1..] {
             for (a, &v) in acc.iter_mut().zip(rk) {
                 *a = if K == MAX { l.max_rule(*a, v) } else { l.add(*a, v) };
             }
         }
-        let d = divisor(g.fin.over, g.cz * g.cy[t], cx);
-        let pow2 = is_pow2(d);
-        let dv = l.splat(if pow2 { 1.0 / d } else { d });
+        if K == AVG {
+            acc = l.avg_div(acc, ds[t]);
+        }
         for (b, &v) in acc.iter().enumerate() {
             let v = match K {
-                MAX => v,
-                AVG if pow2 => l.canonical_nan(l.mul(v, dv)),
-                AVG => l.canonical_nan(l.div(v, dv)),
+                MAX | AVG => v,
                 LP2 => l.canonical_nan(l.sqrt(v)),
                 LPG => l.canonical_nan(per_lane(l, v, |s| libm::powf(s, g.fin.root))),
                 _ => l.canonical_nan(v),
@@ -398,7 +434,7 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
     dst: *mut f32,
     bases: [usize; P],
     win: Win,
-    divs: [f32; P],
+    divs: [Divisor; P],
     fin: Fin,
     c: usize,
 ) {
@@ -541,7 +577,7 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
     dst: *mut f32,
     bases: [usize; P],
     win: Win,
-    divs: [f32; P],
+    divs: [Divisor; P],
     fin: Fin,
     c: usize,
     c0: usize,
@@ -585,23 +621,17 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
         // first term instead. With `f(x) = x + 0.0` (`-0.0` to `+0.0`, every other value,
         // NaN and inf included, unchanged), round-to-nearest gives `f(a) + b == f(a + b)`
         // (`a + b` is `-0.0` only when both are), so the canonical sum is `f` of this one:
-        // one add per output instead of one per window row.
-        let zero = l.zero();
-        for vj in vol.iter_mut() {
-            for vb in vj.iter_mut() {
-                *vb = l.add(*vb, zero);
+        // one add per output (inside `avg_div` for averages) instead of one per window row.
+        // Lp terms are never `-0.0`, so neither are their sums.
+        if K == AVG {
+            for (j, vj) in vol.iter_mut().enumerate() {
+                *vj = l.avg_div(*vj, divs[j]);
             }
         }
-        for (j, vj) in vol.iter_mut().enumerate() {
-            // Dividing by a power of two `d` is exact scaling, as is multiplying by `1 / d`
-            // (also a power of two, exactly representable for every integer `d`): the same
-            // real value rounded once, so the same bits, at a fraction of a division's cost.
-            let pow2 = is_pow2(divs[j]);
-            let d = l.splat(if pow2 { 1.0 / divs[j] } else { divs[j] });
+        for vj in vol.iter_mut() {
             for vb in vj.iter_mut() {
                 let v = match K {
-                    AVG if pow2 => l.mul(*vb, d),
-                    AVG => l.div(*vb, d),
+                    AVG => continue,
                     LP2 => l.sqrt(*vb),
                     LPG => per_lane(l, *vb, |s| libm::powf(s, fin.root)),
                     _ => *vb,
