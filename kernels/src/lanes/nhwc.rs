@@ -66,6 +66,39 @@ struct Win {
     sx: usize,
 }
 
+/// Window shapes with their tap counts known at compile time (`SHAPE_ANY`: read from [`Win`]),
+/// so the common small windows get fully unrolled tap loops.
+const SHAPE_ANY: u8 = 0;
+/// 2x2 (one plane).
+const SHAPE_2X2: u8 = 1;
+/// 3x3 (one plane).
+const SHAPE_3X3: u8 = 2;
+/// One row of 4 taps (1-D windows of 4).
+const SHAPE_1X4: u8 = 3;
+
+impl Win {
+    /// The shape code of this window's tap counts.
+    #[inline(always)]
+    fn shape(&self) -> u8 {
+        match (self.zt, self.yt, self.xt) {
+            (1, 2, 2) => SHAPE_2X2,
+            (1, 3, 3) => SHAPE_3X3,
+            (1, 1, 4) => SHAPE_1X4,
+            _ => SHAPE_ANY,
+        }
+    }
+    /// `(zt, yt, xt)`, constants for the fixed shapes (equal to the fields by `shape`).
+    #[inline(always)]
+    fn dims<const S: u8>(&self) -> (usize, usize, usize) {
+        match S {
+            SHAPE_2X2 => (1, 2, 2),
+            SHAPE_3X3 => (1, 3, 3),
+            SHAPE_1X4 => (1, 1, 4),
+            _ => (self.zt, self.yt, self.xt),
+        }
+    }
+}
+
 /// A channels-last windowed job, runnable inside a token's `vectorize` (which enables the ISA's
 /// target features for everything inlined into it).
 pub(crate) struct Job<'a, 'p, L, const P: usize, const B: usize> {
@@ -213,12 +246,20 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
                 // `P * c` elements of this row's output starting at `ox * c` (`ox + P <= ow`).
-                unsafe { pixels::<L, P, B, K>(l, src, dst.add(ox * c), bases, win, divs, fin, c) };
+                unsafe {
+                    let d = dst.add(ox * c);
+                    match win.shape() {
+                        SHAPE_2X2 => pixels::<L, P, B, K, SHAPE_2X2>(l, src, d, bases, win, divs, fin, c),
+                        SHAPE_3X3 => pixels::<L, P, B, K, SHAPE_3X3>(l, src, d, bases, win, divs, fin, c),
+                        SHAPE_1X4 => pixels::<L, P, B, K, SHAPE_1X4>(l, src, d, bases, win, divs, fin, c),
+                        _ => pixels::<L, P, B, K, SHAPE_ANY>(l, src, d, bases, win, divs, fin, c),
+                    }
+                }
                 ox += P;
             } else {
                 let divs = [avg_divisor::<K>(fin.over, czy, xc[ox])];
                 // SAFETY: as above with one pixel (`ox < ow`).
-                unsafe { pixels::<L, 1, B, K>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c) };
+                unsafe { pixels::<L, 1, B, K, SHAPE_ANY>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c) };
                 ox += 1;
             }
         }
@@ -428,7 +469,7 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const K
 /// For each `j`, every tap `bases[j] + z * sz + y * sy + x * sx` (`z < zt`, `y < yt`, `x < xt`)
 /// starts `c` readable f32s at `src`, and `dst .. dst + P * c` is writable.
 #[inline(always)]
-unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     dst: *mut f32,
@@ -445,18 +486,18 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
     // this function's contract every access is in bounds.
     while c0 + B * n <= c {
         // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
-        unsafe { block::<L, P, B, K>(l, src, dst, bases, win, divs, fin, c, c0, None) };
+        unsafe { block::<L, P, B, K, S>(l, src, dst, bases, win, divs, fin, c, c0, None) };
         c0 += B * n;
     }
     while c0 + n <= c {
         // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
-        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, fin, c, c0, None) };
+        unsafe { block::<L, P, 1, K, S>(l, src, dst, bases, win, divs, fin, c, c0, None) };
         c0 += n;
     }
     if c0 < c {
         let m = l.mask(c - c0);
         // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
-        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, fin, c, c0, Some(m)) };
+        unsafe { block::<L, P, 1, K, S>(l, src, dst, bases, win, divs, fin, c, c0, Some(m)) };
     }
 }
 
@@ -506,7 +547,7 @@ fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(f32) -> f32) -> L::V {
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     bases: [usize; P],
@@ -521,7 +562,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
     let mut s: [[L::V; B]; P] = from_fn(|j| {
         from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
     });
-    for x in 1..win.xt {
+    for x in 1..win.dims::<S>().2 {
         let off = row + x * win.sx;
         for j in 0..P {
             for (b, sb) in s[j].iter_mut().enumerate() {
@@ -539,7 +580,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     bases: [usize; P],
@@ -549,10 +590,10 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // SAFETY: forwarded contract (rows `y < yt` of this plane).
-    let mut acc = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane, win, pw, tail) };
-    for y in 1..win.yt {
+    let mut acc = unsafe { row_sum::<L, P, B, K, S>(l, src, bases, plane, win, pw, tail) };
+    for y in 1..win.dims::<S>().1 {
         // SAFETY: as above.
-        let r = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane + y * win.sy, win, pw, tail) };
+        let r = unsafe { row_sum::<L, P, B, K, S>(l, src, bases, plane + y * win.sy, win, pw, tail) };
         for j in 0..P {
             for b in 0..B {
                 acc[j][b] = l.add(acc[j][b], r[j][b]);
@@ -571,7 +612,7 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
 /// writable for the same lanes.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     dst: *mut f32,
@@ -588,11 +629,12 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
         // SAFETY: the first tap of each window (offset 0) is in bounds by the contract.
         let mut acc: [[L::V; B]; P] =
             from_fn(|j| from_fn(|b| unsafe { ld::<L, B>(l, src.add(bases[j] + b * L::N), b, tail) }));
-        for z in 0..win.zt {
-            for y in 0..win.yt {
+        let (zt, yt, xt) = win.dims::<S>();
+        for z in 0..zt {
+            for y in 0..yt {
                 let row = z * win.sz + y * win.sy;
                 let x0 = usize::from(z == 0 && y == 0);
-                for x in x0..win.xt {
+                for x in x0..xt {
                     let off = row + x * win.sx;
                     for j in 0..P {
                         for (b, ab) in acc[j].iter_mut().enumerate() {
@@ -607,10 +649,10 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
         acc
     } else {
         // SAFETY: planes `z < zt` of the window: in bounds by the contract.
-        let mut vol = unsafe { plane_sum::<L, P, B, K>(l, src, bases, 0, win, fin.pw, tail) };
-        for z in 1..win.zt {
+        let mut vol = unsafe { plane_sum::<L, P, B, K, S>(l, src, bases, 0, win, fin.pw, tail) };
+        for z in 1..win.dims::<S>().0 {
             // SAFETY: as above.
-            let s = unsafe { plane_sum::<L, P, B, K>(l, src, bases, z * win.sz, win, fin.pw, tail) };
+            let s = unsafe { plane_sum::<L, P, B, K, S>(l, src, bases, z * win.sz, win, fin.pw, tail) };
             for j in 0..P {
                 for b in 0..B {
                     vol[j][b] = l.add(vol[j][b], s[j][b]);
