@@ -259,7 +259,9 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
             } else {
                 let divs = [avg_divisor::<K>(fin.over, czy, xc[ox])];
                 // SAFETY: as above with one pixel (`ox < ow`).
-                unsafe { pixels::<L, 1, B, K, SHAPE_ANY>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c) };
+                unsafe {
+                    pixels::<L, 1, B, K, SHAPE_ANY>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c)
+                };
                 ox += 1;
             }
         }
@@ -430,9 +432,10 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const K
         // SAFETY: input row `k < KY` of the run's first window.
         *rk = unsafe { row_reduce::<L, B, K, KX>(l, src, at + k * g.sy, taps, g.sx, g.fin.pw, tail) };
     }
-    for t in 0..g.len {
+    for (t, &dt) in ds.iter().enumerate().take(g.len) {
         // SAFETY: input row `t + KY - 1`, the last window row of output row `t`.
-        ring[KY - 1] = unsafe { row_reduce::<L, B, K, KX>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.fin.pw, tail) };
+        ring[KY - 1] =
+            unsafe { row_reduce::<L, B, K, KX>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.fin.pw, tail) };
         let mut acc = ring[0];
         for rk in &ring[1..] {
             for (a, &v) in acc.iter_mut().zip(rk) {
@@ -440,7 +443,7 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const K
             }
         }
         if K == AVG {
-            acc = l.avg_div(acc, ds[t]);
+            acc = l.avg_div(acc, dt);
         }
         for (b, &v) in acc.iter().enumerate() {
             let v = match K {
@@ -468,6 +471,7 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const K
 /// # Safety
 /// For each `j`, every tap `bases[j] + z * sz + y * sy + x * sx` (`z < zt`, `y < yt`, `x < xt`)
 /// starts `c` readable f32s at `src`, and `dst .. dst + P * c` is writable.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,

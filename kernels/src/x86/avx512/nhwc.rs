@@ -1,5 +1,5 @@
 //! Channels-last windowed f32 kernels for AVX512: the lane-generic kernel of
-//! [`crate::lanes::nhwc`] at 16 lanes, blocked 2 pixels x 4 vectors.
+//! [`crate::lanes::nhwc`] at 16 lanes, blocked 1 pixel x 4 vectors.
 
 use crate::lanes::nhwc::Job;
 use crate::problem::{Problem, Reduce};
