@@ -102,7 +102,7 @@ fn windowed(kind: u8) -> impl Strategy<Value = Case> {
             Just(Some(-4i64)),
             Just(Some(1i64 << 40))
         ],
-        prop_oneof![Just(1.0f64), Just(2.0), Just(3.0)],
+        prop_oneof![Just(1.0f64), Just(2.0), Just(3.0), Just(1.5)],
         any::<u64>(),
         prop_oneof![Just(0u32), Just(7), Just(53)],
     )
@@ -261,7 +261,9 @@ fn every_channel_tail() {
             PoolOp::Avg(w3.clone(), AvgOptions { count_include_pad: false, divisor_override: None }),
             PoolOp::avg(Window::new(&[2, 2])),
             PoolOp::Lp(w3.clone(), 2.0),
-            PoolOp::Lp(w3, 1.0),
+            PoolOp::Lp(w3.clone(), 1.0),
+            PoolOp::Lp(w3, 3.0),
+            PoolOp::Lp(Window::new(&[2, 2]), 1.5),
             PoolOp::AdaptiveAvg(vec![4, 5]),
         ];
         for op in ops {
@@ -366,6 +368,42 @@ fn signed_zeros_are_canonical() {
             for isa in isas() {
                 let got = run_plan(&op, &x, &shape, PlanOptions::isa(isa));
                 assert_bits_eq(&got.values, &scalar.values, &format!("{isa} vs scalar, {op:?} on {shape:?}"));
+            }
+        }
+    }
+}
+
+/// Lp with a general exponent (`powf` per element and for the root) runs inside the SIMD engine
+/// and must give the Scalar level's bits on every level: the blocked path (stride 2, padded,
+/// dilated, 1-D and 3-D) and the sliding path (stride 1, 2 to 5 window rows), every channel tail,
+/// with NaN, infinities and signed zeros injected.
+#[test]
+fn lp_general_exponent_is_bit_identical() {
+    let shapes = [
+        TensorShape::new(Layout::ChannelsLast, 1, 37, &[9, 11]).unwrap(),
+        TensorShape::new(Layout::ChannelsLast, 2, 19, &[23]).unwrap(),
+        TensorShape::new(Layout::ChannelsLast, 1, 21, &[4, 6, 7]).unwrap(),
+    ];
+    for (si, shape) in shapes.into_iter().enumerate() {
+        let rank = shape.rank();
+        let k = |v: usize| vec![v; rank];
+        for (pi, p) in [3.0, 1.5, 2.5, 7.0].into_iter().enumerate() {
+            let windows = [
+                Window::new(&k(3)).stride(&k(2)).padding(&k(1)),
+                Window::new(&k(2)),
+                Window::new(&k(3)).stride(&k(1)).padding(&k(1)),
+                Window::new(&k(5)).stride(&k(1)).padding(&k(2)),
+                Window::new(&k(2)).stride(&k(1)).dilation(&k(2)),
+                Window::new(&k(4)).stride(&k(1)).ceil_mode(true),
+            ];
+            for (wi, w) in windows.into_iter().enumerate() {
+                let op = PoolOp::Lp(w, p);
+                for special in [0u32, 5] {
+                    let seed = (si * 100 + pi * 10 + wi) as u64;
+                    if let Err(e) = check(&Case { op: op.clone(), shape: shape.clone(), seed, special }) {
+                        panic!("{op:?} on {shape:?}: {e}");
+                    }
+                }
             }
         }
     }

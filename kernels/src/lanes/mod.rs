@@ -61,6 +61,45 @@ pub(crate) trait Lanes: Copy {
     fn max_rule(self, l: Self::V, r: Self::V) -> Self::V;
     /// Replaces every NaN lane by `f32::NAN` (`0x7fc0_0000`), other lanes unchanged.
     fn canonical_nan(self, a: Self::V) -> Self::V;
+
+    /// The average of each lane of `s`, a window sum folded from its first term instead of from
+    /// `+0.0`: `canonical_nan((s + 0.0) / d)` per lane (see [`Divisor`]).
+    #[inline(always)]
+    fn avg_div<const B: usize>(self, s: [Self::V; B], d: Divisor) -> [Self::V; B] {
+        let dv = self.splat(d.by);
+        let zero = self.zero();
+        let mut out = s;
+        for v in out.iter_mut() {
+            let x = self.add(*v, zero);
+            *v = self.canonical_nan(if d.pow2 { self.mul(x, dv) } else { self.div(x, dv) });
+        }
+        out
+    }
+}
+
+/// An average divisor prepared once for [`Lanes::avg_div`].
+///
+/// `s + 0.0` turns `-0.0` into `+0.0` (the canonical sum starts at `+0.0`, and with round to
+/// nearest `(x + 0.0) + y == (x + y) + 0.0` for every `x`, `y`), then the correctly rounded
+/// quotient. Dividing by a power of two `d` is exact scaling, as is multiplying by `1 / d` (also
+/// a power of two, exact for every integer `d`): the same real value rounded once, so the same
+/// bits, at a fraction of a division's cost. Which NaN an add returns when both operands are NaN
+/// depends on the operand order the compiler picks; a canonical NaN makes every path agree.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Divisor {
+    /// `1 / d` when `d` is plus or minus a power of two, else `d`.
+    by: f32,
+    /// Multiply by `by` (else divide by it).
+    pow2: bool,
+}
+
+impl Divisor {
+    /// `d`: a non-zero integer converted to f32.
+    #[inline(always)]
+    pub(crate) fn new(d: f32) -> Self {
+        let pow2 = d.is_normal() && d.to_bits() & 0x007f_ffff == 0;
+        Divisor { by: if pow2 { 1.0 / d } else { d }, pow2 }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -21,7 +21,7 @@
 //! in each IEEE add, which is not fixed by the source; averages and Lp therefore return the
 //! canonical `f32::NAN` for every NaN output.
 
-use super::Lanes;
+use super::{Divisor, Lanes};
 use crate::problem::{LpPower, Problem, Reduce};
 use core::array::from_fn;
 use core::ops::Range;
@@ -35,6 +35,24 @@ const MAX: u8 = 0;
 const AVG: u8 = 1;
 const LP1: u8 = 2;
 const LP2: u8 = 3;
+/// Lp with a general exponent: `libm::powf` per lane, exactly the portable kernel's calls.
+const LPG: u8 = 4;
+
+/// What finishes a window besides its reduction: the average divisor override, and the Lp
+/// exponent as the per-element term's power and the root's power (`p as f32`, `(1 / p) as f32`,
+/// as the portable kernel converts them; unused by the other reductions).
+#[derive(Clone, Copy)]
+struct Fin {
+    over: Option<i64>,
+    pw: f32,
+    root: f32,
+}
+
+impl Fin {
+    fn new(over: Option<i64>) -> Self {
+        Fin { over, pw: 1.0, root: 1.0 }
+    }
+}
 
 /// One row's window shape, shared by all its output pixels except for the width taps, and the
 /// element strides between neighbouring taps.
@@ -46,6 +64,39 @@ struct Win {
     sz: usize,
     sy: usize,
     sx: usize,
+}
+
+/// Window shapes with their tap counts known at compile time (`SHAPE_ANY`: read from [`Win`]),
+/// so the common small windows get fully unrolled tap loops.
+const SHAPE_ANY: u8 = 0;
+/// 2x2 (one plane).
+const SHAPE_2X2: u8 = 1;
+/// 3x3 (one plane).
+const SHAPE_3X3: u8 = 2;
+/// One row of 4 taps (1-D windows of 4).
+const SHAPE_1X4: u8 = 3;
+
+impl Win {
+    /// The shape code of this window's tap counts.
+    #[inline(always)]
+    fn shape(&self) -> u8 {
+        match (self.zt, self.yt, self.xt) {
+            (1, 2, 2) => SHAPE_2X2,
+            (1, 3, 3) => SHAPE_3X3,
+            (1, 1, 4) => SHAPE_1X4,
+            _ => SHAPE_ANY,
+        }
+    }
+    /// `(zt, yt, xt)`, constants for the fixed shapes (equal to the fields by `shape`).
+    #[inline(always)]
+    fn dims<const S: u8>(&self) -> (usize, usize, usize) {
+        match S {
+            SHAPE_2X2 => (1, 2, 2),
+            SHAPE_3X3 => (1, 3, 3),
+            SHAPE_1X4 => (1, 1, 4),
+            _ => (self.zt, self.yt, self.xt),
+        }
+    }
 }
 
 /// A channels-last windowed job, runnable inside a token's `vectorize` (which enables the ISA's
@@ -80,12 +131,18 @@ impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '
     fn call(self) {
         let Job { l, p, red, input, output, rows } = self;
         match *red {
-            Reduce::Max => run::<L, P, B, MAX>(l, p, None, input, output, rows),
-            Reduce::Avg { divisor_override } => run::<L, P, B, AVG>(l, p, divisor_override, input, output, rows),
-            Reduce::Lp(LpPower::One) => run::<L, P, B, LP1>(l, p, None, input, output, rows),
-            Reduce::Lp(LpPower::Two) => run::<L, P, B, LP2>(l, p, None, input, output, rows),
-            // `powf` per element: the portable kernel computes exactly these bits.
-            Reduce::Lp(LpPower::General(_)) => crate::portable::window(p, red, input, output, rows),
+            Reduce::Max => run::<L, P, B, MAX>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Avg { divisor_override } => {
+                run::<L, P, B, AVG>(l, p, Fin::new(divisor_override), input, output, rows)
+            }
+            Reduce::Lp(LpPower::One) => run::<L, P, B, LP1>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Lp(LpPower::Two) => run::<L, P, B, LP2>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Lp(LpPower::General(e)) => {
+                // The portable kernel's check and conversions, so the same `powf` calls.
+                assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
+                let fin = Fin { over: None, pw: e as f32, root: (1.0 / e) as f32 };
+                run::<L, P, B, LPG>(l, p, fin, input, output, rows)
+            }
         }
     }
 }
@@ -99,17 +156,18 @@ fn divisor(over: Option<i64>, count_zy: usize, count_x: usize) -> f32 {
     }
 }
 
-/// Whether `d` (a non-zero integer converted to f32) is plus or minus a power of two.
+/// [`divisor`] prepared for [`Lanes::avg_div`] (averages only: the other reductions skip the
+/// reciprocal).
 #[inline(always)]
-fn is_pow2(d: f32) -> bool {
-    d.is_normal() && d.to_bits() & 0x007f_ffff == 0
+fn avg_divisor<const K: u8>(over: Option<i64>, count_zy: usize, count_x: usize) -> Divisor {
+    Divisor::new(if K == AVG { divisor(over, count_zy, count_x) } else { 1.0 })
 }
 
 #[inline(always)]
 fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
     l: L,
     p: &Problem<'_>,
-    over: Option<i64>,
+    fin: Fin,
     input: &[f32],
     output: &mut [f32],
     rows: Range<usize>,
@@ -158,7 +216,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 out_stride: row_len,
                 cz: az.count()[oz],
                 cy: &yc[oy..oy + run_len],
-                over,
+                fin,
             };
             // SAFETY: rows `r .. r + run_len` are in `rows` (so their outputs are in `output`),
             // and row `r + t` reads input rows `ys[oy] + t .. ys[oy] + t + ky`, which are its
@@ -183,17 +241,27 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
             win.xt = xt[ox];
             if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
                 let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
-                let divs: [f32; P] = from_fn(|j| divisor(over, czy, xc[ox + j]));
+                let divs: [Divisor; P] = from_fn(|j| avg_divisor::<K>(fin.over, czy, xc[ox + j]));
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
                 // `P * c` elements of this row's output starting at `ox * c` (`ox + P <= ow`).
-                unsafe { pixels::<L, P, B, K>(l, src, dst.add(ox * c), bases, win, divs, c) };
+                unsafe {
+                    let d = dst.add(ox * c);
+                    match win.shape() {
+                        SHAPE_2X2 => pixels::<L, P, B, K, SHAPE_2X2>(l, src, d, bases, win, divs, fin, c),
+                        SHAPE_3X3 => pixels::<L, P, B, K, SHAPE_3X3>(l, src, d, bases, win, divs, fin, c),
+                        SHAPE_1X4 => pixels::<L, P, B, K, SHAPE_1X4>(l, src, d, bases, win, divs, fin, c),
+                        _ => pixels::<L, P, B, K, SHAPE_ANY>(l, src, d, bases, win, divs, fin, c),
+                    }
+                }
                 ox += P;
             } else {
-                let divs = [divisor(over, czy, xc[ox])];
+                let divs = [avg_divisor::<K>(fin.over, czy, xc[ox])];
                 // SAFETY: as above with one pixel (`ox < ow`).
-                unsafe { pixels::<L, 1, B, K>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, c) };
+                unsafe {
+                    pixels::<L, 1, B, K, SHAPE_ANY>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c)
+                };
                 ox += 1;
             }
         }
@@ -217,7 +285,7 @@ struct Slide<'a> {
     /// Depth count and the run's height counts (average divisors).
     cz: usize,
     cy: &'a [usize],
-    over: Option<i64>,
+    fin: Fin,
 }
 
 /// Reduces a run of `g.len` output rows whose windows are `KY` consecutive input rows, moving
@@ -240,29 +308,61 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
     xt: &[usize],
     xc: &[usize],
 ) {
-    let (c, n) = (g.c, L::N);
+    let c = g.c;
+    let mut ds = [Divisor::new(1.0); 2 * STRIP];
     for ox in 0..xs.len() {
         let base = g.base + xs[ox] * c;
-        let (taps, cx) = (xt[ox], xc[ox]);
+        let taps = xt[ox];
         let dst = dst.wrapping_add(ox * c);
-        let mut c0 = 0;
-        // SAFETY (three loops): channels `c0 .. c0 + width <= c` of this column, the partial
-        // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
-        while c0 + B * n <= c {
-            // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
-            unsafe { column::<L, B, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
-            c0 += B * n;
+        if K == AVG {
+            for (t, d) in ds.iter_mut().enumerate().take(g.len) {
+                *d = Divisor::new(divisor(g.fin.over, g.cz * g.cy[t], xc[ox]));
+            }
         }
-        while c0 + n <= c {
-            // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
-            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, None) };
-            c0 += n;
+        // SAFETY: forwarded contract, for this column.
+        unsafe {
+            // Square windows (the common case) get an unrolled row reduction.
+            if taps == KY {
+                columns::<L, B, K, KY, KY>(l, src, dst, base, taps, &ds, g);
+            } else {
+                columns::<L, B, K, KY, 0>(l, src, dst, base, taps, &ds, g);
+            }
         }
-        if c0 < c {
-            let m = l.mask(c - c0);
-            // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
-            unsafe { column::<L, 1, K, KY>(l, src, dst, base + c0, taps, c0, cx, g, Some(m)) };
-        }
+    }
+}
+
+/// All channels of one output column of a [`slide`] run (`KX`: the tap count when non-zero).
+///
+/// # Safety
+/// As [`slide`], for this column: input taps from `base`, outputs from `dst`.
+#[inline(always)]
+unsafe fn columns<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
+    l: L,
+    src: *const f32,
+    dst: *mut f32,
+    base: usize,
+    taps: usize,
+    ds: &[Divisor; 2 * STRIP],
+    g: &Slide<'_>,
+) {
+    let (c, n) = (g.c, L::N);
+    let mut c0 = 0;
+    // SAFETY (three loops): channels `c0 .. c0 + width <= c` of this column, the partial
+    // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
+    while c0 + B * n <= c {
+        // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
+        unsafe { column::<L, B, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
+        c0 += B * n;
+    }
+    while c0 + n <= c {
+        // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
+        unsafe { column::<L, 1, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
+        c0 += n;
+    }
+    if c0 < c {
+        let m = l.mask(c - c0);
+        // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
+        unsafe { column::<L, 1, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, Some(m)) };
     }
 }
 
@@ -272,14 +372,16 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
 /// # Safety
 /// Every tap starts `B * N` readable lanes (the mask's lanes for the last vector with `tail`).
 #[inline(always)]
-unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
+unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
     l: L,
     src: *const f32,
     at: usize,
     taps: usize,
     sx: usize,
+    pw: f32,
     tail: Option<L::M>,
 ) -> [L::V; B] {
+    let taps = if KX == 0 { taps } else { KX };
     if K == MAX {
         // SAFETY: the first tap, in bounds by the contract.
         let mut acc: [L::V; B] = from_fn(|b| unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) });
@@ -292,12 +394,16 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
         }
         acc
     } else {
-        let mut acc = [l.zero(); B];
-        for x in 0..taps {
+        // From the first term, not from `+0.0`: Lp terms are never `-0.0`, and averages add the
+        // `+0.0` once per output (see `block`).
+        // SAFETY: the first tap, in bounds by the contract.
+        let mut acc: [L::V; B] =
+            from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw));
+        for x in 1..taps {
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
                 let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
-                *ab = l.add(*ab, term::<L, K>(l, v));
+                *ab = l.add(*ab, term::<L, K>(l, v, pw));
             }
         }
         acc
@@ -310,40 +416,40 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8>(
 /// As [`slide`], for this column's `B` vectors at `at` (input) and `dst + c0` (output).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize>(
+unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
     l: L,
     src: *const f32,
     dst: *mut f32,
     at: usize,
     taps: usize,
     c0: usize,
-    cx: usize,
+    ds: &[Divisor; 2 * STRIP],
     g: &Slide<'_>,
     tail: Option<L::M>,
 ) {
     let mut ring = [[l.zero(); B]; KY];
     for (k, rk) in ring.iter_mut().enumerate().take(KY - 1) {
         // SAFETY: input row `k < KY` of the run's first window.
-        *rk = unsafe { row_reduce::<L, B, K>(l, src, at + k * g.sy, taps, g.sx, tail) };
+        *rk = unsafe { row_reduce::<L, B, K, KX>(l, src, at + k * g.sy, taps, g.sx, g.fin.pw, tail) };
     }
-    for t in 0..g.len {
+    for (t, &dt) in ds.iter().enumerate().take(g.len) {
         // SAFETY: input row `t + KY - 1`, the last window row of output row `t`.
-        ring[KY - 1] = unsafe { row_reduce::<L, B, K>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, tail) };
+        ring[KY - 1] =
+            unsafe { row_reduce::<L, B, K, KX>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.fin.pw, tail) };
         let mut acc = ring[0];
         for rk in &ring[1..] {
             for (a, &v) in acc.iter_mut().zip(rk) {
                 *a = if K == MAX { l.max_rule(*a, v) } else { l.add(*a, v) };
             }
         }
-        let d = divisor(g.over, g.cz * g.cy[t], cx);
-        let pow2 = is_pow2(d);
-        let dv = l.splat(if pow2 { 1.0 / d } else { d });
+        if K == AVG {
+            acc = l.avg_div(acc, dt);
+        }
         for (b, &v) in acc.iter().enumerate() {
             let v = match K {
-                MAX => v,
-                AVG if pow2 => l.canonical_nan(l.mul(v, dv)),
-                AVG => l.canonical_nan(l.div(v, dv)),
+                MAX | AVG => v,
                 LP2 => l.canonical_nan(l.sqrt(v)),
+                LPG => l.canonical_nan(per_lane(l, v, |s| libm::powf(s, g.fin.root))),
                 _ => l.canonical_nan(v),
             };
             let ptr = dst.wrapping_add(t * g.out_stride + c0 + b * L::N);
@@ -365,14 +471,16 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize>(
 /// # Safety
 /// For each `j`, every tap `bases[j] + z * sz + y * sy + x * sx` (`z < zt`, `y < yt`, `x < xt`)
 /// starts `c` readable f32s at `src`, and `dst .. dst + P * c` is writable.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     dst: *mut f32,
     bases: [usize; P],
     win: Win,
-    divs: [f32; P],
+    divs: [Divisor; P],
+    fin: Fin,
     c: usize,
 ) {
     let n = L::N;
@@ -382,18 +490,18 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8>(
     // this function's contract every access is in bounds.
     while c0 + B * n <= c {
         // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
-        unsafe { block::<L, P, B, K>(l, src, dst, bases, win, divs, c, c0, None) };
+        unsafe { block::<L, P, B, K, S>(l, src, dst, bases, win, divs, fin, c, c0, None) };
         c0 += B * n;
     }
     while c0 + n <= c {
         // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
-        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, None) };
+        unsafe { block::<L, P, 1, K, S>(l, src, dst, bases, win, divs, fin, c, c0, None) };
         c0 += n;
     }
     if c0 < c {
         let m = l.mask(c - c0);
         // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
-        unsafe { block::<L, P, 1, K>(l, src, dst, bases, win, divs, c, c0, Some(m)) };
+        unsafe { block::<L, P, 1, K, S>(l, src, dst, bases, win, divs, fin, c, c0, Some(m)) };
     }
 }
 
@@ -411,14 +519,30 @@ unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const f32, b: usize, tail: Op
     }
 }
 
-/// The per-element term of a sum.
+/// The per-element term of a sum (`pw`: the general Lp power).
 #[inline(always)]
-fn term<L: Lanes, const K: u8>(l: L, v: L::V) -> L::V {
+fn term<L: Lanes, const K: u8>(l: L, v: L::V, pw: f32) -> L::V {
     match K {
         LP1 => l.abs(v),
         LP2 => l.mul(v, v),
+        LPG => per_lane(l, l.abs(v), |x| libm::powf(x, pw)),
         _ => v,
     }
+}
+
+/// `f` applied to every lane, one scalar call per lane: the same bits as the portable kernel's
+/// scalar call on that element.
+#[inline(always)]
+fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(f32) -> f32) -> L::V {
+    const { assert!(L::N <= 16) };
+    let mut buf = [0.0f32; 16];
+    // SAFETY: `buf` holds 16 >= N writable f32s.
+    unsafe { l.store(buf.as_mut_ptr(), v) };
+    for x in &mut buf[..L::N] {
+        *x = f(*x);
+    }
+    // SAFETY: `buf` holds 16 >= N readable f32s.
+    unsafe { l.load(buf.as_ptr()) }
 }
 
 /// Sums one window row (taps `row + x * sx`) left to right from its first term, for every
@@ -427,27 +551,28 @@ fn term<L: Lanes, const K: u8>(l: L, v: L::V) -> L::V {
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     bases: [usize; P],
     row: usize,
     win: Win,
+    pw: f32,
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // Starts from the first term, not from `+0.0`: see `block` for why adding `+0.0` once at
     // the end gives the canonical bits.
     // SAFETY: tap 0 is inside the window, so in bounds by the caller's contract.
     let mut s: [[L::V; B]; P] = from_fn(|j| {
-        from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }))
+        from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
     });
-    for x in 1..win.xt {
+    for x in 1..win.dims::<S>().2 {
         let off = row + x * win.sx;
         for j in 0..P {
             for (b, sb) in s[j].iter_mut().enumerate() {
                 // SAFETY: the tap is inside the window, so in bounds by the caller's contract.
                 let v = unsafe { ld::<L, B>(l, src.add(bases[j] + off + b * L::N), b, tail) };
-                *sb = l.add(*sb, term::<L, K>(l, v));
+                *sb = l.add(*sb, term::<L, K>(l, v, pw));
             }
         }
     }
@@ -459,19 +584,20 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     bases: [usize; P],
     plane: usize,
     win: Win,
+    pw: f32,
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // SAFETY: forwarded contract (rows `y < yt` of this plane).
-    let mut acc = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane, win, tail) };
-    for y in 1..win.yt {
+    let mut acc = unsafe { row_sum::<L, P, B, K, S>(l, src, bases, plane, win, pw, tail) };
+    for y in 1..win.dims::<S>().1 {
         // SAFETY: as above.
-        let r = unsafe { row_sum::<L, P, B, K>(l, src, bases, plane + y * win.sy, win, tail) };
+        let r = unsafe { row_sum::<L, P, B, K, S>(l, src, bases, plane + y * win.sy, win, pw, tail) };
         for j in 0..P {
             for b in 0..B {
                 acc[j][b] = l.add(acc[j][b], r[j][b]);
@@ -490,13 +616,14 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8>(
 /// writable for the same lanes.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
+unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
     src: *const f32,
     dst: *mut f32,
     bases: [usize; P],
     win: Win,
-    divs: [f32; P],
+    divs: [Divisor; P],
+    fin: Fin,
     c: usize,
     c0: usize,
     tail: Option<L::M>,
@@ -506,11 +633,12 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
         // SAFETY: the first tap of each window (offset 0) is in bounds by the contract.
         let mut acc: [[L::V; B]; P] =
             from_fn(|j| from_fn(|b| unsafe { ld::<L, B>(l, src.add(bases[j] + b * L::N), b, tail) }));
-        for z in 0..win.zt {
-            for y in 0..win.yt {
+        let (zt, yt, xt) = win.dims::<S>();
+        for z in 0..zt {
+            for y in 0..yt {
                 let row = z * win.sz + y * win.sy;
                 let x0 = usize::from(z == 0 && y == 0);
-                for x in x0..win.xt {
+                for x in x0..xt {
                     let off = row + x * win.sx;
                     for j in 0..P {
                         for (b, ab) in acc[j].iter_mut().enumerate() {
@@ -525,10 +653,10 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
         acc
     } else {
         // SAFETY: planes `z < zt` of the window: in bounds by the contract.
-        let mut vol = unsafe { plane_sum::<L, P, B, K>(l, src, bases, 0, win, tail) };
-        for z in 1..win.zt {
+        let mut vol = unsafe { plane_sum::<L, P, B, K, S>(l, src, bases, 0, win, fin.pw, tail) };
+        for z in 1..win.dims::<S>().0 {
             // SAFETY: as above.
-            let s = unsafe { plane_sum::<L, P, B, K>(l, src, bases, z * win.sz, win, tail) };
+            let s = unsafe { plane_sum::<L, P, B, K, S>(l, src, bases, z * win.sz, win, fin.pw, tail) };
             for j in 0..P {
                 for b in 0..B {
                     vol[j][b] = l.add(vol[j][b], s[j][b]);
@@ -539,24 +667,19 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8>(
         // first term instead. With `f(x) = x + 0.0` (`-0.0` to `+0.0`, every other value,
         // NaN and inf included, unchanged), round-to-nearest gives `f(a) + b == f(a + b)`
         // (`a + b` is `-0.0` only when both are), so the canonical sum is `f` of this one:
-        // one add per output instead of one per window row.
-        let zero = l.zero();
-        for vj in vol.iter_mut() {
-            for vb in vj.iter_mut() {
-                *vb = l.add(*vb, zero);
+        // one add per output (inside `avg_div` for averages) instead of one per window row.
+        // Lp terms are never `-0.0`, so neither are their sums.
+        if K == AVG {
+            for (j, vj) in vol.iter_mut().enumerate() {
+                *vj = l.avg_div(*vj, divs[j]);
             }
         }
-        for (j, vj) in vol.iter_mut().enumerate() {
-            // Dividing by a power of two `d` is exact scaling, as is multiplying by `1 / d`
-            // (also a power of two, exactly representable for every integer `d`): the same
-            // real value rounded once, so the same bits, at a fraction of a division's cost.
-            let pow2 = is_pow2(divs[j]);
-            let d = l.splat(if pow2 { 1.0 / divs[j] } else { divs[j] });
+        for vj in vol.iter_mut() {
             for vb in vj.iter_mut() {
                 let v = match K {
-                    AVG if pow2 => l.mul(*vb, d),
-                    AVG => l.div(*vb, d),
+                    AVG => continue,
                     LP2 => l.sqrt(*vb),
+                    LPG => per_lane(l, *vb, |s| libm::powf(s, fin.root)),
                     _ => *vb,
                 };
                 // Which NaN an add returns when both operands are NaN depends on the operand

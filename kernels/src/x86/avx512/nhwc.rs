@@ -1,5 +1,5 @@
 //! Channels-last windowed f32 kernels for AVX512: the lane-generic kernel of
-//! [`crate::lanes::nhwc`] at 16 lanes, blocked 2 pixels x 4 vectors.
+//! [`crate::lanes::nhwc`] at 16 lanes, blocked 1 pixel x 4 vectors.
 
 use crate::lanes::nhwc::Job;
 use crate::problem::{Problem, Reduce};
@@ -10,7 +10,7 @@ use pulp::x86::V4;
 pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     p.check(input.len(), output.len(), &rows);
     match V4::try_new() {
-        Some(simd) => simd.vectorize(Job::<V4, 2, 4>::new(simd, p, red, input, output, rows)),
+        Some(simd) => simd.vectorize(Job::<V4, 1, 4>::new(simd, p, red, input, output, rows)),
         // Unreachable through the kernel set (built from a `V4` token); same bits either way.
         None => crate::portable::window(p, red, input, output, rows),
     }
