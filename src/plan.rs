@@ -248,10 +248,15 @@ impl<T: Element> Plan<T> {
                 for_rows(split, output, |rows, out| {
                     let first = rows.start;
                     global(problem, *reduce, input, out, rows);
-                    if exact_ties {
+                    // Only zero and NaN maxima are rescanned; a branch-free test of the whole
+                    // block first (it vectorises), then of each value before slicing its plane.
+                    let tie = |v: &T| v.is_nan() | (*v == T::zeroed());
+                    if exact_ties && out.iter().fold(false, |any, v| any | tie(v)) {
                         for (r, v) in out.iter_mut().enumerate() {
-                            let x = &input[(first + r) * plane..(first + r + 1) * plane];
-                            *v = scan_rule_tie(x, *v);
+                            if tie(v) {
+                                let x = &input[(first + r) * plane..(first + r + 1) * plane];
+                                *v = scan_rule_tie(x, *v);
+                            }
                         }
                     }
                 });
