@@ -55,10 +55,11 @@ fn main() {
         line += &format!("{isa}: min {:.2}µs median {:.2}µs | ", t[0], t[t.len() / 2]);
     }
     println!(
-        "{line}widest read_sum: min {:.2}µs median {:.2}µs | input at {:#x} ({})",
+        "{line}widest read_sum: min {:.2}µs median {:.2}µs | input at {:#x}, output at {:#x} ({})",
         read[0],
         read[read.len() / 2],
         x.as_ptr() as usize % 64,
+        y.as_ptr() as usize % 64,
         y[0]
     );
 }
