@@ -26,6 +26,10 @@ fn scan_rule_tie<T: Element>(plane: &[T], m: T) -> T {
     }
 }
 
+/// Channels-first windowed problems with at least this many `(n, c)` planes split over threads
+/// in whole planes (enough tasks to balance two or more threads).
+const WHOLE_PLANES_FROM: usize = 16;
+
 /// Options of a plan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PlanOptions {
@@ -211,7 +215,14 @@ impl<T: Element> Plan<T> {
             Body::Window { .. } => self.row_work,
             Body::Global { .. } => p.in_plane().saturating_mul(p.row_len()),
         };
-        Split { threading: self.threading, rows: p.rows(), row_len: p.row_len(), row_work, granule: 1 }
+        // Channels-first tasks take whole planes when there are enough of them: the windowed
+        // kernels work plane by plane (a separable pass over the plane's input rows), and a task
+        // that starts or ends inside a plane repeats the rows its neighbour also reads.
+        let plane_rows = p.axes()[0].out_len() * p.axes()[1].out_len();
+        let planes = p.batch() * p.channels();
+        let granule =
+            if p.layout() == crate::Layout::ChannelsFirst && planes >= WHOLE_PLANES_FROM { plane_rows } else { 1 };
+        Split { threading: self.threading, rows: p.rows(), row_len: p.row_len(), row_work, granule }
     }
 
     /// Pools `input` into `output`. Both must have exactly [`Plan::input_len`] and
@@ -248,10 +259,15 @@ impl<T: Element> Plan<T> {
                 for_rows(split, output, |rows, out| {
                     let first = rows.start;
                     global(problem, *reduce, input, out, rows);
-                    if exact_ties {
+                    // Only zero and NaN maxima are rescanned; a branch-free test of the whole
+                    // block first (it vectorises), then of each value before slicing its plane.
+                    let tie = |v: &T| v.is_nan() | (*v == T::zeroed());
+                    if exact_ties && out.iter().fold(false, |any, v| any | tie(v)) {
                         for (r, v) in out.iter_mut().enumerate() {
-                            let x = &input[(first + r) * plane..(first + r + 1) * plane];
-                            *v = scan_rule_tie(x, *v);
+                            if tie(v) {
+                                let x = &input[(first + r) * plane..(first + r + 1) * plane];
+                                *v = scan_rule_tie(x, *v);
+                            }
                         }
                     }
                 });

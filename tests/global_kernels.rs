@@ -200,3 +200,45 @@ fn signed_zero_and_infinity_rules() {
         }
     }
 }
+
+/// Planes of 256 elements and more (the AVX-512 level runs them with 8-lane registers), and the
+/// NaN-free fast max: in each group of planes some hold a NaN (the group is redone with the NaN
+/// rule) and others do not; ties between +0.0 and -0.0 without NaNs (the fast max must keep the
+/// same zero as the NaN rule); channel counts that leave partial groups.
+#[test]
+fn large_planes_nan_groups_and_zero_ties() {
+    let mut seed = 0x2545_f491u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for plane in [255usize, 256, 300, 512, 577, 3136] {
+        for c in [1usize, 7, 17, 33] {
+            for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+                let shape = TensorShape::new(layout, 2, c, &[plane]).unwrap();
+                for mode in 0..3 {
+                    let x: Vec<f32> = (0..shape.len())
+                        .map(|i| {
+                            let r = next();
+                            match mode {
+                                // A NaN in about one plane in five.
+                                0 if r % (5 * plane as u32) == 0 => f32::NAN,
+                                // Only zeros of both signs and negatives: maxima are zeros.
+                                1 => [0.0, -0.0, -1.5][(r % 3) as usize],
+                                // Zeros, then a NaN in plane 3 only.
+                                2 if i / plane == 3 && r % 7 == 0 => f32::NAN,
+                                2 => [0.0, -0.0][(r % 2) as usize],
+                                _ => (r % 1000) as f32 * 0.25 - 125.0,
+                            }
+                        })
+                        .collect();
+                    for op in [PoolOp::GlobalMax, PoolOp::GlobalAvg] {
+                        check(&op, &shape, &x);
+                    }
+                }
+            }
+        }
+    }
+}

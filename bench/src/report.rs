@@ -195,6 +195,52 @@ pub fn tables(report: &Report) -> String {
             }
         }
     }
+    if report.threads.len() > 1 {
+        let base = report.threads[0];
+        let _ = writeln!(
+            out,
+            "\nThread scaling: time with {base} thread{} / time with N (median of medians; min = fastest batches)",
+            if base == 1 { "" } else { "s" }
+        );
+        let _ = writeln!(
+            out,
+            "  {} {} {} {} {} {} {} {} {}",
+            pad("case", 20),
+            pad("layout", 6),
+            pad("isa", 9),
+            rpad("MB in", 7),
+            rpad("N", 3),
+            rpad(&format!("median {base}"), 10),
+            rpad("median N", 10),
+            rpad("ratio", 6),
+            rpad("min ratio", 9)
+        );
+        for info in &report.cases {
+            for layout in ["nchw", "nhwc"] {
+                let rows = records_for(report, &info.name, layout);
+                for isa in &report.isas {
+                    let at = |t: usize| rows.iter().find(|r| r.threads == t && r.isa == isa.name());
+                    let Some(one) = at(base) else { continue };
+                    for &t in &report.threads[1..] {
+                        let Some(n) = at(t) else { continue };
+                        let _ = writeln!(
+                            out,
+                            "  {} {} {} {} {} {} {} {} {}",
+                            pad(&info.name, 20),
+                            pad(layout, 6),
+                            pad(isa.name(), 9),
+                            rpad(&format!("{:.1}", one.input_bytes as f64 / 1e6), 7),
+                            rpad(&t.to_string(), 3),
+                            rpad(&fmt_time(one.median_us * 1e-6), 10),
+                            rpad(&fmt_time(n.median_us * 1e-6), 10),
+                            rpad(&format!("{:.2}x", one.median_us / n.median_us), 6),
+                            rpad(&format!("{:.2}x", one.min_us / n.min_us), 9)
+                        );
+                    }
+                }
+            }
+        }
+    }
     for s in &report.skipped {
         let _ = writeln!(out, "\nnot run: {} {}: {}", s.case, s.layout, s.reason);
     }

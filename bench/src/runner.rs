@@ -74,6 +74,10 @@ pub struct Options {
     pub layouts: Vec<Layout>,
     /// Scales every timing budget (1.0 = the default, about 0.2 s per measurement).
     pub time_scale: f64,
+    /// Measurements per case, layout, level and thread count (at least 1). With several, the
+    /// thread counts alternate (1, 2, 1, 2, ...) so each sees the same machine load, and a record
+    /// reports the median of the medians and the fastest batch of all.
+    pub repeat: usize,
 }
 
 impl Default for Options {
@@ -84,6 +88,7 @@ impl Default for Options {
             threads: vec![1],
             layouts: LAYOUTS.to_vec(),
             time_scale: 1.0,
+            repeat: 1,
         }
     }
 }
@@ -100,8 +105,12 @@ pub struct Record {
     pub isa: String,
     /// Threads.
     pub threads: usize,
-    /// Median time per call, microseconds.
+    /// Median time per call, microseconds (with repeats, the median of the medians).
     pub median_us: f64,
+    /// Fastest batch, microseconds per call (with repeats, the fastest of all).
+    pub min_us: f64,
+    /// Measurements taken (`Options::repeat`).
+    pub repeats: usize,
     /// Interquartile range / median, percent.
     pub spread_pct: f64,
     /// (input + output bytes) / median time, GB/s (10^9 bytes per second).
@@ -185,6 +194,25 @@ fn us(s: f64) -> f64 {
     s * 1e6
 }
 
+/// One measurement's figures from several: the median of the medians (and of the quartiles),
+/// the fastest batch of all, the samples of all.
+fn combine_stats(runs: &[crate::timing::Stats]) -> crate::timing::Stats {
+    let mid = |f: fn(&crate::timing::Stats) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
+    };
+    crate::timing::Stats {
+        median: mid(|s| s.median),
+        q1: mid(|s| s.q1),
+        q3: mid(|s| s.q3),
+        min: runs.iter().map(|s| s.min).fold(f64::INFINITY, f64::min),
+        samples: runs.iter().map(|s| s.samples).sum(),
+        calls_per_sample: runs[0].calls_per_sample,
+    }
+}
+
 /// Runs the suite.
 pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Report, String> {
     let cases = suite.select(&opts.cases)?;
@@ -219,7 +247,8 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
             }
         }
     }
-    let total = pairs.len() * (1 + isas.len() * opts.threads.len());
+    let repeat = opts.repeat.max(1);
+    let total = pairs.len() * (1 + isas.len() * opts.threads.len() * repeat);
     let mut step = 0;
     let mut bandwidth: Vec<Bandwidth> = Vec::new();
     let mut records = Vec::new();
@@ -230,6 +259,7 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
         progress(step, total, &format!("{} {lname} reference", case.name));
         let reference = measure(&reference_budget, || w.run_reference());
         let footprint = w.input_bytes() + w.output_bytes();
+        let mut rooflines = Vec::new();
         for &t in &opts.threads {
             let bw = match bandwidth.iter().find(|b| b.threads == t && b.requested == footprint) {
                 Some(b) => *b,
@@ -239,23 +269,40 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
                     b
                 }
             };
-            let roofline = bw.roofline_seconds(w.input_bytes(), w.output_bytes());
-            for &isa in &isas {
-                step += 1;
-                progress(
-                    step,
-                    total,
-                    &format!("{} {lname} {isa}{}", case.name, if t > 1 { format!(" x{t}") } else { String::new() }),
-                );
-                w.prepare(isa, if t > 1 { Threads::Pool } else { Threads::One })?;
-                let stats = install(&pools, t, || measure(&kernel_budget, || w.run()));
-                let check = w.verify();
+            rooflines.push(bw.roofline_seconds(w.input_bytes(), w.output_bytes()));
+        }
+        for &isa in &isas {
+            // Thread counts alternate within each repeat, so each sees the same machine load.
+            let mut runs: Vec<Vec<crate::timing::Stats>> = vec![Vec::new(); opts.threads.len()];
+            let mut checks: Vec<Result<(), String>> = vec![Ok(()); opts.threads.len()];
+            for _ in 0..repeat {
+                for (k, &t) in opts.threads.iter().enumerate() {
+                    step += 1;
+                    progress(
+                        step,
+                        total,
+                        &format!("{} {lname} {isa}{}", case.name, if t > 1 { format!(" x{t}") } else { String::new() }),
+                    );
+                    w.prepare(isa, if t > 1 { Threads::Pool } else { Threads::One })?;
+                    runs[k].push(install(&pools, t, || measure(&kernel_budget, || w.run())));
+                    let check = w.verify();
+                    if checks[k].is_ok() {
+                        checks[k] = check;
+                    }
+                }
+            }
+            for (k, &t) in opts.threads.iter().enumerate() {
+                let stats = combine_stats(&runs[k]);
+                let roofline = rooflines[k];
+                let check = std::mem::replace(&mut checks[k], Ok(()));
                 records.push(Record {
                     case: case.name.clone(),
                     layout: lname.into(),
                     isa: isa.name().into(),
                     threads: t,
                     median_us: us(stats.median),
+                    min_us: us(stats.min),
+                    repeats: runs[k].len(),
                     spread_pct: stats.spread_pct(),
                     gbps: footprint as f64 / stats.median / 1e9,
                     roofline_us: us(roofline),

@@ -125,19 +125,22 @@ fn a_run_reports_every_layout_level_and_thread_count_as_json() {
         threads: vec![1, 2],
         layouts: LAYOUTS.to_vec(),
         time_scale: 0.01,
+        repeat: 2,
     };
     let mut steps = Vec::new();
     let report = run(&suite, &opts, &mut |i, n, what: &str| steps.push(format!("[{i}/{n}] {what}"))).unwrap();
     let levels = Isa::available().len();
     assert_eq!(report.records.len(), 2 * 2 * levels * 2);
-    assert_eq!(steps.len(), 2 * 2 * (1 + levels * 2));
+    assert_eq!(steps.len(), 2 * 2 * (1 + levels * 2 * 2));
     assert_eq!(steps[0], format!("[1/{}] resnet_gap nchw reference", steps.len()));
     assert!(report.records.iter().all(|r| r.verified), "{:?}", report.records.iter().find(|r| !r.verified));
     let json: serde_json::Value = serde_json::from_str(&simdpool_bench::report::json(&report)).unwrap();
     let arr = json.as_array().unwrap();
     assert_eq!(arr.len(), report.records.len());
     for r in arr {
-        for key in ["case", "layout", "isa", "threads", "median_us", "gbps", "roofline_us", "scalar_us"] {
+        for key in
+            ["case", "layout", "isa", "threads", "median_us", "min_us", "repeats", "gbps", "roofline_us", "scalar_us"]
+        {
             assert!(r.get(key).is_some(), "missing {key} in {r}");
         }
         assert!(["nchw", "nhwc"].contains(&r["layout"].as_str().unwrap()));
@@ -145,6 +148,8 @@ fn a_run_reports_every_layout_level_and_thread_count_as_json() {
     }
     let text = simdpool_bench::report::tables(&report);
     assert!(text.contains("resnet_gap: global avg") && text.contains("Summary") == (levels > 1), "{text}");
+    assert!(text.contains("Thread scaling") && text.contains("resnet_gap           nchw"), "{text}");
+    assert!(report.records.iter().all(|r| r.repeats == 2 && r.min_us <= r.median_us));
     // Unknown names and unavailable levels are errors, not panics.
     let bad = Options { cases: vec!["nope".into()], ..Options::default() };
     assert!(run(&suite, &bad, &mut |_, _, _: &str| {}).unwrap_err().contains("unknown case"));

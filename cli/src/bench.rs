@@ -9,7 +9,8 @@ use std::io::Write;
 
 const USAGE: &str = "\
 usage: simdpool bench [--case NAME[,NAME..]] [--suite FILE] [--isa all|auto|LEVEL[,LEVEL..]]
-                      [--threads N[,N..]] [--layout nchw|nhwc|both] [--time-scale F] [--json] [--list]
+                      [--threads N[,N..]] [--repeat R] [--layout nchw|nhwc|both] [--time-scale F]
+                      [--json] [--list]
 
 Runs the benchmark suite (default: the copy of benches/suite.json built into this binary) and
 prints per case and layout: median time, spread (interquartile range / median, shown as ±half),
@@ -21,7 +22,11 @@ over the scalar reference (simdpool::reference, measured once per case and layou
   --suite FILE    another suite file (same format as benches/suite.json)
   --isa LEVEL     auto (default: the detected level), all (every level here, one column each),
                   or scalar, avx2, avx512, neon (comma-separated)
-  --threads N     thread counts (default 1 = the calling thread; N > 1 runs in a pool of N threads)
+  --threads N     thread counts (default 1 = the calling thread; N > 1 runs in a pool of N threads);
+                  with several (e.g. 1,2) a table of time ratios between them follows the others
+  --repeat R      measure each case, layout, level and thread count R times (default 1), the
+                  thread counts alternating (1, 2, 1, 2, ...) so they share the machine's load;
+                  reports the median of the medians and the fastest batch of all
   --layout L      nchw, nhwc or both (default both); nchw means channels-first at every rank
   --time-scale F  scale every timing budget (default 1; 0.2 for a quick look, 5 for steadier numbers)
   --json          print one JSON array on stdout (one object per case x layout x isa x threads);
@@ -75,6 +80,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
                         _ => Err(format!("--threads: expected counts of at least 1, got {t:?}")),
                     })
                     .collect::<Result<_, _>>()?
+            }
+            "--repeat" => {
+                let v = val(&mut i)?;
+                opts.repeat = match v.parse::<usize>() {
+                    Ok(r) if (1..=1000).contains(&r) => r,
+                    _ => return Err(format!("--repeat: expected a count from 1 to 1000, got {v:?}")),
+                };
             }
             "--layout" => {
                 let v = val(&mut i)?;

@@ -52,6 +52,25 @@ impl F32Vec for Ymm {
         Ymm(v3!(_mm256_blendv_ps(_mm256_max_ps(r.0, l.0), r.0, _mm256_cmp_ps::<_CMP_UNORD_Q>(r.0, r.0))))
     }
     #[inline(always)]
+    fn max_num(l: Self, r: Self) -> Self {
+        // vmaxps returns its second operand unless the first is greater: `if r > l { r } else { l }`.
+        Ymm(v3!(_mm256_max_ps(r.0, l.0)))
+    }
+    type NanSeen = __m256;
+    #[inline(always)]
+    fn nan_none() -> __m256 {
+        v3!(_mm256_setzero_ps())
+    }
+    #[inline(always)]
+    fn nan_see(s: __m256, a: Self, b: Self) -> __m256 {
+        // Unordered: all-ones where a or b is NaN.
+        v3!(_mm256_or_ps(s, _mm256_cmp_ps::<_CMP_UNORD_Q>(a.0, b.0)))
+    }
+    #[inline(always)]
+    fn nan_any(s: __m256) -> bool {
+        v3!(_mm256_movemask_ps(s)) != 0
+    }
+    #[inline(always)]
     fn tree_columns(vs: &[Self], op: impl Fn(Self, Self) -> Self) -> Self {
         assert!(vs.len() == 8);
         // h = 4: 128-bit halves; two channels per register afterwards.

@@ -48,6 +48,25 @@ impl F32Vec for Zmm {
         Zmm(v4!(_mm512_mask_max_ps(r.0, _mm512_cmp_ps_mask::<_CMP_ORD_Q>(r.0, r.0), r.0, l.0)))
     }
     #[inline(always)]
+    fn max_num(l: Self, r: Self) -> Self {
+        // vmaxps returns its second operand unless the first is greater: `if r > l { r } else { l }`.
+        Zmm(v4!(_mm512_max_ps(r.0, l.0)))
+    }
+    type NanSeen = __mmask16;
+    #[inline(always)]
+    fn nan_none() -> __mmask16 {
+        0
+    }
+    #[inline(always)]
+    fn nan_see(s: __mmask16, a: Self, b: Self) -> __mmask16 {
+        // Unordered: the lanes where a or b is NaN.
+        s | v4!(_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a.0, b.0))
+    }
+    #[inline(always)]
+    fn nan_any(s: __mmask16) -> bool {
+        s != 0
+    }
+    #[inline(always)]
     fn tree_columns(vs: &[Self], op: impl Fn(Self, Self) -> Self) -> Self {
         assert!(vs.len() == 16);
         // h = 8: lanes 0-7 of each channel against lanes 8-15, two channels per register.

@@ -25,6 +25,9 @@ use crate::GLOBAL_LANES;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout};
 use core::ops::Range;
 
+/// Pixels summed per trip through the memory accumulators of [`Block::wide`] (sums only).
+const WIDE_PIXELS: usize = 4;
+
 /// Registers of channel accumulators per channels-last block, at most.
 const MAX_BLOCK: usize = 16;
 
@@ -53,74 +56,94 @@ pub(crate) fn global<V: F32Vec, const CL_BLOCK: usize>(
     }
 }
 
-/// `P` planes of equal length, each folded into `GLOBAL_LANES` lanes and reduced by the tree
-/// down to one register. (Two planes at once measured slower here: `P = 1` is what runs.)
+/// A plane folded into `GLOBAL_LANES` lanes and reduced by the tree down to one register.
 /// Lanes without elements hold `init`; sums omit the leading `+0.0` (see the module docs).
+/// With `TRACK`, every vector loaded also goes through [`F32Vec::nan_see`] into `seen` (in pairs;
+/// partial loads fill with `init`, never NaN).
 #[inline(always)]
-fn plane_registers<V: F32Vec, const P: usize>(xs: [&[f32]; P], init: f32, op: impl Fn(V, V) -> V + Copy) -> [V; P] {
+fn plane_registers<V: F32Vec, const TRACK: bool>(
+    x: &[f32],
+    init: f32,
+    op: impl Fn(V, V) -> V + Copy,
+    seen: &mut V::NanSeen,
+) -> V {
     let w = V::LANES;
     let nv = GLOBAL_LANES / w;
-    let len = xs[0].len();
-    assert!(xs.iter().all(|x| x.len() == len));
-    let mut acc = [[V::splat(init); GLOBAL_LANES / 4]; P];
+    let len = x.len();
+    let mut acc = [V::splat(init); GLOBAL_LANES / 4];
     let full = len / GLOBAL_LANES;
     let tail_base = full * GLOBAL_LANES;
     let tail = len - tail_base;
     if full == 0 {
         // One partial chunk: every register takes a (possibly empty) partial load, no branches.
-        for (x, acc) in xs.iter().zip(acc.iter_mut()) {
-            for (v, a) in acc.iter_mut().enumerate().take(nv) {
-                let n = tail.saturating_sub(v * w).min(w);
-                // SAFETY: reads x[v * w .. v * w + n], in bounds (v * w + n <= tail = len when
-                // n > 0); with n = 0 nothing is read, and wrapping_add forms the address without
-                // dereferencing it.
-                *a = unsafe { V::load_part(x.as_ptr().wrapping_add(v * w), n, init) };
-            }
+        for (v, a) in acc.iter_mut().enumerate().take(nv) {
+            let n = tail.saturating_sub(v * w).min(w);
+            // SAFETY: reads x[v * w .. v * w + n], in bounds (v * w + n <= tail = len when
+            // n > 0); with n = 0 nothing is read, and wrapping_add forms the address without
+            // dereferencing it.
+            *a = unsafe { V::load_part(x.as_ptr().wrapping_add(v * w), n, init) };
         }
+        see::<V, TRACK>(seen, &acc);
     } else {
-        for (x, acc) in xs.iter().zip(acc.iter_mut()) {
-            for (v, a) in acc.iter_mut().enumerate().take(nv) {
-                // SAFETY: v * w + w <= 64 <= len.
-                *a = unsafe { V::load(x.as_ptr().add(v * w)) };
-            }
+        for (v, a) in acc.iter_mut().enumerate().take(nv) {
+            // SAFETY: v * w + w <= 64 <= len.
+            *a = unsafe { V::load(x.as_ptr().add(v * w)) };
         }
+        see::<V, TRACK>(seen, &acc);
         for chunk in 1..full {
-            for (x, acc) in xs.iter().zip(acc.iter_mut()) {
-                for (v, a) in acc.iter_mut().enumerate().take(nv) {
-                    // SAFETY: chunk * 64 + v * w + w <= full * 64 <= len.
-                    *a = op(*a, unsafe { V::load(x.as_ptr().add(chunk * GLOBAL_LANES + v * w)) });
-                }
+            let mut xs = [V::splat(init); GLOBAL_LANES / 4];
+            for (v, xv) in xs.iter_mut().enumerate().take(nv) {
+                // SAFETY: chunk * 64 + v * w + w <= full * 64 <= len.
+                *xv = unsafe { V::load(x.as_ptr().add(chunk * GLOBAL_LANES + v * w)) };
             }
+            for (a, xv) in acc.iter_mut().zip(&xs).take(nv) {
+                *a = op(*a, *xv);
+            }
+            see::<V, TRACK>(seen, &xs);
         }
         if tail > 0 {
-            for (x, acc) in xs.iter().zip(acc.iter_mut()) {
-                for (v, a) in acc.iter_mut().enumerate().take(nv) {
-                    let s = v * w;
-                    if tail >= s + w {
-                        // SAFETY: tail_base + s + w <= tail_base + tail = len.
-                        *a = op(*a, unsafe { V::load(x.as_ptr().add(tail_base + s)) });
-                    } else if tail > s {
-                        // SAFETY: reads tail_base + s .. tail_base + tail = len.
-                        *a = op(*a, unsafe { V::load_part(x.as_ptr().add(tail_base + s), tail - s, init) });
-                    }
+            let mut xs = [V::splat(init); GLOBAL_LANES / 4];
+            for (v, (a, xv)) in acc.iter_mut().zip(xs.iter_mut()).enumerate().take(nv) {
+                let s = v * w;
+                if tail >= s + w {
+                    // SAFETY: tail_base + s + w <= tail_base + tail = len.
+                    *xv = unsafe { V::load(x.as_ptr().add(tail_base + s)) };
+                    *a = op(*a, *xv);
+                } else if tail > s {
+                    // SAFETY: reads tail_base + s .. tail_base + tail = len.
+                    *xv = unsafe { V::load_part(x.as_ptr().add(tail_base + s), tail - s, init) };
+                    *a = op(*a, *xv);
                 }
             }
+            see::<V, TRACK>(seen, &xs);
         }
     }
-    let mut out = [V::splat(init); P];
-    for (acc, o) in acc.iter_mut().zip(out.iter_mut()) {
-        let mut h = nv / 2;
-        while h > 0 {
-            for v in 0..h {
-                acc[v] = op(acc[v], acc[v + h]);
-            }
-            h /= 2;
+    let mut h = nv / 2;
+    while h > 0 {
+        for v in 0..h {
+            acc[v] = op(acc[v], acc[v + h]);
         }
-        *o = acc[0];
+        h /= 2;
     }
-    out
+    acc[0]
 }
 
+/// With `TRACK`, records a chunk's loaded vectors in `seen` (`nv` is even on every level). A
+/// function, not a closure: closures are not `inline(always)`, and outside the kernel they lose
+/// its target features.
+#[inline(always)]
+fn see<V: F32Vec, const TRACK: bool>(seen: &mut V::NanSeen, xs: &[V; GLOBAL_LANES / 4]) {
+    if TRACK {
+        for v in (0..GLOBAL_LANES / V::LANES).step_by(2) {
+            *seen = V::nan_see(*seen, xs[v], xs[v + 1]);
+        }
+    }
+}
+
+/// Channels-first: groups of `LANES` planes, each reduced to one register, finished together by
+/// the transpose-and-add network. Max runs [`F32Vec::max_num`] (one instruction per vector where
+/// the NaN rule of `combine` takes three) and watches for NaNs; a group that holds a NaN is
+/// redone with `combine`. Without NaNs both give the same bits, zeros included.
 #[inline(always)]
 fn channels_first<V: F32Vec>(
     plane: usize,
@@ -139,13 +162,26 @@ fn channels_first<V: F32Vec>(
         let g = w.min(rows.end - r);
         let mut cols = [V::splat(init); 16];
         let x = |k: usize| &input[(r + k) * plane..(r + k + 1) * plane];
-        for (k, col) in cols.iter_mut().enumerate().take(g) {
-            [*col] = plane_registers::<V, 1>([x(k)], init, op);
-        }
-        let mut res = V::tree_columns(&cols[..w], op);
-        if mean {
-            res = super::mean(V::add(res, V::splat(0.0)), divisor);
-        }
+        let res = if mean {
+            let mut none = V::nan_none();
+            for (k, col) in cols.iter_mut().enumerate().take(g) {
+                *col = plane_registers::<V, false>(x(k), init, op, &mut none);
+            }
+            super::mean(V::add(V::tree_columns(&cols[..w], op), V::splat(0.0)), divisor)
+        } else {
+            let mut seen = V::nan_none();
+            for (k, col) in cols.iter_mut().enumerate().take(g) {
+                *col = plane_registers::<V, true>(x(k), init, V::max_num, &mut seen);
+            }
+            if V::nan_any(seen) {
+                for (k, col) in cols.iter_mut().enumerate().take(g) {
+                    *col = plane_registers::<V, false>(x(k), init, op, &mut seen);
+                }
+                V::tree_columns(&cols[..w], op)
+            } else {
+                V::tree_columns(&cols[..w], V::max_num)
+            }
+        };
         let (head, rest) = out.split_at_mut(g);
         if g == w {
             // SAFETY: head has exactly w = LANES elements.
@@ -273,6 +309,42 @@ impl<V: F32Vec> Block<'_, V> {
         if self.mean { super::mean(V::add(a, V::splat(0.0)), self.divisor) } else { a }
     }
 
+    /// Folds pixels `pix .. pix + K` (in order) of channels `c .. c + out.len()` into `out`.
+    #[inline(always)]
+    fn wide_pixels<const K: usize>(&self, pix: usize, c: usize, out: &mut [f32], op: impl Fn(V, V) -> V + Copy) {
+        let w = V::LANES;
+        let len = out.len();
+        assert!(pix + K <= self.plane && c + len <= self.cc && self.img.len() == self.plane * self.cc);
+        let full = len / w;
+        let part = len - full * w;
+        let at = pix * self.cc + c;
+        let base = self.img.as_ptr();
+        let acc = out.as_mut_ptr();
+        for v in 0..full {
+            // SAFETY: reads img[at + k * cc + v * w ..][..w] for k < K, within pixel pix + k < plane
+            // (at + k * cc + len <= (pix + k) * cc + cc <= img.len(), asserted), and
+            // out[v * w .. v * w + w] with v * w + w <= len.
+            unsafe {
+                let mut a = V::load(acc.add(v * w));
+                for k in 0..K {
+                    a = op(a, V::load(base.add(at + k * self.cc + v * w)));
+                }
+                V::store(acc.add(v * w), a);
+            }
+        }
+        if part > 0 {
+            let s = full * w;
+            // SAFETY: reads img[at + k * cc + s .. at + k * cc + len] for k < K and out[s .. len],
+            // in bounds as above.
+            let mut a = unsafe { V::load_part(acc.add(s), part, self.init) };
+            for k in 0..K {
+                // SAFETY: as above.
+                a = op(a, unsafe { V::load_part(base.add(at + k * self.cc + s), part, self.init) });
+            }
+            V::store_part(&mut out[s..], a, part);
+        }
+    }
+
     /// Channels `c .. c + out.len()`, with `out` as the accumulators: pixel by pixel, each
     /// pixel's channels stream through once.
     #[inline(always)]
@@ -280,29 +352,18 @@ impl<V: F32Vec> Block<'_, V> {
         let w = V::LANES;
         let len = out.len();
         assert!(c + len <= self.cc && self.img.len() == self.plane * self.cc);
-        let full = len / w;
-        let part = len - full * w;
-        let base = self.img.as_ptr();
         out.copy_from_slice(&self.img[c..c + len]);
-        for pix in 1..self.plane {
-            let at = pix * self.cc + c;
-            let acc = out.as_mut_ptr();
-            for v in 0..full {
-                // SAFETY: reads img[at + v * w .. at + v * w + w] with at + len <= pix * cc + cc <=
-                // img.len() (asserted), and out[v * w .. v * w + w] with v * w + w <= len.
-                unsafe {
-                    let x = V::load(base.add(at + v * w));
-                    V::store(acc.add(v * w), op(V::load(acc.add(v * w)), x));
-                }
-            }
-            if part > 0 {
-                let s = full * w;
-                // SAFETY: reads img[at + s .. at + len] and out[s .. len], in bounds as above.
-                let (x, a) = unsafe {
-                    (V::load_part(base.add(at + s), part, self.init), V::load_part(acc.add(s), part, self.init))
-                };
-                V::store_part(&mut out[s..], op(a, x), part);
-            }
+        // Sums take WIDE_PIXELS pixels per trip through the accumulators: each accumulator is
+        // loaded and stored once per group, not once per pixel (the same additions in the same
+        // order). Max keeps one pixel per trip (the longer chains of the NaN rule measured slower).
+        let mut pix = 1;
+        while self.mean && pix + WIDE_PIXELS <= self.plane {
+            self.wide_pixels::<WIDE_PIXELS>(pix, c, out, op);
+            pix += WIDE_PIXELS;
+        }
+        while pix < self.plane {
+            self.wide_pixels::<1>(pix, c, out, op);
+            pix += 1;
         }
         if self.mean {
             for v in out.chunks_mut(w) {

@@ -40,6 +40,18 @@ pub(crate) trait F32Vec: Copy {
     fn div(a: Self, b: Self) -> Self;
     /// The max rule per lane: `if r > l || r.is_nan() { r } else { l }`.
     fn combine(l: Self, r: Self) -> Self;
+    /// `if r > l { r } else { l }` per lane: equal to [`F32Vec::combine`] in every lane where `r`
+    /// is not NaN (so on NaN-free data it is `combine`, zeros included).
+    fn max_num(l: Self, r: Self) -> Self;
+    /// What a NaN-free fast max remembers of the NaNs it has seen (a mask or a vector).
+    type NanSeen: Copy;
+    /// Nothing seen yet.
+    fn nan_none() -> Self::NanSeen;
+    /// `s` updated with the lanes of `a` and `b`: afterwards [`F32Vec::nan_any`] is true if any
+    /// lane of any vector seen so far is NaN, and false otherwise.
+    fn nan_see(s: Self::NanSeen, a: Self, b: Self) -> Self::NanSeen;
+    /// Whether a NaN was seen.
+    fn nan_any(s: Self::NanSeen) -> bool;
     /// `LANES` vectors (one per channel) reduced lane-wise by the halving tree: the result's lane
     /// `k` is `vs[k]` folded by `lane[j] = op(lane[j], lane[j + h])` for `h = LANES/2, ..., 1`.
     /// `vs.len() == LANES`.

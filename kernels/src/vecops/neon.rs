@@ -42,6 +42,26 @@ impl F32Vec for Q {
         Q(nn!(vbslq_f32(Self::takes(r, l), r.0, l.0)))
     }
     #[inline(always)]
+    fn max_num(l: Self, r: Self) -> Self {
+        // Not FMAX: it prefers +0.0 over -0.0, where `combine` keeps `l` on equal values.
+        Q(nn!(vbslq_f32(vcgtq_f32(r.0, l.0), r.0, l.0)))
+    }
+    type NanSeen = float32x4_t;
+    #[inline(always)]
+    fn nan_none() -> float32x4_t {
+        nn!(vdupq_n_f32(0.0))
+    }
+    #[inline(always)]
+    fn nan_see(s: float32x4_t, a: Self, b: Self) -> float32x4_t {
+        // FMAX returns NaN when either operand is NaN, so a NaN, once seen, stays.
+        nn!(vmaxq_f32(vmaxq_f32(s, a.0), b.0))
+    }
+    #[inline(always)]
+    fn nan_any(s: float32x4_t) -> bool {
+        // A lane unequal to itself is NaN.
+        nn!(vminvq_u32(vceqq_f32(s, s))) == 0
+    }
+    #[inline(always)]
     fn tree_columns(vs: &[Self], op: impl Fn(Self, Self) -> Self) -> Self {
         assert!(vs.len() == 4);
         // h = 2: lanes 0,1 against 2,3; two channels per register afterwards.
