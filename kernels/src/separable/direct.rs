@@ -14,43 +14,6 @@ use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::ops::Range;
 
-/// Runs `$body` with `$f` bound to the [`Fin`] of `$fin` (always [`Keep`] for max).
-macro_rules! with_fin {
-    ($s:expr, $R:ty, $fin:expr, $div:expr, $f:ident => $body:expr) => {
-        if <$R as Red>::MAX {
-            let $f = Keep;
-            $body
-        } else {
-            match $fin {
-                Finish::None => {
-                    let $f = Keep;
-                    $body
-                }
-                Finish::Sum => {
-                    let $f = Canon;
-                    $body
-                }
-                Finish::Sqrt => {
-                    let $f = Root;
-                    $body
-                }
-                Finish::Div(Some(d)) => {
-                    let $f = DivBy($s.splat(d));
-                    $body
-                }
-                Finish::Div(None) => {
-                    let $f = DivTable($div);
-                    $body
-                }
-                Finish::Pow(e) => {
-                    let $f = PowRoot((1.0 / e) as f32);
-                    $body
-                }
-            }
-        }
-    };
-}
-
 /// Floats on 64-byte lines (cache lines, and whole AVX-512 vectors).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -284,13 +247,8 @@ impl Direct<'_, '_> {
                     d: self.d,
                     red: PhantomData,
                 };
-                let (fin, nvec) = (self.finish, self.nvec);
-                with_fin!(s, R, fin, &self.div, f => match (tz, ty) {
-                    (1, 1) => fused_row::<S, R, _, ST, K, 1, 1>(s, f, src, (tz, ty, nvec), out),
-                    (1, 2) => fused_row::<S, R, _, ST, K, 1, 2>(s, f, src, (tz, ty, nvec), out),
-                    (2, 2) => fused_row::<S, R, _, ST, K, 2, 2>(s, f, src, (tz, ty, nvec), out),
-                    _ => fused_row::<S, R, _, ST, K, 0, 0>(s, f, src, (tz, ty, nvec), out),
-                });
+                let user = FusedRows { src, tz, ty, nvec: self.nvec, out };
+                R::with_fin(s, self.finish, &self.div, user);
             } else {
                 // Some row needs its padded copy: reduce the window's rows into slots 0..count.
                 for zi in 0..tz {
@@ -300,14 +258,13 @@ impl Direct<'_, '_> {
                     }
                 }
                 // Slot `i` holds window row `i` (depth-major), folded in the canonical grouping.
-                let (fin, nvec, hr) = (self.finish, self.nvec, &self.hr.0);
-                with_fin!(s, R, fin, &self.div, f => {
-                    for v in 0..nvec {
-                        let rows = Ring { hr, y0: 0, dy: 1, off: v * S::N };
-                        let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &rows);
-                        store_vec(s, f.apply(s, x, v * S::N), v, out);
-                    }
-                });
+                let (nvec, hr) = (self.nvec, &self.hr.0);
+                let f = AnyFin { fin: self.finish, div: &self.div };
+                for v in 0..nvec {
+                    let rows = Ring { hr, y0: 0, dy: 1, off: v * S::N };
+                    let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &rows);
+                    store_vec(s, f.apply(s, x, v * S::N), v, out);
+                }
             }
             oy += 1;
             if oy == oh {
@@ -361,13 +318,8 @@ impl Direct<'_, '_> {
                     let slot = (y0 + i * dy) % SLOTS;
                     *r = self.hr.0[slot * TILE..(slot + 1) * TILE].as_ptr();
                 }
-                let nvec = self.nvec;
-                with_fin!(s, R, fin, &self.div, f => match ty {
-                    3 => vfold::<S, R, _, 3>(s, f, &ring, ty, nvec, out),
-                    2 => vfold::<S, R, _, 2>(s, f, &ring, ty, nvec, out),
-                    5 => vfold::<S, R, _, 5>(s, f, &ring, ty, nvec, out),
-                    _ => vfold::<S, R, _, 0>(s, f, &ring, ty, nvec, out),
-                });
+                let user = RingRows::<R> { ring: &ring, ty, nvec: self.nvec, out, red: PhantomData };
+                R::with_fin(s, fin, &self.div, user);
             }
             r += last - first;
         }
@@ -396,6 +348,57 @@ impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<R, ST
         unsafe {
             let row = self.p.add(zi * self.zpitch + yi * self.pitch);
             hvec::<S, R, ST, K>(s, row, self.v, self.k, self.d)
+        }
+    }
+}
+
+/// The code that runs once the finish is known: see [`Red::with_fin`], which picks among the
+/// finishes its reduction can have, so no other combination is compiled.
+pub(crate) trait FinUser<S: Simd> {
+    /// Runs with finish `f`.
+    fn run<F: Fin<S>>(self, s: S, f: F);
+}
+
+/// One fused output row read in place through `src` (window rows `tz x ty`).
+struct FusedRows<'o, R, const ST: usize, const K: usize> {
+    src: Strided<R, ST, K>,
+    tz: usize,
+    ty: usize,
+    nvec: usize,
+    out: &'o mut [f32],
+}
+
+impl<S: Simd, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows<'_, R, ST, K> {
+    #[inline(always)]
+    fn run<F: Fin<S>>(self, s: S, f: F) {
+        let Self { src, tz, ty, nvec, out } = self;
+        match (tz, ty) {
+            (1, 1) => fused_row::<S, R, F, ST, K, 1, 1>(s, f, src, (tz, ty, nvec), out),
+            (1, 2) => fused_row::<S, R, F, ST, K, 1, 2>(s, f, src, (tz, ty, nvec), out),
+            (2, 2) => fused_row::<S, R, F, ST, K, 2, 2>(s, f, src, (tz, ty, nvec), out),
+            _ => fused_row::<S, R, F, ST, K, 0, 0>(s, f, src, (tz, ty, nvec), out),
+        }
+    }
+}
+
+/// The vertical pass of one output row from ring rows (`ty` of them).
+struct RingRows<'a, 'o, R> {
+    ring: &'a [*const f32; SLOTS],
+    ty: usize,
+    nvec: usize,
+    out: &'o mut [f32],
+    red: PhantomData<R>,
+}
+
+impl<S: Simd, R: Red> FinUser<S> for RingRows<'_, '_, R> {
+    #[inline(always)]
+    fn run<F: Fin<S>>(self, s: S, f: F) {
+        let Self { ring, ty, nvec, out, .. } = self;
+        match ty {
+            3 => vfold::<S, R, F, 3>(s, f, ring, ty, nvec, out),
+            2 => vfold::<S, R, F, 2>(s, f, ring, ty, nvec, out),
+            5 => vfold::<S, R, F, 5>(s, f, ring, ty, nvec, out),
+            _ => vfold::<S, R, F, 0>(s, f, ring, ty, nvec, out),
         }
     }
 }
@@ -457,29 +460,50 @@ fn store_vec<S: Simd>(s: S, y: S::V, v: usize, out: &mut [f32]) {
 
 /// What happens to a folded window vector before it is stored: [`Finish`] as a type, so the
 /// vector loops are specialised to it.
-trait Fin<S: Simd>: Copy {
+pub(crate) trait Fin<S: Simd>: Copy {
     /// The finished values of outputs `off..off + N` of the row.
     fn apply(self, s: S, x: S::V, off: usize) -> S::V;
 }
 
 /// Max: the selected element.
 #[derive(Clone, Copy)]
-struct Keep;
+pub(crate) struct Keep;
 /// Lp with `p = 1`: the sum, NaN canonicalised.
 #[derive(Clone, Copy)]
-struct Canon;
+pub(crate) struct Canon;
 /// Lp with `p = 2`: the square root, NaN canonicalised.
 #[derive(Clone, Copy)]
-struct Root;
+pub(crate) struct Root;
 /// Average with a divisor override.
 #[derive(Clone, Copy)]
-struct DivBy<V>(V);
+pub(crate) struct DivBy<V>(pub(crate) V);
+/// Any finish, chosen per vector at run time (the rare fused rows that need row copies).
+#[derive(Clone, Copy)]
+struct AnyFin<'a> {
+    fin: Finish,
+    div: &'a [f32; TILE],
+}
+
+impl<S: Simd> Fin<S> for AnyFin<'_> {
+    #[inline(always)]
+    fn apply(self, s: S, x: S::V, off: usize) -> S::V {
+        match self.fin {
+            Finish::None => Keep.apply(s, x, off),
+            Finish::Sum => Canon.apply(s, x, off),
+            Finish::Sqrt => Root.apply(s, x, off),
+            Finish::Div(Some(d)) => DivBy(s.splat(d)).apply(s, x, off),
+            Finish::Div(None) => DivTable(self.div).apply(s, x, off),
+            Finish::Pow(e) => PowRoot((1.0 / e) as f32).apply(s, x, off),
+        }
+    }
+}
+
 /// Lp with a general exponent: `powf(sum, 1 / p)` per lane, NaN canonicalised.
 #[derive(Clone, Copy)]
-struct PowRoot(f32);
+pub(crate) struct PowRoot(pub(crate) f32);
 /// Average by per-output divisors.
 #[derive(Clone, Copy)]
-struct DivTable<'a>(&'a [f32; TILE]);
+pub(crate) struct DivTable<'a>(pub(crate) &'a [f32; TILE]);
 
 impl<S: Simd> Fin<S> for Keep {
     #[inline(always)]

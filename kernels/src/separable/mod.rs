@@ -18,7 +18,7 @@
 //! docs), so border tiles read from a padded stack copy of the row; interior tiles read the input
 //! directly. Nothing is ever read outside the input slice or the stack buffers.
 
-mod direct;
+pub(crate) mod direct;
 
 use crate::problem::{Axis, LpPower, Problem, Reduce};
 use core::marker::PhantomData;
@@ -108,6 +108,10 @@ pub(crate) trait Red {
     fn first1(t: f32) -> f32;
     /// Scalar [`Red::comb`].
     fn comb1(a: f32, b: f32) -> f32;
+    /// Runs `user` with the finish of `fin`, among those this reduction can have (the kernel
+    /// entry pairs max with [`Finish::None`], sums with `Div` or `Pow`, `|x|` with `Sum`, `x^2`
+    /// with `Sqrt`), so only those loop bodies are compiled.
+    fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, fin: Finish, div: &[f32; TILE], user: U);
 }
 
 /// Max by the canonical rule.
@@ -146,10 +150,14 @@ impl Red for MaxR {
     fn comb1(a: f32, b: f32) -> f32 {
         if b > a || b.is_nan() { b } else { a }
     }
+    #[inline(always)]
+    fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, _: Finish, _: &[f32; TILE], user: U) {
+        user.run(s, direct::Keep)
+    }
 }
 
 macro_rules! sum_red {
-    ($t:ty, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr) => {
+    ($t:ty, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr, |$fs:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
         impl Red for $t {
             const PAD: f32 = 0.0;
             #[inline(always)]
@@ -176,13 +184,22 @@ macro_rules! sum_red {
             fn comb1(a: f32, b: f32) -> f32 {
                 a + b
             }
+            #[inline(always)]
+            fn with_fin<S: Simd, U: direct::FinUser<S>>($fs: S, $fin: Finish, $div: &[f32; TILE], $user: U) {
+                $with
+            }
         }
     };
 }
 
-sum_red!(SumR, |_s, v| v, |x| x);
-sum_red!(AbsR, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff));
-sum_red!(SqR, |s, v| s.mul(v, v), |x| x * x);
+sum_red!(SumR, |_s, v| v, |x| x, |s, fin, div, user| match fin {
+    Finish::Div(Some(d)) => user.run(s, direct::DivBy(s.splat(d))),
+    Finish::Pow(e) => user.run(s, direct::PowRoot((1.0 / e) as f32)),
+    _ => user.run(s, direct::DivTable(div)),
+});
+sum_red!(AbsR, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff), |s, _fin, _div, user| user
+    .run(s, direct::Canon));
+sum_red!(SqR, |s, v| s.mul(v, v), |x| x * x, |s, _fin, _div, user| user.run(s, direct::Root));
 
 /// How the horizontal pass reduces a row.
 #[derive(Clone, Copy)]
@@ -514,6 +531,12 @@ pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: 
         // Only the lean nest applies the general Lp terms; other shapes take the portable kernel.
         return crate::portable::window(p, &Reduce::Lp(LpPower::General(e)), input, output, rows);
     }
+    if K != 0 {
+        // The general nest is compiled once per stride (kernel unspecialised): the shapes that
+        // reach it (rows over one tile, 3-D overlapping windows) are rare, and the copies per
+        // kernel size cost compile time. The lean nest declines again there, as it did here.
+        return s.nest::<R, ST, 0>((p, mode, tile, finish, input, output, rows));
+    }
     let [az, ay, ax] = p.axes();
     let ow = ax.out_len();
     let mut nest = Nest {
@@ -554,12 +577,12 @@ pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: 
             nest.buf_ready = false;
             if rolling {
                 let out = &mut output[out_base..out_base + (last - first) * ow];
-                nest.rolling_rows::<S, R, ST, K>(s, image, first..last, ox0, nt, out);
+                nest.rolling_rows::<S, R, ST, 0>(s, image, first..last, ox0, nt, out);
             } else {
                 for q in first..last {
                     let (oz, oy) = (q / oh, q % oh);
                     let at = out_base + (q - first) * ow + ox0;
-                    nest.output_row::<S, R, ST, K>(s, (image, oz, oy), ox0, nt, &mut output[at..at + nt]);
+                    nest.output_row::<S, R, ST, 0>(s, (image, oz, oy), ox0, nt, &mut output[at..at + nt]);
                 }
             }
             ox0 += nt;
