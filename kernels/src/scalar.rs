@@ -29,7 +29,17 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     fn zero_sum() -> Self::Sum;
     /// `|x|^p` as an Lp sum term.
     fn lp_term(self, p: LpPower) -> Self::LpSum;
-    /// `sum / divisor`, rounded to this type (`divisor != 0`).
+    /// `sum / divisor`, rounded to this type (`divisor != 0`). Integer types round to nearest,
+    /// ties to even, and saturate:
+    ///
+    /// ```
+    /// use simdpool_kernels::Scalar;
+    /// let m = |s: i64, d: i64| <i8 as Scalar>::mean(s, d);
+    /// assert_eq!([m(5, 2), m(7, 2), m(-5, 2), m(-7, 2)], [2, 4, -2, -4]); // 2.5, 3.5, -2.5, -3.5
+    /// assert_eq!([m(10, 4), m(11, 4), m(9, -2), m(1, 3), m(2, 3)], [2, 3, -4, 0, 1]);
+    /// assert_eq!([m(1000, 1), m(-1000, 1)], [127, -128]);
+    /// assert_eq!(<u8 as Scalar>::mean(-3, 1), 0);
+    /// ```
     fn mean(sum: Self::Sum, divisor: i64) -> Self;
     /// `sum^(1/p)`, rounded to this type.
     fn lp_root(sum: Self::LpSum, p: LpPower) -> Self;
@@ -265,21 +275,3 @@ macro_rules! integer {
 }
 integer!(u8, u8);
 integer!(i8, i8);
-
-#[cfg(test)]
-mod tests {
-    use super::div_round_even;
-
-    #[test]
-    fn rounding_is_to_nearest_even() {
-        assert_eq!(div_round_even(5, 2), 2); // 2.5 -> 2
-        assert_eq!(div_round_even(7, 2), 4); // 3.5 -> 4
-        assert_eq!(div_round_even(-5, 2), -2); // -2.5 -> -2
-        assert_eq!(div_round_even(-7, 2), -4); // -3.5 -> -4
-        assert_eq!(div_round_even(10, 4), 2); // 2.5 -> 2
-        assert_eq!(div_round_even(11, 4), 3); // 2.75 -> 3
-        assert_eq!(div_round_even(9, -2), -4); // -4.5 -> -4
-        assert_eq!(div_round_even(1, 3), 0);
-        assert_eq!(div_round_even(2, 3), 1);
-    }
-}
