@@ -96,6 +96,8 @@ pub(crate) trait Red {
     const PAD: f32;
     /// Whether this is the max (whose [`Finish`] is always [`Finish::None`]).
     const MAX: bool = false;
+    /// Whether kernel sizes get their own copies of the loop nest (max and average).
+    const HOT: bool = false;
     /// The term an input element contributes.
     fn term<S: Simd>(s: S, v: S::V) -> S::V;
     /// A row fold's value after its first term (`+0.0 + t` for sums, `t` for max).
@@ -126,6 +128,7 @@ pub(crate) struct SqR;
 impl Red for MaxR {
     const PAD: f32 = f32::NEG_INFINITY;
     const MAX: bool = true;
+    const HOT: bool = true;
     #[inline(always)]
     fn term<S: Simd>(_: S, v: S::V) -> S::V {
         v
@@ -157,9 +160,10 @@ impl Red for MaxR {
 }
 
 macro_rules! sum_red {
-    ($t:ty, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr, |$fs:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
+    ($t:ty, $hot:expr, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr, |$fs:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
         impl Red for $t {
             const PAD: f32 = 0.0;
+            const HOT: bool = $hot;
             #[inline(always)]
             fn term<S: Simd>($s: S, $v: S::V) -> S::V {
                 $term
@@ -192,14 +196,14 @@ macro_rules! sum_red {
     };
 }
 
-sum_red!(SumR, |_s, v| v, |x| x, |s, fin, div, user| match fin {
+sum_red!(SumR, true, |_s, v| v, |x| x, |s, fin, div, user| match fin {
     Finish::Div(Some(d)) => user.run(s, direct::DivBy(s.splat(d))),
     Finish::Pow(e) => user.run(s, direct::PowRoot((1.0 / e) as f32)),
     _ => user.run(s, direct::DivTable(div)),
 });
-sum_red!(AbsR, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff), |s, _fin, _div, user| user
+sum_red!(AbsR, false, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff), |s, _fin, _div, user| user
     .run(s, direct::Canon));
-sum_red!(SqR, |s, v| s.mul(v, v), |x| x * x, |s, _fin, _div, user| user.run(s, direct::Root));
+sum_red!(SqR, false, |s, v| s.mul(v, v), |x| x * x, |s, _fin, _div, user| user.run(s, direct::Root));
 
 /// How the horizontal pass reduces a row.
 #[derive(Clone, Copy)]
@@ -448,14 +452,16 @@ fn by_shape<S: Simd, R: Red>(
         HMode::Table => 0,
     };
     let args = (p, mode, tile, finish, input, output, rows);
-    match (st, k) {
+    // Kernel sizes are specialised for the suite's max and average layers only (each
+    // specialisation is a copy of the loop nest per ISA); Lp and other sizes use the generic tap
+    // loop.
+    match (st, if R::HOT { k } else { 0 }) {
         (1, 3) => s.nest::<R, 1, 3>(args),
         (1, 5) => s.nest::<R, 1, 5>(args),
         (1, _) => s.nest::<R, 1, 0>(args),
         (2, 2) => s.nest::<R, 2, 2>(args),
         (2, 3) => s.nest::<R, 2, 3>(args),
         (2, _) => s.nest::<R, 2, 0>(args),
-        (4, 4) => s.nest::<R, 4, 4>(args),
         (4, _) => s.nest::<R, 4, 0>(args),
         _ => s.nest::<R, 1, 0>(args),
     }
