@@ -208,6 +208,18 @@ proptest! {
     }
 
     #[test]
+    fn nchw_2d_banded(kind in op_kind(), a in axis_case(7), b in axis_case(70), h in 60usize..=150, w in 40usize..=90,
+                      batch in 1usize..=2, ceil in any::<bool>(), dilate in any::<bool>(), special in any::<bool>(),
+                      seed in any::<u64>()) {
+        // Planes taller than the plane nest's band (about 4096 padded floats of rows): bands
+        // share rows at their seams, and thread splits start mid-plane.
+        let axes = [AxisCase { len: h, ..a }, AxisCase { len: w, ..b }];
+        let op = build(&kind, &axes, ceil, dilate);
+        let shape = TensorShape::nchw(&[batch, 2, h, w]).expect("shape");
+        check_all(&op, &input(shape.len(), seed, special), &shape);
+    }
+
+    #[test]
     fn nchw_2d_wide_rows(kind in op_kind(), k in 1usize..=5, s in 1usize..=2, h in 1usize..=4, w in 250usize..=1100,
                          special in any::<bool>(), seed in any::<u64>()) {
         // Rows wider than one column tile (and than the padded row buffer at stride 2).

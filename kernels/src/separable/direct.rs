@@ -17,7 +17,7 @@ use core::ops::Range;
 /// Floats on 64-byte lines (cache lines, and whole AVX-512 vectors).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct Lines<const L: usize>([f32; L]);
+pub(super) struct Lines<const L: usize>(pub(super) [f32; L]);
 
 /// Per-call state of the lean nest.
 struct Direct<'a, 'p> {
@@ -114,7 +114,7 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
 
 /// Copies `src` to the start of `dst` (`dst.len() >= src.len()`) with full-vector moves.
 #[inline(always)]
-fn copy_row<S: Simd>(s: S, dst: &mut [f32], src: &[f32]) {
+pub(super) fn copy_row<S: Simd>(s: S, dst: &mut [f32], src: &[f32]) {
     let n = src.len();
     let dst = &mut dst[..n];
     if n < S::N {
@@ -382,12 +382,12 @@ impl<S: Simd, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows<
 }
 
 /// The vertical pass of one output row from ring rows (`ty` of them).
-struct RingRows<'a, 'o, R> {
-    ring: &'a [*const f32; SLOTS],
-    ty: usize,
-    nvec: usize,
-    out: &'o mut [f32],
-    red: PhantomData<R>,
+pub(super) struct RingRows<'a, 'o, R> {
+    pub(super) ring: &'a [*const f32; SLOTS],
+    pub(super) ty: usize,
+    pub(super) nvec: usize,
+    pub(super) out: &'o mut [f32],
+    pub(super) red: PhantomData<R>,
 }
 
 impl<S: Simd, R: Red> FinUser<S> for RingRows<'_, '_, R> {
@@ -492,7 +492,7 @@ impl<S: Simd> Fin<S> for AnyFin<'_> {
             Finish::Sum => Canon.apply(s, x, off),
             Finish::Sqrt => Root.apply(s, x, off),
             Finish::Div(Some(d)) => DivBy(s.splat(d)).apply(s, x, off),
-            Finish::Div(None) => DivTable(self.div).apply(s, x, off),
+            Finish::Div(None) => DivTable(&self.div[..]).apply(s, x, off),
             Finish::Pow(e) => PowRoot((1.0 / e) as f32).apply(s, x, off),
         }
     }
@@ -503,7 +503,7 @@ impl<S: Simd> Fin<S> for AnyFin<'_> {
 pub(crate) struct PowRoot(pub(crate) f32);
 /// Average by per-output divisors.
 #[derive(Clone, Copy)]
-pub(crate) struct DivTable<'a>(pub(crate) &'a [f32; TILE]);
+pub(crate) struct DivTable<'a>(pub(crate) &'a [f32]);
 
 impl<S: Simd> Fin<S> for Keep {
     #[inline(always)]

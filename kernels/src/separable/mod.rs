@@ -19,6 +19,7 @@
 //! directly. Nothing is ever read outside the input slice or the stack buffers.
 
 pub(crate) mod direct;
+mod plane;
 
 use crate::problem::{Axis, LpPower, Problem, Reduce};
 use core::marker::PhantomData;
@@ -113,7 +114,7 @@ pub(crate) trait Red {
     /// Runs `user` with the finish of `fin`, among those this reduction can have (the kernel
     /// entry pairs max with [`Finish::None`], sums with `Div` or `Pow`, `|x|` with `Sum`, `x^2`
     /// with `Sqrt`), so only those loop bodies are compiled.
-    fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, fin: Finish, div: &[f32; TILE], user: U);
+    fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, fin: Finish, div: &[f32], user: U);
 }
 
 /// Max by the canonical rule.
@@ -154,7 +155,7 @@ impl Red for MaxR {
         if b > a || b.is_nan() { b } else { a }
     }
     #[inline(always)]
-    fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, _: Finish, _: &[f32; TILE], user: U) {
+    fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, _: Finish, _: &[f32], user: U) {
         user.run(s, direct::Keep)
     }
 }
@@ -189,7 +190,7 @@ macro_rules! sum_red {
                 a + b
             }
             #[inline(always)]
-            fn with_fin<S: Simd, U: direct::FinUser<S>>($fs: S, $fin: Finish, $div: &[f32; TILE], $user: U) {
+            fn with_fin<S: Simd, U: direct::FinUser<S>>($fs: S, $fin: Finish, $div: &[f32], $user: U) {
                 $with
             }
         }
@@ -529,7 +530,8 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
     let (p, mode, tile, finish, input, output, rows) = args;
     if let HMode::Uniform { k, d, pb } = mode
-        && direct::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone())
+        && (plane::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone())
+            || direct::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone()))
     {
         return;
     }

@@ -1,0 +1,321 @@
+//! The plane nest: small 2-D and 1-D channels-first maps (a regular x window with stride 1, 2
+//! or 4), a whole plane at a time.
+//!
+//! On the suite's small maps (14 to 56 outputs a row) the row-at-a-time nests spend most of
+//! their instructions on per-row bookkeeping. Here the horizontal pass runs over the plane as
+//! one flat array: with the rows laid out at a pitch `wp` that is a multiple of the stride,
+//! output `ox` of row `y` is flat output `y * wp / ST + ox`, so one loop of full vectors reduces
+//! every row of the plane (the few lanes past each row's end are computed and never read). The
+//! rows are read in place when they are clean and the pitch is the input's own; else they are
+//! copied once into a padded stack plane. The vertical pass then folds, for each output row, the
+//! reduced rows of its window, finishes and stores.
+//!
+//! Same folds in the same order as the other nests, so the same bits.
+
+use super::direct::{Fin, FinUser, Lines, copy_row};
+use super::{Finish, Red, SLOTS, Simd, TILE, extent, hvec};
+use crate::problem::Problem;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ops::Range;
+
+/// Floats of padded input rows a band of output rows aims at.
+const BAND: usize = 4096;
+/// Floats in the padded copy of a band's input rows.
+const PCAP: usize = 8192;
+/// Floats in the band's horizontally reduced rows.
+const HCAP: usize = 8192;
+/// Floats in the per-output divisor table of an average.
+const DCAP: usize = 4096;
+
+/// The geometry of one call, settled once.
+struct Geo {
+    k: usize,
+    d: usize,
+    pb: usize,
+    /// Input row length and the row pitch of the padded plane (`wp / ST` reduced values a row).
+    w: usize,
+    wp: usize,
+    wh: usize,
+    /// Output vectors per row.
+    nvec: usize,
+    /// Rows can be read in place: no padding reached, the terms are the elements, `wp == w`.
+    clean: bool,
+    /// Floats of the padded rows that the horizontal pass of a band reads or its row copies
+    /// write (at most `PCAP`).
+    pad_len: usize,
+}
+
+/// Runs the plane nest when the problem has its shape; `false` (nothing written) otherwise.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
+    s: S,
+    p: &Problem<'_>,
+    (k, d, pb): (usize, usize, usize),
+    finish: Finish,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) -> bool {
+    let [az, ay, ax] = p.axes();
+    // Windows that share no rows go to the lean nest's fused rows (no reduced plane to store
+    // and reload).
+    if az.in_len() != 1 || az.out_len() != 1 || !super::axis_overlaps(ay) {
+        return false;
+    }
+    let (h_in, w, ow) = (ay.in_len(), ax.in_len(), ax.out_len());
+    let nvec = ow.div_ceil(S::N);
+    // The last valid lane of a row reads virtual position `reach - 1`.
+    let reach = (ow - 1) * ST + (k - 1) * d + 1;
+    let wp = (pb + w).max(reach).div_ceil(ST) * ST;
+    let wh = wp / ST;
+    let (starts, taps, dy) = (ay.start(), ay.taps(), ay.dilation());
+    let max_taps = taps.iter().copied().max().unwrap_or(1);
+    // Input rows a band of output rows may take: about `BAND` floats of padded rows (the band,
+    // its reduced rows and the output stay in the L1 cache), at least one window's rows.
+    let span = (max_taps - 1) * dy + 1;
+    let band = (BAND / wp).max(span).min(h_in);
+    // Band buffers: the reduced values (`hv` vectors) and the reads that make them.
+    let hv = hvecs::<S>(band, wh, nvec);
+    let pad_len = extent(S::N, hv, k, ST, d).max(band * wp);
+    let table = matches!(finish, Finish::Div(None)) && ay.out_len() * nvec * S::N > DCAP;
+    if nvec * S::N > TILE || max_taps > SLOTS || hv * S::N > HCAP || pad_len > PCAP || table {
+        return false;
+    }
+    let clean = pb == 0 && wp == w && !matches!(finish, Finish::Pow(_));
+    let g = Geo { k, d, pb, w, wp, wh, nvec, clean, pad_len };
+    let mut nest = Plane {
+        g,
+        input,
+        finish,
+        pow: if let Finish::Pow(e) = finish { Some(e as f32) } else { None },
+        padded: MaybeUninit::uninit(),
+        padded_ready: false,
+        hr: MaybeUninit::uninit(),
+        divs: MaybeUninit::uninit(),
+        red: PhantomData::<R>,
+    };
+    let oh = ay.out_len();
+    if let Finish::Div(None) = finish {
+        let (cz, cy, cx) = (az.count()[0], ay.count(), ax.count());
+        let dp = nest.divs.as_mut_ptr().cast::<f32>();
+        for (oy, &c) in cy.iter().enumerate() {
+            for ox in 0..nvec * S::N {
+                let d = cx.get(ox).map_or(1.0, |&x| ((cz * c * x) as i64) as f32);
+                // SAFETY: `oy * nvec * N + ox < oh * nvec * N <= DCAP` (checked above).
+                unsafe { dp.add(oy * nvec * S::N + ox).write(d) };
+            }
+        }
+    }
+    let mut r = rows.start;
+    let mut out = output;
+    while r < rows.end {
+        let (image, first) = (r / oh, r % oh);
+        let last = oh.min(first + (rows.end - r));
+        // Bands of consecutive output rows whose windows lie within `band` input rows (the
+        // first rows of dilated windows need not grow with the output row).
+        let end = |oy: usize| starts[oy] + (taps[oy] - 1) * dy + 1;
+        let mut oa = first;
+        while oa < last {
+            let (mut lo, mut hi) = (starts[oa], end(oa));
+            let mut ob = oa + 1;
+            while ob < last && hi.max(end(ob)) - lo.min(starts[ob]) <= band {
+                (lo, hi) = (lo.min(starts[ob]), hi.max(end(ob)));
+                ob += 1;
+            }
+            let (now, rest) = core::mem::take(&mut out).split_at_mut((ob - oa) * ow);
+            nest.plane::<S, ST, K>(s, p, image, oa..ob, now);
+            out = rest;
+            oa = ob;
+        }
+        r += last - first;
+    }
+    true
+}
+
+/// Reduced vectors that cover rows `0..n` of `wh` values (the last row read `nvec` vectors wide).
+#[inline(always)]
+fn hvecs<S: Simd>(n: usize, wh: usize, nvec: usize) -> usize {
+    ((n - 1) * wh + nvec * S::N).div_ceil(S::N)
+}
+
+/// Per-call state of the plane nest.
+struct Plane<'p, R> {
+    g: Geo,
+    input: &'p [f32],
+    finish: Finish,
+    pow: Option<f32>,
+    /// The padded plane: rows at pitch `wp`, each at `pb` within its pitch, the rest `R::PAD`
+    /// (written on first use, up to the extent the horizontal pass reads; rows are copied into
+    /// their own places only, so the padding stays).
+    padded: MaybeUninit<Lines<PCAP>>,
+    padded_ready: bool,
+    /// The reduced plane: row `y - ylo` at `(y - ylo) * wh` (written before it is read).
+    hr: MaybeUninit<Lines<HCAP>>,
+    /// Average without an override: output `(oy, ox)`'s divisor at `oy * nvec * N + ox`
+    /// (written by `run` for every output row).
+    divs: MaybeUninit<[f32; DCAP]>,
+    red: PhantomData<R>,
+}
+
+impl<R: Red> Plane<'_, R> {
+    /// Output rows `oys` of plane `image` into `out` (`oys.len()` rows of `ow`).
+    #[inline(always)]
+    fn plane<S: Simd, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        p: &Problem<'_>,
+        image: usize,
+        oys: Range<usize>,
+        out: &mut [f32],
+    ) {
+        let ay = p.axes()[1];
+        let (h_in, dy) = (ay.in_len(), ay.dilation());
+        let (starts, taps) = (ay.start(), ay.taps());
+        // Input rows `ylo..yhi` hold every window of these outputs.
+        let ylo = oys.clone().map(|oy| starts[oy]).min().unwrap_or(0);
+        let yhi = oys.clone().map(|oy| starts[oy] + (taps[oy] - 1) * dy + 1).max().unwrap_or(ylo + 1);
+        let g = &self.g;
+        let hv = hvecs::<S>(yhi - ylo, g.wh, g.nvec);
+        let ext = extent(S::N, hv, g.k, ST, g.d);
+        let base = (image * h_in + ylo) * g.w;
+        let src = if g.clean && base + ext <= self.input.len() {
+            self.input[base..base + ext].as_ptr()
+        } else {
+            self.copy_rows(s, base, yhi - ylo)
+        };
+        let (k, d, wh, nvec) = (self.g.k, self.g.d, self.g.wh, self.g.nvec);
+        let hp = self.hr.as_mut_ptr().cast::<f32>();
+        for v in 0..hv {
+            // SAFETY: `src[0..ext]` is readable (the input range checked above, or the padded
+            // plane, initialised up to `pad_len >= ext`: `hv` grows with the row count), and
+            // `extent(N, v + 1, ..) <= ext` (hvec's contract); `(v + 1) * N <= hv * N <= HCAP`.
+            unsafe { s.store(hp.add(v * S::N), hvec::<S, R, ST, K>(s, src, v, k, d)) }
+        }
+        let pitch = nvec * S::N;
+        let divs = if let Finish::Div(None) = self.finish {
+            // SAFETY: `run` wrote `oh * pitch` divisors (and checked that they fit).
+            unsafe { core::slice::from_raw_parts(self.divs.as_ptr().cast::<f32>(), ay.out_len() * pitch) }
+        } else {
+            &[]
+        };
+        let band =
+            Band::<R> { hp, wh, ylo, dy, starts, taps, oys, ow: p.axes()[2].out_len(), nvec, out, red: PhantomData };
+        R::with_fin(s, self.finish, divs, band);
+    }
+
+    /// Copies input rows `base..` (`n` of them) into the padded plane; returns its start.
+    #[inline(always)]
+    fn copy_rows<S: Simd>(&mut self, s: S, base: usize, n: usize) -> *const f32 {
+        let pp = self.padded.as_mut_ptr().cast::<f32>();
+        if !self.padded_ready {
+            for i in 0..self.g.pad_len {
+                // SAFETY: `i < pad_len <= PCAP` (checked in `run`), inside the buffer.
+                unsafe { pp.add(i).write(R::PAD) };
+            }
+            self.padded_ready = true;
+        }
+        let Geo { w, wp, pb, .. } = self.g;
+        for y in 0..n {
+            let src = &self.input[base + y * w..base + (y + 1) * w];
+            // SAFETY: row `y < n <= band` (`run` groups the bands so) of the padded plane spans
+            // `y * wp + pb..+ w`, which ends at or before `band * wp <= pad_len <= PCAP`
+            // (`pb + w <= wp`); the buffer
+            // holds no references, and `dst` is the only view of it while it lives.
+            let dst = unsafe { core::slice::from_raw_parts_mut(pp.add(y * wp + pb), w) };
+            match self.pow {
+                None => copy_row(s, dst, src),
+                Some(e) => {
+                    for (d, &x) in dst.iter_mut().zip(src) {
+                        *d = libm::powf(f32::from_bits(x.to_bits() & 0x7fff_ffff), e);
+                    }
+                }
+            }
+        }
+        pp.cast_const()
+    }
+}
+
+/// The vertical pass of a band: output row `oys.start + i` (into `out[i * ow..][..ow]`) folds
+/// reduced rows `starts[oy] + t * dy` (`t < taps[oy]`), which sit at `hp + (row - ylo) * wh`.
+struct Band<'a, 'o, R> {
+    hp: *const f32,
+    wh: usize,
+    ylo: usize,
+    dy: usize,
+    starts: &'a [usize],
+    taps: &'a [usize],
+    oys: Range<usize>,
+    ow: usize,
+    nvec: usize,
+    out: &'o mut [f32],
+    red: PhantomData<R>,
+}
+
+impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
+    #[inline(always)]
+    fn run<F: Fin<S>>(self, s: S, f: F) {
+        let Self { hp, wh, ylo, dy, starts, taps, oys, ow, nvec, out, .. } = self;
+        let pitch = nvec * S::N;
+        for (oy, out) in oys.zip(out.chunks_exact_mut(ow)) {
+            let ty = taps[oy];
+            // SAFETY (pointer arithmetic only): `ylo <= starts[oy]` and the window's last row
+            // is below the band's `yhi`, so every row `vrow` reads was reduced (`hvecs` counts
+            // `nvec` vectors from each row's start).
+            let r0 = unsafe { hp.add((starts[oy] - ylo) * wh) };
+            let v = (r0, dy * wh, nvec, oy * pitch);
+            match ty {
+                3 => vrow::<S, R, F, 3>(s, f, v, ty, out),
+                2 => vrow::<S, R, F, 2>(s, f, v, ty, out),
+                5 => vrow::<S, R, F, 5>(s, f, v, ty, out),
+                _ => vrow::<S, R, F, 0>(s, f, v, ty, out),
+            }
+        }
+    }
+}
+
+/// One output row: vector `v` folds `r0[t * step + v * N..][..N]` for `t < ty` (`TY` when not
+/// 0), is finished with divisor offset `foff + v * N` and stored.
+#[inline(always)]
+fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
+    s: S,
+    f: F,
+    (r0, step, nvec, foff): (*const f32, usize, usize, usize),
+    ty: usize,
+    out: &mut [f32],
+) {
+    let ty = if TY > 0 { TY } else { ty };
+    debug_assert!(out.len() <= nvec * S::N);
+    // (A function, not a closure: closures do not inherit the ISA's target features.)
+    #[inline(always)]
+    fn fold<S: Simd, R: Red, F: Fin<S>>(
+        s: S,
+        f: F,
+        (r0, step, foff): (*const f32, usize, usize),
+        ty: usize,
+        v: usize,
+    ) -> S::V {
+        // SAFETY: rows `r0 + t * step` (`t < ty`) are reduced rows of the band, each with
+        // `nvec * N` readable floats (`Band`'s contract), and `v < nvec`.
+        unsafe {
+            let mut x = s.load(r0.add(v * S::N));
+            for t in 1..ty {
+                x = R::comb(s, x, s.load(r0.add(t * step + v * S::N)));
+            }
+            f.apply(s, x, foff + v * S::N)
+        }
+    }
+    let at = (r0, step, foff);
+    let full = out.len() / S::N;
+    let op = out.as_mut_ptr();
+    for v in 0..full {
+        // SAFETY: `(v + 1) * N <= out.len()`.
+        unsafe { s.store(op.add(v * S::N), fold::<S, R, F>(s, f, at, ty, v)) }
+    }
+    let rest = out.len() - full * S::N;
+    if rest > 0 {
+        // SAFETY: `out[full * N..]` holds `rest < N` floats; `full < nvec`.
+        unsafe { s.store_n(op.add(full * S::N), rest, fold::<S, R, F>(s, f, at, ty, full)) }
+    }
+}
