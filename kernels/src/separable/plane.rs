@@ -27,6 +27,8 @@ const PCAP: usize = 8192;
 const HCAP: usize = 8192;
 /// Floats in the per-output divisor table of an average.
 const DCAP: usize = 4096;
+/// Bands of a whole plane settled once per call.
+const CUTS: usize = 32;
 
 /// The geometry of one call, settled once.
 struct Geo {
@@ -61,7 +63,7 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
     let [az, ay, ax] = p.axes();
     // Windows that share no rows go to the lean nest's fused rows (no reduced plane to store
     // and reload).
-    if az.in_len() != 1 || az.out_len() != 1 || !super::axis_overlaps(ay) {
+    if az.in_len() != 1 || az.out_len() != 1 {
         return false;
     }
     let (h_in, w, ow) = (ay.in_len(), ax.in_len(), ax.out_len());
@@ -70,7 +72,7 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
     let reach = (ow - 1) * ST + (k - 1) * d + 1;
     let wp = (pb + w).max(reach).div_ceil(ST) * ST;
     let wh = wp / ST;
-    let (starts, taps, dy) = (ay.start(), ay.taps(), ay.dilation());
+    let (taps, dy) = (ay.taps(), ay.dilation());
     let max_taps = taps.iter().copied().max().unwrap_or(1);
     // Input rows a band of output rows may take: about `BAND` floats of padded rows (the band,
     // its reduced rows and the output stay in the L1 cache), at least one window's rows.
@@ -108,30 +110,57 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
             }
         }
     }
+    // The bands of a whole plane (when there are at most `CUTS`; else each is found in turn).
+    let mut cuts = [(0, 0, 0); CUTS];
+    let mut n_cuts = 0;
+    let mut oa = 0;
+    while oa < oh && n_cuts < CUTS {
+        cuts[n_cuts] = next_band(ay, band, oa, oh);
+        oa = cuts[n_cuts].0;
+        n_cuts += 1;
+    }
+    if oa < oh {
+        n_cuts = 0;
+    }
     let mut r = rows.start;
     let mut out = output;
     while r < rows.end {
         let (image, first) = (r / oh, r % oh);
         let last = oh.min(first + (rows.end - r));
-        // Bands of consecutive output rows whose windows lie within `band` input rows (the
-        // first rows of dilated windows need not grow with the output row).
-        let end = |oy: usize| starts[oy] + (taps[oy] - 1) * dy + 1;
         let mut oa = first;
+        let mut cut = 0;
         while oa < last {
-            let (mut lo, mut hi) = (starts[oa], end(oa));
-            let mut ob = oa + 1;
-            while ob < last && hi.max(end(ob)) - lo.min(starts[ob]) <= band {
-                (lo, hi) = (lo.min(starts[ob]), hi.max(end(ob)));
-                ob += 1;
-            }
+            // The bands of whole planes are the same for every plane: settled once.
+            let (ob, ylo, yhi) = if first == 0 && last == oh && n_cuts > 0 {
+                cut += 1;
+                cuts[cut - 1]
+            } else {
+                next_band(ay, band, oa, last)
+            };
             let (now, rest) = core::mem::take(&mut out).split_at_mut((ob - oa) * ow);
-            nest.plane::<S, ST, K>(s, p, image, oa..ob, now);
+            nest.plane::<S, ST, K>(s, p, image, (oa..ob, ylo, yhi), now);
             out = rest;
             oa = ob;
         }
         r += last - first;
     }
     true
+}
+
+/// The band of output rows that starts at `oa` and ends at most at `last`: consecutive rows
+/// whose windows lie within `band` input rows (the first rows of dilated windows need not grow
+/// with the output row). Returns the band's end and its input rows `ylo..yhi`.
+#[inline(always)]
+fn next_band(ay: &crate::problem::Axis<'_>, band: usize, oa: usize, last: usize) -> (usize, usize, usize) {
+    let (starts, taps, dy) = (ay.start(), ay.taps(), ay.dilation());
+    let end = |oy: usize| starts[oy] + (taps[oy] - 1) * dy + 1;
+    let (mut lo, mut hi) = (starts[oa], end(oa));
+    let mut ob = oa + 1;
+    while ob < last && hi.max(end(ob)) - lo.min(starts[ob]) <= band {
+        (lo, hi) = (lo.min(starts[ob]), hi.max(end(ob)));
+        ob += 1;
+    }
+    (ob, lo, hi)
 }
 
 /// Reduced vectors that cover rows `0..n` of `wh` values (the last row read `nvec` vectors wide).
@@ -167,15 +196,13 @@ impl<R: Red> Plane<'_, R> {
         s: S,
         p: &Problem<'_>,
         image: usize,
-        oys: Range<usize>,
+        (oys, ylo, yhi): (Range<usize>, usize, usize),
         out: &mut [f32],
     ) {
         let ay = p.axes()[1];
         let (h_in, dy) = (ay.in_len(), ay.dilation());
         let (starts, taps) = (ay.start(), ay.taps());
-        // Input rows `ylo..yhi` hold every window of these outputs.
-        let ylo = oys.clone().map(|oy| starts[oy]).min().unwrap_or(0);
-        let yhi = oys.clone().map(|oy| starts[oy] + (taps[oy] - 1) * dy + 1).max().unwrap_or(ylo + 1);
+        // Input rows `ylo..yhi` hold every window of these outputs (`next_band`).
         let g = &self.g;
         let hv = hvecs::<S>(yhi - ylo, g.wh, g.nvec);
         let ext = extent(S::N, hv, g.k, ST, g.d);
@@ -258,35 +285,42 @@ impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { hp, wh, ylo, dy, starts, taps, oys, ow, nvec, out, .. } = self;
         let pitch = nvec * S::N;
-        for (oy, out) in oys.zip(out.chunks_exact_mut(ow)) {
+        let first = oys.start;
+        for oy in oys {
             let ty = taps[oy];
             // SAFETY (pointer arithmetic only): `ylo <= starts[oy]` and the window's last row
             // is below the band's `yhi`, so every row `vrow` reads was reduced (`hvecs` counts
             // `nvec` vectors from each row's start).
             let r0 = unsafe { hp.add((starts[oy] - ylo) * wh) };
             let v = (r0, dy * wh, nvec, oy * pitch);
+            // The row and the rows after it in this band: whole vectors may spill into the
+            // next rows, which are stored later.
+            let out = &mut out[(oy - first) * ow..];
+            let row = (ow, out);
             match ty {
-                3 => vrow::<S, R, F, 3>(s, f, v, ty, out),
-                2 => vrow::<S, R, F, 2>(s, f, v, ty, out),
-                5 => vrow::<S, R, F, 5>(s, f, v, ty, out),
-                _ => vrow::<S, R, F, 0>(s, f, v, ty, out),
+                3 => vrow::<S, R, F, 3>(s, f, v, ty, row),
+                2 => vrow::<S, R, F, 2>(s, f, v, ty, row),
+                5 => vrow::<S, R, F, 5>(s, f, v, ty, row),
+                _ => vrow::<S, R, F, 0>(s, f, v, ty, row),
             }
         }
     }
 }
 
-/// One output row: vector `v` folds `r0[t * step + v * N..][..N]` for `t < ty` (`TY` when not
-/// 0), is finished with divisor offset `foff + v * N` and stored.
+/// One output row (`ow` outputs at the start of `out`): vector `v` folds
+/// `r0[t * step + v * N..][..N]` for `t < ty` (`TY` when not 0), is finished with divisor offset
+/// `foff + v * N` and stored; as whole vectors when `out` has room for them (the lanes past the
+/// row land on later rows, which their own stores overwrite), else exactly.
 #[inline(always)]
 fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
     (r0, step, nvec, foff): (*const f32, usize, usize, usize),
     ty: usize,
-    out: &mut [f32],
+    (ow, out): (usize, &mut [f32]),
 ) {
     let ty = if TY > 0 { TY } else { ty };
-    debug_assert!(out.len() <= nvec * S::N);
+    debug_assert!(ow <= nvec * S::N && ow <= out.len());
     // (A function, not a closure: closures do not inherit the ISA's target features.)
     #[inline(always)]
     fn fold<S: Simd, R: Red, F: Fin<S>>(
@@ -307,15 +341,22 @@ fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
         }
     }
     let at = (r0, step, foff);
-    let full = out.len() / S::N;
     let op = out.as_mut_ptr();
+    if out.len() >= nvec * S::N {
+        for v in 0..nvec {
+            // SAFETY: `(v + 1) * N <= nvec * N <= out.len()`.
+            unsafe { s.store(op.add(v * S::N), fold::<S, R, F>(s, f, at, ty, v)) }
+        }
+        return;
+    }
+    let full = ow / S::N;
     for v in 0..full {
-        // SAFETY: `(v + 1) * N <= out.len()`.
+        // SAFETY: `(v + 1) * N <= ow <= out.len()`.
         unsafe { s.store(op.add(v * S::N), fold::<S, R, F>(s, f, at, ty, v)) }
     }
-    let rest = out.len() - full * S::N;
+    let rest = ow - full * S::N;
     if rest > 0 {
-        // SAFETY: `out[full * N..]` holds `rest < N` floats; `full < nvec`.
+        // SAFETY: `out[full * N..ow]` holds `rest < N` floats; `full < nvec`.
         unsafe { s.store_n(op.add(full * S::N), rest, fold::<S, R, F>(s, f, at, ty, full)) }
     }
 }
