@@ -55,6 +55,9 @@ struct Geo {
     /// Floats of the padded rows that the horizontal pass of a band reads or its row copies
     /// write (at most `PCAP`).
     pad_len: usize,
+    /// Reduced rows as long as output rows and a y stride of 1: the vertical pass folds runs of
+    /// rows as one.
+    runs: bool,
 }
 
 /// Runs the plane nest when the problem has its shape; `false` (nothing written) otherwise.
@@ -94,7 +97,7 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
     }
     // A refold costs `k` scalar steps and more than one row copy instruction; copying a row
     // costs about `3 w / N` (measured: resnet's stem gains 22%, inception's 3x3 loses 13%).
-    edge &= nfix * k <= w / S::N;
+    edge &= nfix * k <= w * 4 / S::N;
     let (wp, wh) = if edge {
         (w, w / ST)
     } else {
@@ -110,13 +113,14 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
     // Band buffers: the reduced values (`hv` vectors) and the reads that make them.
     let hv = hvecs::<S>(band, wh, nvec);
     let pad_len = extent(S::N, hv, k, ST, d).max(band * wp);
-    let table = matches!(finish, Finish::Div(None)) && ay.out_len() * nvec * S::N > DCAP;
+    let table = matches!(finish, Finish::Div(None)) && ay.out_len() * ow + S::N > DCAP;
     if nvec * S::N > TILE || max_taps > SLOTS || hv * S::N > HCAP || pad_len > PCAP || table {
         return false;
     }
     let (inplace, shift) = if edge { (true, pb) } else { (pb == 0 && wp == w && !pow, 0) };
     let nfix = if edge { nfix } else { 0 };
-    let g = Geo { k, d, pb, w, wp, wh, nvec, inplace, shift, fix, nfix, pad_len };
+    let runs = wh == ow && ay.uniform().is_some_and(|u| u.stride == 1);
+    let g = Geo { k, d, pb, w, wp, wh, nvec, inplace, shift, fix, nfix, pad_len, runs };
     let mut nest = Plane {
         g,
         input,
@@ -133,11 +137,15 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
         let (cz, cy, cx) = (az.count()[0], ay.count(), ax.count());
         let dp = nest.divs.as_mut_ptr().cast::<f32>();
         for (oy, &c) in cy.iter().enumerate() {
-            for ox in 0..nvec * S::N {
-                let d = cx.get(ox).map_or(1.0, |&x| ((cz * c * x) as i64) as f32);
-                // SAFETY: `oy * nvec * N + ox < oh * nvec * N <= DCAP` (checked above).
-                unsafe { dp.add(oy * nvec * S::N + ox).write(d) };
+            for (ox, &x) in cx.iter().enumerate() {
+                // SAFETY: `oy * ow + ox < oh * ow <= DCAP` (checked above).
+                unsafe { dp.add(oy * ow + ox).write(((cz * c * x) as i64) as f32) };
             }
+        }
+        for i in 0..S::N {
+            // SAFETY: `oh * ow + i < oh * ow + N <= DCAP`; the lanes past the last row read
+            // these.
+            unsafe { dp.add(oh * ow + i).write(1.0) };
         }
     }
     // The bands of a whole plane (when there are at most `CUTS`; else each is found in turn).
@@ -193,10 +201,12 @@ fn next_band(ay: &crate::problem::Axis<'_>, band: usize, oa: usize, last: usize)
     (ob, lo, hi)
 }
 
-/// Reduced vectors that cover rows `0..n` of `wh` values (the last row read `nvec` vectors wide).
+/// Reduced vectors that cover rows `0..n` of `wh` values (the last row read `nvec` vectors wide,
+/// and one vector more).
 #[inline(always)]
 fn hvecs<S: Simd>(n: usize, wh: usize, nvec: usize) -> usize {
-    ((n - 1) * wh + nvec * S::N).div_ceil(S::N)
+    // One more: the flat vertical pass's last vector may start in the last row's last one.
+    ((n - 1) * wh + nvec * S::N).div_ceil(S::N) + 1
 }
 
 /// Per-call state of the plane nest.
@@ -212,7 +222,7 @@ struct Plane<'p, R> {
     padded_ready: bool,
     /// The reduced plane: row `y - ylo` at `(y - ylo) * wh` (written before it is read).
     hr: MaybeUninit<Lines<HCAP>>,
-    /// Average without an override: output `(oy, ox)`'s divisor at `oy * nvec * N + ox`
+    /// Average without an override: output `(oy, ox)`'s divisor at `oy * ow + ox`, then `N` ones
     /// (written by `run` for every output row).
     divs: MaybeUninit<[f32; DCAP]>,
     red: PhantomData<R>,
@@ -244,7 +254,7 @@ impl<R: Red> Plane<'_, R> {
         } else {
             self.copy_rows(s, base, yhi - ylo)
         };
-        let (k, d, wh, nvec) = (self.g.k, self.g.d, self.g.wh, self.g.nvec);
+        let (k, d, wh) = (self.g.k, self.g.d, self.g.wh);
         let hp = self.hr.as_mut_ptr().cast::<f32>();
         for v in 0..hv {
             // SAFETY: `src[0..ext]` is readable (the input range checked above, or the padded
@@ -255,15 +265,27 @@ impl<R: Red> Plane<'_, R> {
         if self.g.nfix > 0 {
             self.refold::<ST>(base, yhi - ylo, hp);
         }
-        let pitch = nvec * S::N;
+        let ow = p.axes()[2].out_len();
         let divs = if let Finish::Div(None) = self.finish {
-            // SAFETY: `run` wrote `oh * pitch` divisors (and checked that they fit).
-            unsafe { core::slice::from_raw_parts(self.divs.as_ptr().cast::<f32>(), ay.out_len() * pitch) }
+            // SAFETY: `run` wrote `oh * ow + N` divisors (and checked that they fit).
+            unsafe { core::slice::from_raw_parts(self.divs.as_ptr().cast::<f32>(), ay.out_len() * ow + S::N) }
         } else {
             &[]
         };
-        let band =
-            Band::<R> { hp, wh, ylo, dy, starts, taps, oys, ow: p.axes()[2].out_len(), nvec, out, red: PhantomData };
+        let band = Band::<R> {
+            hp,
+            wh,
+            ylo,
+            dy,
+            starts,
+            taps,
+            oys,
+            ow,
+            nvec: self.g.nvec,
+            runs: self.g.runs,
+            out,
+            red: PhantomData,
+        };
         R::with_fin(s, self.finish, divs, band);
     }
 
@@ -346,6 +368,8 @@ struct Band<'a, 'o, R> {
     taps: &'a [usize],
     oys: Range<usize>,
     ow: usize,
+    /// Output rows may slide down one input row at a time with `wh == ow` (flat runs).
+    runs: bool,
     nvec: usize,
     out: &'o mut [f32],
     red: PhantomData<R>,
@@ -354,44 +378,92 @@ struct Band<'a, 'o, R> {
 impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
-        let Self { hp, wh, ylo, dy, starts, taps, oys, ow, nvec, out, .. } = self;
-        let pitch = nvec * S::N;
+        let Self { wh, starts, taps, ow, out, .. } = self;
+        let oys = self.oys.clone();
+        let band = BandRows {
+            hp: self.hp,
+            wh,
+            ylo: self.ylo,
+            dy: self.dy,
+            starts,
+            taps,
+            first: oys.start,
+            ow,
+            nvec: self.nvec,
+        };
         let first = oys.start;
-        for oy in oys {
-            let ty = taps[oy];
-            // SAFETY (pointer arithmetic only): `ylo <= starts[oy]` and the window's last row
-            // is below the band's `yhi`, so every row `vrow` reads was reduced (`hvecs` counts
-            // `nvec` vectors from each row's start).
-            let r0 = unsafe { hp.add((starts[oy] - ylo) * wh) };
-            let v = (r0, dy * wh, nvec, oy * pitch);
-            // The row and the rows after it in this band: whole vectors may spill into the
-            // next rows, which are stored later.
-            let out = &mut out[(oy - first) * ow..];
-            let row = (ow, out);
-            match ty {
-                3 => vrow::<S, R, F, 3>(s, f, v, ty, row),
-                2 => vrow::<S, R, F, 2>(s, f, v, ty, row),
-                5 => vrow::<S, R, F, 5>(s, f, v, ty, row),
-                _ => vrow::<S, R, F, 0>(s, f, v, ty, row),
+        if !self.runs {
+            for oy in oys {
+                vrun::<S, R, F>(s, f, &band, (oy, oy + 1), out);
             }
+            return;
+        }
+        // Rows whose windows slide down one row at a time, with reduced rows exactly as long as
+        // output rows: the outputs of such a run and their window rows are flat arrays at the
+        // same pitch, folded as one long row.
+        let mut oy = first;
+        while oy < oys.end {
+            let mut end = oy + 1;
+            while end < oys.end && taps[end] == taps[oy] && starts[end] == starts[end - 1] + 1 {
+                end += 1;
+            }
+            vrun::<S, R, F>(s, f, &band, (oy, end), out);
+            oy = end;
         }
     }
 }
 
-/// One output row (`ow` outputs at the start of `out`): vector `v` folds
-/// `r0[t * step + v * N..][..N]` for `t < ty` (`TY` when not 0), is finished with divisor offset
-/// `foff + v * N` and stored; as whole vectors when `out` has room for them (the lanes past the
-/// row land on later rows, which their own stores overwrite), else exactly.
+/// The geometry `vrun` needs from a [`Band`].
+struct BandRows<'a> {
+    hp: *const f32,
+    wh: usize,
+    ylo: usize,
+    dy: usize,
+    starts: &'a [usize],
+    taps: &'a [usize],
+    first: usize,
+    ow: usize,
+    nvec: usize,
+}
+
+/// Output rows `oy..end` of a band (one row, or a run whose window rows slide down one row at a
+/// time, at the reduced rows' pitch) into the band's `out`.
+#[inline(always)]
+fn vrun<S: Simd, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_>, (oy, end): (usize, usize), out: &mut [f32]) {
+    let ty = b.taps[oy];
+    // SAFETY (pointer arithmetic only): `ylo <= starts[oy]` and the window's last row is below
+    // the band's `yhi`, so every row `vrow` reads was reduced (`hvecs` counts `nvec` vectors
+    // from each row's start, and one more).
+    let r0 = unsafe { b.hp.add((b.starts[oy] - b.ylo) * b.wh) };
+    let n = (end - oy) * b.ow;
+    let nv = if end == oy + 1 { b.nvec } else { n.div_ceil(S::N) };
+    // The rows and the rows after them in this band: whole vectors may spill into the next
+    // rows, which are stored later.
+    let out = &mut out[(oy - b.first) * b.ow..];
+    let v = (r0, b.dy * b.wh, (n, nv), oy * b.ow);
+    match ty {
+        3 => vrow::<S, R, F, 3>(s, f, v, ty, out),
+        2 => vrow::<S, R, F, 2>(s, f, v, ty, out),
+        5 => vrow::<S, R, F, 5>(s, f, v, ty, out),
+        _ => vrow::<S, R, F, 0>(s, f, v, ty, out),
+    }
+}
+
+/// `n` outputs at the start of `out` (one row, or a run of rows at the reduced rows' pitch), in
+/// `nv` vectors:
+/// vector `v` folds `r0[t * step + v * N..][..N]` for `t < ty` (`TY` when not 0), is finished
+/// with divisor offset `foff + v * N` and stored; as whole vectors when `out` has room for them
+/// (the lanes past the run land on later rows, which their own stores overwrite), else exactly.
 #[inline(always)]
 fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
-    (r0, step, nvec, foff): (*const f32, usize, usize, usize),
+    (r0, step, (n, nv), foff): (*const f32, usize, (usize, usize), usize),
     ty: usize,
-    (ow, out): (usize, &mut [f32]),
+    out: &mut [f32],
 ) {
     let ty = if TY > 0 { TY } else { ty };
-    debug_assert!(ow <= nvec * S::N && ow <= out.len());
+    debug_assert!(n <= out.len());
     // (A function, not a closure: closures do not inherit the ISA's target features.)
     #[inline(always)]
     fn fold<S: Simd, R: Red, F: Fin<S>>(
@@ -401,8 +473,8 @@ fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
         ty: usize,
         v: usize,
     ) -> S::V {
-        // SAFETY: rows `r0 + t * step` (`t < ty`) are reduced rows of the band, each with
-        // `nvec * N` readable floats (`Band`'s contract), and `v < nvec`.
+        // SAFETY: rows `r0 + t * step` (`t < ty`) are reduced rows of the band, readable for the
+        // run's `n` values rounded up to whole vectors (`Band`'s contract).
         unsafe {
             let mut x = s.load(r0.add(v * S::N));
             for t in 1..ty {
@@ -413,21 +485,14 @@ fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
     }
     let at = (r0, step, foff);
     let op = out.as_mut_ptr();
-    if out.len() >= nvec * S::N {
-        for v in 0..nvec {
-            // SAFETY: `(v + 1) * N <= nvec * N <= out.len()`.
-            unsafe { s.store(op.add(v * S::N), fold::<S, R, F>(s, f, at, ty, v)) }
-        }
-        return;
-    }
-    let full = ow / S::N;
-    for v in 0..full {
-        // SAFETY: `(v + 1) * N <= ow <= out.len()`.
+    // `nv = ceil(n / N)`.
+    let room = if out.len() >= nv * S::N { nv } else { n / S::N };
+    for v in 0..room {
+        // SAFETY: `(v + 1) * N <= room * N <= out.len()`.
         unsafe { s.store(op.add(v * S::N), fold::<S, R, F>(s, f, at, ty, v)) }
     }
-    let rest = ow - full * S::N;
-    if rest > 0 {
-        // SAFETY: `out[full * N..ow]` holds `rest < N` floats; `full < nvec`.
-        unsafe { s.store_n(op.add(full * S::N), rest, fold::<S, R, F>(s, f, at, ty, full)) }
+    if room < nv {
+        // SAFETY: `out[room * N..n]` holds `n - room * N < N` floats (`room = n / N` here).
+        unsafe { s.store_n(op.add(room * S::N), n - room * S::N, fold::<S, R, F>(s, f, at, ty, room)) }
     }
 }
