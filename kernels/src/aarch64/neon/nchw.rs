@@ -105,6 +105,12 @@ impl Simd for Neon {
             vbslq_f32(take, r, l)
         }
     }
+    #[inline(always)]
+    fn maxf(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
+        // Take `r` where `r > l` (ties keep `l`, unlike `fmax` on signed zeros).
+        // SAFETY: NEON is enabled wherever a `Neon` exists.
+        unsafe { vbslq_f32(vcgtq_f32(r, l), r, l) }
+    }
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).

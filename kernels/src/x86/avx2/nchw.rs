@@ -149,6 +149,12 @@ impl Simd for Avx2 {
         // SAFETY: AVX is enabled wherever an `Avx2` exists.
         unsafe { _mm256_blendv_ps(_mm256_max_ps(r, l), r, _mm256_cmp_ps::<_CMP_UNORD_Q>(r, r)) }
     }
+    #[inline(always)]
+    fn maxf(self, l: __m256, r: __m256) -> __m256 {
+        // `max(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
+        // SAFETY: AVX is enabled wherever an `Avx2` exists.
+        unsafe { _mm256_max_ps(r, l) }
+    }
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).

@@ -128,6 +128,12 @@ impl Simd for Avx512 {
             _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(r, r), r)
         }
     }
+    #[inline(always)]
+    fn maxf(self, l: __m512, r: __m512) -> __m512 {
+        // `max(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
+        // SAFETY: AVX-512F is enabled wherever an `Avx512` exists.
+        unsafe { _mm512_max_ps(r, l) }
+    }
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
