@@ -17,6 +17,12 @@
 //! Padding: zero-filled (sums) or `-inf`-filled (max) row buffers are bit-neutral (see the crate
 //! docs), so border tiles read from a padded stack copy of the row; interior tiles read the input
 //! directly. Nothing is ever read outside the input slice or the stack buffers.
+//!
+//! # Loop nests
+//! Three nests run this algorithm, tried in turn: [`plane`] (2-D and 1-D maps, a band of rows at
+//! a time, the horizontal pass flat over the band), [`direct`] (3-D windows that share no rows,
+//! and what the plane nest declines) and the general nest here (rows wider than a tile,
+//! overlapping 3-D windows, adaptive tables).
 
 pub(crate) mod direct;
 mod plane;
