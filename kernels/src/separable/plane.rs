@@ -259,12 +259,17 @@ impl<R: Red> Plane<'_, R> {
         let hv = hvecs::<S>(yhi - ylo, g.wh, g.nvec);
         let ext = extent(S::N, hv, g.k, ST, g.d);
         let base = (image * h_in + ylo) * g.w;
+        // Where the band's reads start: in the input (`Some`), or in the padded buffer. (Its
+        // pointer is taken in `reduce`, after `&mut self` is reborrowed, so the borrow stays
+        // valid.)
         let src = if g.inplace && base >= g.shift && base - g.shift + ext <= self.input.len() {
-            self.input[base - g.shift..base - g.shift + ext].as_ptr()
+            Some(base - g.shift)
         } else if g.inplace {
-            self.copy_flat(base as isize - g.shift as isize, ext)
+            self.copy_flat(base as isize - g.shift as isize, ext);
+            None
         } else {
-            self.copy_rows(s, base, yhi - ylo)
+            self.copy_rows(s, base, yhi - ylo);
+            None
         };
         // Wide max windows over rows free of NaN (the usual case) take the plain max rule: a
         // third of the instructions per step, the same values when there is no NaN. The check
@@ -285,7 +290,7 @@ impl<R: Red> Plane<'_, R> {
         &mut self,
         s: S,
         p: &Problem<'_>,
-        src: *const f32,
+        src: Option<usize>,
         (base, oys, ylo, yhi): (usize, Range<usize>, usize, usize),
         out: &mut [f32],
     ) {
@@ -293,6 +298,11 @@ impl<R: Red> Plane<'_, R> {
         let (starts, taps, dy) = (ay.start(), ay.taps(), ay.dilation());
         let hv = hvecs::<S>(yhi - ylo, self.g.wh, self.g.nvec);
         let (k, d, wh) = (self.g.k, self.g.d, self.g.wh);
+        let ext = extent(S::N, hv, k, ST, d);
+        let src = match src {
+            Some(at) => self.input[at..at + ext].as_ptr(),
+            None => self.padded.as_ptr().cast::<f32>(),
+        };
         let hp = self.hr.as_mut_ptr().cast::<f32>();
         for v in 0..hv {
             // SAFETY: `src[0..extent(N, hv, ..)]` is readable (`plane` checked the input range,
@@ -301,7 +311,7 @@ impl<R: Red> Plane<'_, R> {
             unsafe { s.store(hp.add(v * S::N), hvec::<S, R2, ST, K>(s, src, v, k, d)) }
         }
         if self.g.nfix > 0 {
-            self.refold::<ST>(base, yhi - ylo, hp);
+            Self::refold::<ST>(&self.g, self.input, (base, yhi - ylo), hp);
         }
         let ow = p.axes()[2].out_len();
         let divs = if let Finish::Div(None) = self.finish {
@@ -319,11 +329,12 @@ impl<R: Red> Plane<'_, R> {
     /// read the neighbouring rows there), from the row's own elements and the padding value,
     /// with the scalar forms of the same fold steps.
     #[inline(always)]
-    fn refold<const ST: usize>(&self, base: usize, n: usize, hp: *mut f32) {
-        let Geo { k, d, pb, w, wh, nfix, .. } = self.g;
+    /// (An associated function: `hp` points into `self`'s buffer, so `self` is not borrowed.)
+    fn refold<const ST: usize>(g: &Geo, input: &[f32], (base, n): (usize, usize), hp: *mut f32) {
+        let Geo { k, d, pb, w, wh, nfix, .. } = *g;
         for y in 0..n {
-            let row = &self.input[base + y * w..base + (y + 1) * w];
-            for &ox in &self.g.fix[..nfix] {
+            let row = &input[base + y * w..base + (y + 1) * w];
+            for &ox in &g.fix[..nfix] {
                 let mut acc = 0.0;
                 for t in 0..k {
                     let at = (ST * ox + t * d).wrapping_sub(pb);
@@ -338,9 +349,9 @@ impl<R: Red> Plane<'_, R> {
     }
 
     /// Edge mode, a band whose flat reads would leave the input: copies `input[start..][..n]`
-    /// into the padded buffer, the padding value outside the input; returns its start.
+    /// into the padded buffer, the padding value outside the input.
     #[inline(always)]
-    fn copy_flat(&mut self, start: isize, n: usize) -> *const f32 {
+    fn copy_flat(&mut self, start: isize, n: usize) {
         let pp = self.padded.as_mut_ptr().cast::<f32>();
         for i in 0..n {
             let at = start + i as isize;
@@ -348,12 +359,11 @@ impl<R: Red> Plane<'_, R> {
             // SAFETY: `i < n = ext <= pad_len <= PCAP` (`run`'s checks cover every band).
             unsafe { pp.add(i).write(x) };
         }
-        pp.cast_const()
     }
 
-    /// Copies input rows `base..` (`n` of them) into the padded plane; returns its start.
+    /// Copies input rows `base..` (`n` of them) into the padded plane.
     #[inline(always)]
-    fn copy_rows<S: Simd>(&mut self, s: S, base: usize, n: usize) -> *const f32 {
+    fn copy_rows<S: Simd>(&mut self, s: S, base: usize, n: usize) {
         let pp = self.padded.as_mut_ptr().cast::<f32>();
         if !self.padded_ready {
             for i in 0..self.g.pad_len {
@@ -379,7 +389,6 @@ impl<R: Red> Plane<'_, R> {
                 }
             }
         }
-        pp.cast_const()
     }
 }
 
