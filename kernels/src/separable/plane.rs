@@ -320,8 +320,8 @@ impl<R: Red> Plane<'_, R> {
         } else {
             &[]
         };
-        let (nvec, runs) = (self.g.nvec, self.g.runs);
-        let band = Band::<R2> { hp, wh, ylo, dy, starts, taps, oys, ow, nvec, runs, out, red: PhantomData };
+        let rows = BandRows { hp, wh, ylo, dy, starts, taps, first: oys.start, ow, nvec: self.g.nvec };
+        let band = Band::<R2> { rows, oys, runs: self.g.runs, out, red: PhantomData };
         R2::with_fin(s, self.finish, divs, band);
     }
 
@@ -395,17 +395,10 @@ impl<R: Red> Plane<'_, R> {
 /// The vertical pass of a band: output row `oys.start + i` (into `out[i * ow..][..ow]`) folds
 /// reduced rows `starts[oy] + t * dy` (`t < taps[oy]`), which sit at `hp + (row - ylo) * wh`.
 struct Band<'a, 'o, R> {
-    hp: *const f32,
-    wh: usize,
-    ylo: usize,
-    dy: usize,
-    starts: &'a [usize],
-    taps: &'a [usize],
+    rows: BandRows<'a>,
     oys: Range<usize>,
-    ow: usize,
     /// Output rows may slide down one input row at a time with `wh == ow` (flat runs).
     runs: bool,
-    nvec: usize,
     out: &'o mut [f32],
     red: PhantomData<R>,
 }
@@ -413,21 +406,8 @@ struct Band<'a, 'o, R> {
 impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
-        let Self { wh, starts, taps, ow, out, .. } = self;
-        let oys = self.oys.clone();
-        let band = BandRows {
-            hp: self.hp,
-            wh,
-            ylo: self.ylo,
-            dy: self.dy,
-            starts,
-            taps,
-            first: oys.start,
-            ow,
-            nvec: self.nvec,
-        };
-        let first = oys.start;
-        if !self.runs {
+        let Self { rows: band, oys, runs, out, .. } = self;
+        if !runs {
             for oy in oys {
                 vrun::<S, R, F>(s, f, &band, (oy, oy + 1), out);
             }
@@ -436,7 +416,8 @@ impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
         // Rows whose windows slide down one row at a time, with reduced rows exactly as long as
         // output rows: the outputs of such a run and their window rows are flat arrays at the
         // same pitch, folded as one long row.
-        let mut oy = first;
+        let (starts, taps) = (band.starts, band.taps);
+        let mut oy = oys.start;
         while oy < oys.end {
             let mut end = oy + 1;
             while end < oys.end && taps[end] == taps[oy] && starts[end] == starts[end - 1] + 1 {
@@ -448,7 +429,7 @@ impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
     }
 }
 
-/// The geometry `vrun` needs from a [`Band`].
+/// A band's reduced rows and output geometry (`first`: the band's first output row).
 struct BandRows<'a> {
     hp: *const f32,
     wh: usize,
