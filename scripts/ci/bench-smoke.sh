@@ -3,7 +3,7 @@
 # level against the scalar reference; instruction counts run where valgrind and the runner exist;
 # `simdpool bench --json` prints valid JSON with the documented keys and nothing else on stdout.
 #
-# Everything here runs in the `test` profile (opt-level 3 for the workspace, as `cargo test`
+# Everything here runs in the `test` profile (opt-level 2 for the workspace, as `cargo test`
 # builds it), reusing the kernels `cargo test --workspace` just built: a release build of the
 # kernels costs ~6 CPU-minutes more, and a smoke test proves the benches build and run, not
 # their speed. Real figures come from `cargo bench` / `cargo run --release` (README).
