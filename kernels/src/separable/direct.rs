@@ -463,6 +463,19 @@ fn store_vec<S: Simd>(s: S, y: S::V, v: usize, out: &mut [f32]) {
 pub(crate) trait Fin<S: Simd>: Copy {
     /// The finished values of outputs `off..off + N` of the row.
     fn apply(self, s: S, x: S::V, off: usize) -> S::V;
+    /// [`Fin::apply`] without its bounds check, for loops that checked their whole range once.
+    ///
+    /// # Safety
+    /// [`Fin::covers`]`(off + N)` must hold.
+    #[inline(always)]
+    unsafe fn apply_unchecked(self, s: S, x: S::V, off: usize) -> S::V {
+        self.apply(s, x, off)
+    }
+    /// Whether outputs `0..end` have what the finish needs (their divisors).
+    #[inline(always)]
+    fn covers(self, _end: usize) -> bool {
+        true
+    }
 }
 
 /// Max: the selected element.
@@ -549,5 +562,15 @@ impl<S: Simd> Fin<S> for DivTable<'_> {
         let d = &self.0[off..off + S::N];
         // SAFETY: `d` holds N floats.
         s.canon(s.div(x, unsafe { s.load(d.as_ptr()) }))
+    }
+    #[inline(always)]
+    unsafe fn apply_unchecked(self, s: S, x: S::V, off: usize) -> S::V {
+        debug_assert!(off + S::N <= self.0.len());
+        // SAFETY: the caller guarantees `covers(off + N)`: the table holds `off + N` divisors.
+        s.canon(s.div(x, unsafe { s.load(self.0.as_ptr().add(off)) }))
+    }
+    #[inline(always)]
+    fn covers(self, end: usize) -> bool {
+        end <= self.0.len()
     }
 }

@@ -64,21 +64,27 @@ pub(crate) trait Simd: Copy {
     /// # Safety
     /// `p[0..n]` must be writable.
     unsafe fn store_n(self, p: *mut f32, n: usize, v: Self::V);
-    /// Lane `j` is `p[2 * j]`.
+    /// The elements `p[2 * j]`, in the lane order of this ISA's stride-2 deinterleave (the
+    /// same order for every `p`; [`Simd::order`] puts it right). Lane-wise folds of such vectors
+    /// need the order fixed once, not once per tap.
     ///
     /// # Safety
     /// `p[0..2 * N]` must be readable.
     unsafe fn load_even(self, p: *const f32) -> Self::V;
-    /// Lane `j` is `p[2 * j + 1]`.
+    /// The elements `p[2 * j + 1]`, in the order of [`Simd::load_even`].
     ///
     /// # Safety
     /// `p[0..2 * N]` must be readable.
     unsafe fn load_odd(self, p: *const f32) -> Self::V;
-    /// Lane `j` is `p[4 * j + phase]` (`phase < 4`).
+    /// The elements `p[4 * j + phase]` (`phase < 4`), in the lane order of this ISA's stride-4
+    /// deinterleave (the same for every `p` and phase).
     ///
     /// # Safety
     /// `p[0..4 * N]` must be readable.
     unsafe fn load_s4(self, p: *const f32, phase: usize) -> Self::V;
+    /// Puts the lanes of a vector in the deinterleave order of stride `ST` (1, 2 or 4) into
+    /// natural order: lane `j` then holds element `j`.
+    fn order<const ST: usize>(self, v: Self::V) -> Self::V;
     /// Runs [`run`] for this ISA with its target features enabled.
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>);
     /// `a + b` per lane (IEEE, operand order kept for NaN payloads).
@@ -273,7 +279,9 @@ unsafe fn hvec<S: Simd, R: Red, const ST: usize, const K: usize>(
     k: usize,
     d: usize,
 ) -> S::V {
-    let k = if K > 0 { K } else { k };
+    // Specialised kernels come undilated (`by_shape`): the taps' parities are then constants.
+    debug_assert!(K == 0 || d == 1);
+    let (k, d) = if K > 0 { (K, 1) } else { (k, d) };
     let base = v * S::N * ST;
     // SAFETY (both calls): tap offsets are `<= (k - 1) * d`, so by `tap`'s contract every read
     // ends at or before `extent(N, v + 1, k, ST, d)`, which the caller guarantees readable.
@@ -281,10 +289,11 @@ unsafe fn hvec<S: Simd, R: Red, const ST: usize, const K: usize>(
     for t in 1..k {
         acc = R::comb(s, acc, R::term(s, unsafe { tap::<S, ST>(s, sp, base, t * d) }));
     }
-    acc
+    // Every tap came in the same lane order and the fold is lane-wise: one fix for all taps.
+    s.order::<ST>(acc)
 }
 
-/// Lane `j` is `sp[base + ST * j + o]`.
+/// The elements `sp[base + ST * j + o]`, in the deinterleave order of stride `ST`.
 ///
 /// # Safety
 /// Stride 1 reads `sp[base + o..][..N]`, stride 2 `sp[base + (o & !1)..][..2N]`, stride 4
@@ -470,9 +479,10 @@ fn by_shape<S: Simd, R: Red>(
         }
         _ => (table.0, table.1, 0),
     };
+    // Only undilated kernels are specialised (the suite's layers).
     let k = match mode {
-        HMode::Uniform { k, .. } => k,
-        HMode::Table => 0,
+        HMode::Uniform { k, d: 1, .. } => k,
+        _ => 0,
     };
     let args = (p, mode, tile, finish, input, output, rows);
     // Kernel sizes are specialised for the suite's max and average layers only (each

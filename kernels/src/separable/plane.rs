@@ -50,7 +50,7 @@ struct Geo {
     /// rows.
     inplace: bool,
     shift: usize,
-    fix: [usize; FIX],
+    fix: [Refold; FIX],
     nfix: usize,
     /// Floats of the padded rows that the horizontal pass of a band reads or its row copies
     /// write (at most `PCAP`).
@@ -60,6 +60,15 @@ struct Geo {
     runs: bool,
     /// Max windows wide enough for the NaN-free fold to repay its check.
     fast_max: bool,
+}
+
+/// An output of edge mode whose window reaches past its row: its valid taps are the `n` row
+/// elements `off + t * d` (`t < n`, inside the row), the others are padding.
+#[derive(Clone, Copy, Default)]
+struct Refold {
+    ox: usize,
+    off: usize,
+    n: usize,
 }
 
 /// Runs the plane nest when the problem has its shape; `false` (nothing written) otherwise.
@@ -86,15 +95,21 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
     let reach = (ow - 1) * ST + (k - 1) * d + 1;
     let pow = matches!(finish, Finish::Pow(_));
     // Edge mode: the outputs at the row ends whose windows reach past the row.
-    let (mut fix, mut nfix) = ([0; FIX], 0);
+    let (mut fix, mut nfix) = ([Refold::default(); FIX], 0);
     let reaches = |ox: usize| ST * ox < pb || ST * ox + (k - 1) * d >= pb + w;
     let mut edge = !pow && w % ST == 0 && ow <= w / ST;
     for ox in (0..ow).take_while(|&ox| reaches(ox)).chain((0..ow).rev().take_while(|&ox| reaches(ox))) {
-        if nfix == FIX || fix[..nfix].contains(&ox) {
+        if nfix == FIX || fix[..nfix].iter().any(|f| f.ox == ox) {
             edge &= nfix < FIX;
             continue;
         }
-        fix[nfix] = ox;
+        // Taps `lo..hi` fall inside the row (a window is contiguous in its taps).
+        let at = |t: usize| (ST * ox + t * d).wrapping_sub(pb);
+        let lo = (0..k).find(|&t| at(t) < w).unwrap_or(k);
+        let hi = (lo..k).find(|&t| at(t) >= w).unwrap_or(k);
+        // A window with no element (dilated over the row) keeps the padded copies.
+        edge &= lo < hi;
+        fix[nfix] = Refold { ox, off: at(lo), n: hi - lo };
         nfix += 1;
     }
     // A refold costs `k` scalar steps and more than one row copy instruction; copying a row
@@ -311,7 +326,7 @@ impl<R: Red> Plane<'_, R> {
             unsafe { s.store(hp.add(v * S::N), hvec::<S, R2, ST, K>(s, src, v, k, d)) }
         }
         if self.g.nfix > 0 {
-            Self::refold::<ST>(&self.g, self.input, (base, yhi - ylo), hp);
+            Self::refold(&self.g, self.input, (base, yhi - ylo), hp);
         }
         let ow = p.axes()[2].out_len();
         let divs = if let Finish::Div(None) = self.finish {
@@ -326,24 +341,41 @@ impl<R: Red> Plane<'_, R> {
     }
 
     /// Edge mode: folds again the outputs whose windows reach past their row (the flat pass
-    /// read the neighbouring rows there), from the row's own elements and the padding value,
-    /// with the scalar forms of the same fold steps.
+    /// read the neighbouring rows there), from the row's own elements, with the scalar forms of
+    /// the same fold steps. The padding value is neutral in the fold (a max starting at `-inf`,
+    /// a sum at `+0.0`, see the crate docs), so the fold of the valid taps alone has the bits of
+    /// the fold over the padded row.
     #[inline(always)]
     /// (An associated function: `hp` points into `self`'s buffer, so `self` is not borrowed.)
-    fn refold<const ST: usize>(g: &Geo, input: &[f32], (base, n): (usize, usize), hp: *mut f32) {
-        let Geo { k, d, pb, w, wh, nfix, .. } = *g;
-        for y in 0..n {
-            let row = &input[base + y * w..base + (y + 1) * w];
-            for &ox in &g.fix[..nfix] {
-                let mut acc = 0.0;
-                for t in 0..k {
-                    let at = (ST * ox + t * d).wrapping_sub(pb);
-                    let term = R::term1(row.get(at).copied().unwrap_or(R::PAD));
-                    acc = if t == 0 { R::first1(term) } else { R::comb1(acc, term) };
+    fn refold(g: &Geo, input: &[f32], (base, n): (usize, usize), hp: *mut f32) {
+        let Geo { d, w, wh, nfix, .. } = *g;
+        let rows = &input[base..base + n * w];
+        /// Refold `f` in rows `0..n`, with `T` taps when not 0.
+        #[inline(always)]
+        fn each_row<R: Red, const T: usize>(rows: &[f32], (w, wh, d, n): Dims, f: &Refold, hp: *mut f32) {
+            let taps = if T > 0 { T } else { f.n };
+            for y in 0..n {
+                // SAFETY: `run` built the refold with `f.n >= 1` taps at `off + t * d < w` for
+                // `t < f.n`, inside row `y < n` of `rows`.
+                let tap = |t: usize| R::term1(unsafe { *rows.get_unchecked(y * w + f.off + t * d) });
+                let mut acc = R::first1(tap(0));
+                for t in 1..taps {
+                    acc = R::comb1(acc, tap(t));
                 }
                 // SAFETY: `y * wh + ox < (n - 1) * wh + ow <= hv * N`, inside the reduced rows
                 // the horizontal pass just wrote (`hvecs`).
-                unsafe { hp.add(y * wh + ox).write(acc) };
+                unsafe { hp.add(y * wh + f.ox).write(acc) };
+            }
+        }
+        type Dims = (usize, usize, usize, usize);
+        for f in &g.fix[..nfix] {
+            let dims = (w, wh, d, n);
+            match f.n {
+                1 => each_row::<R, 1>(rows, dims, f, hp),
+                2 => each_row::<R, 2>(rows, dims, f, hp),
+                3 => each_row::<R, 3>(rows, dims, f, hp),
+                4 => each_row::<R, 4>(rows, dims, f, hp),
+                _ => each_row::<R, 0>(rows, dims, f, hp),
             }
         }
     }
@@ -490,14 +522,21 @@ fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
         v: usize,
     ) -> S::V {
         // SAFETY: rows `r0 + t * step` (`t < ty`) are reduced rows of the band, readable for the
-        // run's `n` values rounded up to whole vectors (`Band`'s contract).
+        // run's `n` values rounded up to whole vectors (`Band`'s contract); `vrow` checked that
+        // the finish covers `foff + nv * N > foff + v * N`.
         unsafe {
             let mut x = s.load(r0.add(v * S::N));
             for t in 1..ty {
                 x = R::comb(s, x, s.load(r0.add(t * step + v * S::N)));
             }
-            f.apply(s, x, foff + v * S::N)
+            f.apply_unchecked(s, x, foff + v * S::N)
         }
+    }
+    // The divisor table holds `oh * ow + N` values (`reduce`), and `foff + nv * N` is at most
+    // `oy * ow + n + N - 1 <= oh * ow + N - 1`: this holds by construction.
+    if !f.covers(foff + nv * S::N) {
+        debug_assert!(false, "divisor table too short");
+        return;
     }
     let at = (r0, step, foff);
     let op = out.as_mut_ptr();

@@ -60,6 +60,11 @@ impl Simd for Neon {
         }
     }
     #[inline(always)]
+    fn order<const ST: usize>(self, v: float32x4_t) -> float32x4_t {
+        // Deinterleaves here put lanes in natural order already.
+        v
+    }
+    #[inline(always)]
     fn nest<R: Red, const XS: usize, const XK: usize>(self, args: Args<'_, '_, '_>) {
         // SAFETY: a `Neon` value exists only where its target features are enabled (see the type).
         unsafe { nest::<R, XS, XK>(args) }

@@ -14,20 +14,19 @@ use core::ops::Range;
 struct Avx2(());
 
 impl Avx2 {
-    /// `(p[0], p[2], ..., p[14])` when `ODD` is false, `(p[1], ..., p[15])` when true.
+    /// `p[0], p[2], ..., p[14]` when `ODD` is false, `p[1], ..., p[15]` when true, in the lane
+    /// order `(0 1 4 5 | 2 3 6 7)` of the in-lane shuffle ([`Simd::order`] fixes it).
     #[inline(always)]
     unsafe fn deinterleave<const ODD: bool>(self, p: *const f32) -> __m256 {
         // SAFETY: the caller guarantees `p[0..16]` is readable; AVX2 as for the type.
         unsafe {
             let (a, b) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
-            // Per 128-bit half: (a0 a2 b0 b2 | a4 a6 b4 b6), then order the 64-bit pairs.
-            let sh =
-                if ODD { _mm256_shuffle_ps::<0b11_01_11_01>(a, b) } else { _mm256_shuffle_ps::<0b10_00_10_00>(a, b) };
-            _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(sh)))
+            // Per 128-bit half: (a0 a2 b0 b2 | a4 a6 b4 b6).
+            if ODD { _mm256_shuffle_ps::<0b11_01_11_01>(a, b) } else { _mm256_shuffle_ps::<0b10_00_10_00>(a, b) }
         }
     }
 
-    /// Lane `j` is `p[4 * j + PH]`.
+    /// `p[4 * j + PH]`, in the lane order `(0 2 4 6 | 1 3 5 7)` of the in-lane shuffles.
     #[inline(always)]
     unsafe fn stride4<const PH: i32>(self, p: *const f32) -> __m256 {
         // SAFETY: the caller guarantees `p[0..32]` is readable; AVX2 as for the type.
@@ -37,8 +36,7 @@ impl Avx2 {
             // (a_ph a_ph b_ph b_ph | a_ph+4 ..), then (a_ph b_ph c_ph d_ph | a_ph+4 .. d_ph+4).
             let t0 = _mm256_shuffle_ps::<PH>(a, b);
             let t1 = _mm256_shuffle_ps::<PH>(c, d);
-            let u = _mm256_shuffle_ps::<0b10_00_10_00>(t0, t1);
-            _mm256_permutevar8x32_ps(u, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+            _mm256_shuffle_ps::<0b10_00_10_00>(t0, t1)
         }
     }
 }
@@ -104,6 +102,18 @@ impl Simd for Avx2 {
                 1 => self.stride4::<0x55>(p),
                 2 => self.stride4::<0xaa>(p),
                 _ => self.stride4::<0xff>(p),
+            }
+        }
+    }
+    #[inline(always)]
+    fn order<const ST: usize>(self, v: __m256) -> __m256 {
+        // SAFETY: AVX2 is enabled wherever an `Avx2` exists.
+        unsafe {
+            match ST {
+                // Swap the middle 64-bit pairs: (0 1 4 5 | 2 3 6 7) -> (0 1 2 3 | 4 5 6 7).
+                2 => _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v))),
+                4 => _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)),
+                _ => v,
             }
         }
     }

@@ -84,6 +84,11 @@ impl Simd for Avx512 {
         }
     }
     #[inline(always)]
+    fn order<const ST: usize>(self, v: __m512) -> __m512 {
+        // Deinterleaves here put lanes in natural order already.
+        v
+    }
+    #[inline(always)]
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
         // SAFETY: a `Avx512` value exists only where its target features are enabled (see the type).
         unsafe { nest::<R, ST, K>(args) }
