@@ -87,6 +87,13 @@ pub(crate) trait Simd: Copy {
     fn order<const ST: usize>(self, v: Self::V) -> Self::V;
     /// Runs [`run`] for this ISA with its target features enabled.
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>);
+    /// Runs the plane nest (2-D and 1-D maps, see [`plane`]) for this ISA, or declines
+    /// (`false`, nothing written). An ISA may run it at another vector width (AVX-512 runs the
+    /// AVX2 one; the folds are the same, so are the bits).
+    #[inline(always)]
+    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_>) -> bool {
+        plane_run::<Self, R, ST, K>(self, args)
+    }
     /// `a + b` per lane (IEEE, operand order kept for NaN payloads).
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a * b` per lane.
@@ -527,6 +534,18 @@ struct Nest<'a, 'p> {
     vol: [f32; TILE],
 }
 
+/// The arguments of [`Simd::plane`]: the problem, the x window (`k`, `d`, `pad_begin`), the
+/// finish, the input, the output and its rows.
+pub(crate) type PlaneArgs<'a, 'p, 'o> =
+    (&'p Problem<'a>, (usize, usize, usize), Finish, &'p [f32], &'o mut [f32], Range<usize>);
+
+/// The plane nest for lanes `S` (what [`Simd::plane`] runs by default).
+#[inline(always)]
+pub(crate) fn plane_run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: PlaneArgs<'_, '_, '_>) -> bool {
+    let (p, kdp, finish, input, output, rows) = args;
+    plane::run::<S, R, ST, K>(s, p, kdp, finish, input, output, rows)
+}
+
 /// The arguments of [`run`].
 pub(crate) type Args<'a, 'p, 'o> = (&'p Problem<'a>, HMode, usize, Finish, &'p [f32], &'o mut [f32], Range<usize>);
 
@@ -562,7 +581,7 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
     let (p, mode, tile, finish, input, output, rows) = args;
     if let HMode::Uniform { k, d, pb } = mode
-        && (plane::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone())
+        && (s.plane::<R, ST, K>((p, (k, d, pb), finish, input, &mut *output, rows.clone()))
             || direct::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone()))
     {
         return;

@@ -3,6 +3,8 @@
 mod argmax;
 mod global;
 mod nchw;
+
+pub(crate) use nchw::plane_nest;
 mod nhwc;
 
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};

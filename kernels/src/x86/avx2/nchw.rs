@@ -4,7 +4,7 @@
 
 use crate::portable;
 use crate::problem::{Problem, Reduce};
-use crate::separable::{self, Args, Red, Simd};
+use crate::separable::{self, Args, PlaneArgs, Red, Simd};
 use core::arch::x86_64::*;
 use core::ops::Range;
 
@@ -123,6 +123,12 @@ impl Simd for Avx2 {
         unsafe { nest::<R, ST, K>(args) }
     }
     #[inline(always)]
+    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_>) -> bool {
+        // One out-of-line copy, shared with the AVX-512 level.
+        // SAFETY: a `Avx2` value exists only where AVX2 and FMA are enabled (see the type).
+        unsafe { plane_nest::<R, ST, K>(args) }
+    }
+    #[inline(always)]
     fn add(self, a: __m256, b: __m256) -> __m256 {
         // SAFETY: AVX is enabled wherever an `Avx2` exists.
         unsafe { _mm256_add_ps(a, b) }
@@ -184,4 +190,14 @@ unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], 
 #[target_feature(enable = "avx2,fma")]
 unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
     separable::run::<Avx2, R, ST, K>(Avx2(()), args)
+}
+
+/// The plane nest at AVX2 width (8 lanes), for this level and the AVX-512 one
+/// ([`Simd::plane`]).
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn plane_nest<R: Red, const ST: usize, const K: usize>(args: PlaneArgs<'_, '_, '_>) -> bool {
+    separable::plane_run::<Avx2, R, ST, K>(Avx2(()), args)
 }
