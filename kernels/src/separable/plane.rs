@@ -428,6 +428,29 @@ impl<R: Red> Plane<'_, R> {
             self.padded_ready = true;
         }
         let Geo { w, wp, pb, .. } = self.g;
+        if self.pow.is_none() && w >= S::N {
+            // Rows of at least one vector: whole vectors and one overlapping the row's end, with
+            // the row bounds checked once for the band (the per-row setup was most of a copy).
+            let rows = &self.input[base..base + n * w];
+            let (sp, tail) = (rows.as_ptr(), w - S::N);
+            for y in 0..n {
+                // SAFETY: `rows` holds rows `0..n` of `w` floats, so `src[0..w]` is readable;
+                // row `y < n <= band` (`run` groups the bands so) of the padded plane spans
+                // `y * wp + pb..+ w`, which ends at or before `band * wp <= pad_len <= PCAP`
+                // (`pb + w <= wp`), so `dst[0..w]` is writable. Every move is `N` floats from
+                // `i <= tail = w - N`.
+                unsafe {
+                    let (src, dst) = (sp.add(y * w), pp.add(y * wp + pb));
+                    let mut i = 0;
+                    while i < tail {
+                        s.store(dst.add(i), s.load(src.add(i)));
+                        i += S::N;
+                    }
+                    s.store(dst.add(tail), s.load(src.add(tail)));
+                }
+            }
+            return;
+        }
         for y in 0..n {
             let src = &self.input[base + y * w..base + (y + 1) * w];
             // SAFETY: row `y < n <= band` (`run` groups the bands so) of the padded plane spans
