@@ -60,8 +60,8 @@ struct Geo {
     /// Reduced rows as long as output rows and a y stride of 1: the vertical pass folds runs of
     /// rows as one.
     runs: bool,
-    /// With `runs`: the ends of the runs of a whole plane, settled once (`n_ends == 0`: too
-    /// many, each band finds its own).
+    /// With a y stride of 1: the ends of the runs of a whole plane, settled once (`n_ends ==
+    /// 0`: too many, each band finds its own, or folds row by row).
     ends: [usize; RUNS],
     n_ends: usize,
     /// Max windows wide enough for the NaN-free fold to repay its check.
@@ -149,7 +149,7 @@ pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
     // The runs of a whole plane: rows whose windows slide down one row at a time, with as many
     // taps.
     let (mut ends, mut n_ends) = ([0; RUNS], 0);
-    if runs {
+    if ay.uniform().is_some_and(|u| u.stride == 1) {
         let (starts, taps) = (ay.start(), ay.taps());
         for oy in 1..=ay.out_len() {
             if oy == ay.out_len() || taps[oy] != taps[oy - 1] || starts[oy] != starts[oy - 1] + 1 {
@@ -488,6 +488,27 @@ impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { rows: band, oys, runs, ends, out, .. } = self;
         if !runs {
+            if !ends.is_empty() {
+                // Rows of a run have as many taps and slide down one reduced row at a time: one
+                // dispatch a run, a short loop a row.
+                let mut oy = oys.start;
+                for &end in ends {
+                    if oy == oys.end {
+                        break;
+                    }
+                    if end > oy {
+                        let end = end.min(oys.end);
+                        match band.taps[oy] {
+                            3 => vrows::<S, R, F, 3>(s, f, &band, (oy, end), out),
+                            2 => vrows::<S, R, F, 2>(s, f, &band, (oy, end), out),
+                            5 => vrows::<S, R, F, 5>(s, f, &band, (oy, end), out),
+                            _ => vrows::<S, R, F, 0>(s, f, &band, (oy, end), out),
+                        }
+                        oy = end;
+                    }
+                }
+                return;
+            }
             for oy in oys {
                 vrun::<S, R, F>(s, f, &band, (oy, oy + 1), out);
             }
@@ -557,6 +578,28 @@ fn vrun<S: Simd, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_>, (oy, end): (us
         2 => vrow::<S, R, F, 2>(s, f, v, ty, out),
         5 => vrow::<S, R, F, 5>(s, f, v, ty, out),
         _ => vrow::<S, R, F, 0>(s, f, v, ty, out),
+    }
+}
+
+/// Output rows `oy..end` of a band, a run (as many taps, windows one row apart), row by row
+/// into the band's `out` (reduced rows longer than output rows).
+#[inline(always)]
+fn vrows<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
+    s: S,
+    f: F,
+    b: &BandRows<'_>,
+    (oy, end): (usize, usize),
+    out: &mut [f32],
+) {
+    let ty = b.taps[oy];
+    let first = b.starts[oy] - b.ylo;
+    for r in oy..end {
+        // SAFETY (pointer arithmetic only): row `r`'s window starts at reduced row
+        // `starts[oy] + (r - oy) = starts[r]` (a run), at or after `ylo`, and its last row is
+        // below the band's `yhi`, so every row `vrow` reads was reduced (as in `vrun`).
+        let r0 = unsafe { b.hp.add((first + (r - oy)) * b.wh) };
+        let v = (r0, b.dy * b.wh, (b.ow, b.nvec), r * b.ow);
+        vrow::<S, R, F, TY>(s, f, v, ty, &mut out[(r - b.first) * b.ow..]);
     }
 }
 
