@@ -38,7 +38,8 @@
 //! # Determinism
 //! Every ISA path and every thread count give bit-identical results for the same input: the
 //! order of additions is fixed by the algorithm (see the `simdpool-kernels` crate docs), and
-//! threads only split independent outputs.
+//! threads only split independent outputs, or, for channels-last global pooling of planes of 1024
+//! pixels and more, pixel blocks whose number the plane size alone fixes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -46,6 +47,7 @@ mod dispatch;
 mod element;
 mod error;
 mod geometry;
+mod global_tree;
 mod isa;
 pub mod npy;
 mod op;

@@ -1,5 +1,6 @@
-//! Splits independent output rows over rayon. Reductions are never split, so results do not
-//! depend on the thread count.
+//! Splits independent output rows over rayon. Reductions are never split by the thread count, so
+//! results do not depend on it (the one split reduction, channels-last global pooling of large
+//! planes, cuts its planes by their size alone: see `global_tree`).
 
 use rayon::prelude::*;
 use std::ops::Range;
@@ -21,6 +22,11 @@ const INLINE_WORK: usize = 1 << 16;
 /// Work per task when a problem is split: tens of KB of input (64 KB of f32), so scheduling
 /// costs nothing next to the task, and there are enough tasks to balance the threads.
 const TASK_WORK: usize = 1 << 14;
+
+/// Whether work of `work` input elements is worth handing to another thread of the current pool.
+pub(crate) fn worth_splitting(threading: Threading, work: usize) -> bool {
+    threading == Threading::Auto && work >= INLINE_WORK && rayon::current_num_threads() >= 2
+}
 
 /// Rows per task for a problem of `rows` rows costing `row_work` each, or `None` to run inline.
 /// Tasks are whole multiples of `granule` rows (except the last), and their number is a multiple

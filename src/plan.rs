@@ -4,6 +4,7 @@ use crate::dispatch;
 use crate::element::Element;
 use crate::error::{PoolError, Result};
 use crate::geometry::{AxisTable, three_axes};
+use crate::global_tree;
 use crate::isa::Isa;
 use crate::op::{PoolOp, check_adaptive};
 use crate::parallel::{Split, Threading, for_rows, for_rows_indexed};
@@ -235,9 +236,14 @@ impl<T: Element> Plan<T> {
                 let window = self.kernels.window;
                 for_rows(self.window_split(&p), output, |rows, out| window(&p, reduce, input, out, rows));
             }
+            Body::Global { problem, reduce, .. } if global_tree::applies::<T>(problem) => {
+                global_tree::run(self.kernels.global, problem, *reduce, self.threading, input, output);
+            }
             Body::Global { problem, reduce, .. } => {
                 let global = self.kernels.global;
-                // Rows are (n, c) planes: N = 1 with many channels splits channels. Tasks take
+                // (Channels-last planes of 1024 pixels and more split along the pixels instead:
+                // `global_tree`, above.) Rows are (n, c) planes: N = 1 with many channels splits
+                // channels. Tasks take
                 // whole register groups: 16 planes per transpose network channels-first;
                 // channels-last, whole images when they hold at most 256 channels and there are
                 // several, else blocks of 128 neighbouring channels (512 B of every pixel).

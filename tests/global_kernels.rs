@@ -204,7 +204,8 @@ fn signed_zero_and_infinity_rules() {
 /// Planes of 256 elements and more (the AVX-512 level runs them with 8-lane registers), and the
 /// NaN-free fast max: in each group of planes some hold a NaN (the group is redone with the NaN
 /// rule) and others do not; ties between +0.0 and -0.0 without NaNs (the fast max must keep the
-/// same zero as the NaN rule); channel counts that leave partial groups.
+/// same zero as the NaN rule); channel counts that leave partial groups; channels-last planes cut
+/// into pixel blocks, with all-`-0.0` inputs (block sums of `-0.0`, mean `+0.0`).
 #[test]
 fn large_planes_nan_groups_and_zero_ties() {
     let mut seed = 0x2545_f491u32;
@@ -214,11 +215,17 @@ fn large_planes_nan_groups_and_zero_ties() {
         seed ^= seed << 5;
         seed
     };
-    for plane in [255usize, 256, 300, 512, 577, 3136] {
-        for c in [1usize, 7, 17, 33] {
+    // Channels-last planes of 1024 pixels and more are cut into 2, 4 or 8 pixel blocks (3136: 4
+    // blocks of 784; 4100: 8 blocks of 512 or 513), and 600 channels combine in two chunks.
+    let shapes = [255usize, 256, 300, 512, 577, 1024, 3136, 4100]
+        .into_iter()
+        .flat_map(|plane| [1usize, 7, 17, 33].into_iter().map(move |c| (plane, c)))
+        .chain([(1024, 600)]);
+    for (plane, c) in shapes {
+        {
             for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
                 let shape = TensorShape::new(layout, 2, c, &[plane]).unwrap();
-                for mode in 0..3 {
+                for mode in 0..4 {
                     let x: Vec<f32> = (0..shape.len())
                         .map(|i| {
                             let r = next();
@@ -230,6 +237,8 @@ fn large_planes_nan_groups_and_zero_ties() {
                                 // Zeros, then a NaN in plane 3 only.
                                 2 if i / plane == 3 && r % 7 == 0 => f32::NAN,
                                 2 => [0.0, -0.0][(r % 2) as usize],
+                                // Every element -0.0: sums of -0.0 blocks, whose mean is +0.0.
+                                3 => -0.0,
                                 _ => (r % 1000) as f32 * 0.25 - 125.0,
                             }
                         })

@@ -121,13 +121,17 @@ fn calling_thread_option_matches() {
 }
 
 /// Global pooling with N = 1 splits channels (channels-first: groups of 16 planes; channels-last:
-/// blocks of 128 channels): the same bits for 1, 2 and 3 threads, including partial blocks and
+/// blocks of 128 channels, or pixel blocks for planes of 1024 pixels and more): the same bits for 1, 2 and 3 threads, including partial blocks and
 /// tasks that cross an image boundary; and the same bits as the calling thread alone.
 #[test]
 fn global_channel_splits_match() {
     let pools: Vec<rayon::ThreadPool> =
         [1, 2, 3].iter().map(|&n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap()).collect();
-    for (n, sp) in [(1usize, &[260usize][..]), (1, &[16, 17]), (1, &[4, 8, 9]), (2, &[11, 13])] {
+    // Channels-last planes of 1024 pixels and more split along the pixels instead (blocks fixed by
+    // the plane size: 3072 pixels make 4 blocks, 1100 make 2).
+    for (n, sp) in
+        [(1usize, &[260usize][..]), (1, &[16, 17]), (1, &[4, 8, 9]), (2, &[11, 13]), (1, &[64, 48]), (2, &[1100])]
+    {
         for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
             // N = 2 with 301 channels: channels-last tasks of 128 channels cross the image boundary.
             let shape = TensorShape::new(layout, n, 301, sp).unwrap();

@@ -24,7 +24,11 @@
 //!   scan rule selects (first of equal maxima, last of several NaNs).
 //! * Global sums over a channels-first plane use [`GLOBAL_LANES`] interleaved partial sums starting
 //!   at `+0.0` (lane `j` takes elements `j, j + 64, ...` in order), combined by a halving tree; over a
-//!   channels-last tensor each channel is summed pixel by pixel in order, starting at `+0.0`.
+//!   channels-last tensor each channel is summed pixel by pixel in order, starting at `+0.0`. For
+//!   `f32` and `f64`, a channels-last plane of at least 1024 pixels is first cut into 2, 4 or 8
+//!   equal pixel blocks (a count fixed by the plane size), each summed that way, and the block
+//!   sums are added by a pairwise tree: the `simdpool` plan makes the cut and the tree (so threads
+//!   can split along the pixels), the kernels sum each block ([`GlobalReduce::Sum`]).
 //!   Global max uses the same lanes (from `-inf`) and tree; since that grouping is not in scan
 //!   order, it may pick another zero (`+0` vs `-0`) or another NaN than the scan rule. The
 //!   `simdpool` plan rescans the (rare) planes whose maximum is zero or NaN, so the public result is

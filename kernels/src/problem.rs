@@ -158,6 +158,11 @@ pub enum GlobalReduce {
     Max,
     /// Mean.
     Avg,
+    /// The plain sum (no `+ 0.0`, no division), rounded to the element type by
+    /// [`Scalar::from_sum`](crate::Scalar::from_sum): exact for `f32` and `f64`, whose sums are
+    /// kept in their own type. The partial sums of a pixel block that `simdpool` combines itself
+    /// (see the crate docs on the canonical order).
+    Sum,
 }
 
 /// A windowed or adaptive pooling problem, normalised to three spatial axes (depth, height,

@@ -41,6 +41,9 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     /// assert_eq!(<u8 as Scalar>::mean(-3, 1), 0);
     /// ```
     fn mean(sum: Self::Sum, divisor: i64) -> Self;
+    /// A plain sum as this type: unchanged for `f32` and `f64` (their sums are kept in their own
+    /// type); narrow floats round to nearest; integers saturate.
+    fn from_sum(sum: Self::Sum) -> Self;
     /// `sum^(1/p)`, rounded to this type.
     fn lp_root(sum: Self::LpSum, p: LpPower) -> Self;
     /// This type's kernels in a kernel set.
@@ -157,6 +160,10 @@ impl Scalar for f32 {
         canon32(sum / divisor as f32)
     }
     #[inline(always)]
+    fn from_sum(sum: f32) -> f32 {
+        sum
+    }
+    #[inline(always)]
     fn lp_root(sum: f32, p: LpPower) -> f32 {
         canon32(lp_root32(sum, p))
     }
@@ -188,6 +195,10 @@ impl Scalar for f64 {
     #[inline(always)]
     fn mean(sum: f64, divisor: i64) -> f64 {
         canon64(sum / divisor as f64)
+    }
+    #[inline(always)]
+    fn from_sum(sum: f64) -> f64 {
+        sum
     }
     #[inline(always)]
     fn lp_root(sum: f64, p: LpPower) -> f64 {
@@ -223,6 +234,10 @@ macro_rules! narrow_float {
             #[inline(always)]
             fn mean(sum: f32, divisor: i64) -> Self {
                 <$t>::from_f32(canon32(sum / divisor as f32))
+            }
+            #[inline(always)]
+            fn from_sum(sum: f32) -> Self {
+                <$t>::from_f32(sum)
             }
             #[inline(always)]
             fn lp_root(sum: f32, p: LpPower) -> Self {
@@ -262,6 +277,10 @@ macro_rules! integer {
             #[inline(always)]
             fn mean(sum: i64, divisor: i64) -> Self {
                 div_round_even(sum, divisor).clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
+            }
+            #[inline(always)]
+            fn from_sum(sum: i64) -> Self {
+                sum.clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
             }
             #[inline(always)]
             fn lp_root(sum: f64, p: LpPower) -> Self {

@@ -41,8 +41,10 @@ pub fn global<T: Scalar>(p: &GlobalProblem, red: GlobalReduce, input: &[T], outp
                 *out = match red {
                     GlobalReduce::Max => plane_lanes(x, T::LOWEST, max_of, max_of),
                     GlobalReduce::Avg => {
-                        let s = plane_lanes(x, T::zero_sum(), |a, v| a + v.to_sum(), |a, b| a + b);
-                        T::mean(s, divisor)
+                        T::mean(plane_lanes(x, T::zero_sum(), |a, v| a + v.to_sum(), |a, b| a + b), divisor)
+                    }
+                    GlobalReduce::Sum => {
+                        T::from_sum(plane_lanes(x, T::zero_sum(), |a, v| a + v.to_sum(), |a, b| a + b))
                     }
                 };
             }
@@ -56,6 +58,7 @@ pub fn global<T: Scalar>(p: &GlobalProblem, red: GlobalReduce, input: &[T], outp
                 *out = match red {
                     GlobalReduce::Max => pixels.fold(T::LOWEST, max_of),
                     GlobalReduce::Avg => T::mean(pixels.fold(T::zero_sum(), |a, v| a + v.to_sum()), divisor),
+                    GlobalReduce::Sum => T::from_sum(pixels.fold(T::zero_sum(), |a, v| a + v.to_sum())),
                 };
             }
         }

@@ -31,6 +31,23 @@ const WIDE_PIXELS: usize = 4;
 /// Registers of channel accumulators per channels-last block, at most.
 const MAX_BLOCK: usize = 16;
 
+/// What a kernel folds, and how it finishes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    /// The max rule; no finish.
+    Max,
+    /// Additions; no finish (the plain sum).
+    Sum,
+    /// Additions, then `+ 0.0` and the division by the plane size.
+    Mean,
+}
+
+impl Fold {
+    fn sums(self) -> bool {
+        self != Fold::Max
+    }
+}
+
 /// The global kernel; the caller has checked the buffers against `p` and `rows`.
 #[inline(always)]
 pub(crate) fn global<V: F32Vec, const CL_BLOCK: usize>(
@@ -42,16 +59,22 @@ pub(crate) fn global<V: F32Vec, const CL_BLOCK: usize>(
 ) {
     match (p.layout(), red) {
         (Layout::ChannelsFirst, GlobalReduce::Max) => {
-            channels_first::<V>(p.plane(), input, output, rows, f32::NEG_INFINITY, combine::<V>, false)
+            channels_first::<V>(p.plane(), input, output, rows, f32::NEG_INFINITY, combine::<V>, Fold::Max)
         }
         (Layout::ChannelsFirst, GlobalReduce::Avg) => {
-            channels_first::<V>(p.plane(), input, output, rows, 0.0, add::<V>, true)
+            channels_first::<V>(p.plane(), input, output, rows, 0.0, add::<V>, Fold::Mean)
+        }
+        (Layout::ChannelsFirst, GlobalReduce::Sum) => {
+            channels_first::<V>(p.plane(), input, output, rows, 0.0, add::<V>, Fold::Sum)
         }
         (Layout::ChannelsLast, GlobalReduce::Max) => {
-            channels_last::<V, CL_BLOCK>(p, input, output, rows, f32::NEG_INFINITY, combine::<V>, false)
+            channels_last::<V, CL_BLOCK>(p, input, output, rows, f32::NEG_INFINITY, combine::<V>, Fold::Max)
         }
         (Layout::ChannelsLast, GlobalReduce::Avg) => {
-            channels_last::<V, CL_BLOCK>(p, input, output, rows, 0.0, add::<V>, true)
+            channels_last::<V, CL_BLOCK>(p, input, output, rows, 0.0, add::<V>, Fold::Mean)
+        }
+        (Layout::ChannelsLast, GlobalReduce::Sum) => {
+            channels_last::<V, CL_BLOCK>(p, input, output, rows, 0.0, add::<V>, Fold::Sum)
         }
     }
 }
@@ -152,7 +175,7 @@ fn channels_first<V: F32Vec>(
     rows: Range<usize>,
     init: f32,
     op: impl Fn(V, V) -> V + Copy,
-    mean: bool,
+    fold: Fold,
 ) {
     let w = V::LANES;
     let divisor = V::splat(plane as f32);
@@ -162,12 +185,13 @@ fn channels_first<V: F32Vec>(
         let g = w.min(rows.end - r);
         let mut cols = [V::splat(init); 16];
         let x = |k: usize| &input[(r + k) * plane..(r + k + 1) * plane];
-        let res = if mean {
+        let res = if fold.sums() {
             let mut none = V::nan_none();
             for (k, col) in cols.iter_mut().enumerate().take(g) {
                 *col = plane_registers::<V, false>(x(k), init, op, &mut none);
             }
-            super::mean(V::add(V::tree_columns(&cols[..w], op), V::splat(0.0)), divisor)
+            let sum = V::tree_columns(&cols[..w], op);
+            if fold == Fold::Mean { super::mean(V::add(sum, V::splat(0.0)), divisor) } else { sum }
         } else {
             let mut seen = V::nan_none();
             for (k, col) in cols.iter_mut().enumerate().take(g) {
@@ -202,7 +226,7 @@ fn channels_last<V: F32Vec, const BIG: usize>(
     rows: Range<usize>,
     init: f32,
     op: impl Fn(V, V) -> V + Copy,
-    mean: bool,
+    fold: Fold,
 ) {
     let cc = p.channels();
     let plane = p.plane();
@@ -215,7 +239,7 @@ fn channels_last<V: F32Vec, const BIG: usize>(
         let c1 = cc.min(c0 + (rows.end - r));
         let img = &input[n * plane * cc..(n + 1) * plane * cc];
         let (head, rest) = out.split_at_mut(c1 - c0);
-        let block = Block { img, plane, cc, init, divisor, mean };
+        let block = Block { img, plane, cc, init, divisor, fold };
         let mut c = c0;
         let mut o = head;
         let w = V::LANES;
@@ -258,7 +282,7 @@ struct Block<'a, V> {
     cc: usize,
     init: f32,
     divisor: V,
-    mean: bool,
+    fold: Fold,
 }
 
 impl<V: F32Vec> Block<'_, V> {
@@ -299,14 +323,14 @@ impl<V: F32Vec> Block<'_, V> {
             // SAFETY: reads pix * cc + c .. pix * cc + c + n <= plane * cc = img.len() (asserted).
             acc = op(acc, unsafe { V::load_part(base.add(pix * self.cc + c), n, self.init) });
         }
-        let v = if self.mean { super::mean(acc, self.divisor) } else { acc };
+        let v = if self.fold == Fold::Mean { super::mean(acc, self.divisor) } else { acc };
         V::store_part(out, v, n);
     }
 
-    /// The output of an accumulator: sums get `+ 0.0` (module docs) and the division.
+    /// The output of an accumulator: means get `+ 0.0` (module docs) and the division.
     #[inline(always)]
     fn finish(&self, a: V) -> V {
-        if self.mean { super::mean(V::add(a, V::splat(0.0)), self.divisor) } else { a }
+        if self.fold == Fold::Mean { super::mean(V::add(a, V::splat(0.0)), self.divisor) } else { a }
     }
 
     /// Folds pixels `pix .. pix + K` (in order) of channels `c .. c + out.len()` into `out`.
@@ -357,7 +381,7 @@ impl<V: F32Vec> Block<'_, V> {
         // loaded and stored once per group, not once per pixel (the same additions in the same
         // order). Max keeps one pixel per trip (the longer chains of the NaN rule measured slower).
         let mut pix = 1;
-        while self.mean && pix + WIDE_PIXELS <= self.plane {
+        while self.fold.sums() && pix + WIDE_PIXELS <= self.plane {
             self.wide_pixels::<WIDE_PIXELS>(pix, c, out, op);
             pix += WIDE_PIXELS;
         }
@@ -365,7 +389,7 @@ impl<V: F32Vec> Block<'_, V> {
             self.wide_pixels::<1>(pix, c, out, op);
             pix += 1;
         }
-        if self.mean {
+        if self.fold == Fold::Mean {
             for v in out.chunks_mut(w) {
                 let n = v.len();
                 // SAFETY: reads v[..n], n <= w.
