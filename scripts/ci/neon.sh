@@ -37,4 +37,4 @@ cargo clippy -p simdpool-kernels -p simdpool --target aarch64-unknown-linux-gnu 
 # Skipped here only: guard_page's self-check re-executes the test binary, which qemu-user cannot
 # do without binfmt_misc (exit 127); the guard pages themselves are exercised by every other
 # guard_page test, and the self-check runs natively.
-cargo test --target aarch64-unknown-linux-gnu -p simdpool --lib --tests -- --skip reading_past_the_end_faults
+cargo test --target aarch64-unknown-linux-gnu -p simdpool -p simdpool-kernels --lib --tests -- --skip reading_past_the_end_faults

@@ -10,6 +10,7 @@
 //! features are enabled.
 
 pub(crate) mod nhwc;
+pub(crate) mod transposed;
 
 /// f32 vectors of one ISA. `V` holds [`Lanes::N`] lanes; `M` selects the first `n < N` lanes.
 pub(crate) trait Lanes: Copy {

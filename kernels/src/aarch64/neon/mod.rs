@@ -11,7 +11,20 @@ use core::ops::Range;
 /// Windowed and adaptive f32 pooling: the layout picks the kernel family.
 pub(crate) fn window_f32(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     match p.layout() {
-        Layout::ChannelsFirst => nchw::window(p, red, input, output, rows),
+        Layout::ChannelsFirst => match crate::lanes::transposed::group(p) {
+            Some(g) => crate::lanes::transposed::run(
+                crate::lanes::transposed::Plain,
+                p,
+                red,
+                input,
+                output,
+                rows,
+                g,
+                nchw::window,
+                nhwc::window,
+            ),
+            None => nchw::window(p, red, input, output, rows),
+        },
         Layout::ChannelsLast => nhwc::window(p, red, input, output, rows),
     }
 }

@@ -6,6 +6,7 @@ mod nchw;
 
 pub(crate) use nchw::plane_nest;
 mod nhwc;
+pub(crate) mod transpose;
 
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
 use core::ops::Range;
@@ -13,7 +14,10 @@ use core::ops::Range;
 /// Windowed and adaptive f32 pooling: the layout picks the kernel family.
 pub(crate) fn window_f32(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     match p.layout() {
-        Layout::ChannelsFirst => nchw::window(p, red, input, output, rows),
+        Layout::ChannelsFirst => match crate::lanes::transposed::group(p) {
+            Some(g) => transpose::run(p, red, input, output, rows, g, nchw::window, nhwc::window),
+            None => nchw::window(p, red, input, output, rows),
+        },
         Layout::ChannelsLast => nhwc::window(p, red, input, output, rows),
     }
 }

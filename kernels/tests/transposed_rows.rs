@@ -1,0 +1,57 @@
+//! Channels-first problems with small planes and irregular x windows run through the
+//! channels-last kernel on transposed groups of planes; row ranges that start or end inside a
+//! plane send those rows to the channels-first kernel. Through the public plans such ranges do
+//! not occur for these shapes (they are too small to split inside planes), so this test calls the
+//! kernels directly: every range must give the portable kernel's bits, on every level here.
+
+use simdpool_kernels::{Axis, KernelSet, Layout, Problem, Reduce, WindowFn};
+
+/// Adaptive windows `[floor(i*L/O), ceil((i+1)*L/O))` as tables.
+fn adaptive(l: usize, o: usize) -> (Vec<usize>, Vec<usize>) {
+    (0..o).map(|i| (i * l / o, ((i + 1) * l).div_ceil(o) - i * l / o)).unzip()
+}
+
+fn levels() -> Vec<(&'static str, &'static KernelSet)> {
+    #[allow(unused_mut)]
+    let mut v = vec![("portable", KernelSet::portable())];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if let Some(t) = pulp::x86::V3::try_new() {
+            v.push(("avx2", KernelSet::avx2(t)));
+        }
+        if let Some(t) = pulp::x86::V4::try_new() {
+            v.push(("avx512", KernelSet::avx512(t)));
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    if let Some(t) = pulp::aarch64::Neon::try_new() {
+        v.push(("neon", KernelSet::neon(t)));
+    }
+    v
+}
+
+#[test]
+fn partial_planes_and_groups_match_portable() {
+    // 37 planes (groups of 64 leave one partial group; 37 is no multiple of 8), 9x11 -> 4x5.
+    let (c, (h, w), (oh, ow)) = (37usize, (9usize, 11usize), (4usize, 5usize));
+    let ((sy, ty), (sx, tx)) = (adaptive(h, oh), adaptive(w, ow));
+    let ay = Axis::new(h, 1, None, &sy, &ty, &ty).unwrap();
+    let ax = Axis::new(w, 1, None, &sx, &tx, &tx).unwrap();
+    let p = Problem::new(Layout::ChannelsFirst, 1, c, [Axis::trivial(), ay, ax]).unwrap();
+    let x: Vec<f32> = (0..p.input_len()).map(|i| ((i * 2654435761) % 1013) as f32 * 0.37 - 180.0).collect();
+    let rows = p.rows();
+    for red in [Reduce::Max, Reduce::Avg { divisor_override: None }] {
+        let portable: WindowFn<f32> = KernelSet::portable().f32.window;
+        let mut want = vec![0.0f32; p.output_len()];
+        portable(&p, &red, &x, &mut want, 0..rows);
+        for (name, set) in levels() {
+            for range in [0..rows, 1..rows - 1, 5..7, 3..40, 4..rows, 0..oh * 9 + 2, 40..41] {
+                let mut got = vec![f32::NAN; range.len() * ow];
+                (set.f32.window)(&p, &red, &x, &mut got, range.clone());
+                let want = &want[range.start * ow..range.end * ow];
+                let same = got.iter().zip(want).all(|(g, w)| g.to_bits() == w.to_bits());
+                assert!(same, "{name} {red:?} rows {range:?}:\n got {got:?}\nwant {want:?}");
+            }
+        }
+    }
+}
