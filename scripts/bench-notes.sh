@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Regenerates docs/notes-bench.md: the how-to text below plus tables measured on this machine by
 # `simdpool bench --isa all` and (unless --no-peers) the peers run. Nothing in the tables is typed
-# by hand. Usage: scripts/bench-notes.sh [--no-peers | --peers-output FILE] [--time-scale F]
-# (--peers-output: the saved stdout of an earlier `cargo bench --manifest-path benches/peers/Cargo.toml`).
+# by hand. Usage: scripts/bench-notes.sh [--no-peers | --peers-output FILE] [--py-peers-output FILE]
+# [--time-scale F] (--peers-output: the saved stdout of an earlier
+# `cargo bench --manifest-path benches/peers/Cargo.toml`; --py-peers-output: that of
+# `benches/peers/py_peers.py`, which otherwise runs when target/peers-venv exists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=1
 peers_output=""
+py_peers_output=""
 scale=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-peers) peers=0 ;;
         --peers-output) peers_output="$2"; shift ;;
+        --py-peers-output) py_peers_output="$2"; shift ;;
         --time-scale) scale="$2"; shift ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
@@ -30,6 +34,14 @@ if [[ -n $peers_output ]]; then
     cp -p "$peers_output" "$tmp/peers.txt"
 elif [[ $peers == 1 ]]; then
     cargo bench --manifest-path benches/peers/Cargo.toml >"$tmp/peers.txt" 2>"$tmp/peers.err"
+fi
+py_peers=0
+if [[ -n $py_peers_output ]]; then
+    cp -p "$py_peers_output" "$tmp/py-peers.txt"
+    py_peers=1
+elif [[ $peers == 1 && -x target/peers-venv/bin/python ]]; then
+    target/peers-venv/bin/python benches/peers/py_peers.py >"$tmp/py-peers.txt" 2>"$tmp/py-peers.err"
+    py_peers=1
 fi
 
 {
@@ -52,6 +64,7 @@ channels-last, whatever the spatial rank) on the same logical dims.
 | criterion, one case | `cargo bench --bench pooling -- resnet_stem` | |
 | instruction counts (valgrind) | `cargo bench --bench instructions` | < 2 min |
 | simdpool next to candle, burn, tract | `cargo bench --manifest-path benches/peers/Cargo.toml` | ~5 min; the first build compiles ~250 crates (40 min on this busy 2-core VM) |
+| simdpool next to ONNX Runtime and LiteRT (XNNPACK), interleaved | `target/peers-venv/bin/python benches/peers/py_peers.py` (set-up in the script's doc) | ~4 min |
 
 `simdpool bench` options: `--case NAME[,NAME..]`, `--suite FILE`, `--isa auto|all|scalar|avx2|avx512|neon`,
 `--threads N[,N..]` (1 = the calling thread, the default), `--layout nchw|nhwc|both`, `--time-scale F`,
@@ -105,6 +118,15 @@ criterion run, all on one thread. Before timing, each library's output is checke
 `simdpool::reference`; a case a library cannot express, or gets wrong, is listed as such in the
 table, not timed.
 
+**ONNX Runtime and LiteRT** (`benches/peers/py_peers.py`, wheels from PyPI in a virtual
+environment: `python3 -m venv target/peers-venv && target/peers-venv/bin/pip install onnxruntime
+onnx ai-edge-litert numpy`): the issues name them as the best peers of most channels-first
+windowed cases (ONNX Runtime) and of most channels-last and global cases (LiteRT's XNNPACK
+delegate). Each round times every peer on a case (median of single calls, one thread) and then
+runs `simdpool bench --json` on the same case and layout, so each ratio compares two figures
+taken seconds apart; three rounds. Each peer's output is first checked against `simdpool pool` /
+`simdpool global` on the same input.
+
 TEXT
 echo "## Results on this machine"
 echo
@@ -135,6 +157,15 @@ if [[ $peers == 1 ]]; then
     echo '```'
     grep -E 'cannot express|WRONG' "$tmp/peers.txt" || echo "(none)"
     echo '```'
+fi
+if [[ $py_peers == 1 ]]; then
+    echo
+    echo "### ONNX Runtime and LiteRT (\`benches/peers/py_peers.py\`)"
+    echo
+    echo "Run finished $(date -u -r "$tmp/py-peers.txt" '+%Y-%m-%d %H:%M UTC'); each ratio is peer time / simdpool time"
+    echo "measured in the same round (> 1: simdpool is faster)."
+    echo
+    sed -n '/^|/,$p' "$tmp/py-peers.txt"
 fi
 } >"$out"
 echo "wrote $out"
