@@ -453,12 +453,29 @@ pub(crate) fn window<S: Simd>(
     match *red {
         Reduce::Max => by_shape::<S, MaxR>(s, p, Finish::None, input, output, rows),
         Reduce::Avg { divisor_override } => {
-            by_shape::<S, SumR>(s, p, Finish::Div(divisor_override.map(|d| d as f32)), input, output, rows)
+            let d = divisor_override.map(|d| d as f32).or_else(|| uniform_divisor(p));
+            by_shape::<S, SumR>(s, p, Finish::Div(d), input, output, rows)
         }
         Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::Sum, input, output, rows),
         Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
         Reduce::Lp(LpPower::General(e)) => by_shape::<S, SumR>(s, p, Finish::Pow(e), input, output, rows),
     }
+}
+
+/// The divisor every output of an average shares, when they all share one (no padding counted
+/// out, no ceil-mode overhang): the same value the per-output tables would hold, so the same
+/// bits, without building a table in every call (each rayon task is a call).
+#[inline(always)]
+fn uniform_divisor(p: &Problem<'_>) -> Option<f32> {
+    let mut product = 1usize;
+    for a in p.axes() {
+        let (&first, rest) = a.count().split_first()?;
+        if rest.iter().any(|&c| c != first) {
+            return None;
+        }
+        product = product.checked_mul(first)?;
+    }
+    Some((product as i64) as f32)
 }
 
 /// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.

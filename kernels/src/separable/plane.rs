@@ -407,13 +407,23 @@ impl<R: Red> Plane<'_, R> {
     /// into the padded buffer, the padding value outside the input.
     #[inline(always)]
     fn copy_flat(&mut self, start: isize, n: usize) {
+        // The last band of the input reads up to a vector past its end, so this copies a whole
+        // band: `lead` padding values before the input's start, then one block copy of the
+        // `mid` elements inside it, then padding (it was element by element: 30 thousand
+        // instructions for a 56x56 plane, in the task that holds the last plane).
         let pp = self.padded.as_mut_ptr().cast::<f32>();
-        for i in 0..n {
-            let at = start + i as isize;
-            let x = usize::try_from(at).ok().and_then(|a| self.input.get(a)).copied().unwrap_or(R::PAD);
+        let lead = if start < 0 { start.unsigned_abs().min(n) } else { 0 };
+        let from = usize::try_from(start).unwrap_or(0).min(self.input.len());
+        let src = &self.input[from..];
+        let mid = (n - lead).min(src.len());
+        for i in (0..lead).chain(lead + mid..n) {
             // SAFETY: `i < n = ext <= pad_len <= PCAP` (`run`'s checks cover every band).
-            unsafe { pp.add(i).write(x) };
+            unsafe { pp.add(i).write(R::PAD) };
         }
+        // SAFETY: `src[..mid]` is inside the input (`mid <= src.len()`), and the destination
+        // `lead..lead + mid` lies inside `0..n`, which is inside the buffer (as above); the
+        // input and the stack buffer do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), pp.add(lead), mid) };
     }
 
     /// Copies input rows `base..` (`n` of them) into the padded plane.
