@@ -142,11 +142,18 @@ impl<T: Element> Plan<T> {
         };
         let row_work = match &body {
             Body::Window { axes, .. } => {
-                let taps: usize = axes.iter().map(AxisTable::max_taps).product();
                 let per_row = output.spatial().last().copied().unwrap_or(1);
-                let per_row =
-                    if input.layout() == crate::Layout::ChannelsLast { per_row * input.channels() } else { per_row };
-                per_row.saturating_mul(taps)
+                if input.layout() == crate::Layout::ChannelsLast {
+                    // Channels-last kernels visit every tap of every output (vectors of channels).
+                    let taps: usize = axes.iter().map(AxisTable::max_taps).product();
+                    (per_row * input.channels()).saturating_mul(taps)
+                } else {
+                    // Channels-first kernels are separable and reuse the rows windows share, so a
+                    // row costs about the input it reads, not outputs times taps (which cut 3x3
+                    // and 5x5 maps into tasks of under a microsecond: slower on 2 threads than 1).
+                    let out_rows = (output.plane() / per_row.max(1)).max(1);
+                    input.plane().div_ceil(out_rows).max(per_row)
+                }
             }
             Body::Global { .. } => input.plane(),
         };
@@ -223,7 +230,21 @@ impl<T: Element> Plan<T> {
         let planes = p.batch() * p.channels();
         let granule =
             if p.layout() == crate::Layout::ChannelsFirst && planes >= WHOLE_PLANES_FROM { plane_rows } else { 1 };
-        Split { threading: self.threading, rows: p.rows(), row_len: p.row_len(), row_work, granule }
+        // Channels-last stride-1 windows of 2 to 5 rows slide down runs of output rows (each
+        // input row reduced once a run): tasks shorter than a run redo their neighbours' rows.
+        let [az, ay, _] = p.axes();
+        let ky = ay.taps().iter().copied().max().unwrap_or(1);
+        let slides = p.layout() == crate::Layout::ChannelsLast
+            && az.taps().iter().all(|&t| t == 1)
+            && ay.dilation() == 1
+            && ay.uniform().is_some_and(|u| u.stride == 1)
+            && (2..=5).contains(&ky);
+        let min_rows = match (slides, ky) {
+            (false, _) => 1,
+            (true, ..=3) => simdpool_kernels::SLIDE_ROWS,
+            (true, _) => 2 * simdpool_kernels::SLIDE_ROWS,
+        };
+        Split { threading: self.threading, rows: p.rows(), row_len: p.row_len(), row_work, granule, min_rows }
     }
 
     /// Pools `input` into `output`. Both must have exactly [`Plan::input_len`] and
@@ -259,6 +280,7 @@ impl<T: Element> Plan<T> {
                     row_len: 1,
                     row_work: self.row_work,
                     granule,
+                    min_rows: 1,
                 };
                 let exact_ties = *reduce == GlobalReduce::Max && problem.layout() == crate::Layout::ChannelsFirst;
                 let plane = problem.plane();

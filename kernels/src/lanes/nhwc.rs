@@ -29,7 +29,7 @@ use core::ops::Range;
 /// Most output rows one slide covers for windows of up to 3 rows (twice that for 4 or 5 rows):
 /// the input rows around one output column stay in L1 until the next column, whose overlapping
 /// taps are then L1 hits.
-const STRIP: usize = 8;
+pub(crate) const STRIP: usize = 8;
 
 const MAX: u8 = 0;
 const AVG: u8 = 1;
