@@ -5,7 +5,7 @@ mod global;
 mod nchw;
 
 pub(crate) use nchw::plane_nest;
-mod nhwc;
+pub(crate) mod nhwc;
 pub(crate) mod transpose;
 
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
