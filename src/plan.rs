@@ -217,8 +217,9 @@ impl<T: Element> Plan<T> {
     }
 
     /// How the output rows of a windowed problem split over threads (a global body on its index
-    /// path is one window per plane: each row reads whole planes).
-    fn window_split(&self, p: &Problem<'_>) -> Split {
+    /// path is one window per plane: each row reads whole planes); tasks hold at least
+    /// `min_rows` rows where the rows allow one per thread (see [`Split`]).
+    fn window_split(&self, p: &Problem<'_>, min_rows: usize) -> Split {
         let row_work = match self.body {
             Body::Window { .. } => self.row_work,
             Body::Global { .. } => p.in_plane().saturating_mul(p.row_len()),
@@ -230,20 +231,6 @@ impl<T: Element> Plan<T> {
         let planes = p.batch() * p.channels();
         let granule =
             if p.layout() == crate::Layout::ChannelsFirst && planes >= WHOLE_PLANES_FROM { plane_rows } else { 1 };
-        // Channels-last stride-1 windows of 2 to 5 rows slide down runs of output rows (each
-        // input row reduced once a run): tasks shorter than a run redo their neighbours' rows.
-        let [az, ay, _] = p.axes();
-        let ky = ay.taps().iter().copied().max().unwrap_or(1);
-        let slides = p.layout() == crate::Layout::ChannelsLast
-            && az.taps().iter().all(|&t| t == 1)
-            && ay.dilation() == 1
-            && ay.uniform().is_some_and(|u| u.stride == 1)
-            && (2..=5).contains(&ky);
-        let min_rows = match (slides, ky) {
-            (false, _) => 1,
-            (true, ..=3) => simdpool_kernels::SLIDE_ROWS,
-            (true, _) => 2 * simdpool_kernels::SLIDE_ROWS,
-        };
         Split { threading: self.threading, rows: p.rows(), row_len: p.row_len(), row_work, granule, min_rows }
     }
 
@@ -255,7 +242,9 @@ impl<T: Element> Plan<T> {
             Body::Window { axes, reduce } => {
                 let p = self.problem(axes);
                 let window = self.kernels.window;
-                for_rows(self.window_split(&p), output, |rows, out| window(&p, reduce, input, out, rows));
+                // The channels-last kernel slides down runs of rows: tasks keep at least one run.
+                let split = self.window_split(&p, simdpool_kernels::slide_rows(&p));
+                for_rows(split, output, |rows, out| window(&p, reduce, input, out, rows));
             }
             Body::Global { problem, reduce, .. } if global_tree::applies::<T>(problem) => {
                 global_tree::run(self.kernels.global, problem, *reduce, self.threading, input, output);
@@ -264,8 +253,8 @@ impl<T: Element> Plan<T> {
                 let global = self.kernels.global;
                 // (Channels-last planes of 1024 pixels and more split along the pixels instead:
                 // `global_tree`, above.) Rows are (n, c) planes: N = 1 with many channels splits
-                // channels. Tasks take
-                // whole register groups: 16 planes per transpose network channels-first;
+                // channels. Tasks take whole register groups: 16 planes per transpose network
+                // channels-first;
                 // channels-last, whole images when they hold at most 256 channels and there are
                 // several, else blocks of 128 neighbouring channels (512 B of every pixel).
                 let (n, c) = (problem.batch(), problem.channels());
@@ -320,7 +309,7 @@ impl<T: Element> Plan<T> {
         };
         let p = self.problem(axes);
         let argmax = self.kernels.argmax;
-        for_rows_indexed(self.window_split(&p), output, indices, |rows, out, idx| argmax(&p, input, out, idx, rows));
+        for_rows_indexed(self.window_split(&p, 1), output, indices, |rows, out, idx| argmax(&p, input, out, idx, rows));
         Ok(())
     }
 }

@@ -50,15 +50,10 @@ mod vecops;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+pub use lanes::nhwc::slide_rows;
 pub use problem::{Axis, GlobalProblem, GlobalReduce, Layout, LpPower, Problem, Reduce, Uniform};
 pub use scalar::{Scalar, canon32, canon64, max_takes};
 pub use set::{ArgmaxFn, GlobalFn, KernelSet, TypedKernels, WindowFn};
 
 /// Number of interleaved partial sums in the canonical global reduction over a contiguous plane.
 pub const GLOBAL_LANES: usize = 64;
-
-/// Output rows the channels-last kernel computes in one slide (stride-1 windows of 2 or 3 rows,
-/// no dilation; twice as many for 4 or 5 rows): each input row's window-row reduction is
-/// computed once per slide, so a task of fewer rows repeats that work (callers that split rows
-/// over threads keep tasks at least this long).
-pub const SLIDE_ROWS: usize = lanes::nhwc::STRIP;

@@ -29,7 +29,28 @@ use core::ops::Range;
 /// Most output rows one slide covers for windows of up to 3 rows (twice that for 4 or 5 rows):
 /// the input rows around one output column stay in L1 until the next column, whose overlapping
 /// taps are then L1 hits.
-pub(crate) const STRIP: usize = 8;
+const STRIP: usize = 8;
+
+/// Most output rows one slide covers for windows of `ky` rows.
+#[inline(always)]
+fn slide_len(ky: usize) -> usize {
+    if ky <= 3 { STRIP } else { 2 * STRIP }
+}
+
+/// Output rows a run of the channels-last windowed kernel computes in one slide (1: it does not
+/// slide): stride-1 windows of 2 to 5 rows, no dilation, no depth window. Each input row's
+/// window-row reduction is computed once per slide, so a caller that splits rows over threads
+/// keeps tasks at least this long, or every task repeats its neighbours' row reductions.
+pub fn slide_rows(p: &Problem<'_>) -> usize {
+    let [az, ay, _] = p.axes();
+    let ky = ay.taps().iter().copied().max().unwrap_or(1);
+    let slides = p.layout() == crate::problem::Layout::ChannelsLast
+        && az.taps().iter().all(|&t| t == 1)
+        && ay.dilation() == 1
+        && ay.uniform().is_some_and(|u| u.stride == 1)
+        && (2..=5).contains(&ky);
+    if slides { slide_len(ky) } else { 1 }
+}
 
 const MAX: u8 = 0;
 const AVG: u8 = 1;
@@ -198,7 +219,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
         let mut run_len = 1;
         if zt == 1 && ay.dilation() == 1 && (2..=5).contains(&ky) {
             while r + run_len < rows.end
-                && run_len < if ky <= 3 { STRIP } else { 2 * STRIP }
+                && run_len < slide_len(ky)
                 && oy + run_len < oh
                 && yt[oy + run_len] == ky
                 && ys[oy + run_len] == ys[oy] + run_len

@@ -1,5 +1,6 @@
 //! Channels-first problems through the channels-last kernel (see [`crate::lanes::transposed`]),
-//! with 8x8 transposes in AVX registers. The AVX-512 level runs this too (with its own kernels).
+//! with 8x8 transposes in AVX registers. The AVX-512 level runs this too, with its own
+//! channels-first kernel for partial planes and this level's channels-last kernel (measured faster).
 
 use crate::lanes::transposed::{self, Block8, Kernel};
 use crate::problem::{Problem, Reduce};
