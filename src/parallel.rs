@@ -19,9 +19,15 @@ pub enum Threading {
 /// Work (in input elements touched) below which a problem stays on the calling thread: waking
 /// another thread costs microseconds, more than such a problem takes.
 const INLINE_WORK: usize = 1 << 16;
-/// Work per task when a problem is split: tens of KB of input (64 KB of f32), so scheduling
-/// costs nothing next to the task, and there are enough tasks to balance the threads.
-const TASK_WORK: usize = 1 << 14;
+/// The least work per task when a problem is split: 64 KB of f32 input, so scheduling a task
+/// costs little next to running it.
+const MIN_TASK_WORK: usize = 1 << 14;
+/// The most work per task: 512 KB of f32 input, several microseconds at these kernels' speed.
+/// A problem is cut into as few rounds of one task per thread as keep tasks under this, so
+/// every thread works and no task count is small enough to leave a core idle for long. Measured
+/// on 2 cores (docs/notes-nchw.md, session 7): tasks of 2^14 gave densenet NCHW 1.55-1.59x at 2
+/// threads, tasks of 2^17 1.73-1.80x, one task per thread 1.77-1.82x.
+const MAX_TASK_WORK: usize = 1 << 17;
 
 /// Whether work of `work` input elements is worth handing to another thread of the current pool.
 pub(crate) fn worth_splitting(threading: Threading, work: usize) -> bool {
@@ -29,10 +35,12 @@ pub(crate) fn worth_splitting(threading: Threading, work: usize) -> bool {
 }
 
 /// Rows per task for a problem of `rows` rows costing `row_work` each, or `None` to run inline.
-/// Tasks are whole multiples of `granule` rows (except the last), at least `min_rows` long
-/// unless that would leave a thread without a task, and their number is a multiple of the
-/// pool's thread count when the problem allows (rounded down when rounding up would pass the
-/// most tasks the rows allow), so no thread idles at the end.
+/// Tasks are whole multiples of `granule` rows (except the last), hold at least
+/// [`MIN_TASK_WORK`] and at least `min_rows` rows (unless that would leave a thread without a
+/// task), and come in whole rounds of the pool's threads, as few rounds as keep each task under
+/// [`MAX_TASK_WORK`]. The count that matters is the one the rows actually fall into (`rows /
+/// per`, rounded up): it is kept a multiple of the threads where the rows allow, so no thread
+/// idles at the end.
 fn rows_per_task(
     threading: Threading,
     rows: usize,
@@ -49,22 +57,19 @@ fn rows_per_task(
     if threads < 2 {
         return None;
     }
-    let mut max_tasks = rows.div_ceil(granule);
+    let mut max_tasks = rows.div_ceil(granule).min(total / MIN_TASK_WORK);
     if min_rows > 1 {
         max_tasks = max_tasks.min(rows.div_ceil(min_rows).max(threads));
     }
     if max_tasks < 2 {
         return None;
     }
-    let mut tasks = total.div_ceil(TASK_WORK).clamp(2, max_tasks);
-    let balanced = tasks.div_ceil(threads) * threads;
-    if balanced <= max_tasks {
-        tasks = balanced;
-    } else if tasks > threads {
-        tasks = tasks / threads * threads;
-    }
-    let per = rows.div_ceil(tasks).div_ceil(granule) * granule;
-    Some(per.clamp(1, rows))
+    let rounds = total.div_ceil(threads.saturating_mul(MAX_TASK_WORK)).max(1);
+    let want = threads.saturating_mul(rounds).clamp(2, max_tasks);
+    let per_for = |tasks: usize| rows.div_ceil(tasks).div_ceil(granule) * granule;
+    // The most tasks up to `want` that the rows split into evenly over the threads.
+    let even = (threads.min(want)..=want).rev().map(per_for).find(|&per| rows.div_ceil(per).is_multiple_of(threads));
+    Some(even.unwrap_or_else(|| per_for(want)).clamp(1, rows))
 }
 
 /// How a plan's output rows split: `rows` rows of `row_len` outputs, each touching about
@@ -137,7 +142,7 @@ mod tests {
             assert_eq!(per % 16, 0);
             let tasks = 2048usize.div_ceil(per);
             assert!(tasks >= 2 && tasks.is_multiple_of(2), "{tasks} tasks");
-            assert!(per * 49 >= TASK_WORK / 2, "{per} rows per task");
+            assert!(per * 49 >= MIN_TASK_WORK, "{per} rows per task");
             // One huge plane per row: one row per task.
             assert_eq!(rows_per_task(Threading::Auto, 8, 1 << 20, (1, 1)), Some(1));
             // Rows that slide (sppf channels-last: 20 rows, slides of 16): one task per thread,
@@ -145,6 +150,18 @@ mod tests {
             assert_eq!(rows_per_task(Threading::Auto, 20, 1 << 17, (1, 16)), Some(10));
             // 35 rows in slides of 8: 4 tasks of 9 rows (5 would leave one thread 3 of them).
             assert_eq!(rows_per_task(Threading::Auto, 35, 1 << 16, (1, 8)), Some(9));
+            // densenet NHWC, 28 rows of 14336: 4 tasks of 7 rows (8 tasks would be rows of 4,
+            // which fall into 7 tasks: one thread runs 4 of them, the other 3).
+            assert_eq!(rows_per_task(Threading::Auto, 28, 14336, (1, 1)), Some(7));
+            // Just over the inline threshold: one task per thread, not one per MIN_TASK_WORK.
+            assert_eq!(rows_per_task(Threading::Auto, 64, 1 << 10, (1, 1)), Some(32));
+        });
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        pool.install(|| {
+            // gap_large NCHW on 3 threads: whole rounds of 3 tasks, each under about MAX_TASK_WORK.
+            let per = rows_per_task(Threading::Auto, 256, 3136, (16, 1)).unwrap();
+            assert_eq!(256usize.div_ceil(per) % 3, 0, "{per} rows per task");
+            assert!(per * 3136 <= MAX_TASK_WORK * 2, "{per} rows per task");
         });
     }
 }
