@@ -251,3 +251,65 @@ fn large_planes_nan_groups_and_zero_ties() {
         }
     }
 }
+
+/// Channels-first planes at every start offset within a 64-byte line (the lanes of the canonical
+/// order count from each plane's first element, never from an aligned address), planes from just
+/// under three 64-lane chunks to 3136 elements, NaNs and signed zeros included: the bits must not
+/// depend on where the input starts.
+#[test]
+fn every_input_alignment() {
+    let mut seed = 0x9e37_79b9u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for plane in [191usize, 192, 200, 257, 1000, 3136] {
+        for c in [1usize, 3, 17] {
+            let shape = TensorShape::new(Layout::ChannelsFirst, 1, c, &[plane]).unwrap();
+            let len = shape.len();
+            for mode in 0..3 {
+                let big: Vec<f32> = (0..len + 16)
+                    .map(|i| {
+                        let r = next();
+                        match mode {
+                            0 if r % 509 == 0 => f32::NAN,
+                            1 => [0.0, -0.0, -2.5][(r % 3) as usize],
+                            _ if i % 97 == 5 => -0.0,
+                            _ => (r % 4096) as f32 * 0.125 - 256.0,
+                        }
+                    })
+                    .collect();
+                let mut first: Option<[Vec<f32>; 2]> = None;
+                for offset in 0..16 {
+                    let x = &big[offset..offset + len];
+                    for op in [PoolOp::GlobalMax, PoolOp::GlobalAvg] {
+                        check(&op, &shape, x);
+                    }
+                    // The same values at 16 consecutive addresses (so at every offset within a
+                    // 64-byte line, wherever the buffer starts): every level gives the bits it
+                    // gives at offset 0.
+                    let mut buf = vec![0.0f32; len + 16];
+                    buf[offset..offset + len].copy_from_slice(&big[..len]);
+                    let x = &buf[offset..offset + len];
+                    let outs = [PoolOp::GlobalMax, PoolOp::GlobalAvg].map(|op| {
+                        let mut all = Vec::new();
+                        for isa in isas() {
+                            all.extend(run(&op, x, &shape, isa).0);
+                        }
+                        all
+                    });
+                    match &first {
+                        None => first = Some(outs),
+                        Some(f) => {
+                            for (g, w) in outs.iter().zip(f) {
+                                assert_same(g, w, &format!("plane {plane}, {c} channels, offset {offset}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

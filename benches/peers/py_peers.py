@@ -41,6 +41,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUITE = os.path.join(ROOT, "benches", "suite.json")
 CLI = os.path.join(ROOT, "target", "release", "simdpool")
+FFI = os.path.join(ROOT, "benches", "peers", "target", "release", "libsimdpool_peers_ffi.so")
 LAYOUTS = ("nchw", "nhwc")
 
 
@@ -89,7 +90,12 @@ def ort_runner(case, layout, x):
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
     feed = {"x": x}
-    return (lambda: sess.run(None, feed)[0]), None
+
+    def run():
+        return sess.run(None, feed)[0]
+
+    run.call = run
+    return run, None
 
 
 # ---- LiteRT (XNNPACK) -----------------------------------------------------------------------
@@ -186,6 +192,7 @@ def litert_runner(case, layout, x, builtin=False):
         it.invoke()
         return it.get_tensor(out)
 
+    run.call = it.invoke  # the timed part in --interleave: the input is set, the output left
     return run, None
 
 
@@ -245,6 +252,102 @@ def simdpool_median(name, layout, isa):
     return row["median_us"] * 1e-6, row["isa"]
 
 
+# ---- --interleave: simdpool in this process, batch by batch against the peer ------------------
+
+def ffi():
+    import ctypes
+    if not os.path.exists(FFI):
+        sys.exit(f"{FFI} is missing: cargo build --release --manifest-path benches/peers/ffi/Cargo.toml")
+    lib = ctypes.CDLL(FFI)
+    fp = ctypes.POINTER(ctypes.c_float)
+    lib.sp_prepare.argtypes = [ctypes.c_char_p, ctypes.c_char_p, fp, ctypes.c_size_t]
+    lib.sp_prepare.restype = ctypes.c_void_p
+    lib.sp_run.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.sp_run.restype = ctypes.c_double
+    lib.sp_output.argtypes = [ctypes.c_void_p, fp, ctypes.c_size_t]
+    lib.sp_output.restype = ctypes.c_ssize_t
+    lib.sp_free.argtypes = [ctypes.c_void_p]
+    return lib, fp
+
+
+def at_offset(x, offset):
+    """A copy of `x` whose data starts `offset` bytes past a 64-byte boundary."""
+    raw = np.empty(x.nbytes + 128, dtype=np.uint8)
+    start = (-raw.ctypes.data) % 64 + offset
+    y = raw[start:start + x.nbytes].view(x.dtype).reshape(x.shape)
+    y[...] = x
+    return y
+
+
+def loop_seconds(call, k):
+    t = time.perf_counter()
+    for _ in range(k):
+        call()
+    return time.perf_counter() - t
+
+
+def call_overhead(layout):
+    """LiteRT's per-invoke cost from Python on a 16-element MEAN: the floor under every peer call."""
+    tiny = {"name": "tiny", "op": "gavg", "dims": [1, 16, 1, 1]}
+    run, _ = litert_runner(tiny, layout, np.zeros(logical_to_layout(tiny["dims"], layout), np.float32))
+    loop_seconds(run.call, 1000)
+    return statistics.median(loop_seconds(run.call, 1000) / 1000 for _ in range(9))
+
+
+def interleave(args, prepared, inputs):
+    """Rounds of one simdpool batch (timed in Rust, one ctypes call) and one peer batch (timed
+    around a Python loop of `invoke`), alternating which goes first; prints per case the median
+    ratio with quartiles, raw and with LiteRT's per-invoke floor taken off the peer."""
+    import ctypes
+    lib, fp = ffi()
+    cases = {c["name"]: c for c in json.load(open(SUITE))["cases"]}
+    rows = []
+    for name, layout, runners in prepared:
+        x = at_offset(inputs[(name, layout)], args.offset)
+        h = lib.sp_prepare(name.encode(), layout.encode(), x.ctypes.data_as(fp), x.size)
+        if not h:
+            print(f"- {name}/{layout}: simdpool-peers-ffi cannot run this case (f32 only)")
+            continue
+        lib.sp_run(h, 3)
+        floor = call_overhead(layout)
+        for peer, run in runners:
+            want = np.asarray(run())
+            got = np.empty(want.size, np.float32)
+            lib.sp_output(h, got.ctypes.data_as(fp), got.size)
+            problem = agrees(cases[name], got, want.ravel())
+            if problem:
+                print(f"- {name}/{layout}/{peer}: the FFI output disagrees ({problem}), not timed")
+                continue
+            one = max(lib.sp_run(h, 20) / 20, 1e-7)
+            k = max(1, int(args.batch / one))
+            ratios, net, t_sp, t_peer = [], [], [], []
+            for r in range(args.rounds):
+                if r % 2 == 0:
+                    a = lib.sp_run(h, k) / k
+                    b = loop_seconds(run.call, k) / k
+                else:
+                    b = loop_seconds(run.call, k) / k
+                    a = lib.sp_run(h, k) / k
+                ratios.append(b / a)
+                net.append((b - floor) / a)
+                t_sp.append(a)
+                t_peer.append(b)
+            q = lambda v: statistics.quantiles(v, n=4)
+            won = sum(1 for v in ratios if v > 1)
+            rows.append((name, layout, PEERS[peer][0], statistics.median(t_sp), statistics.median(t_peer), floor,
+                         statistics.median(ratios), q(ratios), statistics.median(net), q(net), won, len(ratios), k))
+        lib.sp_free(h)
+    print(f"\n{args.rounds} interleaved rounds in one process, simdpool at the detected level on the calling thread, "
+          f"its input {args.offset} bytes past a 64-byte boundary; finished "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
+    print("| case | layout | peer | simdpool | peer | peer call floor | peer / simdpool (quartiles) "
+          "| floor taken off (quartiles) | simdpool faster |")
+    print("|---|---|---|---:|---:|---:|---|---|---:|")
+    for name, layout, label, a, b, floor, med, qs, nmed, nqs, won, n, k in rows:
+        print(f"| {name} | {layout} | {label} | {fmt(a)} | {fmt(b)} | {fmt(floor)} | {med:.3f}x ({qs[0]:.3f}-{qs[2]:.3f}) "
+              f"| {nmed:.3f}x ({nqs[0]:.3f}-{nqs[2]:.3f}) | {won}/{n} rounds of {k} calls |")
+
+
 def fmt(t):
     return f"{t * 1e3:.2f} ms" if t >= 1e-3 else f"{t * 1e6:.1f} us"
 
@@ -257,6 +360,12 @@ def main():
     ap.add_argument("--peer", default="ort,litert,litert-builtin")
     ap.add_argument("--isa", default="auto")
     ap.add_argument("--budget", type=float, default=0.3, help="seconds of peer calls per case and round")
+    ap.add_argument("--interleave", action="store_true",
+                    help="time simdpool in this process through simdpool-peers-ffi, batch against batch (LiteRT only)")
+    ap.add_argument("--batch", type=float, default=2e-3, help="--interleave: seconds of simdpool calls per batch")
+    ap.add_argument("--offset", type=int, default=0,
+                    help="--interleave: bytes past a 64-byte boundary where simdpool's input starts (LiteRT's "
+                         "arena is 64-byte aligned; 16 is where glibc puts large allocations)")
     args = ap.parse_args()
     if not os.path.exists(CLI):
         sys.exit(f"{CLI} is missing: cargo build --release -p simdpool-cli")
@@ -266,6 +375,7 @@ def main():
     peers = [p for p in args.peer.split(",") if p]
     rng = np.random.default_rng(7)
     prepared = []  # (case name, layout, [(peer, runner)])
+    inputs = {}
     skipped = []
     for case in cases:
         for layout in layouts:
@@ -291,6 +401,14 @@ def main():
                 runners.append((peer, run))
             if runners:
                 prepared.append((case["name"], layout, runners))
+                inputs[(case["name"], layout)] = x
+    if args.interleave:
+        if any(not p.startswith("litert") for p in peers):
+            sys.exit("--interleave takes LiteRT peers only (--peer litert or litert-builtin)")
+        interleave(args, prepared, inputs)
+        for line in skipped:
+            print(f"- {line}")
+        return
     ratios, last, level = {}, {}, args.isa
     for r in range(args.rounds):
         for name, layout, runners in prepared:
