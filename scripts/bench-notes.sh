@@ -10,12 +10,14 @@ cd "$(dirname "$0")/.."
 peers=1
 peers_output=""
 py_peers_output=""
+interleave_output=""
 scale=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-peers) peers=0 ;;
         --peers-output) peers_output="$2"; shift ;;
         --py-peers-output) py_peers_output="$2"; shift ;;
+        --interleave-output) interleave_output="$2"; shift ;;
         --time-scale) scale="$2"; shift ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
@@ -43,6 +45,15 @@ elif [[ $peers == 1 && -x target/peers-venv/bin/python ]]; then
     target/peers-venv/bin/python benches/peers/py_peers.py >"$tmp/py-peers.txt" 2>"$tmp/py-peers.err"
     py_peers=1
 fi
+interleave=0
+if [[ -n $interleave_output ]]; then
+    cp -p "$interleave_output" "$tmp/interleave.txt"
+    interleave=1
+elif [[ $peers == 1 && -x target/peers-venv/bin/python && -f benches/peers/target/release/libsimdpool_peers_ffi.so ]]; then
+    target/peers-venv/bin/python benches/peers/py_peers.py --interleave --peer litert --rounds 300 \
+        >"$tmp/interleave.txt" 2>"$tmp/interleave.err"
+    interleave=1
+fi
 
 {
 cat <<'TEXT'
@@ -65,6 +76,8 @@ channels-last, whatever the spatial rank) on the same logical dims.
 | instruction counts (valgrind) | `cargo bench --bench instructions` | < 2 min |
 | simdpool next to candle, burn, tract | `cargo bench --manifest-path benches/peers/Cargo.toml` | ~5 min; the first build compiles ~250 crates (40 min on this busy 2-core VM) |
 | simdpool next to ONNX Runtime and LiteRT (XNNPACK), interleaved | `target/peers-venv/bin/python benches/peers/py_peers.py` (set-up in the script's doc) | ~4 min |
+| simdpool and LiteRT in one process, batch against batch | `cargo build --release --manifest-path benches/peers/ffi/Cargo.toml`, then `target/peers-venv/bin/python benches/peers/py_peers.py --interleave --peer litert [--offset 16]` | ~1 min |
+| simdpool and candle / burn / tract in one process, batch against batch | `cargo run --release --manifest-path benches/peers/Cargo.toml --example interleaved -- gap_large nchw candle 600` | seconds |
 
 `simdpool bench` options: `--case NAME[,NAME..]`, `--suite FILE`, `--isa auto|all|scalar|avx2|avx512|neon`,
 `--threads N[,N..]` (1 = the calling thread, the default), `--layout nchw|nhwc|both`, `--time-scale F`,
@@ -127,6 +140,18 @@ runs `simdpool bench --json` on the same case and layout, so each ratio compares
 taken seconds apart; three rounds. Each peer's output is first checked against `simdpool pool` /
 `simdpool global` on the same input.
 
+**Same-process A/B** (for ratios within a few percent, such as the memory-bound global pools):
+`py_peers.py --interleave` loads simdpool as a C library (`benches/peers/ffi`, a plan of the suite
+case at the detected level, on the calling thread) into the Python process that runs LiteRT, and
+alternates a batch of simdpool calls (timed in Rust, one `ctypes` call) with a batch of
+`Interpreter.invoke()` calls (timed around a Python loop), about 2 ms each, 300 rounds; the table
+gives the median of the per-round ratios with quartiles, and the same with LiteRT's per-invoke
+floor (the time of a 16-element MEAN model) taken off the peer. Both read the same values;
+simdpool's input starts on a 64-byte boundary like LiteRT's arena (`--offset 16` puts it where
+glibc puts large allocations: the channels-first global pools lose 8-11% there on this machine,
+see docs/notes-global.md). `examples/interleaved.rs` does the same for candle, burn and tract in
+one Rust process, with both inputs from the same allocator.
+
 TEXT
 echo "## Results on this machine"
 echo
@@ -166,6 +191,14 @@ if [[ $py_peers == 1 ]]; then
     echo "measured in the same round (> 1: simdpool is faster)."
     echo
     sed -n '/^|/,$p' "$tmp/py-peers.txt"
+fi
+if [[ $interleave == 1 ]]; then
+    echo
+    echo "### LiteRT in the same process (\`benches/peers/py_peers.py --interleave --peer litert\`)"
+    echo
+    echo "Run finished $(date -u -r "$tmp/interleave.txt" '+%Y-%m-%d %H:%M UTC'); ratio = peer time / simdpool time per round (> 1: simdpool is faster)."
+    echo
+    sed -n '/^|/,$p' "$tmp/interleave.txt"
 fi
 } >"$out"
 echo "wrote $out"

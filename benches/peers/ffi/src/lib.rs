@@ -5,7 +5,7 @@
 //! Every function takes pointers from Python's `ctypes`; a null or mismatched pointer is the
 //! caller's error, reported by a negative return where the function can tell.
 
-use simdpool::{Isa, Plan, PlanOptions};
+use simdpool::{DType, Isa, Plan, PlanOptions};
 use simdpool_bench::Workload;
 use simdpool_bench::suite::{LAYOUTS, Suite, layout_name};
 use std::ffi::{CStr, c_char};
@@ -42,6 +42,9 @@ pub extern "C" fn sp_prepare(
     let Some(case) = suite.cases.iter().find(|c| c.name == case) else { return std::ptr::null_mut() };
     let Some(&layout) = LAYOUTS.iter().find(|l| layout_name(**l) == layout) else { return std::ptr::null_mut() };
     let Ok(w) = Workload::new(case, layout) else { return std::ptr::null_mut() };
+    if w.dtype != DType::F32 {
+        return std::ptr::null_mut();
+    }
     let isa = match std::env::var("SIMDPOOL_ISA") {
         Ok(name) => match Isa::from_name(&name) {
             Some(isa) => isa,
