@@ -164,4 +164,47 @@ mod tests {
             assert!(per * 3136 <= MAX_TASK_WORK * 2, "{per} rows per task");
         });
     }
+
+    /// The rules of `rows_per_task` over a grid of shapes and 2, 3 and 4 threads: tasks are
+    /// granular, never under MIN_TASK_WORK, at least two, no more than the slides, and their
+    /// count is a multiple of the threads whenever some count the rows allow is.
+    #[test]
+    fn split_rules_hold_on_a_grid() {
+        for threads in [2usize, 3, 4] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                for rows in (2usize..=70).chain([128, 255, 256, 2048, 8192]) {
+                    for row_work in [1usize, 49, 512, 1000, 3136, 14336, 1 << 17, 1 << 20] {
+                        for (granule, min_rows) in [(1, 1), (16, 1), (8, 1), (1, 8), (1, 16)] {
+                            let got = rows_per_task(Threading::Auto, rows, row_work, (granule, min_rows));
+                            let total = rows * row_work;
+                            let Some(per) = got else {
+                                let max_tasks = rows.div_ceil(granule).min(total / MIN_TASK_WORK);
+                                assert!(total < INLINE_WORK || max_tasks < 2, "{rows}x{row_work} /{granule}: inline");
+                                continue;
+                            };
+                            let what = format!(
+                                "{threads} threads, {rows} rows x {row_work}, granule {granule}, min {min_rows}: {per}"
+                            );
+                            assert!((1..=rows).contains(&per), "{what}");
+                            assert!(per % granule == 0 || per == rows, "{what}");
+                            let tasks = rows.div_ceil(per);
+                            assert!(tasks >= 2, "{what}");
+                            assert!(per * row_work >= MIN_TASK_WORK, "{what}: task under MIN_TASK_WORK");
+                            // No more tasks than slides, unless that would leave a thread idle.
+                            assert!(tasks <= rows.div_ceil(min_rows).max(threads), "{what}: {tasks} tasks");
+                            let max_tasks = rows.div_ceil(granule).min(total / MIN_TASK_WORK);
+                            let fits = (threads..=max_tasks).any(|t| {
+                                let p = rows.div_ceil(t).div_ceil(granule) * granule;
+                                rows.div_ceil(p).is_multiple_of(threads)
+                            });
+                            if fits && min_rows == 1 {
+                                assert!(tasks.is_multiple_of(threads), "{what}: {tasks} tasks");
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
 }
