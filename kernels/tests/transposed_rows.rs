@@ -4,7 +4,7 @@
 //! not occur for these shapes (they are too small to split inside planes), so this test calls the
 //! kernels directly: every range must give the portable kernel's bits, on every level here.
 
-use simdpool_kernels::{Axis, KernelSet, Layout, Problem, Reduce, WindowFn};
+use simdpool_kernels::{ArgmaxFn, Axis, KernelSet, Layout, Problem, Reduce, WindowFn};
 
 /// Adaptive windows `[floor(i*L/O), ceil((i+1)*L/O))` as tables.
 fn adaptive(l: usize, o: usize) -> (Vec<usize>, Vec<usize>) {
@@ -54,6 +54,49 @@ fn partial_planes_and_groups_match_portable() {
                 let want = &want[range.start * ow..range.end * ow];
                 let same = got.iter().zip(want).all(|(g, w)| g.to_bits() == w.to_bits());
                 assert!(same, "{name} {red:?} rows {range:?}:\n got {got:?}\nwant {want:?}");
+            }
+        }
+    }
+}
+
+/// Max with indices takes the same route (the channels-last argmax kernel on transposed groups,
+/// indices transposed back): every range gives the portable kernel's values and indices, with
+/// ties (values on a coarse grid) and NaNs (the scan rule keeps the last NaN) in the windows.
+#[test]
+fn argmax_partial_planes_and_groups_match_portable() {
+    // The last shape grows the plane (3x3 -> 4x5): the output scratch is larger than the input.
+    let shapes = [
+        (37usize, (9usize, 11usize), (4usize, 5usize)),
+        (70, (10, 10), (7, 7)),
+        (8, (3, 17), (2, 6)),
+        (20, (3, 3), (4, 5)),
+    ];
+    for (c, (h, w), (oh, ow)) in shapes {
+        let ((sy, ty), (sx, tx)) = (adaptive(h, oh), adaptive(w, ow));
+        let ay = Axis::new(h, 1, None, &sy, &ty, &ty).unwrap();
+        let ax = Axis::new(w, 1, None, &sx, &tx, &tx).unwrap();
+        let p = Problem::new(Layout::ChannelsFirst, 1, c, [Axis::trivial(), ay, ax]).unwrap();
+        let x: Vec<f32> = (0..p.input_len())
+            .map(|i| match (i * 2654435761) % 97 {
+                0 => f32::NAN,
+                r => (r % 7) as f32 - 3.0,
+            })
+            .collect();
+        let rows = p.rows();
+        let portable: ArgmaxFn<f32> = KernelSet::portable().f32.argmax;
+        let mut want = vec![0.0f32; p.output_len()];
+        let mut want_idx = vec![-1i64; p.output_len()];
+        portable(&p, &x, &mut want, &mut want_idx, 0..rows);
+        for (name, set) in levels() {
+            let ranges = [0..rows, 1..rows - 1, 5..7, 3..40, oh..rows, 0..oh * 9 + 2, rows - 1..rows];
+            for range in ranges.into_iter().map(|r| r.start..r.end.min(rows)) {
+                let mut got = vec![f32::NAN; range.len() * ow];
+                let mut got_idx = vec![-1i64; range.len() * ow];
+                (set.f32.argmax)(&p, &x, &mut got, &mut got_idx, range.clone());
+                let (lo, hi) = (range.start * ow, range.end * ow);
+                let same = got.iter().zip(&want[lo..hi]).all(|(g, w)| g.to_bits() == w.to_bits());
+                assert!(same, "{name} {c} planes rows {range:?}: values differ");
+                assert_eq!(got_idx, want_idx[lo..hi], "{name} {c} planes rows {range:?}: indices");
             }
         }
     }

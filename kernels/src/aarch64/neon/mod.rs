@@ -29,9 +29,23 @@ pub(crate) fn window_f32(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &
     }
 }
 
-/// f32 max pooling with indices.
+/// f32 max pooling with indices; small channels-first planes with irregular x windows take the
+/// transposed route, like [`window_f32`].
 pub(crate) fn argmax_f32(p: &Problem<'_>, input: &[f32], output: &mut [f32], indices: &mut [i64], rows: Range<usize>) {
-    argmax::argmax(p, input, output, indices, rows)
+    match crate::lanes::transposed::group(p) {
+        Some(g) => crate::lanes::transposed::run_argmax(
+            crate::lanes::transposed::Plain,
+            p,
+            input,
+            output,
+            indices,
+            rows,
+            g,
+            argmax::argmax,
+            argmax::argmax,
+        ),
+        None => argmax::argmax(p, input, output, indices, rows),
+    }
 }
 
 /// Global f32 pooling.

@@ -2,7 +2,7 @@
 //! with 8x8 transposes in AVX registers. The AVX-512 level runs this too, with its own
 //! channels-first kernel for partial planes and this level's channels-last kernel (measured faster).
 
-use crate::lanes::transposed::{self, Block8, Kernel};
+use crate::lanes::transposed::{self, ArgKernel, Block8, Kernel};
 use crate::problem::{Problem, Reduce};
 use core::arch::x86_64::*;
 use core::ops::Range;
@@ -77,4 +77,39 @@ fn run_avx2(
     last: Kernel,
 ) {
     transposed::run(Avx8(()), p, red, input, output, rows, g, first, last)
+}
+
+/// [`transposed::run_argmax`] with AVX transposes when the CPU has AVX2, as [`run`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_argmax(
+    p: &Problem<'_>,
+    input: &[f32],
+    output: &mut [f32],
+    indices: &mut [i64],
+    rows: Range<usize>,
+    g: usize,
+    first: ArgKernel,
+    last: ArgKernel,
+) {
+    if pulp::x86::V3::try_new().is_some() {
+        // SAFETY: the V3 token proves the CPU has AVX2 and FMA.
+        unsafe { run_argmax_avx2(p, input, output, indices, rows, g, first, last) }
+    } else {
+        transposed::run_argmax(transposed::Plain, p, input, output, indices, rows, g, first, last)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+fn run_argmax_avx2(
+    p: &Problem<'_>,
+    input: &[f32],
+    output: &mut [f32],
+    indices: &mut [i64],
+    rows: Range<usize>,
+    g: usize,
+    first: ArgKernel,
+    last: ArgKernel,
+) {
+    transposed::run_argmax(Avx8(()), p, input, output, indices, rows, g, first, last)
 }

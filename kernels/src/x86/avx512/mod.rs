@@ -31,9 +31,15 @@ pub(crate) fn window_f32(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &
     }
 }
 
-/// f32 max pooling with indices.
+/// f32 max pooling with indices; small channels-first planes with irregular x windows take the
+/// transposed route (AVX2 transposes), like [`window_f32`], with this level's argmax kernel.
 pub(crate) fn argmax_f32(p: &Problem<'_>, input: &[f32], output: &mut [f32], indices: &mut [i64], rows: Range<usize>) {
-    argmax::argmax(p, input, output, indices, rows)
+    match crate::lanes::transposed::group(p) {
+        Some(g) => {
+            crate::x86::avx2::transpose::run_argmax(p, input, output, indices, rows, g, argmax::argmax, argmax::argmax)
+        }
+        None => argmax::argmax(p, input, output, indices, rows),
+    }
 }
 
 /// Global f32 pooling.
