@@ -71,7 +71,10 @@ fn argmax_partial_planes_and_groups_match_portable() {
         (8, (3, 17), (2, 6)),
         (20, (3, 3), (4, 5)),
     ];
-    for (c, (h, w), (oh, ow)) in shapes {
+    // Under Miri only the portable level runs (see `levels`), which the other tests cover; one
+    // small shape keeps this test's Miri time to seconds.
+    let shapes = if cfg!(miri) { &shapes[2..3] } else { &shapes[..] };
+    for &(c, (h, w), (oh, ow)) in shapes {
         let ((sy, ty), (sx, tx)) = (adaptive(h, oh), adaptive(w, ow));
         let ay = Axis::new(h, 1, None, &sy, &ty, &ty).unwrap();
         let ax = Axis::new(w, 1, None, &sx, &tx, &tx).unwrap();
