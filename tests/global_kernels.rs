@@ -56,6 +56,16 @@ fn assert_same(got: &[f32], want: &[f32], what: &str) {
     }
 }
 
+/// A 32-bit xorshift generator: deterministic inputs for the exhaustive tests.
+fn xorshift(mut seed: u32) -> impl FnMut() -> u32 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    }
+}
+
 /// Values and indices from `Plan::run_with_indices`.
 type WithIndices = (Vec<f32>, Vec<i64>);
 
@@ -144,13 +154,7 @@ proptest! {
 /// (no sampling), in both layouts.
 #[test]
 fn every_plane_tail_and_channel_tail() {
-    let mut seed = 0x9e37_79b9u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut next = xorshift(0x9e37_79b9);
     for plane in 1..=200usize {
         for c in [1usize, 3, 4, 5, 8, 15, 16, 17, 33, 64, 65, 200, 257, 300] {
             if ((plane + c) % 3 != 0 && plane > 70) || (c > 70 && plane % 7 != 1) {
@@ -208,13 +212,7 @@ fn signed_zero_and_infinity_rules() {
 /// into pixel blocks, with all-`-0.0` inputs (block sums of `-0.0`, mean `+0.0`).
 #[test]
 fn large_planes_nan_groups_and_zero_ties() {
-    let mut seed = 0x2545_f491u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut next = xorshift(0x2545_f491);
     // Channels-last planes of 1024 pixels and more are cut into 2, 4 or 8 pixel blocks (3136: 4
     // blocks of 784; 4100: 8 blocks of 512 or 513), and 600 channels combine in two chunks.
     let shapes = [255usize, 256, 300, 512, 577, 1024, 3136, 4100]
@@ -231,11 +229,11 @@ fn large_planes_nan_groups_and_zero_ties() {
                             let r = next();
                             match mode {
                                 // A NaN in about one plane in five.
-                                0 if r % (5 * plane as u32) == 0 => f32::NAN,
+                                0 if r.is_multiple_of(5 * plane as u32) => f32::NAN,
                                 // Only zeros of both signs and negatives: maxima are zeros.
                                 1 => [0.0, -0.0, -1.5][(r % 3) as usize],
                                 // Zeros, then a NaN in plane 3 only.
-                                2 if i / plane == 3 && r % 7 == 0 => f32::NAN,
+                                2 if i / plane == 3 && r.is_multiple_of(7) => f32::NAN,
                                 2 => [0.0, -0.0][(r % 2) as usize],
                                 // Every element -0.0: sums of -0.0 blocks, whose mean is +0.0.
                                 3 => -0.0,
@@ -258,13 +256,7 @@ fn large_planes_nan_groups_and_zero_ties() {
 /// depend on where the input starts.
 #[test]
 fn every_input_alignment() {
-    let mut seed = 0x9e37_79b9u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut next = xorshift(0x9e37_79b9);
     for plane in [191usize, 192, 200, 257, 1000, 3136] {
         for c in [1usize, 3, 17] {
             let shape = TensorShape::new(Layout::ChannelsFirst, 1, c, &[plane]).unwrap();
@@ -274,7 +266,7 @@ fn every_input_alignment() {
                     .map(|i| {
                         let r = next();
                         match mode {
-                            0 if r % 509 == 0 => f32::NAN,
+                            0 if r.is_multiple_of(509) => f32::NAN,
                             1 => [0.0, -0.0, -2.5][(r % 3) as usize],
                             _ if i % 97 == 5 => -0.0,
                             _ => (r % 4096) as f32 * 0.125 - 256.0,
