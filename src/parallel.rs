@@ -134,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn splits_are_granular_balanced_and_tens_of_kb() {
+    fn splits_are_granular_balanced_and_sized() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         pool.install(|| {
             // resnet_gap: 2048 channel planes of 49 elements.

@@ -15,7 +15,6 @@ use simdpool::Isa;
 use simdpool_bench::suite::{LAYOUTS, Suite, layout_name};
 use simdpool_bench::{Threads, Workload};
 use simdpool_peers::prepare;
-use std::hint::black_box;
 use std::time::Instant;
 
 fn batch(k: usize, f: &mut dyn FnMut()) -> f64 {
@@ -87,6 +86,5 @@ fn main() -> Result<(), String> {
         q(&mut ratios, 0.25),
         q(&mut ratios, 0.75)
     );
-    black_box(&w);
     Ok(())
 }
