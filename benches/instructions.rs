@@ -100,6 +100,8 @@ suite_benches!(
     adaptive_avg_odd_nhwc = "adaptive_avg_odd/nhwc",
     resnet_stem_max_u8_nchw = "resnet_stem_max_u8/nchw",
     resnet_stem_max_u8_nhwc = "resnet_stem_max_u8/nhwc",
+    resnet_stem_max_f64_nchw = "resnet_stem_max_f64/nchw",
+    resnet_stem_max_f64_nhwc = "resnet_stem_max_f64/nhwc",
 );
 
 library_benchmark_group!(
