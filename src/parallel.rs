@@ -25,8 +25,8 @@ const MIN_TASK_WORK: usize = 1 << 14;
 /// The most work per task: 512 KB of f32 input, several microseconds at these kernels' speed.
 /// A problem is cut into as few rounds of one task per thread as keep tasks under this, so
 /// every thread works and no task count is small enough to leave a core idle for long. Measured
-/// on 2 cores (docs/notes-nchw.md, session 7): tasks of 2^14 gave densenet NCHW 1.55-1.59x at 2
-/// threads, tasks of 2^17 1.73-1.80x, one task per thread 1.77-1.82x.
+/// on 2 cores (docs/threads.md, "Task sizes"): tasks of 2^14 gave densenet NCHW 1.58-1.59x at 2
+/// threads, tasks of 2^17 1.74-1.80x, one task per thread 1.77-1.82x.
 const MAX_TASK_WORK: usize = 1 << 17;
 
 /// Whether work of `work` input elements is worth handing to another thread of the current pool.
