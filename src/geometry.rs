@@ -106,11 +106,6 @@ impl AxisTable {
         Axis::new(self.in_len, self.dilation, self.uniform, &self.start, &self.taps, &self.count)
             .expect("tables are consistent by construction")
     }
-
-    /// Largest number of taps of any output (a cost estimate).
-    pub fn max_taps(&self) -> usize {
-        self.taps.iter().copied().max().unwrap_or(1)
-    }
 }
 
 /// Pads a list of up to three axis tables to exactly three, trivial axes first.

@@ -66,6 +66,7 @@ pub use op::{AvgOptions, PoolOp, adaptive_range};
 pub use parallel::Threading;
 pub use plan::{Plan, PlanOptions};
 pub use shape::{Layout, TensorShape};
+pub use simdpool_kernels::Route;
 pub use window::{AutoPad, AxisWindow, Padding, Window};
 
 /// How this crate was built: compiler, target, profile, compile-time target features.

@@ -9,7 +9,7 @@ use crate::isa::Isa;
 use crate::op::{PoolOp, check_adaptive};
 use crate::parallel::{Split, Threading, for_rows, for_rows_indexed};
 use crate::shape::TensorShape;
-use simdpool_kernels::{GlobalProblem, GlobalReduce, LpPower, Problem, Reduce, TypedKernels};
+use simdpool_kernels::{GlobalProblem, GlobalReduce, LpPower, Problem, Reduce, Route, TypedKernels, policy, route};
 use std::marker::PhantomData;
 
 /// The element the scan rule selects from `plane`, given the maximum `m` a kernel found by a
@@ -26,10 +26,6 @@ fn scan_rule_tie<T: Element>(plane: &[T], m: T) -> T {
         m
     }
 }
-
-/// Channels-first windowed problems with at least this many `(n, c)` planes split over threads
-/// in whole planes (enough tasks to balance two or more threads).
-const WHOLE_PLANES_FROM: usize = 16;
 
 /// Options of a plan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -89,7 +85,10 @@ pub struct Plan<T: Element> {
     threading: Threading,
     kernels: &'static TypedKernels<T>,
     body: Body,
-    row_work: usize,
+    /// The kernel family [`Plan::run`] takes.
+    route: Route,
+    /// The kernel family [`Plan::run_with_indices`] takes (ops with indices only).
+    indices_route: Option<Route>,
     _t: PhantomData<fn(&[T])>,
 }
 
@@ -140,24 +139,7 @@ impl<T: Element> Plan<T> {
                 Body::Global { problem, reduce, axes: three_axes(tables) }
             }
         };
-        let row_work = match &body {
-            Body::Window { axes, .. } => {
-                let per_row = output.spatial().last().copied().unwrap_or(1);
-                if input.layout() == crate::Layout::ChannelsLast {
-                    // Channels-last kernels visit every tap of every output (vectors of channels).
-                    let taps: usize = axes.iter().map(AxisTable::max_taps).product();
-                    (per_row * input.channels()).saturating_mul(taps)
-                } else {
-                    // Channels-first kernels are separable and reuse the rows windows share, so a
-                    // row costs about the input it reads, not outputs times taps (which cut 3x3
-                    // and 5x5 maps into tasks of under a microsecond: slower on 2 threads than 1).
-                    let out_rows = (output.plane() / per_row.max(1)).max(1);
-                    input.plane().div_ceil(out_rows).max(per_row)
-                }
-            }
-            Body::Global { .. } => input.plane(),
-        };
-        Ok(Plan {
+        let mut plan = Plan {
             op: op.name(),
             has_indices: op.has_indices(),
             input: input.clone(),
@@ -166,9 +148,47 @@ impl<T: Element> Plan<T> {
             threading: options.threading,
             kernels: T::kernels(set),
             body,
-            row_work,
+            route: Route::Portable,
+            indices_route: None,
             _t: PhantomData,
-        })
+        };
+        let families = plan.kernels.families;
+        let (route, indices_route) = match &plan.body {
+            Body::Window { axes, .. } => {
+                let p = plan.problem(axes);
+                (route::window(families, &p), route::argmax(families, &p))
+            }
+            Body::Global { problem, axes, .. } => (
+                route::global(families, global_tree::applies::<T>(problem)),
+                route::argmax(families, &plan.problem(axes)),
+            ),
+        };
+        plan.route = route;
+        plan.indices_route = plan.has_indices.then_some(indices_route);
+        Ok(plan)
+    }
+
+    /// The kernel family [`Plan::run`] takes at this plan's level (also in the plan's `Debug`):
+    /// fixed when the plan is built, from the same rules the kernels branch on.
+    ///
+    /// ```
+    /// use simdpool::{Isa, Plan, PlanOptions, PoolOp, Route, TensorShape, Window};
+    /// let input = TensorShape::nhwc(&[1, 8, 8, 32])?;
+    /// let op = PoolOp::max(Window::new(&[2, 2]));
+    /// let plan = Plan::<f32>::with_options(&op, &input, PlanOptions::isa(Isa::Scalar))?;
+    /// assert_eq!(plan.route(), Route::Portable);
+    /// if Isa::detected() != Isa::Scalar {
+    ///     assert_eq!(Plan::<f32>::new(&op, &input)?.route(), Route::Lanes);
+    /// }
+    /// # Ok::<(), simdpool::PoolError>(())
+    /// ```
+    pub fn route(&self) -> Route {
+        self.route
+    }
+
+    /// The kernel family [`Plan::run_with_indices`] takes, for ops that return indices.
+    pub fn indices_route(&self) -> Option<Route> {
+        self.indices_route
     }
 
     /// The instruction-set level this plan runs.
@@ -221,16 +241,10 @@ impl<T: Element> Plan<T> {
     /// `min_rows` rows where the rows allow one per thread (see [`Split`]).
     fn window_split(&self, p: &Problem<'_>, min_rows: usize) -> Split {
         let row_work = match self.body {
-            Body::Window { .. } => self.row_work,
+            Body::Window { .. } => policy::window_row_work(p),
             Body::Global { .. } => p.in_plane().saturating_mul(p.row_len()),
         };
-        // Channels-first tasks take whole planes when there are enough of them: the windowed
-        // kernels work plane by plane (a separable pass over the plane's input rows), and a task
-        // that starts or ends inside a plane repeats the rows its neighbour also reads.
-        let plane_rows = p.axes()[0].out_len() * p.axes()[1].out_len();
-        let planes = p.batch() * p.channels();
-        let granule =
-            if p.layout() == crate::Layout::ChannelsFirst && planes >= WHOLE_PLANES_FROM { plane_rows } else { 1 };
+        let granule = policy::window_granule(p);
         Split { threading: self.threading, rows: p.rows(), row_len: p.row_len(), row_work, granule, min_rows }
     }
 
@@ -243,7 +257,7 @@ impl<T: Element> Plan<T> {
                 let p = self.problem(axes);
                 let window = self.kernels.window;
                 // The channels-last kernel slides down runs of rows: tasks keep at least one run.
-                let split = self.window_split(&p, simdpool_kernels::slide_rows(&p));
+                let split = self.window_split(&p, policy::slide_rows(&p));
                 for_rows(split, output, |rows, out| window(&p, reduce, input, out, rows));
             }
             Body::Global { problem, reduce, .. } if global_tree::applies::<T>(problem) => {
@@ -257,17 +271,12 @@ impl<T: Element> Plan<T> {
                 // channels-first;
                 // channels-last, whole images when they hold at most 256 channels and there are
                 // several, else blocks of 128 neighbouring channels (512 B of every pixel).
-                let (n, c) = (problem.batch(), problem.channels());
-                let granule = match problem.layout() {
-                    crate::Layout::ChannelsFirst => 16,
-                    crate::Layout::ChannelsLast if c <= 256 && n >= 2 => c,
-                    crate::Layout::ChannelsLast => 128,
-                };
+                let granule = policy::global_granule(problem);
                 let split = Split {
                     threading: self.threading,
                     rows: problem.rows(),
                     row_len: 1,
-                    row_work: self.row_work,
+                    row_work: problem.plane(),
                     granule,
                     min_rows: 1,
                 };

@@ -103,6 +103,8 @@ pub struct Record {
     pub layout: String,
     /// ISA level of the plan.
     pub isa: String,
+    /// The kernel family the plan takes (`simdpool::Route`, e.g. `separable`, `lanes`).
+    pub route: String,
     /// Threads.
     pub threads: usize,
     /// Median time per call, microseconds (with repeats, the median of the medians).
@@ -275,6 +277,7 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
             // Thread counts alternate within each repeat, so each sees the same machine load.
             let mut runs: Vec<Vec<crate::timing::Stats>> = vec![Vec::new(); opts.threads.len()];
             let mut checks: Vec<Result<(), String>> = vec![Ok(()); opts.threads.len()];
+            let mut routes = vec![String::new(); opts.threads.len()];
             for _ in 0..repeat {
                 for (k, &t) in opts.threads.iter().enumerate() {
                     step += 1;
@@ -284,6 +287,7 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
                         &format!("{} {lname} {isa}{}", case.name, if t > 1 { format!(" x{t}") } else { String::new() }),
                     );
                     w.prepare(isa, if t > 1 { Threads::Pool } else { Threads::One })?;
+                    routes[k] = w.route().map(|r| r.name().to_string()).unwrap_or_default();
                     runs[k].push(install(&pools, t, || measure(&kernel_budget, || w.run())));
                     let check = w.verify();
                     if checks[k].is_ok() {
@@ -299,6 +303,7 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
                     case: case.name.clone(),
                     layout: lname.into(),
                     isa: isa.name().into(),
+                    route: routes[k].clone(),
                     threads: t,
                     median_us: us(stats.median),
                     min_us: us(stats.min),

@@ -36,6 +36,7 @@ fn fill<T: Element>(len: usize, seed: u64, dtype: DType) -> Vec<T> {
 trait Buffers: Send {
     fn prepare(&mut self, op: &PoolOp, shape: &TensorShape, options: PlanOptions) -> Result<(), String>;
     fn run(&mut self);
+    fn route(&self) -> Option<simdpool::Route>;
     fn run_reference(&mut self, op: &PoolOp, shape: &TensorShape) -> Result<(), String>;
     fn compare(&self) -> Result<(), String>;
     fn has_reference(&self) -> bool;
@@ -62,6 +63,10 @@ impl<T: Element + Send> Buffers for Typed<T> {
     fn run(&mut self) {
         let plan = self.plan.as_ref().expect("prepare() before run()");
         plan.run(&self.input, &mut self.output).expect("buffer lengths match the plan");
+    }
+
+    fn route(&self) -> Option<simdpool::Route> {
+        self.plan.as_ref().map(Plan::route)
     }
 
     fn run_reference(&mut self, op: &PoolOp, shape: &TensorShape) -> Result<(), String> {
@@ -188,6 +193,11 @@ impl Workload {
             Threads::Pool => PlanOptions { isa: Some(isa), threading: Threading::Auto },
         };
         self.buffers.prepare(&self.op, &self.shape, options).map_err(|e| format!("{}: {e}", self.label()))
+    }
+
+    /// The kernel family of the prepared plan (`None` before [`Workload::prepare`]).
+    pub fn route(&self) -> Option<simdpool::Route> {
+        self.buffers.route()
     }
 
     /// Runs the prepared plan once into the output buffer.

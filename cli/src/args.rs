@@ -87,7 +87,11 @@ pub fn parse(cmd: &str, args: &[String], accepted: &[Flag]) -> Result<Parsed, Cl
             out.help = true;
             continue;
         }
-        let arg = if arg == "-q" { "--quiet" } else { arg.as_str() };
+        let arg = match arg.as_str() {
+            "-q" => "--quiet",
+            "-v" => "--verbose",
+            arg => arg,
+        };
         let Some(body) = arg.strip_prefix("--") else {
             return Err(usage(format!("unknown option {arg:?} for `simdpool {cmd}` (see `simdpool {cmd} --help`)")));
         };

@@ -4,8 +4,8 @@ use crate::args::{self, CliError, Flag, Parsed, runtime, usage};
 use crate::usage as help;
 use simdpool::npy::{NpyArray, NpyDType, NpyElement};
 use simdpool::{
-    AutoPad, AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Threading, Window,
-    bf16, f16,
+    AutoPad, AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, Route, TensorShape, Threading,
+    Window, bf16, f16,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,13 +17,14 @@ const fn flag(name: &'static str, value: bool) -> Flag {
 /// More threads than this is surely a typo (and would only spawn idle threads).
 const MAX_THREADS: usize = 1024;
 
-const COMMON: [Flag; 6] = [
+const COMMON: [Flag; 7] = [
     flag("op", true),
     flag("layout", true),
     flag("isa", true),
     flag("threads", true),
     flag("indices", true),
     flag("quiet", false),
+    flag("verbose", false),
 ];
 
 const POOL_ONLY: [Flag; 10] = [
@@ -106,6 +107,8 @@ struct Job {
     threads: Option<usize>,
     indices: Option<PathBuf>,
     quiet: bool,
+    /// The summary line also names the kernel family (route) the plan took.
+    verbose: bool,
     input: PathBuf,
     output: PathBuf,
 }
@@ -229,6 +232,7 @@ impl Job {
             threads,
             indices,
             quiet: p.has("quiet"),
+            verbose: p.has("verbose"),
             input: PathBuf::from(input),
             output: PathBuf::from(output),
         })
@@ -285,6 +289,7 @@ struct Outcome {
     output: NpyArray,
     indices: Option<NpyArray>,
     isa: Isa,
+    route: Route,
     elapsed: Duration,
     dtype: &'static str,
 }
@@ -330,6 +335,7 @@ fn execute<T: Element + NpyElement>(
         output: NpyArray::from_slice(&dims, &values),
         indices: indices.map(|idx| NpyArray::from_slice(&dims, &idx)),
         isa: plan.isa(),
+        route: if job.indices.is_some() { plan.indices_route().unwrap_or(plan.route()) } else { plan.route() },
         elapsed,
         dtype: T::DTYPE.name(),
     })
@@ -422,7 +428,7 @@ pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
         }
         let threads = job.threads.map_or_else(|| "auto".to_string(), |n| n.to_string());
         eprintln!(
-            "simdpool: {} {} {} {} -> {}{} | isa {} | threads {} | {:.3} ms",
+            "simdpool: {} {} {} {} -> {}{} | isa {}{} | threads {} | {:.3} ms",
             op_label(&op),
             outcome.dtype,
             if job.layout == Layout::ChannelsFirst { "nchw" } else { "nhwc" },
@@ -430,6 +436,7 @@ pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
             dims_text(&outcome.output.shape),
             if outcome.indices.is_some() { " (+indices)" } else { "" },
             outcome.isa,
+            if job.verbose { format!(" | route {}", outcome.route) } else { String::new() },
             threads,
             outcome.elapsed.as_secs_f64() * 1e3,
         );

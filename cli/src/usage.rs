@@ -43,6 +43,9 @@ const COMMON: &str = "  --layout nchw|nhwc      memory layout of IN.npy (and OUT
                           thread only); default: rayon's global pool. Results are identical
                           for any N
   -q, --quiet             no summary line on stderr
+  -v, --verbose           the summary line also names the route: the kernel family the plan
+                          took (portable, separable, transposed, lanes, argmax, global,
+                          global-blocks)
   -h, --help              this text
 ";
 

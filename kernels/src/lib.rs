@@ -2,8 +2,30 @@
 //!
 //! The crate is `no_std` and allocation-free. The `simdpool` crate validates a request, precomputes
 //! a [`Problem`] (per-axis tap tables), and calls one of the small set of kernel signatures in
-//! [`KernelSet`], which holds the kernels for one instruction-set level. Each level's set is built
-//! from a `pulp` token, the proof that the CPU has that level, so every entry point here is safe.
+//! [`KernelSet`], which holds the kernels for one instruction-set level.
+//!
+//! # Map for maintainers
+//! * **The contract** is in `set.rs`: the kernel signatures ([`WindowFn`], [`ArgmaxFn`],
+//!   [`GlobalFn`]), the per-level tables keyed by element type, and the one place a level's
+//!   `pulp` token is turned into a table. Holding a token is the proof that the CPU has the
+//!   level: every SIMD entry point takes its level's token (`pulp::x86::V3`, `V4`,
+//!   `pulp::aarch64::Neon`) by value and runs its body through the token's `vectorize`, so no
+//!   target-feature string is written in this crate and no kernel detects the CPU.
+//! * **The semantics** are in `portable/` (the kernels every level must match bit for bit) and
+//!   `scalar.rs` (per element type: accumulator types, rounding, NaN canonicalisation).
+//! * **The families**, each written once over a vector abstraction and instantiated per ISA in
+//!   `x86/avx2`, `x86/avx512` and `aarch64/neon`: `separable/` (channels-first plane, lean and
+//!   general nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small
+//!   channels-first planes through the channels-last kernel), `vecops/global.rs` and
+//!   `vecops/argmax.rs`.
+//! * **Policy** the planner reads (slide lengths, work per row, split granules) is in [`policy`].
+//!
+//! To give an element type SIMD kernels at a level: implement the entry points for it in that
+//! level's module (taking the token, like `window_f32`), and list the type in the level's
+//! `level_set!` line in `set.rs`; types not listed there run the portable kernels at that level.
+//! To add an op: add its reduction to [`Reduce`] (or a new signature to `set.rs` with its
+//! portable kernel), write the family file once over the vector abstraction, and add one entry
+//! per level to the `level_set!` lines.
 //!
 //! # The canonical order of operations
 //! Every path (portable, AVX2, AVX-512, NEON) and every thread split computes the same bits, because
@@ -40,18 +62,21 @@
 mod aarch64;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod lanes;
+pub mod policy;
 pub mod portable;
 mod problem;
+pub mod route;
 mod scalar;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod separable;
 mod set;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod vecops;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use lanes::nhwc::slide_rows;
 pub use problem::{Axis, GlobalProblem, GlobalReduce, Layout, LpPower, Problem, Reduce, Uniform};
+pub use route::{Families, Route};
 pub use scalar::{Scalar, canon32, canon64, max_takes};
 pub use set::{ArgmaxFn, GlobalFn, KernelSet, TypedKernels, WindowFn};
 

@@ -2,6 +2,7 @@
 
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Problem, Reduce};
+use crate::route::Families;
 use core::ops::Range;
 use half::{bf16, f16};
 
@@ -22,12 +23,20 @@ pub struct TypedKernels<T: 'static> {
     pub argmax: ArgmaxFn<T>,
     /// Global max / average.
     pub global: GlobalFn<T>,
+    /// The families these kernels run with SIMD (the rest run the portable kernels): what
+    /// [`crate::route`] needs to name the route.
+    pub families: Families,
 }
 
 impl<T: crate::Scalar> TypedKernels<T> {
     /// The portable kernels for `T`.
     pub const fn portable() -> Self {
-        TypedKernels { window: portable::window::<T>, argmax: portable::argmax::<T>, global: portable::global::<T> }
+        TypedKernels {
+            window: portable::window::<T>,
+            argmax: portable::argmax::<T>,
+            global: portable::global::<T>,
+            families: Families::NONE,
+        }
     }
 }
 
@@ -60,12 +69,37 @@ const fn portable_set() -> KernelSet {
     }
 }
 
-/// A set whose f32 kernels come from one ISA module; other types use the portable kernels.
-macro_rules! simd_set {
-    ($m:path) => {{
-        use $m as isa;
+/// The table of one SIMD level, keyed by element type: the types listed take that level's entry
+/// points, the others the portable kernels. Each listed entry takes the level's `pulp` token by
+/// value; the table stores a trampoline in front of it that re-creates the token.
+///
+/// This is the one place a token is created without detection, and it is sound: `pulp` tokens
+/// are zero-sized (the value carries no data, only the proof), and a level's table is reachable
+/// only through the [`KernelSet`] constructor that takes a token of that level, so whoever calls
+/// a trampoline holds, or held, the proof that this CPU has the level.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+macro_rules! level_set {
+    ($token:ty, $isa:path, { $($t:ident => ($window:ident, $argmax:ident, $global:ident, $families:expr)),* $(,)? }) => {{
+        use $isa as isa;
         KernelSet {
-            f32: TypedKernels { window: isa::window_f32, argmax: isa::argmax_f32, global: isa::global_f32 },
+            $($t: {
+                fn window(p: &Problem<'_>, red: &Reduce, input: &[$t], output: &mut [$t], rows: Range<usize>) {
+                    // SAFETY: see `level_set!`: this table is reachable only through a token.
+                    let simd = unsafe { <$token>::new_unchecked() };
+                    isa::$window(simd, p, red, input, output, rows)
+                }
+                fn argmax(p: &Problem<'_>, input: &[$t], output: &mut [$t], indices: &mut [i64], rows: Range<usize>) {
+                    // SAFETY: see `level_set!`: this table is reachable only through a token.
+                    let simd = unsafe { <$token>::new_unchecked() };
+                    isa::$argmax(simd, p, input, output, indices, rows)
+                }
+                fn global(p: &GlobalProblem, red: GlobalReduce, input: &[$t], output: &mut [$t], rows: Range<usize>) {
+                    // SAFETY: see `level_set!`: this table is reachable only through a token.
+                    let simd = unsafe { <$token>::new_unchecked() };
+                    isa::$global(simd, p, red, input, output, rows)
+                }
+                TypedKernels { window, argmax, global, families: $families }
+            },)*
             ..portable_set()
         }
     }};
@@ -73,11 +107,20 @@ macro_rules! simd_set {
 
 static PORTABLE: KernelSet = portable_set();
 #[cfg(target_arch = "x86_64")]
-static AVX2: KernelSet = simd_set!(crate::x86::avx2);
+static AVX2: KernelSet = level_set!(pulp::x86::V3, crate::x86::avx2, {
+    f32 => (window_f32, argmax_f32, global_f32, Families::ALL),
+    f64 => (window_f64, argmax_f64, global_f64, crate::x86::avx2::FAMILIES_F64),
+});
 #[cfg(target_arch = "x86_64")]
-static AVX512: KernelSet = simd_set!(crate::x86::avx512);
+static AVX512: KernelSet = level_set!(pulp::x86::V4, crate::x86::avx512, {
+    f32 => (window_f32, argmax_f32, global_f32, Families::ALL),
+    f64 => (window_f64, argmax_f64, global_f64, crate::x86::avx512::FAMILIES_F64),
+});
 #[cfg(target_arch = "aarch64")]
-static NEON: KernelSet = simd_set!(crate::aarch64::neon);
+static NEON: KernelSet = level_set!(pulp::aarch64::Neon, crate::aarch64::neon, {
+    f32 => (window_f32, argmax_f32, global_f32, Families::ALL),
+    f64 => (window_f64, argmax_f64, global_f64, crate::aarch64::neon::FAMILIES_F64),
+});
 
 impl KernelSet {
     /// The portable kernels: no SIMD intrinsics, same results as every other level.
@@ -85,19 +128,22 @@ impl KernelSet {
         &PORTABLE
     }
 
-    /// The AVX2 + FMA kernels; the token proves the CPU has them.
+    /// The AVX2 + FMA (x86-64-v3) kernels; the token proves the CPU has them, and the returned
+    /// table carries that proof (see `level_set!`).
     #[cfg(target_arch = "x86_64")]
     pub fn avx2(_proof: pulp::x86::V3) -> &'static KernelSet {
         &AVX2
     }
 
-    /// The AVX-512 kernels; the token proves the CPU has AVX-512 F/BW/CD/DQ/VL.
+    /// The AVX-512 (x86-64-v4) kernels; the token proves the CPU has AVX-512 F/BW/CD/DQ/VL, and
+    /// the returned table carries that proof.
     #[cfg(target_arch = "x86_64")]
     pub fn avx512(_proof: pulp::x86::V4) -> &'static KernelSet {
         &AVX512
     }
 
-    /// The NEON kernels; the token proves the CPU has Advanced SIMD.
+    /// The NEON kernels; the token proves the CPU has Advanced SIMD, and the returned table
+    /// carries that proof.
     #[cfg(target_arch = "aarch64")]
     pub fn neon(_proof: pulp::aarch64::Neon) -> &'static KernelSet {
         &NEON

@@ -47,12 +47,13 @@ import json, sys
 with open(sys.argv[1]) as f:
     records = json.load(f)  # fails unless stdout is exactly one JSON document
 assert isinstance(records, list) and records, "expected a non-empty JSON array"
-keys = {"case", "layout", "isa", "threads", "median_us", "gbps", "roofline_us", "scalar_us"}
+keys = {"case", "layout", "isa", "route", "threads", "median_us", "gbps", "roofline_us", "scalar_us"}
 for r in records:
     missing = keys - r.keys()
     assert not missing, f"record lacks {sorted(missing)}: {r}"
     assert r["case"] == "resnet_gap", r
     assert r["layout"] in ("nchw", "nhwc"), r
+    assert r["route"] in ("portable", "separable", "transposed", "lanes", "argmax", "global", "global-blocks"), r
     assert r["threads"] >= 1 and r["median_us"] > 0 and r["scalar_us"] > 0 and r["roofline_us"] > 0, r
     assert r.get("verified", True), f"output differs from the reference: {r}"
 assert {r["layout"] for r in records} == {"nchw", "nhwc"}, "both layouts expected"

@@ -1,4 +1,4 @@
-//! Channels-last (NLC, NHWC, NDHWC) windowed and adaptive f32 pooling, written once over
+//! Channels-last (NLC, NHWC, NDHWC) windowed and adaptive pooling of `f32` and `f64`, written once over
 //! [`Lanes`] and instantiated by each ISA module.
 //!
 //! Vectorised over channels: every tap of a window is a contiguous run of channels, so a window
@@ -19,38 +19,13 @@
 //! NaN: max selects an input element, so its NaN bits are exact. A sum's NaN payload (and sign:
 //! `inf - inf` gives x86's negative default NaN) depends on which operand the compiler puts first
 //! in each IEEE add, which is not fixed by the source; averages and Lp therefore return the
-//! canonical `f32::NAN` for every NaN output.
+//! canonical NaN of the type (`f32::NAN`, `f64::NAN`) for every NaN output.
 
-use super::{Divisor, Lanes};
+use super::{Divisor, LaneElem, Lanes};
+use crate::policy::{STRIP, slide_len};
 use crate::problem::{LpPower, Problem, Reduce};
 use core::array::from_fn;
 use core::ops::Range;
-
-/// Most output rows one slide covers for windows of up to 3 rows (twice that for 4 or 5 rows):
-/// the input rows around one output column stay in L1 until the next column, whose overlapping
-/// taps are then L1 hits.
-const STRIP: usize = 8;
-
-/// Most output rows one slide covers for windows of `ky` rows.
-#[inline(always)]
-fn slide_len(ky: usize) -> usize {
-    if ky <= 3 { STRIP } else { 2 * STRIP }
-}
-
-/// Output rows a run of the channels-last windowed kernel computes in one slide (1: it does not
-/// slide): stride-1 windows of 2 to 5 rows, no dilation, no depth window. Each input row's
-/// window-row reduction is computed once per slide, so a caller that splits rows over threads
-/// keeps tasks at least this long, or every task repeats its neighbours' row reductions.
-pub fn slide_rows(p: &Problem<'_>) -> usize {
-    let [az, ay, _] = p.axes();
-    let ky = ay.taps().iter().copied().max().unwrap_or(1);
-    let slides = p.layout() == crate::problem::Layout::ChannelsLast
-        && az.taps().iter().all(|&t| t == 1)
-        && ay.dilation() == 1
-        && ay.uniform().is_some_and(|u| u.stride == 1)
-        && (2..=5).contains(&ky);
-    if slides { slide_len(ky) } else { 1 }
-}
 
 const MAX: u8 = 0;
 const AVG: u8 = 1;
@@ -60,18 +35,18 @@ const LP2: u8 = 3;
 const LPG: u8 = 4;
 
 /// What finishes a window besides its reduction: the average divisor override, and the Lp
-/// exponent as the per-element term's power and the root's power (`p as f32`, `(1 / p) as f32`,
-/// as the portable kernel converts them; unused by the other reductions).
+/// exponent as the per-element term's power and the root's power (`p` and `1 / p`, converted to
+/// the element type as the portable kernel converts them; unused by the other reductions).
 #[derive(Clone, Copy)]
-struct Fin {
+struct Fin<E> {
     over: Option<i64>,
-    pw: f32,
-    root: f32,
+    pw: E,
+    root: E,
 }
 
-impl Fin {
+impl<E: LaneElem> Fin<E> {
     fn new(over: Option<i64>) -> Self {
-        Fin { over, pw: 1.0, root: 1.0 }
+        Fin { over, pw: E::ONE, root: E::ONE }
     }
 }
 
@@ -122,12 +97,12 @@ impl Win {
 
 /// A channels-last windowed job, runnable inside a token's `vectorize` (which enables the ISA's
 /// target features for everything inlined into it).
-pub(crate) struct Job<'a, 'p, L, const P: usize, const B: usize> {
+pub(crate) struct Job<'a, 'p, L: Lanes, const P: usize, const B: usize> {
     l: L,
     p: &'a Problem<'p>,
     red: &'a Reduce,
-    input: &'a [f32],
-    output: &'a mut [f32],
+    input: &'a [L::E],
+    output: &'a mut [L::E],
     rows: Range<usize>,
 }
 
@@ -137,8 +112,8 @@ impl<'a, 'p, L: Lanes, const P: usize, const B: usize> Job<'a, 'p, L, P, B> {
         l: L,
         p: &'a Problem<'p>,
         red: &'a Reduce,
-        input: &'a [f32],
-        output: &'a mut [f32],
+        input: &'a [L::E],
+        output: &'a mut [L::E],
         rows: Range<usize>,
     ) -> Self {
         Job { l, p, red, input, output, rows }
@@ -161,36 +136,36 @@ impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '
             Reduce::Lp(LpPower::General(e)) => {
                 // The portable kernel's check and conversions, so the same `powf` calls.
                 assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
-                let fin = Fin { over: None, pw: e as f32, root: (1.0 / e) as f32 };
+                let fin = Fin { over: None, pw: L::E::from_f64(e), root: L::E::from_f64(1.0 / e) };
                 run::<L, P, B, LPG>(l, p, fin, input, output, rows)
             }
         }
     }
 }
 
-/// The average divisor of one output, as the portable kernel converts it (`i64`, then `f32`).
+/// The average divisor of one output, as the portable kernel converts it (`i64`, then `E`).
 #[inline(always)]
-fn divisor(over: Option<i64>, count_zy: usize, count_x: usize) -> f32 {
+fn divisor<E: LaneElem>(over: Option<i64>, count_zy: usize, count_x: usize) -> E {
     match over {
-        Some(d) => d as f32,
-        None => (count_zy * count_x) as i64 as f32,
+        Some(d) => E::from_i64(d),
+        None => E::from_i64((count_zy * count_x) as i64),
     }
 }
 
 /// [`divisor`] prepared for [`Lanes::avg_div`] (averages only: the other reductions skip the
 /// reciprocal).
 #[inline(always)]
-fn avg_divisor<const K: u8>(over: Option<i64>, count_zy: usize, count_x: usize) -> Divisor {
-    Divisor::new(if K == AVG { divisor(over, count_zy, count_x) } else { 1.0 })
+fn avg_divisor<E: LaneElem, const K: u8>(over: Option<i64>, count_zy: usize, count_x: usize) -> Divisor<E> {
+    Divisor::new(if K == AVG { divisor(over, count_zy, count_x) } else { E::ONE })
 }
 
 #[inline(always)]
 fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
     l: L,
     p: &Problem<'_>,
-    fin: Fin,
-    input: &[f32],
-    output: &mut [f32],
+    fin: Fin<L::E>,
+    input: &[L::E],
+    output: &mut [L::E],
     rows: Range<usize>,
 ) {
     p.check(input.len(), output.len(), &rows);
@@ -262,7 +237,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
             win.xt = xt[ox];
             if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
                 let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
-                let divs: [Divisor; P] = from_fn(|j| avg_divisor::<K>(fin.over, czy, xc[ox + j]));
+                let divs: [Divisor<L::E>; P] = from_fn(|j| avg_divisor::<L::E, K>(fin.over, czy, xc[ox + j]));
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
@@ -278,7 +253,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 }
                 ox += P;
             } else {
-                let divs = [avg_divisor::<K>(fin.over, czy, xc[ox])];
+                let divs = [avg_divisor::<L::E, K>(fin.over, czy, xc[ox])];
                 // SAFETY: as above with one pixel (`ox < ow`).
                 unsafe {
                     pixels::<L, 1, B, K, SHAPE_ANY>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c)
@@ -291,7 +266,7 @@ fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
 }
 
 /// A run of output rows reduced by sliding down the input rows.
-struct Slide<'a> {
+struct Slide<'a, E> {
     /// Input offset of the first window row of the run's first output row, at `x = 0`.
     base: usize,
     /// Output rows in the run.
@@ -306,7 +281,7 @@ struct Slide<'a> {
     /// Depth count and the run's height counts (average divisors).
     cz: usize,
     cy: &'a [usize],
-    fin: Fin,
+    fin: Fin<E>,
 }
 
 /// Reduces a run of `g.len` output rows whose windows are `KY` consecutive input rows, moving
@@ -317,20 +292,20 @@ struct Slide<'a> {
 ///
 /// # Safety
 /// For every output row `t < g.len`, column `ox` and tap `x < xt[ox]`, input rows
-/// `t .. t + KY` at `g.base + t' * g.sy + xs[ox] * c + x * g.sx` start `c` readable f32s, and
+/// `t .. t + KY` at `g.base + t' * g.sy + xs[ox] * c + x * g.sx` start `c` readable elements, and
 /// `dst + t * g.out_stride .. + ow * c` is writable (`ow = xs.len()`).
 #[inline(always)]
 unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
     l: L,
-    src: *const f32,
-    dst: *mut f32,
-    g: &Slide<'_>,
+    src: *const L::E,
+    dst: *mut L::E,
+    g: &Slide<'_, L::E>,
     xs: &[usize],
     xt: &[usize],
     xc: &[usize],
 ) {
     let c = g.c;
-    let mut ds = [Divisor::new(1.0); 2 * STRIP];
+    let mut ds = [Divisor::new(L::E::ONE); 2 * STRIP];
     for ox in 0..xs.len() {
         let base = g.base + xs[ox] * c;
         let taps = xt[ox];
@@ -359,12 +334,12 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
 #[inline(always)]
 unsafe fn columns<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
     l: L,
-    src: *const f32,
-    dst: *mut f32,
+    src: *const L::E,
+    dst: *mut L::E,
     base: usize,
     taps: usize,
-    ds: &[Divisor; 2 * STRIP],
-    g: &Slide<'_>,
+    ds: &[Divisor<L::E>; 2 * STRIP],
+    g: &Slide<'_, L::E>,
 ) {
     let (c, n) = (g.c, L::N);
     let mut c0 = 0;
@@ -395,11 +370,11 @@ unsafe fn columns<L: Lanes, const B: usize, const K: u8, const KY: usize, const 
 #[inline(always)]
 unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
     l: L,
-    src: *const f32,
+    src: *const L::E,
     at: usize,
     taps: usize,
     sx: usize,
-    pw: f32,
+    pw: L::E,
     tail: Option<L::M>,
 ) -> [L::V; B] {
     let taps = if KX == 0 { taps } else { KX };
@@ -439,13 +414,13 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
 #[inline(always)]
 unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
     l: L,
-    src: *const f32,
-    dst: *mut f32,
+    src: *const L::E,
+    dst: *mut L::E,
     at: usize,
     taps: usize,
     c0: usize,
-    ds: &[Divisor; 2 * STRIP],
-    g: &Slide<'_>,
+    ds: &[Divisor<L::E>; 2 * STRIP],
+    g: &Slide<'_, L::E>,
     tail: Option<L::M>,
 ) {
     let mut ring = [[l.zero(); B]; KY];
@@ -470,7 +445,7 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const K
             let v = match K {
                 MAX | AVG => v,
                 LP2 => l.canonical_nan(l.sqrt(v)),
-                LPG => l.canonical_nan(per_lane(l, v, |s| libm::powf(s, g.fin.root))),
+                LPG => l.canonical_nan(per_lane(l, v, |s| L::E::pow(s, g.fin.root))),
                 _ => l.canonical_nan(v),
             };
             let ptr = dst.wrapping_add(t * g.out_stride + c0 + b * L::N);
@@ -491,17 +466,17 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const K
 ///
 /// # Safety
 /// For each `j`, every tap `bases[j] + z * sz + y * sy + x * sx` (`z < zt`, `y < yt`, `x < xt`)
-/// starts `c` readable f32s at `src`, and `dst .. dst + P * c` is writable.
+/// starts `c` readable elements at `src`, and `dst .. dst + P * c` is writable.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
-    src: *const f32,
-    dst: *mut f32,
+    src: *const L::E,
+    dst: *mut L::E,
     bases: [usize; P],
     win: Win,
-    divs: [Divisor; P],
-    fin: Fin,
+    divs: [Divisor<L::E>; P],
+    fin: Fin<L::E>,
     c: usize,
 ) {
     let n = L::N;
@@ -531,7 +506,7 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S:
 /// # Safety
 /// `ptr .. ptr + N` is readable (or, for the masked case, the mask's lanes are).
 #[inline(always)]
-unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const f32, b: usize, tail: Option<L::M>) -> L::V {
+unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const L::E, b: usize, tail: Option<L::M>) -> L::V {
     match tail {
         // SAFETY: forwarded contract.
         Some(m) if b + 1 == B => unsafe { l.load_masked(m, ptr) },
@@ -542,11 +517,11 @@ unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const f32, b: usize, tail: Op
 
 /// The per-element term of a sum (`pw`: the general Lp power).
 #[inline(always)]
-fn term<L: Lanes, const K: u8>(l: L, v: L::V, pw: f32) -> L::V {
+fn term<L: Lanes, const K: u8>(l: L, v: L::V, pw: L::E) -> L::V {
     match K {
         LP1 => l.abs(v),
         LP2 => l.mul(v, v),
-        LPG => per_lane(l, l.abs(v), |x| libm::powf(x, pw)),
+        LPG => per_lane(l, l.abs(v), |x| L::E::pow(x, pw)),
         _ => v,
     }
 }
@@ -554,15 +529,15 @@ fn term<L: Lanes, const K: u8>(l: L, v: L::V, pw: f32) -> L::V {
 /// `f` applied to every lane, one scalar call per lane: the same bits as the portable kernel's
 /// scalar call on that element.
 #[inline(always)]
-fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(f32) -> f32) -> L::V {
+fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(L::E) -> L::E) -> L::V {
     const { assert!(L::N <= 16) };
-    let mut buf = [0.0f32; 16];
-    // SAFETY: `buf` holds 16 >= N writable f32s.
+    let mut buf = [L::E::ZERO; 16];
+    // SAFETY: `buf` holds 16 >= N writable elements.
     unsafe { l.store(buf.as_mut_ptr(), v) };
     for x in &mut buf[..L::N] {
         *x = f(*x);
     }
-    // SAFETY: `buf` holds 16 >= N readable f32s.
+    // SAFETY: `buf` holds 16 >= N readable elements.
     unsafe { l.load(buf.as_ptr()) }
 }
 
@@ -574,11 +549,11 @@ fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(f32) -> f32) -> L::V {
 #[inline(always)]
 unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
-    src: *const f32,
+    src: *const L::E,
     bases: [usize; P],
     row: usize,
     win: Win,
-    pw: f32,
+    pw: L::E,
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // Starts from the first term, not from `+0.0`: see `block` for why adding `+0.0` once at
@@ -607,11 +582,11 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S
 #[inline(always)]
 unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
-    src: *const f32,
+    src: *const L::E,
     bases: [usize; P],
     plane: usize,
     win: Win,
-    pw: f32,
+    pw: L::E,
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // SAFETY: forwarded contract (rows `y < yt` of this plane).
@@ -639,12 +614,12 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const
 #[inline(always)]
 unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
     l: L,
-    src: *const f32,
-    dst: *mut f32,
+    src: *const L::E,
+    dst: *mut L::E,
     bases: [usize; P],
     win: Win,
-    divs: [Divisor; P],
-    fin: Fin,
+    divs: [Divisor<L::E>; P],
+    fin: Fin<L::E>,
     c: usize,
     c0: usize,
     tail: Option<L::M>,
@@ -700,7 +675,7 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: 
                 let v = match K {
                     AVG => continue,
                     LP2 => l.sqrt(*vb),
-                    LPG => per_lane(l, *vb, |s| libm::powf(s, fin.root)),
+                    LPG => per_lane(l, *vb, |s| L::E::pow(s, fin.root)),
                     _ => *vb,
                 };
                 // Which NaN an add returns when both operands are NaN depends on the operand

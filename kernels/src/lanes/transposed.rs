@@ -25,8 +25,9 @@ const GROUP: usize = 64;
 /// Floats in each scratch buffer (input and output): 32 KB, in L1 while the group is pooled.
 const SCRATCH: usize = 8192;
 
-/// A window kernel of one layout (the shape of [`crate::WindowFn`] for `f32`).
-pub(crate) type Kernel = fn(&Problem<'_>, &Reduce, &[f32], &mut [f32], Range<usize>);
+/// A window kernel of one layout (the shape of [`crate::WindowFn`] for `f32`), holding its level.
+pub(crate) trait Kernel: Fn(&Problem<'_>, &Reduce, &[f32], &mut [f32], Range<usize>) {}
+impl<F: Fn(&Problem<'_>, &Reduce, &[f32], &mut [f32], Range<usize>)> Kernel for F {}
 
 /// Planes per group for `p`, or `None` when the channels-first nest should run `p` itself: the
 /// x windows are regular with a stride of 1, 2 or 4 (the nest's vector horizontal pass), or
@@ -55,9 +56,11 @@ pub(crate) trait Block8: Copy {
 }
 
 /// Element by element (NEON, and any level without a vector block).
+#[cfg(target_arch = "aarch64")]
 #[derive(Clone, Copy)]
 pub(crate) struct Plain;
 
+#[cfg(target_arch = "aarch64")]
 impl Block8 for Plain {
     #[inline(always)]
     unsafe fn block8(self, src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
@@ -133,7 +136,7 @@ impl Cut {
 /// through `first`. Transposes use `b`'s 8x8 blocks.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn run<B: Block8>(
+pub(crate) fn run<B: Block8, F: Kernel, L: Kernel>(
     b: B,
     p: &Problem<'_>,
     red: &Reduce,
@@ -141,8 +144,8 @@ pub(crate) fn run<B: Block8>(
     output: &mut [f32],
     rows: Range<usize>,
     g: usize,
-    first: Kernel,
-    last: Kernel,
+    first: F,
+    last: L,
 ) {
     p.check(input.len(), output.len(), &rows);
     let (ip, op) = (p.in_plane(), p.out_plane());
@@ -166,8 +169,9 @@ pub(crate) fn run<B: Block8>(
     }
 }
 
-/// An argmax kernel of one layout (the shape of [`crate::ArgmaxFn`] for `f32`).
-pub(crate) type ArgKernel = fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>);
+/// An argmax kernel of one layout (the shape of [`crate::ArgmaxFn`] for `f32`), holding its level.
+pub(crate) trait ArgKernel: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>) {}
+impl<F: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>)> ArgKernel for F {}
 
 /// [`run`] for max with indices: the channels-last argmax kernel pools each transposed group, and
 /// its values and indices are transposed back. Indices count positions inside a plane, the same
@@ -175,7 +179,7 @@ pub(crate) type ArgKernel = fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Ran
 /// (window rows top to bottom, each left to right), so the selected element is the same.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn run_argmax<B: Block8>(
+pub(crate) fn run_argmax<B: Block8, F: ArgKernel, L: ArgKernel>(
     b: B,
     p: &Problem<'_>,
     input: &[f32],
@@ -183,8 +187,8 @@ pub(crate) fn run_argmax<B: Block8>(
     indices: &mut [i64],
     rows: Range<usize>,
     g: usize,
-    first: ArgKernel,
-    last: ArgKernel,
+    first: F,
+    last: L,
 ) {
     p.check(input.len(), output.len(), &rows);
     assert!(indices.len() == output.len(), "indices length does not match the output");

@@ -5,19 +5,20 @@
 use crate::problem::{GlobalProblem, GlobalReduce};
 use crate::vecops::neon::Q;
 use core::ops::Range;
+use pulp::aarch64::Neon;
 
 /// The NEON global kernel (see [`crate::GlobalFn`]).
-pub(crate) fn global(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn global(
+    simd: Neon,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
     p.check(input.len(), output.len(), &rows);
-    if pulp::aarch64::Neon::try_new().is_some() {
-        // SAFETY: the Neon token proves the CPU has Advanced SIMD.
-        unsafe { run(p, red, input, output, rows) }
-    } else {
-        crate::portable::global(p, red, input, output, rows)
-    }
-}
-
-#[target_feature(enable = "neon")]
-fn run(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    crate::vecops::global::global::<Q, 16>(p, red, input, output, rows)
+    simd.vectorize(
+        #[inline(always)]
+        || crate::vecops::global::global::<Q, 16>(p, red, input, output, rows),
+    )
 }

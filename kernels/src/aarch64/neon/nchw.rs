@@ -1,16 +1,16 @@
 //! Channels-first windowed f32 kernels for NEON: the separable loop nest of
 //! [`crate::separable`] over 4-lane vectors (`vld2q` for the stride-2 deinterleave).
 
-use crate::portable;
 use crate::problem::{Problem, Reduce};
 use crate::separable::{self, Args, Red, Simd};
 use core::arch::aarch64::*;
 use core::ops::Range;
 
-/// NEON lanes. Created only inside [`run`], which executes with NEON enabled, so every
-/// intrinsic called through it runs on a CPU that has the feature.
+/// NEON lanes: the `pulp::aarch64::Neon` token they hold proves the CPU has Advanced SIMD, and
+/// every method runs inside a `vectorize` region (the entries below), so each intrinsic is
+/// compiled with it.
 #[derive(Clone, Copy)]
-struct Neon(());
+struct Neon(pulp::aarch64::Neon);
 
 impl Simd for Neon {
     type V = float32x4_t;
@@ -66,8 +66,10 @@ impl Simd for Neon {
     }
     #[inline(always)]
     fn nest<R: Red, const XS: usize, const XK: usize>(self, args: Args<'_, '_, '_>) {
-        // SAFETY: a `Neon` value exists only where its target features are enabled (see the type).
-        unsafe { nest::<R, XS, XK>(args) }
+        self.0.vectorize(
+            #[inline(always)]
+            || separable::run::<Neon, R, XS, XK>(self, args),
+        )
     }
     #[inline(always)]
     fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
@@ -119,20 +121,16 @@ impl Simd for Neon {
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    if pulp::aarch64::Neon::try_new().is_none() {
-        return portable::window(p, red, input, output, rows);
-    }
-    // SAFETY: `Neon::try_new` just confirmed Advanced SIMD on this CPU.
-    unsafe { run(p, red, input, output, rows) }
-}
-
-#[target_feature(enable = "neon")]
-unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    separable::window(Neon(()), p, red, input, output, rows)
-}
-
-#[target_feature(enable = "neon")]
-unsafe fn nest<R: Red, const XS: usize, const XK: usize>(args: Args<'_, '_, '_>) {
-    separable::run::<Neon, R, XS, XK>(Neon(()), args)
+pub(crate) fn window(
+    simd: pulp::aarch64::Neon,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    simd.vectorize(
+        #[inline(always)]
+        || separable::window(Neon(simd), p, red, input, output, rows),
+    )
 }

@@ -7,11 +7,7 @@ use core::ops::Range;
 use pulp::aarch64::Neon;
 
 /// Channels-last windowed and adaptive f32 pooling (see [`crate::WindowFn`]).
-pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn window(simd: Neon, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     p.check(input.len(), output.len(), &rows);
-    match Neon::try_new() {
-        Some(simd) => simd.vectorize(Job::<Neon, 2, 4>::new(simd, p, red, input, output, rows)),
-        // Unreachable through the kernel set (built from a `Neon` token); same bits either way.
-        None => crate::portable::window(p, red, input, output, rows),
-    }
+    simd.vectorize(Job::<Neon, 2, 4>::new(simd, p, red, input, output, rows))
 }

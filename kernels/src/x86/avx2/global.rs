@@ -5,19 +5,20 @@
 use crate::problem::{GlobalProblem, GlobalReduce};
 use crate::vecops::avx2::Ymm;
 use core::ops::Range;
+use pulp::x86::V3;
 
 /// The AVX2 global kernel (see [`crate::GlobalFn`]).
-pub(crate) fn global(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn global(
+    simd: V3,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
     p.check(input.len(), output.len(), &rows);
-    if pulp::x86::V3::try_new().is_some() {
-        // SAFETY: the V3 token proves the CPU has AVX2 and FMA.
-        unsafe { run(p, red, input, output, rows) }
-    } else {
-        crate::portable::global(p, red, input, output, rows)
-    }
-}
-
-#[target_feature(enable = "avx2,fma")]
-fn run(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    crate::vecops::global::global::<Ymm, 8>(p, red, input, output, rows)
+    simd.vectorize(
+        #[inline(always)]
+        || crate::vecops::global::global::<Ymm, 8>(p, red, input, output, rows),
+    )
 }

@@ -8,31 +8,120 @@ pub(crate) use nchw::plane_nest;
 pub(crate) mod nhwc;
 pub(crate) mod transpose;
 
+use crate::lanes::global::GlobalJob;
+use crate::lanes::nhwc::Job;
+use crate::lanes::{F64, Lanes};
+use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
+use crate::route::{self, Families, Route};
 use core::ops::Range;
+use pulp::x86::V3;
 
 /// Windowed and adaptive f32 pooling: the layout picks the kernel family.
-pub(crate) fn window_f32(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn window_f32(
+    simd: V3,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
     match p.layout() {
-        Layout::ChannelsFirst => match crate::lanes::transposed::group(p) {
-            Some(g) => transpose::run(p, red, input, output, rows, g, nchw::window, nhwc::window),
-            None => nchw::window(p, red, input, output, rows),
+        Layout::ChannelsFirst => match crate::route::transposed_group(p) {
+            Some(g) => transpose::run(
+                simd,
+                p,
+                red,
+                input,
+                output,
+                rows,
+                g,
+                |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
+                    nchw::window(simd, p, red, i, o, r)
+                },
+                |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
+                    nhwc::window(simd, p, red, i, o, r)
+                },
+            ),
+            None => nchw::window(simd, p, red, input, output, rows),
         },
-        Layout::ChannelsLast => nhwc::window(p, red, input, output, rows),
+        Layout::ChannelsLast => nhwc::window(simd, p, red, input, output, rows),
     }
 }
 
-/// f32 max pooling with indices.
 /// f32 max pooling with indices; small channels-first planes with irregular x windows take the
 /// transposed route, like [`window_f32`].
-pub(crate) fn argmax_f32(p: &Problem<'_>, input: &[f32], output: &mut [f32], indices: &mut [i64], rows: Range<usize>) {
-    match crate::lanes::transposed::group(p) {
-        Some(g) => transpose::run_argmax(p, input, output, indices, rows, g, argmax::argmax, argmax::argmax),
-        None => argmax::argmax(p, input, output, indices, rows),
+pub(crate) fn argmax_f32(
+    simd: V3,
+    p: &Problem<'_>,
+    input: &[f32],
+    output: &mut [f32],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    let kernel =
+        |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| argmax::argmax(simd, p, i, o, x, r);
+    match crate::route::transposed_group(p) {
+        Some(g) => transpose::run_argmax(simd, p, input, output, indices, rows, g, kernel, kernel),
+        None => kernel(p, input, output, indices, rows),
     }
 }
 
 /// Global f32 pooling.
-pub(crate) fn global_f32(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    global::global(p, red, input, output, rows)
+pub(crate) fn global_f32(
+    simd: V3,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
+    global::global(simd, p, red, input, output, rows)
+}
+
+/// The families with `f64` kernels at this level (the others run the portable kernels).
+pub(crate) const FAMILIES_F64: Families = Families { lanes: true, global: true, ..Families::NONE };
+
+/// Windowed and adaptive f64 pooling: channels-last on the lanes, the other routes portable.
+pub(crate) fn window_f64(
+    simd: V3,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f64],
+    output: &mut [f64],
+    rows: Range<usize>,
+) {
+    match route::window(FAMILIES_F64, p) {
+        Route::Lanes => {
+            p.check(input.len(), output.len(), &rows);
+            let l = F64(simd);
+            l.vectorize(Job::<F64<V3>, 1, 4>::new(l, p, red, input, output, rows))
+        }
+        _ => portable::window(p, red, input, output, rows),
+    }
+}
+
+/// f64 max pooling with indices (portable at this level).
+pub(crate) fn argmax_f64(
+    _simd: V3,
+    p: &Problem<'_>,
+    input: &[f64],
+    output: &mut [f64],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    portable::argmax(p, input, output, indices, rows)
+}
+
+/// Global f64 pooling: the global kernel written over the lanes.
+pub(crate) fn global_f64(
+    simd: V3,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f64],
+    output: &mut [f64],
+    rows: Range<usize>,
+) {
+    let l = F64(simd);
+    l.vectorize(GlobalJob::new(l, p, red, input, output, rows))
 }

@@ -2,16 +2,16 @@
 //! [`crate::separable`] over 8-lane vectors (shuffle + lane permute for the stride-2
 //! deinterleave, mask stores for row tails).
 
-use crate::portable;
 use crate::problem::{Problem, Reduce};
 use crate::separable::{self, Args, PlaneArgs, Red, Simd};
 use core::arch::x86_64::*;
 use core::ops::Range;
+use pulp::x86::V3;
 
-/// AVX2 lanes. Created only inside [`run`], which executes with AVX2 enabled, so every
-/// intrinsic called through it runs on a CPU that has the feature.
+/// AVX2 lanes: the `V3` token they hold proves the CPU has AVX2 and FMA, and every method runs
+/// inside a `V3::vectorize` region (the entries below), so each intrinsic is compiled with them.
 #[derive(Clone, Copy)]
-struct Avx2(());
+struct Avx2(V3);
 
 impl Avx2 {
     /// `p[0], p[2], ..., p[14]` when `ODD` is false, `p[1], ..., p[15]` when true, in the lane
@@ -119,14 +119,15 @@ impl Simd for Avx2 {
     }
     #[inline(always)]
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
-        // SAFETY: a `Avx2` value exists only where its target features are enabled (see the type).
-        unsafe { nest::<R, ST, K>(args) }
+        self.0.vectorize(
+            #[inline(always)]
+            || separable::run::<Avx2, R, ST, K>(self, args),
+        )
     }
     #[inline(always)]
     fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_>) -> bool {
         // One out-of-line copy, shared with the AVX-512 level.
-        // SAFETY: a `Avx2` value exists only where AVX2 and FMA are enabled (see the type).
-        unsafe { plane_nest::<R, ST, K>(args) }
+        plane_nest::<R, ST, K>(self.0, args)
     }
     #[inline(always)]
     fn add(self, a: __m256, b: __m256) -> __m256 {
@@ -174,30 +175,19 @@ impl Simd for Avx2 {
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    if pulp::x86::V3::try_new().is_none() {
-        return portable::window(p, red, input, output, rows);
-    }
-    // SAFETY: `V3::try_new` just confirmed AVX2, FMA and the rest of x86-64-v3 on this CPU.
-    unsafe { run(p, red, input, output, rows) }
-}
-
-#[target_feature(enable = "avx2,fma")]
-unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    separable::window(Avx2(()), p, red, input, output, rows)
-}
-
-#[target_feature(enable = "avx2,fma")]
-unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
-    separable::run::<Avx2, R, ST, K>(Avx2(()), args)
+pub(crate) fn window(simd: V3, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    simd.vectorize(
+        #[inline(always)]
+        || separable::window(Avx2(simd), p, red, input, output, rows),
+    )
 }
 
 /// The plane nest at AVX2 width (8 lanes), for this level and the AVX-512 one
 /// ([`Simd::plane`]).
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn plane_nest<R: Red, const ST: usize, const K: usize>(args: PlaneArgs<'_, '_, '_>) -> bool {
-    separable::plane_run::<Avx2, R, ST, K>(Avx2(()), args)
+#[inline(never)]
+pub(crate) fn plane_nest<R: Red, const ST: usize, const K: usize>(simd: V3, args: PlaneArgs<'_, '_, '_>) -> bool {
+    simd.vectorize(
+        #[inline(always)]
+        || separable::plane_run::<Avx2, R, ST, K>(Avx2(simd), args),
+    )
 }

@@ -6,11 +6,12 @@ use crate::lanes::transposed::{self, ArgKernel, Block8, Kernel};
 use crate::problem::{Problem, Reduce};
 use core::arch::x86_64::*;
 use core::ops::Range;
+use pulp::x86::V3;
 
-/// 8x8 f32 transposes in AVX registers. Created only inside [`run_avx2`], which executes with
-/// AVX2 enabled.
+/// 8x8 f32 transposes in AVX registers: the `V3` token proves the CPU has AVX2, and the value is
+/// used only inside the `V3::vectorize` regions below.
 #[derive(Clone, Copy)]
-struct Avx8(());
+struct Avx8(V3);
 
 impl Block8 for Avx8 {
     #[inline(always)]
@@ -43,73 +44,40 @@ impl Block8 for Avx8 {
     }
 }
 
-/// [`transposed::run`] with AVX transposes when the CPU has AVX2 (always, through the kernel
-/// sets), else element by element: the same bits either way.
+/// [`transposed::run`] with AVX transposes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
+    simd: V3,
     p: &Problem<'_>,
     red: &Reduce,
     input: &[f32],
     output: &mut [f32],
     rows: Range<usize>,
     g: usize,
-    first: Kernel,
-    last: Kernel,
+    first: impl Kernel,
+    last: impl Kernel,
 ) {
-    if pulp::x86::V3::try_new().is_some() {
-        // SAFETY: the V3 token proves the CPU has AVX2 and FMA.
-        unsafe { run_avx2(p, red, input, output, rows, g, first, last) }
-    } else {
-        transposed::run(transposed::Plain, p, red, input, output, rows, g, first, last)
-    }
+    simd.vectorize(
+        #[inline(always)]
+        || transposed::run(Avx8(simd), p, red, input, output, rows, g, first, last),
+    )
 }
 
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-fn run_avx2(
-    p: &Problem<'_>,
-    red: &Reduce,
-    input: &[f32],
-    output: &mut [f32],
-    rows: Range<usize>,
-    g: usize,
-    first: Kernel,
-    last: Kernel,
-) {
-    transposed::run(Avx8(()), p, red, input, output, rows, g, first, last)
-}
-
-/// [`transposed::run_argmax`] with AVX transposes when the CPU has AVX2, as [`run`].
+/// [`transposed::run_argmax`] with AVX transposes.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_argmax(
+    simd: V3,
     p: &Problem<'_>,
     input: &[f32],
     output: &mut [f32],
     indices: &mut [i64],
     rows: Range<usize>,
     g: usize,
-    first: ArgKernel,
-    last: ArgKernel,
+    first: impl ArgKernel,
+    last: impl ArgKernel,
 ) {
-    if pulp::x86::V3::try_new().is_some() {
-        // SAFETY: the V3 token proves the CPU has AVX2 and FMA.
-        unsafe { run_argmax_avx2(p, input, output, indices, rows, g, first, last) }
-    } else {
-        transposed::run_argmax(transposed::Plain, p, input, output, indices, rows, g, first, last)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx2,fma")]
-fn run_argmax_avx2(
-    p: &Problem<'_>,
-    input: &[f32],
-    output: &mut [f32],
-    indices: &mut [i64],
-    rows: Range<usize>,
-    g: usize,
-    first: ArgKernel,
-    last: ArgKernel,
-) {
-    transposed::run_argmax(Avx8(()), p, input, output, indices, rows, g, first, last)
+    simd.vectorize(
+        #[inline(always)]
+        || transposed::run_argmax(Avx8(simd), p, input, output, indices, rows, g, first, last),
+    )
 }

@@ -13,23 +13,26 @@ use crate::problem::{GlobalProblem, GlobalReduce, Layout};
 use crate::vecops::avx2::Ymm;
 use crate::vecops::avx512::Zmm;
 use core::ops::Range;
+use pulp::x86::V4;
 
 /// The AVX-512 global kernel (see [`crate::GlobalFn`]).
-pub(crate) fn global(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn global(
+    simd: V4,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
     p.check(input.len(), output.len(), &rows);
-    if pulp::x86::V4::try_new().is_some() {
-        // SAFETY: the V4 token proves the CPU has AVX-512 F/BW/CD/DQ/VL.
-        unsafe { run(p, red, input, output, rows) }
-    } else {
-        crate::portable::global(p, red, input, output, rows)
-    }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512cd,avx512dq,avx512vl")]
-fn run(p: &GlobalProblem, red: GlobalReduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    if p.layout() == Layout::ChannelsFirst && p.plane() >= 256 {
-        crate::vecops::global::global::<Ymm, 8>(p, red, input, output, rows)
-    } else {
-        crate::vecops::global::global::<Zmm, 16>(p, red, input, output, rows)
-    }
+    simd.vectorize(
+        #[inline(always)]
+        || {
+            if p.layout() == Layout::ChannelsFirst && p.plane() >= 256 {
+                crate::vecops::global::global::<Ymm, 8>(p, red, input, output, rows)
+            } else {
+                crate::vecops::global::global::<Zmm, 16>(p, red, input, output, rows)
+            }
+        },
+    )
 }

@@ -3,16 +3,17 @@
 //! mask stores for row tails). 2-D and 1-D maps run the plane nest at AVX2 width instead
 //! ([`Simd::plane`] below: measured faster), 3-D windows and the rest at 16 lanes.
 
-use crate::portable;
 use crate::problem::{Problem, Reduce};
 use crate::separable::{self, Args, PlaneArgs, Red, Simd};
 use core::arch::x86_64::*;
 use core::ops::Range;
+use pulp::x86::V4;
 
-/// AVX-512 lanes. Created only inside [`run`], which executes with AVX-512F enabled, so every
-/// intrinsic called through it runs on a CPU that has the feature.
+/// AVX-512 lanes: the `V4` token they hold proves the CPU has AVX-512 F/BW/CD/DQ/VL (and
+/// x86-64-v3), and every method runs inside a `V4::vectorize` region (the entries below), so each
+/// intrinsic is compiled with them.
 #[derive(Clone, Copy)]
-struct Avx512(());
+struct Avx512(V4);
 
 /// `permutex2var` indices selecting the even (resp. odd) elements of two 16-lane vectors.
 const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
@@ -97,14 +98,14 @@ impl Simd for Avx512 {
         // 96 vs 103 us, vgg 2x2 323 vs 384, inception 64 vs 71, sppf 63 vs 74), as LLVM prefers
         // 256-bit vectors on AVX-512 CPUs. The 3-D and general nests stay at 16 lanes (C3D: 294
         // vs 351 us).
-        // SAFETY: an `Avx512` exists only where x86-64-v4 was detected (see the type), which
-        // includes AVX2 and FMA.
-        unsafe { crate::x86::avx2::plane_nest::<R, ST, K>(args) }
+        crate::x86::avx2::plane_nest::<R, ST, K>(*self.0, args)
     }
     #[inline(always)]
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
-        // SAFETY: a `Avx512` value exists only where its target features are enabled (see the type).
-        unsafe { nest::<R, ST, K>(args) }
+        self.0.vectorize(
+            #[inline(always)]
+            || separable::run::<Avx512, R, ST, K>(self, args),
+        )
     }
     #[inline(always)]
     fn add(self, a: __m512, b: __m512) -> __m512 {
@@ -155,20 +156,9 @@ impl Simd for Avx512 {
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    if pulp::x86::V4::try_new().is_none() {
-        return portable::window(p, red, input, output, rows);
-    }
-    // SAFETY: `V4::try_new` just confirmed AVX-512 F/BW/CD/DQ/VL (and AVX2/FMA) on this CPU.
-    unsafe { run(p, red, input, output, rows) }
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-unsafe fn run(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
-    separable::window(Avx512(()), p, red, input, output, rows)
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-unsafe fn nest<R: Red, const ST: usize, const K: usize>(args: Args<'_, '_, '_>) {
-    separable::run::<Avx512, R, ST, K>(Avx512(()), args)
+pub(crate) fn window(simd: V4, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+    simd.vectorize(
+        #[inline(always)]
+        || separable::window(Avx512(simd), p, red, input, output, rows),
+    )
 }

@@ -7,11 +7,7 @@ use core::ops::Range;
 use pulp::x86::V4;
 
 /// Channels-last windowed and adaptive f32 pooling (see [`crate::WindowFn`]).
-pub(crate) fn window(p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn window(simd: V4, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     p.check(input.len(), output.len(), &rows);
-    match V4::try_new() {
-        Some(simd) => simd.vectorize(Job::<V4, 1, 4>::new(simd, p, red, input, output, rows)),
-        // Unreachable through the kernel set (built from a `V4` token); same bits either way.
-        None => crate::portable::window(p, red, input, output, rows),
-    }
+    simd.vectorize(Job::<V4, 1, 4>::new(simd, p, red, input, output, rows))
 }

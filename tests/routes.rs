@@ -1,0 +1,118 @@
+//! Every route (the kernel family a plan takes) is forced by a shape chosen for it: the plan
+//! reports the route, and its output (values and indices) equals the scalar reference bit for bit
+//! at every level this machine has. Max is compared bitwise; the averages here have window sizes
+//! whose divisors and sums are exact in f32 (integer inputs), so they are bitwise too.
+
+use simdpool::{Element, Isa, Plan, PlanOptions, PoolOp, Route, TensorShape, Window, reference};
+
+/// Small integers (exact sums in f32 for the windows here), with repeats so ties occur.
+fn input<T: Element>(len: usize) -> Vec<T> {
+    (0..len).map(|i| T::from_f64(((i * 7919) % 23) as f64 - 11.0)).collect()
+}
+
+/// Builds the plan at `isa`, checks its route (the portable one at the scalar level) and its
+/// output against the reference; with `indices`, checks the index route and the indices too.
+fn check<T: Element>(op: &PoolOp, shape: &TensorShape, isa: Isa, simd_route: Route, indices: bool) {
+    let plan = Plan::<T>::with_options(op, shape, PlanOptions::isa(isa).calling_thread()).unwrap();
+    let expected_route = if isa == Isa::Scalar { Route::Portable } else { simd_route };
+    let x = input::<T>(shape.len());
+    let want = reference::pool::<T>(op, &x, shape).unwrap();
+    let mut y = vec![T::from_f64(0.0); plan.output_len()];
+    let label = format!("{op:?} {shape:?} at {isa}");
+    if indices {
+        assert_eq!(plan.indices_route(), Some(expected_route), "{label}");
+        let mut idx = vec![0i64; plan.output_len()];
+        plan.run_with_indices(&x, &mut y, &mut idx).unwrap();
+        assert_eq!(Some(&idx), want.indices.as_ref(), "{label}: indices");
+    } else {
+        assert_eq!(plan.route(), expected_route, "{label}");
+        plan.run(&x, &mut y).unwrap();
+    }
+    let bits = |v: &[T]| v.iter().map(|e| e.to_f64().to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&y), bits(&want.values), "{label}: values");
+    assert!(format!("{plan:?}").contains(&format!("route: {expected_route:?}")), "{plan:?}");
+}
+
+fn nchw(dims: &[usize]) -> TensorShape {
+    TensorShape::nchw(dims).unwrap()
+}
+
+fn nhwc(dims: &[usize]) -> TensorShape {
+    TensorShape::nhwc(dims).unwrap()
+}
+
+#[test]
+fn separable_takes_channels_first_windows_with_a_regular_x_stride() {
+    for isa in Isa::available() {
+        let op = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]));
+        check::<f32>(&op, &nchw(&[1, 4, 33, 40]), isa, Route::Separable, false);
+        check::<f32>(&PoolOp::avg(Window::new(&[2, 2])), &nchw(&[2, 3, 16, 17]), isa, Route::Separable, false);
+    }
+}
+
+#[test]
+fn transposed_takes_small_channels_first_planes_with_irregular_x_windows() {
+    for isa in Isa::available() {
+        // Adaptive 10 -> 7: windows of 2 and 3 along x, no uniform stride.
+        let op = PoolOp::AdaptiveMax(vec![7, 7]);
+        check::<f32>(&op, &nchw(&[1, 16, 10, 10]), isa, Route::Transposed, false);
+        check::<f32>(&op, &nchw(&[1, 16, 10, 10]), isa, Route::Transposed, true);
+        check::<f32>(&PoolOp::AdaptiveAvg(vec![5, 3]), &nchw(&[2, 9, 8, 8]), isa, Route::Transposed, false);
+    }
+}
+
+#[test]
+fn lanes_take_channels_last_windows() {
+    for isa in Isa::available() {
+        let op = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]));
+        check::<f32>(&op, &nhwc(&[1, 12, 12, 19]), isa, Route::Lanes, false);
+        check::<f32>(&PoolOp::AdaptiveAvg(vec![3, 5]), &nhwc(&[1, 7, 9, 20]), isa, Route::Lanes, false);
+    }
+}
+
+#[test]
+fn argmax_takes_max_with_indices_outside_the_transposed_route() {
+    for isa in Isa::available() {
+        let op = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]));
+        check::<f32>(&op, &nchw(&[1, 4, 33, 40]), isa, Route::Argmax, true);
+        check::<f32>(&op, &nhwc(&[1, 15, 15, 18]), isa, Route::Argmax, true);
+    }
+}
+
+#[test]
+fn global_takes_global_ops_and_blocks_take_large_channels_last_planes() {
+    for isa in Isa::available() {
+        check::<f32>(&PoolOp::GlobalAvg, &nchw(&[2, 20, 7, 7]), isa, Route::Global, false);
+        check::<f32>(&PoolOp::GlobalMax, &nhwc(&[1, 7, 7, 33]), isa, Route::Global, false);
+        // 1024 pixels: two pixel blocks per plane.
+        check::<f32>(&PoolOp::GlobalAvg, &nhwc(&[1, 32, 32, 9]), isa, Route::GlobalBlocks, false);
+    }
+}
+
+#[test]
+fn f64_takes_the_lanes_and_global_routes_and_the_portable_kernels_elsewhere() {
+    for isa in Isa::available() {
+        let max = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]));
+        check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Lanes, false);
+        check::<f64>(&PoolOp::avg(Window::new(&[3, 3])), &nhwc(&[2, 9, 9, 5]), isa, Route::Lanes, false);
+        check::<f64>(&PoolOp::lp(Window::new(&[2, 2]), 2.0), &nhwc(&[1, 8, 8, 3]), isa, Route::Lanes, false);
+        check::<f64>(&max, &nchw(&[1, 4, 12, 12]), isa, Route::Portable, false);
+        check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Portable, true);
+        check::<f64>(&PoolOp::GlobalMax, &nchw(&[2, 5, 11, 13]), isa, Route::Global, false);
+        check::<f64>(&PoolOp::GlobalAvg, &nchw(&[1, 3, 8, 8]), isa, Route::Global, false);
+        check::<f64>(&PoolOp::GlobalAvg, &nhwc(&[2, 5, 7, 11]), isa, Route::Global, false);
+        check::<f64>(&PoolOp::GlobalMax, &nhwc(&[1, 6, 6, 17]), isa, Route::Global, false);
+        check::<f64>(&PoolOp::GlobalAvg, &nhwc(&[1, 32, 48, 7]), isa, Route::GlobalBlocks, false);
+    }
+}
+
+#[test]
+fn portable_serves_types_without_simd_kernels() {
+    // Element types the SIMD levels have no kernels for run the portable kernels at every level.
+    let op = PoolOp::max(Window::new(&[2, 2]));
+    for isa in Isa::available() {
+        let plan = Plan::<u8>::with_options(&op, &nchw(&[1, 2, 8, 8]), PlanOptions::isa(isa)).unwrap();
+        assert_eq!(plan.route(), Route::Portable);
+        check::<u8>(&op, &nchw(&[1, 2, 8, 8]), Isa::Scalar, Route::Portable, false);
+    }
+}
