@@ -44,7 +44,7 @@ pub(crate) fn applies<T: Element>(problem: &GlobalProblem) -> bool {
 
 /// Runs a channels-last global problem (one that [`applies`]) by pixel blocks: `output` holds
 /// every `(n, c)` result.
-pub(crate) fn run<T: Element>(
+pub(crate) fn pool_by_blocks<T: Element>(
     global: GlobalFn<T>,
     problem: &GlobalProblem,
     reduce: GlobalReduce,

@@ -261,7 +261,7 @@ impl<T: Element> Plan<T> {
                 for_rows(split, output, |rows, out| window(&p, reduce, input, out, rows));
             }
             Body::Global { problem, reduce, .. } if global_tree::applies::<T>(problem) => {
-                global_tree::run(self.kernels.global, problem, *reduce, self.threading, input, output);
+                global_tree::pool_by_blocks(self.kernels.global, problem, *reduce, self.threading, input, output);
             }
             Body::Global { problem, reduce, .. } => {
                 let global = self.kernels.global;

@@ -127,17 +127,17 @@ impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '
     fn call(self) {
         let Job { l, p, red, input, output, rows } = self;
         match *red {
-            Reduce::Max => run::<L, P, B, MAX>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Max => pool_rows::<L, P, B, MAX>(l, p, Fin::new(None), input, output, rows),
             Reduce::Avg { divisor_override } => {
-                run::<L, P, B, AVG>(l, p, Fin::new(divisor_override), input, output, rows)
+                pool_rows::<L, P, B, AVG>(l, p, Fin::new(divisor_override), input, output, rows)
             }
-            Reduce::Lp(LpPower::One) => run::<L, P, B, LP1>(l, p, Fin::new(None), input, output, rows),
-            Reduce::Lp(LpPower::Two) => run::<L, P, B, LP2>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Lp(LpPower::One) => pool_rows::<L, P, B, LP1>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Lp(LpPower::Two) => pool_rows::<L, P, B, LP2>(l, p, Fin::new(None), input, output, rows),
             Reduce::Lp(LpPower::General(e)) => {
                 // The portable kernel's check and conversions, so the same `powf` calls.
                 assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
                 let fin = Fin { over: None, pw: L::E::from_f64(e), root: L::E::from_f64(1.0 / e) };
-                run::<L, P, B, LPG>(l, p, fin, input, output, rows)
+                pool_rows::<L, P, B, LPG>(l, p, fin, input, output, rows)
             }
         }
     }
@@ -160,7 +160,7 @@ fn avg_divisor<E: LaneElem, const K: u8>(over: Option<i64>, count_zy: usize, cou
 }
 
 #[inline(always)]
-fn run<L: Lanes, const P: usize, const B: usize, const K: u8>(
+fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
     l: L,
     p: &Problem<'_>,
     fin: Fin<L::E>,

@@ -13,7 +13,7 @@
 //! row folded left to right, rows top to bottom, planes front to back; max as one row-major scan).
 //! Rows of a range that start or end inside a plane go to the channels-first kernel.
 //!
-//! Max with indices takes the same route ([`run_argmax`]): adaptive max with indices, 512 planes
+//! Max with indices takes the same route ([`pool_groups_argmax`]): adaptive max with indices, 512 planes
 //! of 10x10 to 7x7, went from 74 µs on the channels-first argmax kernel (per-output gathers) to
 //! 33 µs (AVX-512 level, docs/design-argmax.md; the channels-last layout itself takes 10.7 µs).
 
@@ -136,7 +136,7 @@ impl Cut {
 /// through `first`. Transposes use `b`'s 8x8 blocks.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn run<B: Block8, F: Kernel, L: Kernel>(
+pub(crate) fn pool_groups<B: Block8, F: Kernel, L: Kernel>(
     b: B,
     p: &Problem<'_>,
     red: &Reduce,
@@ -173,13 +173,13 @@ pub(crate) fn run<B: Block8, F: Kernel, L: Kernel>(
 pub(crate) trait ArgKernel: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>) {}
 impl<F: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>)> ArgKernel for F {}
 
-/// [`run`] for max with indices: the channels-last argmax kernel pools each transposed group, and
+/// [`pool_groups`] for max with indices: the channels-last argmax kernel pools each transposed group, and
 /// its values and indices are transposed back. Indices count positions inside a plane, the same
 /// in both layouts, so they need no translation; the scan order per output is the same too
 /// (window rows top to bottom, each left to right), so the selected element is the same.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn run_argmax<B: Block8, F: ArgKernel, L: ArgKernel>(
+pub(crate) fn pool_groups_argmax<B: Block8, F: ArgKernel, L: ArgKernel>(
     b: B,
     p: &Problem<'_>,
     input: &[f32],

@@ -57,7 +57,7 @@ struct Direct<'a, 'p> {
 /// Runs the lean nest when the problem has its shape; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
+pub(super) fn try_lean_nest<S: Simd, R: Red, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),

@@ -85,7 +85,7 @@ pub(crate) trait Simd: Copy {
     /// Puts the lanes of a vector in the deinterleave order of stride `ST` (1, 2 or 4) into
     /// natural order: lane `j` then holds element `j`.
     fn order<const ST: usize>(self, v: Self::V) -> Self::V;
-    /// Runs [`run`] for this ISA with its target features enabled.
+    /// Runs [`pool_nests`] for this ISA inside its token's `vectorize`.
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>);
     /// Runs the plane nest (2-D and 1-D maps, see [`plane`]) for this ISA, or declines
     /// (`false`, nothing written). An ISA may run it at another vector width (AVX-512 runs the
@@ -560,10 +560,10 @@ pub(crate) type PlaneArgs<'a, 'p, 'o> =
 #[inline(always)]
 pub(crate) fn plane_run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: PlaneArgs<'_, '_, '_>) -> bool {
     let (p, kdp, finish, input, output, rows) = args;
-    plane::run::<S, R, ST, K>(s, p, kdp, finish, input, output, rows)
+    plane::try_plane_nest::<S, R, ST, K>(s, p, kdp, finish, input, output, rows)
 }
 
-/// The arguments of [`run`].
+/// The arguments of [`pool_nests`].
 pub(crate) type Args<'a, 'p, 'o> = (&'p Problem<'a>, HMode, usize, Finish, &'p [f32], &'o mut [f32], Range<usize>);
 
 /// Input-row ids (over `(image, z, y)`) of the rows of one window, depth-major.
@@ -593,13 +593,13 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 }
 
 /// The loop nest for one ISA, reduction, x stride `ST` and x kernel `K` (0: any); each ISA
-/// instantiates it inside a function with its target features enabled ([`Simd::nest`]).
+/// instantiates it inside its token's `vectorize` ([`Simd::nest`]).
 #[inline(always)]
-pub(crate) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
+pub(crate) fn pool_nests<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
     let (p, mode, tile, finish, input, output, rows) = args;
     if let HMode::Uniform { k, d, pb } = mode
         && (s.plane::<R, ST, K>((p, (k, d, pb), finish, input, &mut *output, rows.clone()))
-            || direct::run::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone()))
+            || direct::try_lean_nest::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone()))
     {
         return;
     }

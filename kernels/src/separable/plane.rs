@@ -80,7 +80,7 @@ struct Refold {
 /// Runs the plane nest when the problem has its shape; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn run<S: Simd, R: Red, const ST: usize, const K: usize>(
+pub(super) fn try_plane_nest<S: Simd, R: Red, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),

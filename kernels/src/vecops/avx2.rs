@@ -1,8 +1,8 @@
 //! [`F32Vec`] for AVX2 (8 lanes).
 //!
-//! Only used inside the AVX2 kernels, which run their bodies under
-//! `#[target_feature(enable = "avx2,fma")]` after obtaining a `pulp::x86::V3` token; every method
-//! is `#[inline(always)]` and so compiles with those features.
+//! Only used inside the AVX2 kernels, which take a `pulp::x86::V3` token and run their bodies
+//! through its `vectorize` (which enables the level's features); every method is
+//! `#[inline(always)]` and so compiles with those features.
 
 use super::F32Vec;
 use core::arch::x86_64::*;

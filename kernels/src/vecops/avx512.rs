@@ -1,8 +1,8 @@
 //! [`F32Vec`] for AVX-512 (16 lanes).
 //!
-//! Only used inside the AVX-512 kernels, which run their bodies under
-//! `#[target_feature(enable = "avx512f,...")]` after obtaining a `pulp::x86::V4` token; every
-//! method is `#[inline(always)]` and so compiles with those features.
+//! Only used inside the AVX-512 kernels, which take a `pulp::x86::V4` token and run their bodies
+//! through its `vectorize`; every method is `#[inline(always)]` and so compiles with those
+//! features.
 
 use super::F32Vec;
 use core::arch::x86_64::*;

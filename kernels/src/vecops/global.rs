@@ -252,19 +252,19 @@ fn channels_last<V: F32Vec, const BIG: usize>(
             continue;
         }
         while c1 - c >= BIG * w {
-            o = block.run::<BIG>(c, o, op);
+            o = block.reduce_into::<BIG>(c, o, op);
             c += BIG * w;
         }
         if BIG > 8 && c1 - c >= 8 * w {
-            o = block.run::<8>(c, o, op);
+            o = block.reduce_into::<8>(c, o, op);
             c += 8 * w;
         }
         while c1 - c >= 4 * w {
-            o = block.run::<4>(c, o, op);
+            o = block.reduce_into::<4>(c, o, op);
             c += 4 * w;
         }
         while c1 - c >= w {
-            o = block.run::<1>(c, o, op);
+            o = block.reduce_into::<1>(c, o, op);
             c += w;
         }
         if c < c1 {
@@ -288,7 +288,12 @@ struct Block<'a, V> {
 impl<V: F32Vec> Block<'_, V> {
     /// Reduces channels `c .. c + NB * LANES` into `out`'s first outputs; returns the rest of `out`.
     #[inline(always)]
-    fn run<'o, const NB: usize>(&self, c: usize, out: &'o mut [f32], op: impl Fn(V, V) -> V + Copy) -> &'o mut [f32] {
+    fn reduce_into<'o, const NB: usize>(
+        &self,
+        c: usize,
+        out: &'o mut [f32],
+        op: impl Fn(V, V) -> V + Copy,
+    ) -> &'o mut [f32] {
         let w = V::LANES;
         assert!(NB <= MAX_BLOCK && c + NB * w <= self.cc && self.img.len() == self.plane * self.cc);
         let mut acc = [V::splat(self.init); NB];

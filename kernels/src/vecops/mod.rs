@@ -2,12 +2,12 @@
 //!
 //! [`F32Vec`] abstracts one f32 register (16 lanes on AVX-512, 8 on AVX2, 4 on NEON) with the few
 //! operations these kernels need; [`global`] and [`argmax`] hold the algorithms, written once and
-//! instantiated per level inside a `#[target_feature]` function, so every level runs the same
+//! instantiated per level inside its token's `vectorize`, so every level runs the same
 //! order of operations (the canonical order of the crate docs) and gives the same bits.
 //!
 //! Soundness: the implementing types live in per-level modules and are used only inside the
-//! kernels of that level, whose entry points first obtain the level's `pulp` token (proof that
-//! the CPU has it) before running any of this code.
+//! kernels of that level, whose entry points take the level's `pulp` token (proof that the CPU
+//! has it) by value before running any of this code.
 
 pub(crate) mod argmax;
 pub(crate) mod global;

@@ -1,8 +1,8 @@
 //! [`F32Vec`] for NEON (4 lanes).
 //!
-//! Only used inside the NEON kernels, which run their bodies under
-//! `#[target_feature(enable = "neon")]` after obtaining a `pulp::aarch64::Neon` token; every method
-//! is `#[inline(always)]` and so compiles with that feature.
+//! Only used inside the NEON kernels, which take a `pulp::aarch64::Neon` token and run their
+//! bodies through its `vectorize`; every method is `#[inline(always)]` and so compiles with that
+//! feature.
 
 use super::F32Vec;
 use core::arch::aarch64::*;

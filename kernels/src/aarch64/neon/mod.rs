@@ -25,7 +25,7 @@ pub(crate) fn window_f32(
 ) {
     match p.layout() {
         Layout::ChannelsFirst => match crate::route::transposed_group(p) {
-            Some(g) => crate::lanes::transposed::run(
+            Some(g) => crate::lanes::transposed::pool_groups(
                 crate::lanes::transposed::Plain,
                 p,
                 red,
@@ -59,7 +59,7 @@ pub(crate) fn argmax_f32(
     let kernel =
         |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| argmax::argmax(simd, p, i, o, x, r);
     match crate::route::transposed_group(p) {
-        Some(g) => crate::lanes::transposed::run_argmax(
+        Some(g) => crate::lanes::transposed::pool_groups_argmax(
             crate::lanes::transposed::Plain,
             p,
             input,

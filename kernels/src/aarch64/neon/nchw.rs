@@ -68,7 +68,7 @@ impl Simd for Neon {
     fn nest<R: Red, const XS: usize, const XK: usize>(self, args: Args<'_, '_, '_>) {
         self.0.vectorize(
             #[inline(always)]
-            || separable::run::<Neon, R, XS, XK>(self, args),
+            || separable::pool_nests::<Neon, R, XS, XK>(self, args),
         )
     }
     #[inline(always)]

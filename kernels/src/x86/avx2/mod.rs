@@ -28,7 +28,7 @@ pub(crate) fn window_f32(
 ) {
     match p.layout() {
         Layout::ChannelsFirst => match crate::route::transposed_group(p) {
-            Some(g) => transpose::run(
+            Some(g) => transpose::pool_groups(
                 simd,
                 p,
                 red,
@@ -62,7 +62,7 @@ pub(crate) fn argmax_f32(
     let kernel =
         |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| argmax::argmax(simd, p, i, o, x, r);
     match crate::route::transposed_group(p) {
-        Some(g) => transpose::run_argmax(simd, p, input, output, indices, rows, g, kernel, kernel),
+        Some(g) => transpose::pool_groups_argmax(simd, p, input, output, indices, rows, g, kernel, kernel),
         None => kernel(p, input, output, indices, rows),
     }
 }

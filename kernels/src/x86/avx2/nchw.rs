@@ -121,7 +121,7 @@ impl Simd for Avx2 {
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
         self.0.vectorize(
             #[inline(always)]
-            || separable::run::<Avx2, R, ST, K>(self, args),
+            || separable::pool_nests::<Avx2, R, ST, K>(self, args),
         )
     }
     #[inline(always)]

@@ -44,9 +44,9 @@ impl Block8 for Avx8 {
     }
 }
 
-/// [`transposed::run`] with AVX transposes.
+/// [`transposed::pool_groups`] with AVX transposes.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn run(
+pub(crate) fn pool_groups(
     simd: V3,
     p: &Problem<'_>,
     red: &Reduce,
@@ -59,13 +59,13 @@ pub(crate) fn run(
 ) {
     simd.vectorize(
         #[inline(always)]
-        || transposed::run(Avx8(simd), p, red, input, output, rows, g, first, last),
+        || transposed::pool_groups(Avx8(simd), p, red, input, output, rows, g, first, last),
     )
 }
 
-/// [`transposed::run_argmax`] with AVX transposes.
+/// [`transposed::pool_groups_argmax`] with AVX transposes.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn run_argmax(
+pub(crate) fn pool_groups_argmax(
     simd: V3,
     p: &Problem<'_>,
     input: &[f32],
@@ -78,6 +78,6 @@ pub(crate) fn run_argmax(
 ) {
     simd.vectorize(
         #[inline(always)]
-        || transposed::run_argmax(Avx8(simd), p, input, output, indices, rows, g, first, last),
+        || transposed::pool_groups_argmax(Avx8(simd), p, input, output, indices, rows, g, first, last),
     )
 }

@@ -28,7 +28,7 @@ pub(crate) fn window_f32(
         // by the AVX2 channels-last kernel (measured faster here than at 16 lanes on Zen 5:
         // adaptive_avg_odd 17.2-18.6 vs 20.9-25.6 µs; same folds, same bits).
         Layout::ChannelsFirst => match crate::route::transposed_group(p) {
-            Some(g) => crate::x86::avx2::transpose::run(
+            Some(g) => crate::x86::avx2::transpose::pool_groups(
                 *simd,
                 p,
                 red,
@@ -62,7 +62,9 @@ pub(crate) fn argmax_f32(
     let kernel =
         |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| argmax::argmax(simd, p, i, o, x, r);
     match crate::route::transposed_group(p) {
-        Some(g) => crate::x86::avx2::transpose::run_argmax(*simd, p, input, output, indices, rows, g, kernel, kernel),
+        Some(g) => {
+            crate::x86::avx2::transpose::pool_groups_argmax(*simd, p, input, output, indices, rows, g, kernel, kernel)
+        }
         None => kernel(p, input, output, indices, rows),
     }
 }

@@ -104,7 +104,7 @@ impl Simd for Avx512 {
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
         self.0.vectorize(
             #[inline(always)]
-            || separable::run::<Avx512, R, ST, K>(self, args),
+            || separable::pool_nests::<Avx512, R, ST, K>(self, args),
         )
     }
     #[inline(always)]
