@@ -89,6 +89,9 @@ pub struct Plan<T: Element> {
     route: Route,
     /// The kernel family [`Plan::run_with_indices`] takes (ops with indices only).
     indices_route: Option<Route>,
+    /// The work of one output row of a windowed body ([`policy::window_row_work`]), computed
+    /// once: it scans every axis's tap table, which cost about as much as a small run itself.
+    row_work: usize,
     _t: PhantomData<fn(&[T])>,
 }
 
@@ -150,19 +153,22 @@ impl<T: Element> Plan<T> {
             body,
             route: Route::Portable,
             indices_route: None,
+            row_work: 0,
             _t: PhantomData,
         };
         let families = plan.kernels.families;
-        let (route, indices_route) = match &plan.body {
+        let (route, indices_route, row_work) = match &plan.body {
             Body::Window { axes, .. } => {
                 let p = plan.problem(axes);
-                (route::window(families, &p), route::argmax(families, &p))
+                (route::window(families, &p), route::argmax(families, &p), policy::window_row_work(&p))
             }
             Body::Global { problem, axes, .. } => (
                 route::global(families, global_tree::applies::<T>(problem)),
                 route::argmax(families, &plan.problem(axes)),
+                0,
             ),
         };
+        plan.row_work = row_work;
         plan.route = route;
         plan.indices_route = plan.has_indices.then_some(indices_route);
         Ok(plan)
@@ -241,7 +247,7 @@ impl<T: Element> Plan<T> {
     /// `min_rows` rows where the rows allow one per thread (see [`Split`]).
     fn window_split(&self, p: &Problem<'_>, min_rows: usize) -> Split {
         let row_work = match self.body {
-            Body::Window { .. } => policy::window_row_work(p),
+            Body::Window { .. } => self.row_work,
             Body::Global { .. } => p.in_plane().saturating_mul(p.row_len()),
         };
         let granule = policy::window_granule(p);
