@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use simdpool::{Element, Isa, Layout, Plan, PlanOptions, PoolOp, Pooled, TensorShape};
+use simdpool::{Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, Pooled, TensorShape};
 
 /// Copies a channels-first buffer into channels-last order.
 pub fn to_channels_last<T: Copy>(x: &[T], shape: &TensorShape) -> Vec<T> {
@@ -115,4 +115,24 @@ pub fn special_values(len: usize, tie_step: f32) -> impl proptest::strategy::Str
                 .collect()
         })
     })
+}
+
+/// `shape` with its spatial extents grown until `op` is a valid request on it: an axis whose
+/// padded length is shorter than the dilated window grows to fit it, and an axis with a window
+/// lying wholly in padding (or skipping the input by dilation) grows one element at a time. The
+/// randomized suites draw windows first and fit the shape to them, so every case compares
+/// outputs; a window that no length can fit (a begin or end pad of the whole dilated extent or
+/// more, a pad over half the kernel) is a defect of the generator and panics.
+pub fn fit_spatial(op: &PoolOp, shape: &TensorShape) -> TensorShape {
+    let mut spatial = shape.spatial().to_vec();
+    for _ in 0..10_000 {
+        let s = TensorShape::new(shape.layout(), shape.batch(), shape.channels(), &spatial).expect("shape");
+        match Plan::<f32>::new(op, &s) {
+            Ok(_) => return s,
+            Err(PoolError::EmptyOutput { axis, padded, extent, .. }) => spatial[axis] += extent - padded,
+            Err(PoolError::WindowInPadding { axis, .. }) => spatial[axis] += 1,
+            Err(e) => panic!("{op:?} cannot be fitted to any shape: {e}"),
+        }
+    }
+    panic!("{op:?}: no spatial extent up to 10,000 more elements fits the window");
 }
