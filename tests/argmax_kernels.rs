@@ -2,7 +2,7 @@
 //! padding, dilation, ceil mode), adaptive max and global max, ranks 1-3, both layouts, with NaN,
 //! +-inf, -0.0 and many ties mixed in. Every ISA level available here, forced through
 //! `PlanOptions::isa`, must give the same values (bitwise) and indices as the `Scalar` level; the
-//! values must equal the reference's (NaN == NaN) and the indices must be exactly the reference's
+//! values must be the reference's, bit for bit (zero signs, NaN payloads), and the indices exactly the reference's
 //! (PyTorch's scan rule: first of equal maxima, last of several NaNs).
 
 mod common;

@@ -2,11 +2,12 @@
 //! machine has: bit-identical to the Scalar level, max equal to the reference, sums within the
 //! summation error bound of the f64 reference.
 //!
-//! Error bound for averages and Lp sums: the kernels add `n` terms in f32 (recursive summation),
-//! so `|got - want| <= (n + 1) * f32::EPSILON * S` where `S` is the same op applied to `|x|`
-//! (the mean of the absolute values for averages, the Lp value for p = 1), `n` the window size.
-//! For p = 2 the bound is relative: `(n / 2 + 2) * f32::EPSILON * want`. For a general p
-//! (computed with software `powf` per element in f32) we allow `1e-4` relative.
+//! Error bound for averages: `common::check_avg`, per output from its own valid taps `n` and
+//! divisor `d`: `|got - want| <= (n + 2) * f32::EPSILON * sum|x| / |d| + f32::EPSILON * |want|`
+//! (derivation there). Lp sums: the kernels add `n` terms in f32 (recursive summation), so
+//! `|got - want| <= (n + 1) * f32::EPSILON * S` where `S` is the Lp value for p = 1 over `|x|`,
+//! `n` the window size. For p = 2 the bound is relative: `(n / 2 + 2) * f32::EPSILON * want`.
+//! For a general p (computed with software `powf` per element in f32) we allow `1e-4` relative.
 
 mod common;
 
@@ -21,19 +22,30 @@ fn check_all(op: &PoolOp, x: &[f32], shape: &TensorShape) {
     if let Err(e) = Plan::<f32>::new(op, shape) {
         panic!("{op:?} on {:?} is not a valid request: {e}", shape.dims());
     }
-    let scalar = run_plan(op, x, shape, PlanOptions::isa(Isa::Scalar).calling_thread()).values;
+    let scalar_run = run_plan(op, x, shape, PlanOptions::isa(Isa::Scalar).calling_thread());
+    let scalar = scalar_run.values;
     for isa in isas() {
         for opts in [PlanOptions::isa(isa).calling_thread(), PlanOptions::isa(isa)] {
             let got = run_plan(op, x, shape, opts);
             let what = format!("{isa} vs scalar, {op:?} on {:?}", shape.dims());
             // Every op bit for bit: max selects an element, sums canonicalise NaN.
             assert_bits_eq(&got.values, &scalar, &what);
+            assert_eq!(got.indices, scalar_run.indices, "{what}: indices");
         }
     }
-    let want = reference::pool(op, x, shape).expect("reference").values;
+    let reference = reference::pool(op, x, shape).expect("reference");
+    let want = reference.values;
     let what = format!("scalar vs reference, {op:?} on {:?}", shape.dims());
     match op {
-        PoolOp::Max(_) | PoolOp::AdaptiveMax(_) => assert_max_eq(&scalar, &want, &what),
+        PoolOp::Max(_) | PoolOp::AdaptiveMax(_) => {
+            assert_max_eq(&scalar, &want, &what);
+            assert_eq!(scalar_run.indices, reference.indices, "{what}: indices");
+        }
+        PoolOp::Avg(..) | PoolOp::AdaptiveAvg(_) => {
+            if let Err(e) = check_avg(op, x, shape, &scalar, &want) {
+                panic!("{what}: {e}");
+            }
+        }
         _ => {
             let abs: Vec<f32> = x.iter().map(|v| v.abs()).collect();
             let (n, kind) = window_size_and_kind(op, shape);
