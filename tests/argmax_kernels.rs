@@ -32,7 +32,7 @@ enum Kind {
 fn kind() -> impl Strategy<Value = Kind> {
     let rank = 1usize..=3;
     rank.prop_flat_map(|r| {
-        let max_len = [0, 70, 14, 7][r];
+        let max_len = [0, 70, 40, 7][r];
         prop_oneof![
             3 => (prop::collection::vec(axis(max_len), r), any::<bool>()).prop_map(|(a, c)| Kind::Windowed(a, c)),
             2 => prop::collection::vec(1usize..=max_len, r)
@@ -63,7 +63,7 @@ fn op_and_spatial(k: &Kind) -> (PoolOp, Vec<usize>) {
 }
 
 fn case() -> impl Strategy<Value = (PoolOp, TensorShape, Vec<f32>)> {
-    (kind(), 1usize..=3, 1usize..=40, any::<bool>()).prop_flat_map(|(k, n, c, last)| {
+    (kind(), 1usize..=3, 1usize..=70, any::<bool>()).prop_flat_map(|(k, n, c, last)| {
         let (op, sp) = op_and_spatial(&k);
         let layout = if last { Layout::ChannelsLast } else { Layout::ChannelsFirst };
         let shape = fit_spatial(&op, &TensorShape::new(layout, n, c, &sp).expect("shape"));

@@ -78,7 +78,7 @@ fn op_strategy(rank: usize, fittable: bool) -> impl Strategy<Value = PoolOp> {
 /// A valid request: the spatial extents are fitted to the window (`common::fit_spatial`), so
 /// every case compares outputs.
 fn case_strategy() -> impl Strategy<Value = Case> {
-    (1usize..=3, any::<bool>(), 1usize..=2, 1usize..=5)
+    (1usize..=3, any::<bool>(), 1usize..=2, prop_oneof![3 => 1usize..=5, 1 => 1usize..=70])
         .prop_flat_map(|(rank, last, batch, channels)| {
             let spatial = prop::collection::vec(1usize..=11, rank);
             let layout = if last { Layout::ChannelsLast } else { Layout::ChannelsFirst };

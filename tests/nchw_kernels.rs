@@ -193,7 +193,7 @@ proptest! {
         std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)))]
 
     #[test]
-    fn nchw_1d(kind in op_kind(), a in axis_case(70), batch in 1usize..=2, channels in 1usize..=8,
+    fn nchw_1d(kind in op_kind(), a in axis_case(70), batch in 1usize..=2, channels in 1usize..=70,
                ceil in any::<bool>(), dilate in any::<bool>(), special in any::<bool>(), seed in any::<u64>()) {
         let axes = [a];
         let op = build(&kind, &axes, ceil, dilate);
@@ -202,7 +202,7 @@ proptest! {
     }
 
     #[test]
-    fn nchw_2d(kind in op_kind(), a in axis_case(24), b in axis_case(70), channels in 1usize..=8,
+    fn nchw_2d(kind in op_kind(), a in axis_case(64), b in axis_case(64), channels in 1usize..=70,
                ceil in any::<bool>(), dilate in any::<bool>(), special in any::<bool>(), seed in any::<u64>()) {
         let axes = [a, b];
         let op = build(&kind, &axes, ceil, dilate);
@@ -211,7 +211,7 @@ proptest! {
     }
 
     #[test]
-    fn nchw_3d(kind in op_kind(), a in axis_case(7), b in axis_case(12), c in axis_case(40), channels in 1usize..=4,
+    fn nchw_3d(kind in op_kind(), a in axis_case(7), b in axis_case(12), c in axis_case(40), channels in 1usize..=70,
                ceil in any::<bool>(), dilate in any::<bool>(), special in any::<bool>(), seed in any::<u64>()) {
         let axes = [a, b, c];
         let op = build(&kind, &axes, ceil, dilate);
