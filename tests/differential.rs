@@ -163,7 +163,9 @@ fn run_case<T: Element>(c: &Case) -> Result<(), TestCaseError> {
     let plan = Plan::<T>::new(&c.op, &shape);
     let want = match (want, plan) {
         (Ok(w), Ok(_)) => w,
-        (a, b) => return Err(TestCaseError::fail(format!("a generated case must be valid: reference {a:?}, plan {b:?}"))),
+        (a, b) => {
+            return Err(TestCaseError::fail(format!("a generated case must be valid: reference {a:?}, plan {b:?}")));
+        }
     };
     let mut scalar: Option<Pooled<T>> = None;
     for isa in isas() {
