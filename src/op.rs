@@ -29,7 +29,12 @@ pub enum PoolOp {
     Avg(Window, AvgOptions),
     /// Windowed Lp pooling, ONNX `LpPool`: `(sum |x|^p)^(1/p)` over the valid taps, `p >= 1`.
     Lp(Window, f64),
-    /// Max over each whole plane.
+    /// Max over each whole plane, by the same scan rule as [`PoolOp::Max`]: a later element `v`
+    /// replaces the running maximum when `v > best || v.is_nan()`. The value is the element that
+    /// scan selects, bits included, from [`Plan::run`](crate::Plan::run) as from
+    /// [`Plan::run_with_indices`](crate::Plan::run_with_indices) and the reference: of equal
+    /// maxima the first (so of `+0.0` and `-0.0` the first in the plane), of several NaNs the
+    /// last (its payload).
     GlobalMax,
     /// Mean over each whole plane.
     GlobalAvg,

@@ -8,7 +8,10 @@
 //!
 //! * Max: the first tap starts the scan; a later value `v` replaces the best when
 //!   `v > best || v.is_nan()` (PyTorch: first of equal maxima, last of several NaNs). The index is
-//!   flat over the spatial dims of the `(n, c)` plane.
+//!   flat over the spatial dims of the `(n, c)` plane. The value is the selected element itself,
+//!   bits included: of `+0.0` and `-0.0` the first in scan order, of several NaNs the last one's
+//!   payload. Global max is this scan over the whole plane (plans return the same element from
+//!   `run` as from `run_with_indices`, see [`PoolOp::GlobalMax`]).
 //! * Average and Lp: sums accumulate in `f64` and the result is rounded once to the element type
 //!   (integers: exactly, to nearest, ties to even, saturating); a NaN result is the canonical NaN.
 //! * Average divisor: `divisor_override` if set; else with `count_include_pad` the number of taps

@@ -11,8 +11,8 @@ mod common;
 use common::isas;
 use simdpool::npy::{NpyArray, NpyDType, NpyError};
 use simdpool::{
-    AvgOptions, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Window, bf16, pool, pool_with_indices,
-    reference,
+    AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Window, bf16, f16, pool,
+    pool_with_indices, reference,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -37,28 +37,60 @@ fn assert_same(got: &PoolError, want: &PoolError, what: &str) {
     assert!(!got.to_string().is_empty(), "{what}: empty message");
 }
 
-/// Plan construction must fail with `want` at every ISA level and for several element types;
-/// the one-call functions and the reference must fail the same way (the reference when its input
-/// can be built: `ref_input` is the shape whose buffer it gets).
+/// Plan construction must fail with `want` for every element type at every ISA level (with and
+/// without threads); the one-call functions and the reference must fail the same way (the
+/// reference when its input can be built).
 fn plan_fails(op: &PoolOp, shape: &TensorShape, want: PoolError) {
+    plan_fails_as::<f32>(op, shape, &want);
+    plan_fails_as::<f64>(op, shape, &want);
+    plan_fails_as::<f16>(op, shape, &want);
+    plan_fails_as::<bf16>(op, shape, &want);
+    plan_fails_as::<u8>(op, shape, &want);
+    plan_fails_as::<i8>(op, shape, &want);
+}
+
+fn plan_fails_as<T: Element>(op: &PoolOp, shape: &TensorShape, want: &PoolError) {
+    let ty = T::DTYPE;
     for isa in isas() {
-        let e = Plan::<f32>::with_options(op, shape, PlanOptions::isa(isa)).unwrap_err();
-        assert_same(&e, &want, &format!("Plan::<f32> at {isa}"));
-        let e = Plan::<u8>::with_options(op, shape, PlanOptions::isa(isa).calling_thread()).unwrap_err();
-        assert_same(&e, &want, &format!("Plan::<u8> at {isa}"));
-        let e = Plan::<bf16>::with_options(op, shape, PlanOptions::isa(isa)).unwrap_err();
-        assert_same(&e, &want, &format!("Plan::<bf16> at {isa}"));
-    }
-    assert_same(&Plan::<f64>::new(op, shape).unwrap_err(), &want, "Plan::new");
-    if shape.len() <= 1 << 16 {
-        let x = vec![1.0f32; shape.len()];
-        assert_same(&pool(op, &x, shape).unwrap_err(), &want, "pool()");
-        if op.has_indices() {
-            assert_same(&pool_with_indices(op, &x, shape).unwrap_err(), &want, "pool_with_indices()");
+        for opts in [PlanOptions::isa(isa), PlanOptions::isa(isa).calling_thread()] {
+            let e = Plan::<T>::with_options(op, shape, opts).unwrap_err();
+            assert_same(&e, want, &format!("Plan::<{ty}> at {isa}"));
         }
-        assert_same(&reference::pool(op, &x, shape).unwrap_err(), &want, "reference::pool");
-        let xi = vec![3u8; shape.len()];
-        assert_same(&reference::pool(op, &xi, shape).unwrap_err(), &want, "reference::pool::<u8>");
+    }
+    assert_same(&Plan::<T>::new(op, shape).unwrap_err(), want, &format!("Plan::<{ty}>::new"));
+    if shape.len() <= 1 << 16 {
+        let x = vec![T::from_f64(1.0); shape.len()];
+        assert_same(&pool(op, &x, shape).unwrap_err(), want, &format!("pool::<{ty}>()"));
+        if op.has_indices() {
+            assert_same(&pool_with_indices(op, &x, shape).unwrap_err(), want, &format!("pool_with_indices::<{ty}>()"));
+        }
+        assert_same(&reference::pool(op, &x, shape).unwrap_err(), want, &format!("reference::pool::<{ty}>"));
+    }
+}
+
+/// A valid request that hostile parameters might break: for every element type at every level
+/// (one thread and the default threading), the outputs and indices must be the reference's, bit
+/// for bit, on an input of zeros, halves, ones, twos and (floats) NaN and infinities.
+fn matches_reference(op: &PoolOp, shape: &TensorShape) {
+    matches_reference_as::<f32>(op, shape);
+    matches_reference_as::<f64>(op, shape);
+    matches_reference_as::<f16>(op, shape);
+    matches_reference_as::<bf16>(op, shape);
+    matches_reference_as::<u8>(op, shape);
+    matches_reference_as::<i8>(op, shape);
+}
+
+fn matches_reference_as<T: Element>(op: &PoolOp, shape: &TensorShape) {
+    let ty = T::DTYPE;
+    let pattern = [0.0, 0.5, 1.0, -1.0, 2.0, -0.5, 1.0, 0.0, f64::INFINITY, -2.0, 1.0, f64::NAN, -0.0, 1.0, 0.25];
+    let x: Vec<T> = (0..shape.len()).map(|i| T::from_f64(pattern[(i * 7 + i / 5) % pattern.len()])).collect();
+    let want = reference::pool(op, &x, shape).expect("reference");
+    for isa in isas() {
+        for opts in [PlanOptions::isa(isa), PlanOptions::isa(isa).calling_thread()] {
+            let got = common::run_plan(op, &x, shape, opts);
+            common::assert_bits_eq(&got.values, &want.values, &format!("{op:?} {ty} at {isa}"));
+            assert_eq!(got.indices, want.indices, "{op:?} {ty} at {isa}: indices");
+        }
     }
 }
 
@@ -71,24 +103,39 @@ fn max(w: Window) -> PoolOp {
 }
 
 /// Runs a valid plan with buffers of the given lengths (filled with sentinels), expecting `want`
-/// at every ISA level and the output and index buffers untouched.
+/// for every element type at every ISA level and the output and index buffers untouched.
 fn run_fails(op: &PoolOp, shape: &TensorShape, lens: (isize, isize, Option<isize>), want: PoolError) {
+    run_fails_as::<f32>(op, shape, lens, &want);
+    run_fails_as::<f64>(op, shape, lens, &want);
+    run_fails_as::<f16>(op, shape, lens, &want);
+    run_fails_as::<bf16>(op, shape, lens, &want);
+    run_fails_as::<u8>(op, shape, lens, &want);
+    run_fails_as::<i8>(op, shape, lens, &want);
+}
+
+fn run_fails_as<T: Element>(op: &PoolOp, shape: &TensorShape, lens: (isize, isize, Option<isize>), want: &PoolError) {
+    // 99: no kernel computes it from inputs of ones, and every element type holds it exactly.
+    let sentinel = T::from_f64(99.0);
+    let ty = T::DTYPE;
     for isa in isas() {
-        let plan = Plan::<f32>::with_options(op, shape, PlanOptions::isa(isa)).expect("a valid plan");
+        let plan = Plan::<T>::with_options(op, shape, PlanOptions::isa(isa)).expect("a valid plan");
         let len = |base: usize, delta: isize| base.checked_add_signed(delta).expect("length");
-        let x = vec![1.0f32; len(plan.input_len(), lens.0)];
-        let mut y = vec![SENTINEL; len(plan.output_len(), lens.1)];
+        let x = vec![T::from_f64(1.0); len(plan.input_len(), lens.0)];
+        let mut y = vec![sentinel; len(plan.output_len(), lens.1)];
         let got = match lens.2 {
             None => plan.run(&x, &mut y).unwrap_err(),
             Some(d) => {
                 let mut idx = vec![SENTINEL_IDX; len(plan.output_len(), d)];
                 let e = plan.run_with_indices(&x, &mut y, &mut idx).unwrap_err();
-                assert!(idx.iter().all(|&i| i == SENTINEL_IDX), "{isa}: the index buffer was written");
+                assert!(idx.iter().all(|&i| i == SENTINEL_IDX), "{ty} at {isa}: the index buffer was written");
                 e
             }
         };
-        assert_same(&got, &want, &format!("run at {isa}"));
-        assert!(y.iter().all(|v| v.to_bits() == SENTINEL.to_bits()), "{isa}: the output buffer was written");
+        assert_same(&got, want, &format!("run::<{ty}> at {isa}"));
+        assert!(
+            y.iter().all(|v| bytemuck::bytes_of(v) == bytemuck::bytes_of(&sentinel)),
+            "{ty} at {isa}: the output buffer was written"
+        );
     }
 }
 
@@ -324,6 +371,23 @@ const ROWS: &[Row] = &[
         assert_same(&reference::global_avg_pool(&x, &shape).unwrap_err(), &want, "global_avg_pool");
         assert_same(&pool(&PoolOp::GlobalAvg, &x, &shape).unwrap_err(), &want, "pool()");
     }),
+    ("empty input and output buffers", || {
+        let shape = nchw(&[1, 2, 4, 4]);
+        let want = PoolError::BufferLength { buffer: "input", expected: 32, got: 0 };
+        run_fails(&max(Window::new(&[2, 2])), &shape, (-32, -8, None), want.clone());
+        run_fails(&max(Window::new(&[2, 2])), &shape, (-32, -8, Some(-8)), want.clone());
+        run_fails(&PoolOp::GlobalAvg, &shape, (-32, -2, None), want.clone());
+        assert_same(&pool::<f32>(&PoolOp::GlobalMax, &[], &shape).unwrap_err(), &want, "pool()");
+        assert_same(&reference::pool::<u8>(&PoolOp::GlobalMax, &[], &shape).unwrap_err(), &want, "reference");
+    }),
+    ("empty output buffer with a right input", || {
+        let want = PoolError::BufferLength { buffer: "output", expected: 8, got: 0 };
+        run_fails(&PoolOp::lp(Window::new(&[2, 2]), 3.0), &nchw(&[1, 2, 4, 4]), (0, -8, None), want)
+    }),
+    ("empty index buffer", || {
+        let want = PoolError::BufferLength { buffer: "indices", expected: 6, got: 0 };
+        run_fails(&PoolOp::AdaptiveMax(vec![3]), &nchw(&[1, 2, 5]), (0, 0, Some(-6)), want)
+    }),
     // ---- indices from ops without them -------------------------------------------------------
     ("indices requested for avg", || indices_fail(&PoolOp::avg(Window::new(&[2])), &nchw(&[1, 1, 4]), "avg")),
     ("indices requested for lp", || indices_fail(&PoolOp::lp(Window::new(&[2]), 2.0), &nchw(&[1, 1, 4]), "lp")),
@@ -375,6 +439,33 @@ const ROWS: &[Row] = &[
             &PoolError::ZeroDivisor,
             "reference::avg_pool",
         );
+    }),
+    ("divisor_override i64::MIN: valid, the reference's bits", || {
+        let shape = nchw(&[2, 3, 5, 7]);
+        for include_pad in [false, true] {
+            let opts = AvgOptions { count_include_pad: include_pad, divisor_override: Some(i64::MIN) };
+            matches_reference(&PoolOp::Avg(Window::new(&[3, 3]).stride(&[1, 2]).padding(&[1, 1]), opts), &shape);
+            matches_reference(&PoolOp::Avg(Window::new(&[2, 2]), opts), &shape.with_layout(Layout::ChannelsLast));
+        }
+    }),
+    ("divisor_override i64::MAX and -1: valid, the reference's bits", || {
+        for d in [i64::MAX, -1, i64::MIN + 1] {
+            let opts = AvgOptions { count_include_pad: true, divisor_override: Some(d) };
+            let op = PoolOp::Avg(Window::new(&[2, 3]).stride(&[1, 1]), opts);
+            matches_reference(&op, &nchw(&[1, 2, 4, 9]));
+            matches_reference(&op, &TensorShape::nhwc(&[1, 4, 9, 19]).unwrap());
+        }
+    }),
+    ("Lp with a huge finite p: valid, the reference's bits", || {
+        // 1 / p rounds to 0 in f32 above 2^150: the root must still give 0, 1, inf or NaN as
+        // the reference's f64 root does (never 1 for a zero, infinite or NaN sum).
+        for p in [1e20, 1e40, 2f64.powi(150), 3.0 * 2f64.powi(150), 1e300, f64::MAX] {
+            for w in [Window::new(&[2, 2]), Window::new(&[3, 3]).stride(&[1, 1]).padding(&[1, 1])] {
+                matches_reference(&PoolOp::lp(w.clone(), p), &nchw(&[1, 3, 5, 6]));
+                matches_reference(&PoolOp::lp(w, p), &TensorShape::nhwc(&[1, 5, 6, 37]).unwrap());
+            }
+            matches_reference(&PoolOp::lp(Window::new(&[3]).stride(&[1]), p), &nchw(&[2, 2, 300]));
+        }
     }),
     ("an ISA this machine lacks", || {
         let missing = if cfg!(target_arch = "aarch64") { Isa::Avx2 } else { Isa::Neon };

@@ -1,17 +1,19 @@
 //! Differential tests of the global f32 kernels: every ISA level available here, forced through
 //! `PlanOptions::isa`, must give the same bits as the `Scalar` level (the portable kernels, which
 //! define the canonical order), on shapes that hit every tail (planes 1..200 across ranks 1-3,
-//! channels 1..70, batch 1..3) with NaN, +-inf and -0.0 mixed in. Max must equal the reference
-//! (NaN == NaN) and global max indices must equal the reference's exactly.
+//! channels 1..70, batch 1..3; channels-last planes of 1024 to 5000 pixels in every float type)
+//! with NaN, +-inf and -0.0 mixed in. Max values must be the reference's bit for bit and global max
+//! indices the reference's exactly.
 //!
-//! Two documented exceptions to bit-equality, both outside what the canonical order can fix:
+//! Global max values are the element the scan rule selects (`PoolOp::GlobalMax`), bits included
+//! (the sign of a zero maximum, the payload of the last NaN), from `Plan::run` as from
+//! `Plan::run_with_indices`, equal to the reference's.
+//!
+//! One documented exception to bit-equality, outside what the canonical order can fix:
 //! * The NaN payload and sign of an average: when two different NaNs meet in a sum (e.g. the
 //!   default NaN of `inf + -inf` and an input NaN), IEEE 754 leaves the result's payload to the
 //!   operand order, and LLVM may commute the additions of the portable kernel. NaN positions are
 //!   exact; the payload is compared only for max.
-//! * Global max *values* (`Plan::run`) follow the canonical 64-lane tree, which on ties between
-//!   `+0.0` and `-0.0` may keep a different zero than the scan rule that selects the index
-//!   (`Plan::run_with_indices` returns the selected element). They are equal as values.
 //!
 //! Average bound against the reference (which sums in f64 and rounds once): the canonical f32 sum
 //! of a plane of `P` elements adds each element into a chain of at most `ceil(P / 64) + 6`
@@ -23,7 +25,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use simdpool::{Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape, reference};
+use simdpool::{Element, Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape, bf16, f16, reference};
 
 /// Values with ties or not, and specials at a chosen rate (see `common::special_values`).
 fn values(len: usize) -> impl Strategy<Value = Vec<f32>> {
@@ -69,8 +71,8 @@ fn xorshift(mut seed: u32) -> impl FnMut() -> u32 {
 /// Values and indices from `Plan::run_with_indices`.
 type WithIndices = (Vec<f32>, Vec<i64>);
 
-/// `Plan::run`, and for max also `Plan::run_with_indices` (values equal to `run`'s as values,
-/// NaN == NaN), on one ISA level, on the calling thread.
+/// `Plan::run`, and for max also `Plan::run_with_indices` (values bit-identical to `run`'s), on
+/// one ISA level, on the calling thread.
 fn run(op: &PoolOp, x: &[f32], shape: &TensorShape, isa: Isa) -> (Vec<f32>, Option<WithIndices>) {
     let plan = Plan::<f32>::with_options(op, shape, PlanOptions::isa(isa).calling_thread()).expect("plan");
     assert_eq!(plan.isa(), isa);
@@ -80,7 +82,7 @@ fn run(op: &PoolOp, x: &[f32], shape: &TensorShape, isa: Isa) -> (Vec<f32>, Opti
         let mut v = vec![0.0f32; plan.output_len()];
         let mut i = vec![-1i64; plan.output_len()];
         plan.run_with_indices(x, &mut v, &mut i).expect("run_with_indices");
-        assert_max_eq(&v, &y, "run_with_indices vs run");
+        assert_bits_eq(&v, &y, "run_with_indices vs run");
         (v, i)
     });
     (y, with_idx)
@@ -303,5 +305,70 @@ fn every_input_alignment() {
                 }
             }
         }
+    }
+}
+
+/// Maps raw bits to a value of any float type: mostly multiples of 1/8 in [-125, 125] (exact in
+/// every type, many ties), and with `specials` (per ten thousand) NaN, +-inf and +-0.
+fn typed_value<T: Element>(r: u32, specials: u32) -> T {
+    if r % 10_000 < specials {
+        return T::from_f64([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0][(r / 10_000 % 5) as usize]);
+    }
+    T::from_f64(((r >> 14) % 2001) as f64 / 8.0 - 125.0)
+}
+
+/// Global max and average of one element type on every level, one thread and the default
+/// threading: every result bit-identical to the Scalar level's, max values (bits) and indices
+/// equal to the reference's, averages within `common::check_avg`'s per-output bound.
+fn check_typed<T: Element>(shape: &TensorShape, x: &[T]) {
+    for op in [PoolOp::GlobalMax, PoolOp::GlobalAvg] {
+        let want = reference::pool(&op, x, shape).expect("reference");
+        let scalar = run_plan(&op, x, shape, PlanOptions::isa(Isa::Scalar).calling_thread());
+        for isa in isas() {
+            for opts in [PlanOptions::isa(isa).calling_thread(), PlanOptions::isa(isa)] {
+                let got = run_plan(&op, x, shape, opts);
+                let what = format!("{op:?} {:?} on {shape:?} at {isa}, {:?}", T::DTYPE, opts.threading);
+                assert_bits_eq(&got.values, &scalar.values, &what);
+                assert_eq!(got.indices, scalar.indices, "{what}: indices");
+            }
+        }
+        let what = format!("{op:?} {:?} on {shape:?}: scalar vs reference", T::DTYPE);
+        if op == PoolOp::GlobalMax {
+            assert_max_eq(&scalar.values, &want.values, &what);
+            assert_eq!(scalar.indices, want.indices, "{what}: indices");
+        } else if let Err(e) = check_avg(&op, x, shape, &scalar.values, &want.values) {
+            panic!("{what}: {e}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Channels-last planes of 1024 to 5000 pixels (rank 1 to 3), which take the pixel-block
+    /// tree for f32 and f64 (`global_tree`: 2, 4 or 8 blocks), with 1 to 70 channels and 1 or 2
+    /// images (inputs up to 700,000 elements, above the threading threshold), in every float
+    /// type; channels-first planes of the same sizes alongside.
+    #[test]
+    fn large_channels_last_planes_every_float_type(
+        spatial in prop_oneof![
+            (1024usize..=5000).prop_map(|p| vec![p]),
+            (32usize..=70, 32usize..=70).prop_map(|(h, w)| vec![h, w]),
+            (2usize..=5, 23usize..=31, 22usize..=32).prop_map(|(d, h, w)| vec![d, h, w]),
+        ],
+        channels in 1usize..=70,
+        batch in 1usize..=2,
+        last in prop_oneof![3 => Just(true), 1 => Just(false)],
+        specials in prop_oneof![Just(0u32), Just(0), Just(1), Just(20)],
+        seed in any::<u32>(),
+    ) {
+        let layout = if last { Layout::ChannelsLast } else { Layout::ChannelsFirst };
+        let shape = TensorShape::new(layout, batch, channels, &spatial).expect("shape");
+        let mut next = xorshift(seed | 1);
+        let raw: Vec<u32> = (0..shape.len()).map(|_| next()).collect();
+        check_typed::<f32>(&shape, &raw.iter().map(|&r| typed_value(r, specials)).collect::<Vec<_>>());
+        check_typed::<f64>(&shape, &raw.iter().map(|&r| typed_value(r, specials)).collect::<Vec<_>>());
+        check_typed::<f16>(&shape, &raw.iter().map(|&r| typed_value(r, specials)).collect::<Vec<_>>());
+        check_typed::<bf16>(&shape, &raw.iter().map(|&r| typed_value(r, specials)).collect::<Vec<_>>());
     }
 }

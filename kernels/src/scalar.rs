@@ -89,12 +89,25 @@ fn lp_term32(x: f32, p: LpPower) -> f32 {
     }
 }
 
+/// The exponent of the Lp root, `1 / p`, as the `f32` every `f32`, `f16` and `bf16` path raises
+/// the sum to. Above `p = 2^150` the quotient rounds to `0` in `f32`, and `powf(s, 0)` is `1` for
+/// every `s`, where `s^(1/p)` is `0` for `s = 0`, `inf` for `s = inf` and NaN for NaN. The
+/// exponent is therefore at least the smallest positive subnormal, `2^-149`: `powf(s, 2^-149)`
+/// keeps those three cases, and for every finite positive `f32` sum it is `1` (its logarithm is
+/// below 104 in magnitude, so `s^(2^-149)` is within `2^-140` of `1`), as is `s^(1/p)` for any
+/// `p > 2^150`, and as the reference's `f64` root rounds to.
+#[inline(always)]
+pub(crate) fn lp_root_exponent32(p: f64) -> f32 {
+    let r = (1.0 / p) as f32;
+    if r == 0.0 { f32::from_bits(1) } else { r }
+}
+
 #[inline(always)]
 fn lp_root32(s: f32, p: LpPower) -> f32 {
     match p {
         LpPower::One => s,
         LpPower::Two => libm::sqrtf(s),
-        LpPower::General(p) => libm::powf(s, (1.0 / p) as f32),
+        LpPower::General(p) => libm::powf(s, lp_root_exponent32(p)),
     }
 }
 

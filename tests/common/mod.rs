@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use simdpool::{Element, Isa, Layout, Plan, PlanOptions, PoolOp, Pooled, TensorShape};
+use simdpool::{Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, Pooled, TensorShape};
 
 /// Copies a channels-first buffer into channels-last order.
 pub fn to_channels_last<T: Copy>(x: &[T], shape: &TensorShape) -> Vec<T> {
@@ -69,12 +69,18 @@ pub fn assert_bits_eq<T: Element>(a: &[T], b: &[T], what: &str) {
     }
 }
 
-/// Max outputs: equal values, or both NaN.
+/// Max outputs: a max selects an input element, so the output must be the reference's element
+/// bit for bit: the sign of a zero maximum (`+0.0` and `-0.0` are equal as values, the scan rule
+/// keeps the first) and the payload of a NaN (the last NaN) included.
 pub fn assert_max_eq<T: Element>(got: &[T], want: &[T], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: lengths differ");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let (g, w) = (g.to_f64(), w.to_f64());
-        assert!(g == w || (g.is_nan() && w.is_nan()), "{what}: element {i}: got {g}, want {w}");
+        assert!(
+            bytemuck::bytes_of(g) == bytemuck::bytes_of(w),
+            "{what}: element {i}: got {g:?} ({:02x?}), want {w:?} ({:02x?})",
+            bytemuck::bytes_of(g),
+            bytemuck::bytes_of(w)
+        );
     }
 }
 
@@ -115,4 +121,134 @@ pub fn special_values(len: usize, tie_step: f32) -> impl proptest::strategy::Str
                 .collect()
         })
     })
+}
+
+/// `shape` with its spatial extents grown until `op` is a valid request on it: an axis whose
+/// padded length is shorter than the dilated window grows to fit it, and an axis with a window
+/// lying wholly in padding (or skipping the input by dilation) grows one element at a time. The
+/// randomized suites draw windows first and fit the shape to them, so every case compares
+/// outputs; a window that no length can fit (a begin or end pad of the whole dilated extent or
+/// more, a pad over half the kernel) is a defect of the generator and panics.
+pub fn fit_spatial(op: &PoolOp, shape: &TensorShape) -> TensorShape {
+    let mut spatial = shape.spatial().to_vec();
+    for _ in 0..10_000 {
+        let s = TensorShape::new(shape.layout(), shape.batch(), shape.channels(), &spatial).expect("shape");
+        match Plan::<f32>::new(op, &s) {
+            Ok(_) => return s,
+            Err(PoolError::EmptyOutput { axis, padded, extent, .. }) => spatial[axis] += extent - padded,
+            Err(PoolError::WindowInPadding { axis, .. }) => spatial[axis] += 1,
+            Err(e) => panic!("{op:?} cannot be fitted to any shape: {e}"),
+        }
+    }
+    panic!("{op:?}: no spatial extent up to 10,000 more elements fits the window");
+}
+
+/// The machine epsilon of an element type (`0` for the integer types, whose means are exact).
+fn epsilon(d: simdpool::DType) -> f64 {
+    use simdpool::DType;
+    match d {
+        DType::F32 => f64::from(f32::EPSILON),
+        DType::F64 => f64::EPSILON,
+        DType::F16 => simdpool::f16::EPSILON.to_f64(),
+        DType::BF16 => simdpool::bf16::EPSILON.to_f64(),
+        DType::U8 | DType::I8 => 0.0,
+    }
+}
+
+/// The number of input elements each output of an average (windowed, adaptive or global) reads:
+/// the valid taps, not the kernel size.
+fn avg_taps(op: &PoolOp, shape: &TensorShape) -> Vec<f64> {
+    match op {
+        // Lp with p = 1 over ones is the count of valid taps (the reference sums them in f64).
+        PoolOp::Avg(w, _) => {
+            let ones = vec![1.0f64; shape.len()];
+            simdpool::reference::pool(&PoolOp::Lp(w.clone(), 1.0), &ones, shape).expect("reference").values
+        }
+        PoolOp::AdaptiveAvg(_) | PoolOp::GlobalAvg => {
+            let out = op.output_shape(shape).expect("valid");
+            let osp = out.spatial().to_vec();
+            let out_plane: usize = osp.iter().product();
+            // Taps of each spatial output position, row-major.
+            let per_pos: Vec<f64> = (0..out_plane)
+                .map(|mut k| {
+                    let mut n = 1usize;
+                    for a in (0..osp.len()).rev() {
+                        let (b, e) = simdpool::adaptive_range(k % osp[a], shape.spatial()[a], osp[a]);
+                        n *= e - b;
+                        k /= osp[a];
+                    }
+                    n as f64
+                })
+                .collect();
+            let c = shape.channels();
+            (0..out.len())
+                .map(|k| match shape.layout() {
+                    Layout::ChannelsFirst => per_pos[k % out_plane],
+                    Layout::ChannelsLast => per_pos[(k / c) % out_plane],
+                })
+                .collect()
+        }
+        _ => panic!("check_avg: {op:?} is not an average"),
+    }
+}
+
+/// Checks each output of an average (`Avg`, `AdaptiveAvg`, `GlobalAvg`) of any element type
+/// against the reference's `want`, with a bound computed per output from its own taps and
+/// divisor.
+///
+/// The kernels widen each input exactly to the sum type (`f32` for `f32`, `f16` and `bf16`;
+/// `f64` for `f64`), add the `n` valid taps with `n - 1` roundings in some fixed order, divide
+/// by the divisor `d` once and round once to the element type. The reference sums in `f64` and
+/// rounds `sum / d` once to the element type. With `u` the unit roundoff of the sum type
+/// (`eps_sum / 2`), `A = sum |x| / |d|` over the output's taps and `E` the exact mean, the
+/// recursive-summation bound gives `|sum_kernel / d - E| <= (n - 1) u A`, the division adds
+/// `u |E| <= u A`, and the reference's own `f64` sum at most `(n - 1) 2^-53 A`; the two final
+/// roundings to the element type add at most `u_T (|got| + |want|)`. So
+///
+/// `|got - want| <= (n + 2) * eps_sum * A + eps_T * max(|got|, |want|) + tiny_T`
+///
+/// holds with room for the second-order terms (`eps = 2u`); `tiny_T`, the smallest positive
+/// subnormal of the type, covers results in the subnormal range. A divisor off by one moves a
+/// mean by `|E| / (d + 1)`, far outside this bound for any nonzero mean (see the test that says
+/// so in tests/differential.rs). Integer means are exact: `got` must equal `want`. NaN and
+/// infinite outputs must match the reference exactly (NaN outputs are the canonical NaN).
+pub fn check_avg<T: Element>(op: &PoolOp, x: &[T], shape: &TensorShape, got: &[T], want: &[T]) -> Result<(), String> {
+    use simdpool::DType;
+    if got.len() != want.len() {
+        return Err(format!("{op:?}: {} outputs, want {}", got.len(), want.len()));
+    }
+    let taps = avg_taps(op, shape);
+    let abs: Vec<f64> = x.iter().map(|v| v.to_f64().abs()).collect();
+    // sum |x| / d per output, in f64 (the reference divides by the op's own divisor).
+    let mean_abs = simdpool::reference::pool(op, &abs, shape).expect("reference on |x|").values;
+    let d = T::DTYPE;
+    let eps_sum = if d == DType::F64 { f64::EPSILON } else { f64::from(f32::EPSILON) };
+    let eps_t = epsilon(d);
+    let tiny = match d {
+        DType::F32 => f64::from(f32::from_bits(1)),
+        DType::F64 => f64::from_bits(1),
+        DType::F16 => simdpool::f16::from_bits(1).to_f64(),
+        DType::BF16 => simdpool::bf16::from_bits(1).to_f64(),
+        DType::U8 | DType::I8 => 0.0,
+    };
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let exact = matches!(d, DType::U8 | DType::I8);
+        let (gf, wf) = (g.to_f64(), w.to_f64());
+        if exact || !wf.is_finite() || !gf.is_finite() {
+            if bytemuck::bytes_of(g) != bytemuck::bytes_of(w) {
+                return Err(format!("{op:?} on {:?}: output {i}: got {g:?}, want {w:?} (exact)", shape.dims()));
+            }
+            continue;
+        }
+        let bound = (taps[i] + 2.0) * eps_sum * mean_abs[i].abs() + eps_t * gf.abs().max(wf.abs()) + tiny;
+        if (gf - wf).abs() > bound {
+            return Err(format!(
+                "{op:?} on {:?}: output {i}: got {gf}, want {wf}, error {} > bound {bound} ({} taps)",
+                shape.dims(),
+                (gf - wf).abs(),
+                taps[i]
+            ));
+        }
+    }
+    Ok(())
 }

@@ -24,8 +24,10 @@ pub(crate) trait LaneElem:
     const ONE: Self;
     /// An integer divisor converted as the portable kernel converts it (`d as f32` / `as f64`).
     fn from_i64(d: i64) -> Self;
-    /// An Lp exponent (or its reciprocal) converted as the portable kernel converts it.
+    /// An Lp exponent converted as the portable kernel converts it.
     fn from_f64(x: f64) -> Self;
+    /// The Lp root's exponent `1 / p` as the portable kernel computes it.
+    fn lp_root_exponent(p: f64) -> Self;
     /// `libm`'s `pow` of this type (`powf` for `f32`): the portable kernel's general-Lp calls.
     fn pow(x: Self, y: Self) -> Self;
     /// Whether `d` is a normal power of two (its reciprocal is then exact).
@@ -42,6 +44,10 @@ impl LaneElem for f32 {
     #[inline(always)]
     fn from_f64(x: f64) -> f32 {
         x as f32
+    }
+    #[inline(always)]
+    fn lp_root_exponent(p: f64) -> f32 {
+        crate::scalar::lp_root_exponent32(p)
     }
     #[inline(always)]
     fn pow(x: f32, y: f32) -> f32 {
@@ -63,6 +69,10 @@ impl LaneElem for f64 {
     #[inline(always)]
     fn from_f64(x: f64) -> f64 {
         x
+    }
+    #[inline(always)]
+    fn lp_root_exponent(p: f64) -> f64 {
+        1.0 / p
     }
     #[inline(always)]
     fn pow(x: f64, y: f64) -> f64 {

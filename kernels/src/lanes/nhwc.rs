@@ -136,7 +136,7 @@ impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '
             Reduce::Lp(LpPower::General(e)) => {
                 // The portable kernel's check and conversions, so the same `powf` calls.
                 assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
-                let fin = Fin { over: None, pw: L::E::from_f64(e), root: L::E::from_f64(1.0 / e) };
+                let fin = Fin { over: None, pw: L::E::from_f64(e), root: L::E::lp_root_exponent(e) };
                 pool_rows::<L, P, B, LPG>(l, p, fin, input, output, rows)
             }
         }

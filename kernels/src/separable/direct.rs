@@ -506,7 +506,7 @@ impl<S: Simd> Fin<S> for AnyFin<'_> {
             Finish::Sqrt => Root.apply(s, x, off),
             Finish::Div(Some(d)) => DivBy(s.splat(d)).apply(s, x, off),
             Finish::Div(None) => DivTable(&self.div[..]).apply(s, x, off),
-            Finish::Pow(e) => PowRoot((1.0 / e) as f32).apply(s, x, off),
+            Finish::Pow(e) => PowRoot(crate::scalar::lp_root_exponent32(e)).apply(s, x, off),
         }
     }
 }

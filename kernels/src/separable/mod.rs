@@ -234,7 +234,7 @@ macro_rules! sum_red {
 
 sum_red!(SumR, true, |_s, v| v, |x| x, |s, fin, div, user| match fin {
     Finish::Div(Some(d)) => user.run(s, direct::DivBy(s.splat(d))),
-    Finish::Pow(e) => user.run(s, direct::PowRoot((1.0 / e) as f32)),
+    Finish::Pow(e) => user.run(s, direct::PowRoot(crate::scalar::lp_root_exponent32(e))),
     _ => user.run(s, direct::DivTable(div)),
 });
 sum_red!(AbsR, false, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff), |s, _fin, _div, user| user
