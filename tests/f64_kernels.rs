@@ -46,14 +46,7 @@ fn axis() -> impl Strategy<Value = (usize, usize, usize, usize, usize)> {
 
 fn case() -> impl Strategy<Value = Case> {
     let windowed = (1usize..=3).prop_flat_map(|rank| {
-        (
-            proptest::collection::vec(axis(), rank),
-            1usize..=2,
-            1usize..=70,
-            0u8..7,
-            any::<bool>(),
-            any::<u64>(),
-        )
+        (proptest::collection::vec(axis(), rank), 1usize..=2, 1usize..=70, 0u8..7, any::<bool>(), any::<u64>())
     });
     windowed.prop_map(|(axes, n, c, kind, flag, seed)| {
         let k: Vec<usize> = axes.iter().map(|a| a.0).collect();
@@ -126,7 +119,9 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     for isa in Isa::available() {
         let plan = Plan::<f64>::with_options(&case.op, &case.shape, PlanOptions::isa(isa).calling_thread()).unwrap();
         if isa != Isa::Scalar {
-            prop_assert!(plan.route() != Route::Portable || plan.input_shape().layout() == simdpool::Layout::ChannelsFirst);
+            prop_assert!(
+                plan.route() != Route::Portable || plan.input_shape().layout() == simdpool::Layout::ChannelsFirst
+            );
         }
         let mut y = vec![0.0; plan.output_len()];
         plan.run(&x, &mut y).unwrap();

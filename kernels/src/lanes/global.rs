@@ -82,11 +82,7 @@ fn finish<E: LaneElem>(red: GlobalReduce, folded: E, plane: usize) -> E {
 /// `l op r` in the canonical fold: the scan rule for max, `l + r` for sums.
 #[inline(always)]
 fn op<E: LaneElem, const MAX: bool>(l: E, r: E) -> E {
-    if MAX {
-        if max_takes(r, l) { r } else { l }
-    } else {
-        l + r
-    }
+    if MAX { if max_takes(r, l) { r } else { l } } else { l + r }
 }
 
 /// The canonical reduction of one contiguous plane (see the module docs).
