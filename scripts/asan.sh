@@ -3,12 +3,12 @@
 # has it; Miri cannot run AVX-512 intrinsics). Any heap/stack over-read or over-write, use after
 # free or leak aborts the test with a report.
 #   scripts/asan.sh [extra cargo test args, e.g. --test guard_page]
+# Installs the nightly toolchain if missing (scripts/lib/need.sh), and fails if it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! rustup toolchain list | grep -q '^nightly'; then
-    echo "asan: SKIPPED: the nightly toolchain is not installed" >&2
-    exit 0
-fi
+source scripts/lib/need.sh
+need_nightly
+need_ready
 host="$(rustc -vV | sed -n 's/^host: //p')"
 export RUSTFLAGS="-Zsanitizer=address"
 export RUSTDOCFLAGS="-Zsanitizer=address"

@@ -2,8 +2,9 @@
 # Runs each cargo-fuzz target (fuzz/fuzz_targets: plan, npy) for N seconds (default 60), with debug
 # assertions and overflow checks on, and prints executions / time / crashes per target.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
-# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz --locked`). Crash inputs are
-# kept in fuzz/artifacts/<target>/; replay one with `cargo +nightly fuzz run <target> <file>`.
+# Installs what it needs if missing (scripts/lib/need.sh; fails if it cannot): the nightly
+# toolchain, cargo-fuzz 0.13.2, and a C++ compiler (libfuzzer-sys builds libFuzzer). Crash inputs
+# are kept in fuzz/artifacts/<target>/; replay one with `cargo +nightly fuzz run <target> <file>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
@@ -11,11 +12,11 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(plan npy)
 
-if ! rustup toolchain list | grep -q '^nightly'; then
-    echo "fuzz: the nightly toolchain is not installed; skipping" >&2
-    exit 0
-fi
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+source scripts/lib/need.sh
+need_nightly
+need_cmd c++ g++
+need_cargo_install cargo-fuzz 0.13.2
+need_ready
 
 # cargo-fuzz builds with AddressSanitizer. Let a failed huge allocation return null as it does
 # without ASan, so `try_reserve` reports it (simdpool turns that into a PoolError) instead of ASan

@@ -12,17 +12,14 @@
 #      [Scalar, Avx2], and every test that loops over common::isas() runs both.
 # AVX-512 is not checked here (Miri lacks several AVX-512 intrinsics): scripts/asan.sh covers it.
 # Tests that need mmap (guard_page) or huge allocations are compiled out or skipped under cfg(miri).
+# Installs the nightly toolchain with miri and rust-src if missing (scripts/lib/need.sh), and
+# fails if it cannot: the check never skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
-
-if ! rustup toolchain list | grep -q '^nightly'; then
-    echo "miri: SKIPPED: the nightly toolchain is not installed (rustup toolchain install nightly)" >&2
-    exit 0
-fi
-if ! rustup +nightly component list --installed 2>/dev/null | grep -q '^miri'; then
-    rustup +nightly component add miri rust-src
-fi
+source scripts/lib/need.sh
+need_nightly miri rust-src
+need_ready
 
 # -Zmiri-deterministic-floats: by default Miri adds random rounding noise to transcendental float
 # ops (powf, cbrt...), which makes the reference's std `powf` and the kernels' libm `pow` differ in

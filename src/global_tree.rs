@@ -17,7 +17,7 @@
 //! types keep a single block (sums in `f32` or `i64` that the output type cannot hold).
 
 use crate::element::{DType, Element};
-use crate::parallel::{Threading, worth_splitting};
+use crate::parallel::{Threading, record_tasks, worth_splitting};
 use simdpool_kernels::{GlobalFn, GlobalProblem, GlobalReduce, Layout, max_takes};
 use std::ops::Range;
 
@@ -62,26 +62,28 @@ pub(crate) fn pool_by_blocks<T: Element>(
         blocks: blocks(plane),
         threading,
     };
+    // Each call returns how many tasks it ran at once (for the `tasks_of_last_run` test hook).
     let image = |n: usize, out: &mut [T]| {
         let img = &input[n * image_len..(n + 1) * image_len];
+        let mut tasks = 1;
         for (k, out) in out.chunks_mut(CHUNK).enumerate() {
             let first = k * CHUNK;
-            tree.fold(img, 0..tree.blocks, first..first + out.len(), out);
+            tasks = tasks.max(tree.fold(img, 0..tree.blocks, first..first + out.len(), out));
             if reduce == GlobalReduce::Avg {
                 for o in out.iter_mut() {
                     *o = T::mean(o.to_sum() + T::zero_sum(), plane as i64);
                 }
             }
         }
+        tasks
     };
-    if worth_splitting(threading, input.len()) && problem.batch() > 1 {
+    let tasks = if worth_splitting(threading, input.len()) && problem.batch() > 1 {
         use rayon::prelude::*;
-        output.par_chunks_mut(c).enumerate().for_each(|(n, out)| image(n, out));
+        output.par_chunks_mut(c).enumerate().map(|(n, out)| image(n, out)).sum()
     } else {
-        for (n, out) in output.chunks_mut(c).enumerate() {
-            image(n, out);
-        }
-    }
+        output.chunks_mut(c).enumerate().map(|(n, out)| image(n, out)).max().unwrap_or(1)
+    };
+    record_tasks(tasks);
 }
 
 /// The fixed block tree of one image.
@@ -101,27 +103,29 @@ impl<T: Element> Tree<T> {
         (b as u128 * self.plane as u128 / self.blocks as u128) as usize
     }
 
-    /// Reduces blocks `bs` of `img` over channels `chans` into `out` (one value per channel).
-    fn fold(&self, img: &[T], bs: Range<usize>, chans: Range<usize>, out: &mut [T]) {
+    /// Reduces blocks `bs` of `img` over channels `chans` into `out` (one value per channel);
+    /// returns how many tasks ran at once (1 unless the subtree was forked).
+    fn fold(&self, img: &[T], bs: Range<usize>, chans: Range<usize>, out: &mut [T]) -> usize {
         let (p0, p1) = (self.pixel(bs.start), self.pixel(bs.end));
         if bs.len() == 1 {
             let c = self.channels;
             let block = GlobalProblem::new(Layout::ChannelsLast, 1, c, p1 - p0)
                 .expect("a block is smaller than the validated problem");
             (self.global)(&block, self.reduce, &img[p0 * c..p1 * c], out, chans);
-            return;
+            return 1;
         }
         let mid = bs.start + bs.len() / 2;
         let mut right = [T::LOWEST; CHUNK];
         let right = &mut right[..out.len()];
         let (lb, rb) = (bs.start..mid, mid..bs.end);
-        if worth_splitting(self.threading, (p1 - p0) * out.len()) {
+        let tasks = if worth_splitting(self.threading, (p1 - p0) * out.len()) {
             let ch = chans.clone();
-            rayon::join(|| self.fold(img, lb, ch, out), || self.fold(img, rb, chans, right));
+            let (l, r) = rayon::join(|| self.fold(img, lb, ch, out), || self.fold(img, rb, chans, right));
+            l + r
         } else {
-            self.fold(img, lb, chans.clone(), out);
-            self.fold(img, rb, chans, right);
-        }
+            let l = self.fold(img, lb, chans.clone(), out);
+            l.max(self.fold(img, rb, chans, right))
+        };
         if self.reduce == GlobalReduce::Max {
             for (l, &r) in out.iter_mut().zip(right.iter()) {
                 if max_takes(r, *l) {
@@ -133,6 +137,7 @@ impl<T: Element> Tree<T> {
                 *l = T::from_sum(l.to_sum() + r.to_sum());
             }
         }
+        tasks
     }
 }
 

@@ -64,6 +64,8 @@ pub use half::{bf16, f16};
 pub use isa::Isa;
 pub use op::{AvgOptions, PoolOp, adaptive_range};
 pub use parallel::Threading;
+#[doc(hidden)]
+pub use parallel::tasks_of_last_run;
 pub use plan::{Plan, PlanOptions};
 pub use shape::{Layout, TensorShape};
 pub use simdpool_kernels::Route;

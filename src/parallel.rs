@@ -3,7 +3,29 @@
 //! planes, cuts its planes by their size alone: see `global_tree`).
 
 use rayon::prelude::*;
+use std::cell::Cell;
 use std::ops::Range;
+
+thread_local! {
+    /// The task count of the last run started on this thread (see [`tasks_of_last_run`]).
+    static LAST_TASKS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Notes that the run this thread just finished was cut into `tasks` tasks: one thread-local
+/// store per run, nothing per task, no synchronisation.
+pub(crate) fn record_tasks(tasks: usize) {
+    LAST_TASKS.with(|t| t.set(tasks));
+}
+
+/// Test hook: how many tasks the last `Plan::run` / `Plan::run_with_indices` that returned on
+/// the calling thread was split into (at most that many could run at once): 1 when it ran on
+/// the calling thread alone, 0 before any run. Read it on the thread that ran the plan (inside
+/// `ThreadPool::install`, within the same closure), with no other work queued on that pool: a
+/// thread waiting for its tasks may run other jobs of its pool, whose runs would overwrite it.
+#[doc(hidden)]
+pub fn tasks_of_last_run() -> usize {
+    LAST_TASKS.with(Cell::get)
+}
 
 /// How a plan uses threads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -93,11 +115,17 @@ pub(crate) struct Split {
 pub(crate) fn for_rows<T: Send>(s: Split, output: &mut [T], kernel: impl Fn(Range<usize>, &mut [T]) + Sync) {
     let Split { threading, rows, row_len, row_work, granule, min_rows } = s;
     match rows_per_task(threading, rows, row_work, (granule, min_rows)) {
-        None => kernel(0..rows, output),
-        Some(per) => output.par_chunks_mut(per * row_len).enumerate().for_each(|(i, out)| {
-            let first = i * per;
-            kernel(first..first + out.len() / row_len, out)
-        }),
+        None => {
+            kernel(0..rows, output);
+            record_tasks(1);
+        }
+        Some(per) => {
+            output.par_chunks_mut(per * row_len).enumerate().for_each(|(i, out)| {
+                let first = i * per;
+                kernel(first..first + out.len() / row_len, out)
+            });
+            record_tasks(rows.div_ceil(per));
+        }
     }
 }
 
@@ -110,14 +138,18 @@ pub(crate) fn for_rows_indexed<T: Send>(
 ) {
     let Split { threading, rows, row_len, row_work, granule, min_rows } = s;
     match rows_per_task(threading, rows, row_work, (granule, min_rows)) {
-        None => kernel(0..rows, output, indices),
+        None => {
+            kernel(0..rows, output, indices);
+            record_tasks(1);
+        }
         Some(per) => {
             output.par_chunks_mut(per * row_len).zip(indices.par_chunks_mut(per * row_len)).enumerate().for_each(
                 |(i, (out, idx))| {
                     let first = i * per;
                     kernel(first..first + out.len() / row_len, out, idx)
                 },
-            )
+            );
+            record_tasks(rows.div_ceil(per));
         }
     }
 }

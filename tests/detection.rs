@@ -8,29 +8,6 @@ mod common;
 use common::*;
 use simdpool::{AvgOptions, Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape, Window};
 
-/// The level the CPU's own feature flags (as the standard library reads them) allow.
-fn level_from_cpu_flags() -> Isa {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        let v3 = has!("avx") && has!("avx2") && has!("fma") && has!("bmi1") && has!("bmi2") && has!("lzcnt");
-        let v4 = has!("avx512f") && has!("avx512bw") && has!("avx512cd") && has!("avx512dq") && has!("avx512vl");
-        if v3 && v4 {
-            return Isa::Avx512;
-        }
-        if v3 {
-            return Isa::Avx2;
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        if std::arch::is_aarch64_feature_detected!("neon") {
-            return Isa::Neon;
-        }
-    }
-    Isa::Scalar
-}
-
 fn cap() -> Option<Isa> {
     std::env::var("SIMDPOOL_ISA")
         .ok()

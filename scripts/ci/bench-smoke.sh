@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Smoke tests of the benchmarks (issue 5): every criterion bench runs once and checks each ISA
-# level against the scalar reference; instruction counts run where valgrind and the runner exist;
-# `simdpool bench --json` prints valid JSON with the documented keys and nothing else on stdout.
+# Smoke tests of the benchmarks: every criterion bench runs once and checks each ISA level
+# against the scalar reference; the instruction-count bench runs under valgrind (installed with
+# apt-get if missing, as is iai-callgrind-runner at the version Cargo.lock pins for iai-callgrind:
+# the two must match); `simdpool bench --json` prints valid JSON with the documented keys and
+# nothing else on stdout. A missing tool that cannot be installed fails the script.
 #
 # Everything here runs in the `test` profile (opt-level 2 for the workspace, as `cargo test`
 # builds it), reusing the kernels `cargo test --workspace` just built: a release build of the
@@ -10,20 +12,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
+source scripts/lib/need.sh
+need_cmd valgrind valgrind
+need_cmd python3 python3
+iai_version=$(sed -n '/^name = "iai-callgrind"$/{n;s/^version = "\(.*\)"$/\1/p}' Cargo.lock)
+[ -n "$iai_version" ] || need_fail "no iai-callgrind version in Cargo.lock"
+need_cargo_install iai-callgrind-runner "$iai_version"
+need_ready
 
 echo "--- cargo bench --profile test --bench pooling -- --test"
 cargo bench --profile test --bench pooling -- --test
 
-echo "--- cargo bench --profile test --bench instructions"
-if command -v valgrind >/dev/null 2>&1; then
-    if ! cargo install --list | grep -q '^iai-callgrind-runner v0\.16\.1:'; then
-        echo "installing iai-callgrind-runner 0.16.1 (must match iai-callgrind =0.16.1)"
-        cargo install iai-callgrind-runner --version 0.16.1 --locked
-    fi
-    cargo bench --profile test --bench instructions
-else
-    echo "skipped: valgrind is not installed"
-fi
+echo "--- cargo bench --profile test --bench instructions (iai-callgrind $iai_version)"
+cargo bench --profile test --bench instructions
 
 echo "--- simdpool bench --json --case resnet_gap"
 out="$(mktemp)"

@@ -3,26 +3,18 @@
 # /proc/cpuinfo flags allow), natively capped by SIMDPOOL_ISA, and under QEMU's Haswell (AVX2, no
 # AVX-512) and Nehalem (no AVX) CPU models. Each run asserts the chosen level (EXPECT_ISA), that
 # default plans use it, and that every available level runs and matches the Scalar path.
-# Needs qemu-user (installed with apt-get if missing).
+# Needs qemu-user (installed with apt-get if missing; the script fails if it cannot be).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-
-if ! command -v qemu-x86_64 >/dev/null 2>&1; then
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user
-fi
+source scripts/lib/need.sh
+need_cmd qemu-x86_64 qemu-user
+need_ready
 
 bin=$(cargo test -p simdpool --test detection --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 [ -x "$bin" ] || { echo "detect.sh: could not build the detection test binary" >&2; exit 1; }
 
-flags=$(grep -m1 '^flags' /proc/cpuinfo)
-has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
-native=scalar
-if has avx avx2 fma bmi1 bmi2 abm; then native=avx2; fi
-if [ "$native" = avx2 ] && has avx512f avx512bw avx512cd avx512dq avx512vl; then native=avx512; fi
+native=$(scripts/ci/levels.sh --top)
 
 run() {
     local want=$1

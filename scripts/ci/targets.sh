@@ -5,11 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
-for target in wasm32-unknown-unknown riscv64gc-unknown-linux-gnu; do
-    if ! rustup target list --installed | grep -qx "$target"; then
-        echo "installing the $target standard library"
-        rustup target add "$target"
-    fi
+source scripts/lib/need.sh
+targets=(wasm32-unknown-unknown riscv64gc-unknown-linux-gnu)
+for target in "${targets[@]}"; do need_target "$target"; done
+need_ready
+for target in "${targets[@]}"; do
     echo "--- cargo check -p simdpool --target $target"
     RUSTFLAGS="-D warnings" cargo check -p simdpool --target "$target"
 done

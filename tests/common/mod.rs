@@ -53,12 +53,97 @@ pub fn run_plan<T: Element>(op: &PoolOp, x: &[T], shape: &TensorShape, opts: Pla
     }
 }
 
-/// Every ISA level available on this machine. Fails if a level the hardware has is missing, so a
-/// run cannot silently skip a path.
+/// Every ISA level the tests run here, lowest first: [`Isa::available`], after [`check_levels`]
+/// has asserted that it is exactly [`expected_levels`]. A level the hardware has (and the
+/// `SIMDPOOL_ISA` cap allows) that is missing fails the calling test, so a run cannot silently
+/// skip a path.
 pub fn isas() -> Vec<Isa> {
     let avail = Isa::available();
-    assert_eq!(avail[0], Isa::Scalar);
+    check_levels(&avail);
     avail
+}
+
+/// The levels of this architecture, lowest first.
+pub fn level_chain() -> &'static [Isa] {
+    if cfg!(target_arch = "x86_64") {
+        &[Isa::Scalar, Isa::Avx2, Isa::Avx512]
+    } else if cfg!(target_arch = "aarch64") {
+        &[Isa::Scalar, Isa::Neon]
+    } else {
+        &[Isa::Scalar]
+    }
+}
+
+/// The best level the CPU's own feature flags (as the standard library reads them) allow: the
+/// features pulp's tokens check (x86-64-v3: AVX2, FMA, BMI1/2, LZCNT; x86-64-v4: AVX-512
+/// F/BW/CD/DQ/VL), or NEON on AArch64.
+pub fn level_from_cpu_flags() -> Isa {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let v3 = has!("avx") && has!("avx2") && has!("fma") && has!("bmi1") && has!("bmi2") && has!("lzcnt");
+        let v4 = has!("avx512f") && has!("avx512bw") && has!("avx512cd") && has!("avx512dq") && has!("avx512vl");
+        if v3 && v4 {
+            return Isa::Avx512;
+        }
+        if v3 {
+            return Isa::Avx2;
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            return Isa::Neon;
+        }
+    }
+    Isa::Scalar
+}
+
+/// Every level this CPU has, lowest first: the chain up to the level src/dispatch detects
+/// ([`Isa::hardware`], which ignores `SIMDPOOL_ISA`). Fails if that detection disagrees with the
+/// CPU's feature flags, so a broken detection cannot shrink the list.
+pub fn hardware_levels() -> Vec<Isa> {
+    let hw = Isa::hardware();
+    assert_eq!(hw, level_from_cpu_flags(), "src/dispatch detected {hw}, the CPU's feature flags say otherwise");
+    let chain = level_chain();
+    let top = chain.iter().position(|&l| l == hw).unwrap_or_else(|| panic!("{hw} is not a level of this architecture"));
+    chain[..=top].to_vec()
+}
+
+/// The level `SIMDPOOL_ISA` caps the run to, if set (and not blank). Fails for a value that names
+/// no level of this architecture: the library ignores such a value (with a warning), so a run
+/// meant to be capped would silently test the uncapped levels.
+pub fn isa_cap() -> Option<Isa> {
+    let raw = std::env::var("SIMDPOOL_ISA").ok().filter(|s| !s.trim().is_empty())?;
+    let cap = Isa::from_name(&raw).unwrap_or_else(|| panic!("SIMDPOOL_ISA={raw:?} names no level"));
+    assert!(level_chain().contains(&cap), "SIMDPOOL_ISA={raw:?} is not a level of this architecture");
+    Some(cap)
+}
+
+/// The levels the tests must run: [`hardware_levels`], capped by `SIMDPOOL_ISA` if set. Without
+/// a cap, every level the hardware has.
+pub fn expected_levels() -> Vec<Isa> {
+    let hw = hardware_levels();
+    match isa_cap() {
+        None => hw,
+        Some(cap) => {
+            let rank = |l: Isa| level_chain().iter().position(|&c| c == l);
+            hw.into_iter().filter(|&l| rank(l) <= rank(cap)).collect()
+        }
+    }
+}
+
+/// Asserts that `tested` (lowest first) is exactly [`expected_levels`]: no level the hardware
+/// has (under the cap) is missing, none is extra, none repeats.
+pub fn check_levels(tested: &[Isa]) {
+    let want = expected_levels();
+    assert_eq!(
+        tested,
+        &want[..],
+        "tested levels differ from the expected ones (hardware: {:?}, SIMDPOOL_ISA: {:?})",
+        hardware_levels(),
+        std::env::var("SIMDPOOL_ISA").ok()
+    );
 }
 
 /// Bitwise equality (floats compared by bits, so NaN payloads and zero signs count).
