@@ -12,7 +12,8 @@
 # One mutant is one incremental build plus the test subset below, so a scope takes hours on two
 # cores: run it with `nice`, one scope at a time, and use --re / --file to re-check one function.
 #
-# Environment: MUTANTS_JOBS (default 1: one build at a time; each build already uses both cores),
+# Environment: MUTANTS_JOBS (parallel mutants; unset: one at a time, as each build already uses both
+# cores; not with --in-place),
 # MUTANTS_TIMEOUT (test timeout per mutant, seconds, default 300), PROPTEST_CASES (default 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,34 +30,39 @@ shift || true
 # The proptests run few cases per mutant: every mutant in scope breaks either every case or a
 # whole class of shapes that the deterministic tests and the first cases already reach.
 export PROPTEST_CASES="${PROPTEST_CASES:-16}"
-jobs="${MUTANTS_JOBS:-1}"
+jobs=()
+[[ -n "${MUTANTS_JOBS:-}" ]] && jobs=(-j "$MUTANTS_JOBS")
 timeout="${MUTANTS_TIMEOUT:-300}"
 
-# The test subset: the library's unit tests and the integration tests that exercise the files in
-# scope. Each named test binary is rebuilt for every mutant, so the list is kept short.
-#   semantics       output sizes, ceil mode, padding, divisors, scan rule, errors (window.rs, plan.rs)
-#   routes          which kernel family a plan takes (plan.rs)
-#   global_kernels  global pooling on every level against the reference, large planes (global_tree.rs)
-#   threads         results independent of the thread count, the split rules (parallel.rs)
-#   mutation_kills  focused tests for behaviour the others reach only by chance
-#   nchw_kernels, nhwc_kernels, argmax_kernels  every level against the Scalar level (the portable
-#                   kernels) and the reference: the kernels' own oracle tests
-common_tests=(--lib --test semantics --test routes --test global_kernels --test threads)
-
-run_scope() {
-    local name="$1"
-    shift
-    echo "=== cargo mutants: $name"
-    nice cargo mutants --no-shuffle -j "$jobs" --timeout "$timeout" --build-timeout 1800 \
-        --output "mutants.out/$name" "$@"
+# The test subsets. Each named test binary is rebuilt for every mutant (the library is generic:
+# its code is compiled into each test binary), and the build is most of a mutant's time, so each
+# file is tested with the binaries that exercise it, not the whole suite:
+#   global_tree.rs  unit tests (blocks); global_kernels: every level against the reference,
+#                   channels-last planes cut into 2, 4 and 8 pixel blocks, NaN and zero ties
+#   parallel.rs     unit tests (the split rules); threads: bits independent of the thread count
+#   plan.rs         semantics, routes, global_kernels: what a plan computes and which kernel runs
+#   window.rs       semantics (output sizes, ceil mode, padding rules, errors), golden (PyTorch)
+#   all four        mutation_kills: focused tests for rules the others reach only by chance
+# They go in --cargo-arg, not --cargo-test-arg: the latter reaches only the test run, and the
+# build step (`cargo test --no-run`) would otherwise build every test binary and example.
+src_file() {
+    local file="$1" name="$2"
+    shift 2
+    local tests=()
+    while [[ $# -gt 0 && "$1" != "--" ]]; do
+        tests+=("$1")
+        shift
+    done
+    [[ $# -gt 0 ]] && shift
+    run_scope "src-$name" --package simdpool --file "$file" --test-package simdpool \
+        $(printf -- '--cargo-arg=%s ' "${tests[@]}" --test mutation_kills) "$@"
 }
 
 src_scope() {
-    run_scope src --package simdpool \
-        --file src/plan.rs --file src/parallel.rs --file src/global_tree.rs --file src/window.rs \
-        --test-package simdpool \
-        $(printf -- '--cargo-test-arg=%s ' "${common_tests[@]}") \
-        "$@"
+    src_file src/global_tree.rs global_tree --lib --test global_kernels -- "$@"
+    src_file src/parallel.rs parallel --lib --test threads -- "$@"
+    src_file src/plan.rs plan --test semantics --test routes --test global_kernels -- "$@"
+    src_file src/window.rs window --test semantics --test golden -- "$@"
 }
 
 portable_scope() {
@@ -67,7 +73,7 @@ portable_scope() {
     # library crates those binaries depend on are built.
     run_scope portable --package simdpool-kernels --file 'kernels/src/portable/*.rs' \
         --test-workspace=true \
-        $(printf -- '--cargo-test-arg=%s ' --test nchw_kernels --test nhwc_kernels --test argmax_kernels \
+        $(printf -- '--cargo-arg=%s ' --test nchw_kernels --test nhwc_kernels --test argmax_kernels \
             --test global_kernels --test semantics) \
         "$@"
 }
