@@ -34,6 +34,15 @@ jobs=()
 [[ -n "${MUTANTS_JOBS:-}" ]] && jobs=(-j "$MUTANTS_JOBS")
 timeout="${MUTANTS_TIMEOUT:-300}"
 
+run_scope() {
+    local name="$1"
+    shift
+    mkdir -p mutants.out
+    echo "=== cargo mutants: $name"
+    nice cargo mutants --no-shuffle "${jobs[@]}" --timeout "$timeout" --build-timeout 1800 \
+        --output "mutants.out/$name" "$@"
+}
+
 # The test subsets. Each named test binary is rebuilt for every mutant (the library is generic:
 # its code is compiled into each test binary), and the build is most of a mutant's time, so each
 # file is tested with the binaries that exercise it, not the whole suite:
