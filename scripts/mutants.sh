@@ -5,6 +5,7 @@
 #   scripts/mutants.sh src              src/plan.rs, parallel.rs, global_tree.rs, window.rs
 #   scripts/mutants.sh portable         kernels/src/portable (crate simdpool-kernels)
 #   scripts/mutants.sh all              both, one after the other
+#   scripts/mutants.sh plan             one file of the src scope (global_tree, parallel, plan, window)
 #   scripts/mutants.sh src -F 'rows_per_task'     extra arguments go to cargo mutants
 #                                                 (--re, --file, --shard, --in-place, --list...)
 #
@@ -39,15 +40,21 @@ run_scope() {
     shift
     mkdir -p mutants.out
     echo "=== cargo mutants: $name"
+    # Exit status 2 means some mutant survived: go on with the next scope, report it at the end.
+    local rc=0
     nice cargo mutants --no-shuffle "${jobs[@]}" --timeout "$timeout" --build-timeout 1800 \
-        --output "mutants.out/$name" "$@"
+        --output "mutants.out/$name" "$@" || rc=$?
+    [[ $rc -gt $status ]] && status=$rc
+    return 0
 }
+status=0
 
 # The test subsets. Each named test binary is rebuilt for every mutant (the library is generic:
 # its code is compiled into each test binary), and the build is most of a mutant's time, so each
 # file is tested with the binaries that exercise it, not the whole suite:
 #   global_tree.rs  unit tests (blocks); global_kernels: every level against the reference,
-#                   channels-last planes cut into 2, 4 and 8 pixel blocks, NaN and zero ties
+#                   channels-last planes cut into 2, 4 and 8 pixel blocks, NaN and zero ties;
+#                   routes: which planes take the block path
 #   parallel.rs     unit tests (the split rules); threads: bits independent of the thread count
 #   plan.rs         semantics, routes, global_kernels: what a plan computes and which kernel runs
 #   window.rs       semantics (output sizes, ceil mode, padding rules, errors), golden (PyTorch)
@@ -67,11 +74,15 @@ src_file() {
         $(printf -- '--cargo-arg=%s ' "${tests[@]}" --test mutation_kills) "$@"
 }
 
+src_global_tree() { src_file src/global_tree.rs global_tree --lib --test global_kernels --test routes -- "$@"; }
+src_parallel() { src_file src/parallel.rs parallel --lib --test threads -- "$@"; }
+src_plan() { src_file src/plan.rs plan --test semantics --test routes --test global_kernels -- "$@"; }
+src_window() { src_file src/window.rs window --test semantics --test golden -- "$@"; }
 src_scope() {
-    src_file src/global_tree.rs global_tree --lib --test global_kernels -- "$@"
-    src_file src/parallel.rs parallel --lib --test threads -- "$@"
-    src_file src/plan.rs plan --test semantics --test routes --test global_kernels -- "$@"
-    src_file src/window.rs window --test semantics --test golden -- "$@"
+    src_global_tree "$@"
+    src_parallel "$@"
+    src_plan "$@"
+    src_window "$@"
 }
 
 portable_scope() {
@@ -89,6 +100,7 @@ portable_scope() {
 
 case "$scope" in
     src) src_scope "$@" ;;
+    global_tree | parallel | plan | window) "src_$scope" "$@" ;;
     portable) portable_scope "$@" ;;
     all)
         src_scope "$@"
@@ -99,3 +111,4 @@ case "$scope" in
         exit 2
         ;;
 esac
+exit "$status"

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use simdpool::{Layout, PoolOp, TensorShape, reference};
+use simdpool::{Layout, PlanOptions, PoolOp, TensorShape, reference};
 
 /// Channels-last global max over planes that are cut into pixel blocks (1024 pixels and more):
 /// a single maximum placed on each side of every possible block boundary (and at both ends of
@@ -30,6 +30,60 @@ fn global_max_finds_a_maximum_at_every_block_edge() {
             assert_eq!(got.values, [-1.0, 5.0, -1.0], "plane {plane}, maximum at pixel {p}");
             let want = reference::pool(&PoolOp::GlobalMax, &x, &shape).unwrap();
             assert_bits_eq(&got.values, &want.values, &format!("plane {plane}, pixel {p}"));
+        }
+    }
+}
+
+/// A value with a full 24-bit mantissa, so that sums round and their order shows in the bits.
+fn inexact(seed: &mut u32) -> f32 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 17;
+    *seed ^= *seed << 5;
+    (*seed >> 8) as f32 / (1u32 << 24) as f32 * 200.0 - 100.0 + 1.0 / 3.0
+}
+
+/// The channels-last global average of large planes in the order the design fixes
+/// (`src/global_tree.rs`, docs/design-global.md): the plane is cut into the largest power of two
+/// of blocks not above `plane / 512` (1 to 8), block `b` holding pixels
+/// `[b * plane / blocks, (b + 1) * plane / blocks)`; each block is summed pixel by pixel from
+/// `0.0`, the block sums are combined by the pairwise tree `(b0 + b1) + (b2 + b3)`, then `+ 0.0`
+/// and one division by the plane size.
+fn block_order_mean(x: &[f32], c: usize, ch: usize, plane: usize) -> f32 {
+    let blocks = 1usize << (plane / 512).clamp(1, 8).ilog2();
+    let edge = |b: usize| b * plane / blocks;
+    let block = |b: usize| (edge(b)..edge(b + 1)).fold(0.0f32, |s, p| s + x[p * c + ch]);
+    fn tree(bs: std::ops::Range<usize>, block: &dyn Fn(usize) -> f32) -> f32 {
+        if bs.len() == 1 {
+            return block(bs.start);
+        }
+        let mid = bs.start + bs.len() / 2;
+        tree(bs.start..mid, block) + tree(mid..bs.end, block)
+    }
+    (tree(0..blocks, &block) + 0.0) / plane as f32
+}
+
+/// Channels-last f32 global averages of planes cut into 2, 4 and 8 pixel blocks have exactly the
+/// bits of the fixed block order on every level, and those bits are within rounding of the
+/// reference. Inputs with full mantissas make every change of grouping visible.
+#[test]
+fn global_avg_channels_last_follows_the_fixed_block_order() {
+    let mut seed = 0x1234_5677u32;
+    for (plane, c) in [(1024usize, 3usize), (1500, 5), (2048, 2), (3136, 7), (4100, 3), (9000, 2)] {
+        let shape = TensorShape::new(Layout::ChannelsLast, 2, c, &[plane]).unwrap();
+        let x: Vec<f32> = (0..shape.len()).map(|_| inexact(&mut seed)).collect();
+        let want: Vec<f32> = (0..2)
+            .flat_map(|n| {
+                let img = &x[n * plane * c..(n + 1) * plane * c];
+                (0..c).map(move |ch| block_order_mean(img, c, ch, plane))
+            })
+            .collect();
+        let reference = reference::pool(&PoolOp::GlobalAvg, &x, &shape).unwrap().values;
+        for (w, r) in want.iter().zip(&reference) {
+            assert!((w - r).abs() <= 1e-3, "plane {plane}: block order {w} vs reference {r}");
+        }
+        for isa in isas() {
+            let got = run_plan(&PoolOp::GlobalAvg, &x, &shape, PlanOptions::isa(isa));
+            assert_bits_eq(&got.values, &want, &format!("plane {plane}, {c} channels at {isa}"));
         }
     }
 }
