@@ -165,12 +165,13 @@ mod tests {
         });
     }
 
-    /// The rules of `rows_per_task` over a grid of shapes and 2, 3 and 4 threads: tasks are
-    /// granular, never under MIN_TASK_WORK, at least two, no more than the slides, and their
-    /// count is a multiple of the threads whenever some count the rows allow is.
+    /// The rules of `rows_per_task` over a grid of shapes and 2, 3, 4 and 8 threads: problems
+    /// under INLINE_WORK stay inline; tasks are granular, never under MIN_TASK_WORK (which binds
+    /// only with more threads than INLINE_WORK / MIN_TASK_WORK), at least two, no more than the
+    /// slides, and their count is a multiple of the threads whenever some count the rows allow is.
     #[test]
     fn split_rules_hold_on_a_grid() {
-        for threads in [2usize, 3, 4] {
+        for threads in [2usize, 3, 4, 8] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 for rows in (2usize..=70).chain([128, 255, 256, 2048, 8192]) {
@@ -186,6 +187,7 @@ mod tests {
                             let what = format!(
                                 "{threads} threads, {rows} rows x {row_work}, granule {granule}, min {min_rows}: {per}"
                             );
+                            assert!(total >= INLINE_WORK, "{what}: split under INLINE_WORK");
                             assert!((1..=rows).contains(&per), "{what}");
                             assert!(per % granule == 0 || per == rows, "{what}");
                             let tasks = rows.div_ceil(per);

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use simdpool::{Layout, PlanOptions, PoolOp, TensorShape, reference};
+use simdpool::{Layout, Plan, PlanOptions, PoolOp, TensorShape, Window, reference};
 
 /// Channels-last global max over planes that are cut into pixel blocks (1024 pixels and more):
 /// a single maximum placed on each side of every possible block boundary (and at both ends of
@@ -84,6 +84,52 @@ fn global_avg_channels_last_follows_the_fixed_block_order() {
         for isa in isas() {
             let got = run_plan(&PoolOp::GlobalAvg, &x, &shape, PlanOptions::isa(isa));
             assert_bits_eq(&got.values, &want, &format!("plane {plane}, {c} channels at {isa}"));
+        }
+    }
+}
+
+/// A plan reports the buffer lengths it checks and the name of its op: the lengths `run` accepts
+/// are exactly `input_len` and `output_len`, and one element more or less is an error.
+#[test]
+fn plan_lengths_and_name_are_the_ones_it_checks() {
+    let shape = TensorShape::nchw(&[2, 3, 9, 8]).unwrap();
+    let ops = [PoolOp::max(Window::new(&[3, 2])), PoolOp::avg(Window::new(&[2, 2])), PoolOp::GlobalAvg];
+    for op in ops {
+        let plan = Plan::<f32>::new(&op, &shape).unwrap();
+        assert_eq!(plan.op_name(), op.name());
+        assert_eq!(plan.input_len(), shape.len());
+        assert_eq!(plan.output_len(), plan.output_shape().len());
+        let x = vec![1.0f32; plan.input_len()];
+        let mut y = vec![0.0f32; plan.output_len()];
+        plan.run(&x, &mut y).unwrap();
+        assert!(y.iter().all(|&v| v == 1.0), "{op:?}");
+        assert!(plan.run(&x[1..], &mut y).is_err());
+        assert!(plan.run(&x, &mut y[1..]).is_err());
+    }
+}
+
+/// Channels-first global max whose maxima are zeros of both signs in every plane: the scan rule
+/// selects the first zero of each plane (`-0.0` or `+0.0`, alternating from plane to plane, the
+/// other sign last), so the rescan of tied planes must read exactly that plane's elements.
+#[test]
+fn global_max_zero_ties_take_the_first_zero_of_their_own_plane() {
+    for dims in [[1usize, 40, 7, 7], [2, 17, 16, 16], [1, 5, 1, 1000]] {
+        let shape = TensorShape::nchw(&dims).unwrap();
+        let plane = shape.plane();
+        let mut x = vec![-1.0f32; shape.len()];
+        for (k, p) in x.chunks_mut(plane).enumerate() {
+            let first = if k % 2 == 0 { 0.0 } else { -0.0 };
+            p[0] = first;
+            p[plane - 1] = -first;
+        }
+        let want: Vec<f32> = (0..shape.len() / plane).map(|k| if k % 2 == 0 { 0.0 } else { -0.0 }).collect();
+        let reference = reference::pool(&PoolOp::GlobalMax, &x, &shape).unwrap().values;
+        assert_bits_eq(&reference, &want, "reference");
+        for isa in isas() {
+            for opts in [PlanOptions::isa(isa), PlanOptions::isa(isa).calling_thread()] {
+                let got = run_plan(&PoolOp::GlobalMax, &x, &shape, opts);
+                assert_bits_eq(&got.values, &want, &format!("{dims:?} at {isa}"));
+            }
         }
     }
 }
