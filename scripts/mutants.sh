@@ -15,7 +15,8 @@
 #
 # Environment: MUTANTS_JOBS (parallel mutants; unset: one at a time, as each build already uses both
 # cores; not with --in-place),
-# MUTANTS_TIMEOUT (test timeout per mutant, seconds, default 300), PROPTEST_CASES (default 16).
+# MUTANTS_TIMEOUT (test timeout per mutant, seconds, default 60: the subsets run in under 5 s, and
+# a mutant that loops forever should not hold the run for long), PROPTEST_CASES (default 16).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +34,7 @@ shift || true
 export PROPTEST_CASES="${PROPTEST_CASES:-16}"
 jobs=()
 [[ -n "${MUTANTS_JOBS:-}" ]] && jobs=(-j "$MUTANTS_JOBS")
-timeout="${MUTANTS_TIMEOUT:-300}"
+timeout="${MUTANTS_TIMEOUT:-60}"
 
 run_scope() {
     local name="$1"

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use simdpool::{Layout, Plan, PlanOptions, PoolOp, TensorShape, Window, reference};
+use simdpool::{AutoPad, Layout, Padding, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Window, reference};
 
 /// Channels-last global max over planes that are cut into pixel blocks (1024 pixels and more):
 /// a single maximum placed on each side of every possible block boundary (and at both ends of
@@ -132,4 +132,112 @@ fn global_max_zero_ties_take_the_first_zero_of_their_own_plane() {
             }
         }
     }
+}
+
+/// A window reports the kernel, padding and ceil mode it was built with.
+#[test]
+fn window_reports_what_it_was_built_with() {
+    let w = Window::new(&[3, 2]).stride(&[2, 1]).padding(&[1, 0]).ceil_mode(true);
+    assert_eq!(w.kernel(), [3, 2]);
+    assert_eq!(w.rank(), 2);
+    assert_eq!(*w.padding_spec(), Padding::Symmetric(vec![1, 0]));
+    assert!(w.is_ceil_mode());
+    let w = Window::new(&[4]).pads(&[1], &[2]);
+    assert_eq!(w.kernel(), [4]);
+    assert_eq!(*w.padding_spec(), Padding::Explicit { begin: vec![1], end: vec![2] });
+    assert!(!w.is_ceil_mode());
+}
+
+/// The rule "no output's window may lie wholly in padding", at both ends of an axis, against a
+/// brute force over the taps: for every small length, kernel, stride, dilation and pair of pads,
+/// `resolve` rejects exactly the geometries whose first or last window has no tap inside the
+/// input, naming that output; the others resolve to the documented floor-mode output length.
+#[test]
+fn windows_wholly_in_padding_are_rejected_exactly() {
+    for len in 1usize..=7 {
+        for k in 1usize..=4 {
+            for s in 1usize..=3 {
+                for d in 1usize..=3 {
+                    for pb in 0usize..=6 {
+                        for pe in 0usize..=6 {
+                            let w = Window::new(&[k]).stride(&[s]).dilation(&[d]).pads(&[pb], &[pe]);
+                            let (padded, extent) = (len + pb + pe, d * (k - 1) + 1);
+                            let got = w.resolve(&[len]);
+                            if padded < extent {
+                                assert!(
+                                    matches!(got, Err(PoolError::EmptyOutput { .. })),
+                                    "{len} {k} {s} {d} {pb} {pe}"
+                                );
+                                continue;
+                            }
+                            let out = (padded - extent) / s + 1;
+                            let valid = |o: usize| {
+                                (0..k).any(|j| {
+                                    let p = (o * s + j * d) as i64 - pb as i64;
+                                    (0..len as i64).contains(&p)
+                                })
+                            };
+                            let what = format!("L {len}, k {k}, s {s}, d {d}, pads {pb} {pe}");
+                            match [0, out - 1].into_iter().find(|&o| !valid(o)) {
+                                Some(o) => assert_eq!(
+                                    got.unwrap_err(),
+                                    PoolError::WindowInPadding { axis: 0, output: o },
+                                    "{what}"
+                                ),
+                                None => assert_eq!(got.expect(&what)[0].output, out, "{what}"),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `auto_pad` SAME_UPPER / SAME_LOWER against the documented rule: `ceil(L / s)` outputs, total
+/// padding `max((out - 1) * s + d * (k - 1) + 1 - L, 0)`, the odd element at the end (upper) or
+/// at the beginning (lower); VALID pads nothing.
+#[test]
+fn auto_pad_splits_the_total_padding_by_the_rule() {
+    for len in 1usize..=9 {
+        for k in 1usize..=5 {
+            for s in 1usize..=3 {
+                for d in 1usize..=2 {
+                    let out = len.div_ceil(s);
+                    let total = ((out - 1) * s + d * (k - 1) + 1).saturating_sub(len);
+                    for (auto, begin, end) in [
+                        (AutoPad::SameUpper, total / 2, total - total / 2),
+                        (AutoPad::SameLower, total - total / 2, total / 2),
+                    ] {
+                        let what = format!("{auto:?}: L {len}, k {k}, s {s}, d {d}");
+                        let w = Window::new(&[k]).stride(&[s]).dilation(&[d]).auto_pad(auto);
+                        let Ok(axes) = w.resolve(&[len]) else {
+                            // Only a window wholly in padding may be refused.
+                            assert!(matches!(w.resolve(&[len]), Err(PoolError::WindowInPadding { .. })), "{what}");
+                            continue;
+                        };
+                        assert_eq!((axes[0].pad_begin, axes[0].pad_end, axes[0].output), (begin, end, out), "{what}");
+                    }
+                    let w = Window::new(&[k]).stride(&[s]).dilation(&[d]).auto_pad(AutoPad::Valid);
+                    if let Ok(axes) = w.resolve(&[len]) {
+                        assert_eq!((axes[0].pad_begin, axes[0].pad_end), (0, 0));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Tap positions are `i64`: a padded length of exactly `i64::MAX` is accepted (and here rejected
+/// only because its last window lies wholly in padding), one more is an overflow error.
+#[test]
+fn padded_length_limit_is_i64_max() {
+    let len = 4usize;
+    let at_limit = Window::new(&[1]).pads(&[0], &[i64::MAX as usize - len]);
+    assert_eq!(
+        at_limit.resolve(&[len]).unwrap_err(),
+        PoolError::WindowInPadding { axis: 0, output: i64::MAX as usize - 1 }
+    );
+    let over = Window::new(&[1]).pads(&[0], &[i64::MAX as usize - len + 1]);
+    assert!(matches!(over.resolve(&[len]), Err(PoolError::Overflow { .. })));
 }
