@@ -197,12 +197,13 @@ mod tests {
         });
     }
 
-    /// The rules of `rows_per_task` over a grid of shapes and 2, 3 and 4 threads: tasks are
-    /// granular, never under MIN_TASK_WORK, at least two, no more than the slides, and their
-    /// count is a multiple of the threads whenever some count the rows allow is.
+    /// The rules of `rows_per_task` over a grid of shapes and 2, 3, 4 and 8 threads: problems
+    /// under INLINE_WORK stay inline; tasks are granular, never under MIN_TASK_WORK (which binds
+    /// only with more threads than INLINE_WORK / MIN_TASK_WORK), at least two, no more than the
+    /// slides, and their count is a multiple of the threads whenever some count the rows allow is.
     #[test]
     fn split_rules_hold_on_a_grid() {
-        for threads in [2usize, 3, 4] {
+        for threads in [2usize, 3, 4, 8] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 for rows in (2usize..=70).chain([128, 255, 256, 2048, 8192]) {
@@ -218,6 +219,7 @@ mod tests {
                             let what = format!(
                                 "{threads} threads, {rows} rows x {row_work}, granule {granule}, min {min_rows}: {per}"
                             );
+                            assert!(total >= INLINE_WORK, "{what}: split under INLINE_WORK");
                             assert!((1..=rows).contains(&per), "{what}");
                             assert!(per % granule == 0 || per == rows, "{what}");
                             let tasks = rows.div_ceil(per);
@@ -237,6 +239,69 @@ mod tests {
                     }
                 }
             });
+        }
+    }
+
+    /// The documented thread rules: `CallingThread` never hands work to another thread, `Auto`
+    /// keeps problems under `INLINE_WORK` inline and splits larger ones only when the pool has
+    /// a second thread.
+    #[test]
+    fn worth_splitting_follows_the_threading_rules() {
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        two.install(|| {
+            assert!(!worth_splitting(Threading::CallingThread, usize::MAX));
+            assert!(!worth_splitting(Threading::Auto, INLINE_WORK - 1));
+            assert!(worth_splitting(Threading::Auto, INLINE_WORK));
+        });
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        one.install(|| assert!(!worth_splitting(Threading::Auto, usize::MAX)));
+    }
+
+    /// `for_rows` and `for_rows_indexed` hand every row to exactly one kernel call, with the
+    /// output (and index) slice of exactly those rows; `CallingThread` makes one call for all.
+    #[test]
+    fn every_row_reaches_one_kernel_call_with_its_own_slice() {
+        use std::sync::Mutex;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        for threading in [Threading::Auto, Threading::CallingThread] {
+            for (rows, row_len, granule, min_rows) in
+                [(1000usize, 3usize, 1usize, 1usize), (257, 2, 16, 1), (70, 5, 1, 8)]
+            {
+                let s = Split { threading, rows, row_len, row_work: 1 << 12, granule, min_rows };
+                let calls = Mutex::new(Vec::new());
+                let mut out = vec![usize::MAX; rows * row_len];
+                pool.install(|| {
+                    for_rows(s, &mut out, |r, o| {
+                        assert_eq!(o.len(), r.len() * row_len);
+                        for (k, v) in o.iter_mut().enumerate() {
+                            *v = r.start + k / row_len;
+                        }
+                        calls.lock().unwrap().push(r);
+                    })
+                });
+                let what = format!("{threading:?} {rows}x{row_len} /{granule} min {min_rows}");
+                assert!(out.iter().enumerate().all(|(i, &v)| v == i / row_len), "{what}");
+                let calls = calls.into_inner().unwrap();
+                assert_eq!(calls.iter().map(|r| r.len()).sum::<usize>(), rows, "{what}");
+                if threading == Threading::CallingThread {
+                    assert!(calls.len() == 1 && calls[0] == (0..rows), "{what}: {calls:?}");
+                } else {
+                    assert!(calls.len() >= 2, "{what}: {} calls", calls.len());
+                }
+                let mut out = vec![usize::MAX; rows * row_len];
+                let mut idx = vec![-1i64; rows * row_len];
+                pool.install(|| {
+                    for_rows_indexed(s, &mut out, &mut idx, |r, o, i| {
+                        assert_eq!((o.len(), i.len()), (r.len() * row_len, r.len() * row_len));
+                        for k in 0..o.len() {
+                            o[k] = r.start + k / row_len;
+                            i[k] = (r.start * row_len + k) as i64;
+                        }
+                    })
+                });
+                assert!(out.iter().enumerate().all(|(i, &v)| v == i / row_len), "{what}: indexed");
+                assert!(idx.iter().enumerate().all(|(i, &v)| v == i as i64), "{what}: indices");
+            }
         }
     }
 }

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Mutation testing with cargo-mutants: does the test suite fail when the code is wrong?
+# (docs/mutation-testing.md: scope, test subset, scores, every survivor.)
+#
+#   scripts/mutants.sh src              src/plan.rs, parallel.rs, global_tree.rs, window.rs
+#   scripts/mutants.sh portable         kernels/src/portable (crate simdpool-kernels)
+#   scripts/mutants.sh all              both, one after the other
+#   scripts/mutants.sh plan             one file of the src scope (global_tree, parallel, plan, window)
+#   scripts/mutants.sh src -F 'rows_per_task'     extra arguments go to cargo mutants
+#                                                 (--re, --file, --shard, --in-place, --list...)
+#
+# Results land in mutants.out/<scope>/ (caught.txt, missed.txt, timeout.txt, unviable.txt).
+# One mutant is one incremental build plus the test subset below, so a scope takes hours on two
+# cores: run it with `nice`, one scope at a time, and use --re / --file to re-check one function.
+#
+# Environment: MUTANTS_JOBS (parallel mutants; unset: one at a time, as each build already uses both
+# cores; not with --in-place),
+# MUTANTS_TIMEOUT (test timeout per mutant, seconds, default 60: the subsets run in under 5 s, and
+# a mutant that loops forever should not hold the run for long), PROPTEST_CASES (default 16).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The version the scores in docs/mutation-testing.md were measured with.
+MUTANTS_VERSION=27.1.0
+if ! cargo mutants --version 2>/dev/null | grep -qx "cargo-mutants $MUTANTS_VERSION"; then
+    cargo install --locked --version "$MUTANTS_VERSION" cargo-mutants
+fi
+
+scope="${1:-all}"
+shift || true
+
+# The proptests run few cases per mutant: every mutant in scope breaks either every case or a
+# whole class of shapes that the deterministic tests and the first cases already reach.
+export PROPTEST_CASES="${PROPTEST_CASES:-16}"
+jobs=()
+[[ -n "${MUTANTS_JOBS:-}" ]] && jobs=(-j "$MUTANTS_JOBS")
+timeout="${MUTANTS_TIMEOUT:-60}"
+
+run_scope() {
+    local name="$1"
+    shift
+    mkdir -p mutants.out
+    echo "=== cargo mutants: $name"
+    # Exit status 2 means some mutant survived: go on with the next scope, report it at the end.
+    local rc=0
+    nice cargo mutants --no-shuffle "${jobs[@]}" --timeout "$timeout" --build-timeout 1800 \
+        --output "mutants.out/$name" "$@" || rc=$?
+    [[ $rc -gt $status ]] && status=$rc
+    return 0
+}
+status=0
+
+# The test subsets. Each named test binary is rebuilt for every mutant (the library is generic:
+# its code is compiled into each test binary), and the build is most of a mutant's time, so each
+# file is tested with the binaries that exercise it, not the whole suite:
+#   global_tree.rs  unit tests (blocks); global_kernels: every level against the reference,
+#                   channels-last planes cut into 2, 4 and 8 pixel blocks, NaN and zero ties;
+#                   routes: which planes take the block path
+#   parallel.rs     unit tests (the split rules); threads: bits independent of the thread count
+#   plan.rs         semantics, routes, global_kernels: what a plan computes and which kernel runs
+#   window.rs       semantics (output sizes, ceil mode, padding rules, errors), golden (PyTorch)
+#   all four        mutation_kills: focused tests for rules the others reach only by chance
+# They go in --cargo-arg, not --cargo-test-arg: the latter reaches only the test run, and the
+# build step (`cargo test --no-run`) would otherwise build every test binary and example.
+src_file() {
+    local file="$1" name="$2"
+    shift 2
+    local tests=()
+    while [[ $# -gt 0 && "$1" != "--" ]]; do
+        tests+=("$1")
+        shift
+    done
+    [[ $# -gt 0 ]] && shift
+    run_scope "src-$name" --package simdpool --file "$file" --test-package simdpool \
+        $(printf -- '--cargo-arg=%s ' "${tests[@]}" --test mutation_kills) "$@"
+}
+
+src_global_tree() { src_file src/global_tree.rs global_tree --lib --test global_kernels --test routes -- "$@"; }
+src_parallel() { src_file src/parallel.rs parallel --lib --test threads -- "$@"; }
+src_plan() { src_file src/plan.rs plan --test semantics --test routes --test global_kernels -- "$@"; }
+src_window() { src_file src/window.rs window --test semantics --test golden -- "$@"; }
+src_scope() {
+    src_global_tree "$@"
+    src_parallel "$@"
+    src_plan "$@"
+    src_window "$@"
+}
+
+portable_scope() {
+    # cargo-mutants tests a mutant of one package with `cargo test --package=<that package>` and
+    # ignores --test-package for it, so the simdpool integration tests would never run against a
+    # mutant of simdpool-kernels (whose own test harness is off: `test = false`). Testing the
+    # workspace, restricted to named test binaries of the simdpool crate, runs them; only the
+    # library crates those binaries depend on are built.
+    run_scope portable --package simdpool-kernels --file 'kernels/src/portable/*.rs' \
+        --test-workspace=true \
+        $(printf -- '--cargo-arg=%s ' --test nchw_kernels --test nhwc_kernels --test argmax_kernels \
+            --test global_kernels --test semantics) \
+        "$@"
+}
+
+case "$scope" in
+    src) src_scope "$@" ;;
+    global_tree | parallel | plan | window) "src_$scope" "$@" ;;
+    portable) portable_scope "$@" ;;
+    all)
+        src_scope "$@"
+        portable_scope "$@"
+        ;;
+    *)
+        echo "usage: $0 [src|portable|all] [cargo mutants args...]" >&2
+        exit 2
+        ;;
+esac
+exit "$status"
