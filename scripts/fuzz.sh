@@ -41,7 +41,7 @@ for t in "${targets[@]}"; do
     crashes=$(ls "fuzz/artifacts/$t" | grep -cE '^(crash|oom|timeout|leak)-' || true)
     echo "fuzz $t: ${execs:-?} executions in ${secs}s (${rate:-?}/s), exit $rc, crash files in fuzz/artifacts/$t: $crashes"
     if [ "$rc" -ne 0 ]; then
-        grep -E 'panicked|ERROR|SUMMARY|Test unit written' "$log" | head -20
+        grep -E 'panicked|ERROR|SUMMARY|Test unit written' "$log" | head -20 || true
         status=1
     fi
 done

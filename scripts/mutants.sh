@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 
 # The version the scores in docs/mutation-testing.md were measured with.
 MUTANTS_VERSION=27.1.0
-if ! cargo mutants --version 2>/dev/null | grep -qx "cargo-mutants $MUTANTS_VERSION"; then
+if [ "$(cargo mutants --version 2>/dev/null || true)" != "cargo-mutants $MUTANTS_VERSION" ]; then
     cargo install --locked --version "$MUTANTS_VERSION" cargo-mutants
 fi
 

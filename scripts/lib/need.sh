@@ -17,6 +17,10 @@
 # after its install steps. scripts/lib/test-need.sh tests the helpers, and each script's install
 # steps, that way over a fake PATH.
 
+# Listings are read whole and then searched (`grep <<<"$(cmd)"`), never piped into `grep -q`:
+# under `set -o pipefail` the lister can die of SIGPIPE when grep exits at its first match, and
+# the pipeline then reads as "not found" (an install that was not needed, at random).
+
 need_fail() {
     echo "need: FAILED: $*" >&2
     exit 1
@@ -46,7 +50,8 @@ _need_root() {
 apt_install() {
     local missing=() p
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+        [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" == *'install ok installed'* ]] ||
+            missing+=("$p")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
     command -v apt-get >/dev/null 2>&1 || need_fail "apt-get is not available to install ${missing[*]}"
@@ -77,7 +82,7 @@ need_rustup() {
 need_nightly() {
     local tc="${NEED_NIGHTLY:-nightly}" c missing=()
     need_rustup
-    if ! rustup toolchain list | grep -q "^$tc"; then
+    if ! grep -q "^$tc" <<<"$(rustup toolchain list)"; then
         local args=()
         for c in "$@"; do args+=(--component "$c"); done
         need_run rustup toolchain install "$tc" --profile minimal "${args[@]}" ||
@@ -102,7 +107,7 @@ need_target() {
     need_rustup
     local plus=()
     [ -n "$tc" ] && plus=("+$tc")
-    rustup "${plus[@]}" target list --installed | grep -qx "$target" && return 0
+    grep -qx "$target" <<<"$(rustup "${plus[@]}" target list --installed)" && return 0
     need_run rustup "${plus[@]}" target add "$target" || need_fail "rustup target add $target"
 }
 
@@ -110,7 +115,7 @@ need_cargo_install() {
     local crate="$1" version="$2" bin="${3:-$1}" tc="${4:-}"
     local plus=()
     [ -n "$tc" ] && plus=("+$tc")
-    if cargo install --list 2>/dev/null | grep -q "^$crate v${version//./\\.}:"; then
+    if grep -q "^$crate v${version//./\\.}:" <<<"$(cargo install --list 2>/dev/null || true)"; then
         return 0
     fi
     need_run cargo "${plus[@]}" install "$crate" --version "$version" --locked ||
