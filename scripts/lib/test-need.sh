@@ -29,11 +29,13 @@ if [ "$1" = install ]; then for p in "$@"; do [ -n "$p" ] && [ "${p#-}" = "$p" ]
 stub rustup 'case "$*" in
 "toolchain list") for t in $FAKE_TOOLCHAINS; do echo "$t-x86_64-unknown-linux-gnu"; done ;;
 "+nightly component list --installed") for c in $FAKE_COMPONENTS; do echo "$c"; done ;;
-*"target list --installed") for t in $FAKE_TARGETS; do echo "$t"; done ;;
+*"target list --installed") for t in $FAKE_TARGETS; do echo "$t"; done
+    for ((i = 0; i < ${FAKE_PAD:-0}; i++)); do echo "padding-$i"; done ;;
 *) [ "${FAIL:-}" = "rustup $1" ] && exit 1 ;;
 esac; exit 0'
 stub cargo 'case "$*" in
-"install --list") printf "%b" "${FAKE_CRATES:-}" ;;
+"install --list") printf "%b" "${FAKE_CRATES:-}"
+    for ((i = 0; i < ${FAKE_PAD:-0}; i++)); do echo "padding-$i v1.0.0:"; done ;;
 *install*) [ "${FAIL:-}" = "cargo install" ] && exit 101
     [ "$1" = install ] || shift
     printf "#!/bin/bash\n" >"$FAKEBIN/${FAKE_BIN:-$2}"; chmod +x "$FAKEBIN/${FAKE_BIN:-$2}" ;;
@@ -104,6 +106,12 @@ check "need_target: add fails" 1 "rustup target add wasm32-unknown-unknown" 'nee
     FAIL="rustup target"
 check "need_cargo_install: pinned version present" 0 "" 'need_cargo_install iai-callgrind-runner 0.16.1' \
     FAKE_CRATES='iai-callgrind-runner v0.16.1:\n    iai-callgrind-runner\n'
+# A listing longer than a pipe buffer, the match first: a lister piped into `grep -q` would die of
+# SIGPIPE when grep stops early, and under pipefail that reads as "not installed".
+check "need_cargo_install: pinned version first in a long listing" 0 "" \
+    'need_cargo_install iai-callgrind-runner 0.16.1' FAKE_CRATES='iai-callgrind-runner v0.16.1:\n' FAKE_PAD=20000
+check "need_target: present first in a long listing" 0 "" 'need_target aarch64-unknown-linux-gnu' \
+    FAKE_TARGETS=aarch64-unknown-linux-gnu FAKE_PAD=20000
 check "need_cargo_install: other version installed" 0 "cargo install iai-callgrind-runner --version 0.16.1 --locked" \
     'need_cargo_install iai-callgrind-runner 0.16.1' FAKE_CRATES='iai-callgrind-runner v0.16.10:\n'
 check "need_cargo_install: with a toolchain" 0 "cargo +nightly install cargo-fuzz --version 0.13.2 --locked" \
