@@ -13,11 +13,17 @@
 //!   target-feature string is written in this crate and no kernel detects the CPU.
 //! * **The semantics** are in `portable/` (the kernels every level must match bit for bit) and
 //!   `scalar.rs` (per element type: accumulator types, rounding, NaN canonicalisation).
-//! * **The families**, each written once over a vector abstraction and instantiated per ISA in
-//!   `x86/avx2`, `x86/avx512` and `aarch64/neon`: `separable/` (channels-first plane, lean and
-//!   general nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small
-//!   channels-first planes through the channels-last kernel), `vecops/global.rs` and
-//!   `vecops/argmax.rs`.
+//! * **The vector trait** is `Lanes` (`lanes/mod.rs`): one register of one element type at one
+//!   level, value operations safe, pointer operations `unsafe fn` with their bounds, and the
+//!   deinterleave and transpose primitives the families use. Each level implements it on its
+//!   token, in `x86/avx2/lanes.rs`, `x86/avx512/lanes.rs` and `aarch64/neon/lanes.rs` (`f32` on
+//!   the token, `f64` on `F64<token>`).
+//! * **The families**, each written once and instantiated per ISA in `x86/avx2`, `x86/avx512`
+//!   and `aarch64/neon`: over `Lanes`, `separable/` (channels-first plane, lean and general
+//!   nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small channels-first planes
+//!   through the channels-last kernel) and `lanes/global.rs` (global, `f64`); over the older
+//!   `f32` register trait `vecops::F32Vec`, `vecops/global.rs` (global, `f32`) and
+//!   `vecops/argmax.rs` (max with indices).
 //! * **Policy** the planner reads (slide lengths, work per row, split granules) is in [`policy`].
 //!
 //! To give an element type SIMD kernels at a level: implement the entry points for it in that

@@ -146,6 +146,87 @@ pub(crate) trait Lanes: Copy {
     /// lanes unchanged.
     fn canonical_nan(self, a: Self::V) -> Self::V;
 
+    /// `if r > l { r } else { l }` per lane: equal to [`Lanes::max_rule`] wherever `r` is not
+    /// NaN, for loops that have checked their input holds none. Defaults to `max_rule`.
+    #[inline(always)]
+    fn max_fast(self, l: Self::V, r: Self::V) -> Self::V {
+        self.max_rule(l, r)
+    }
+
+    /// Stores the first `n < N` lanes to `ptr[0..n]` and writes no other memory (a row tail of
+    /// any length, `0` included, without building a mask).
+    ///
+    /// # Safety
+    /// `ptr .. ptr + n` must be writable elements.
+    #[inline(always)]
+    unsafe fn store_first(self, ptr: *mut Self::E, n: usize, v: Self::V) {
+        let mut buf = [Self::E::ZERO; MAX_LANES];
+        debug_assert!(Self::N <= MAX_LANES && n < Self::N);
+        // SAFETY: `buf` holds `MAX_LANES >= N` elements; the caller guarantees `ptr[0..n]`, and
+        // `n < N` elements of `buf` are read.
+        unsafe {
+            self.store(buf.as_mut_ptr(), v);
+            core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n);
+        }
+    }
+
+    // The deinterleaving loads of the channels-first nests. Their lane order may be the ISA's own
+    // (the same for every pointer and phase), so that a fold of such vectors fixes it once with
+    // [`Lanes::order`] instead of once per tap. The defaults read element by element in natural
+    // order; the `f32` implementations override them with the ISA's shuffles.
+
+    /// The elements `ptr[2 * j]`, `j < N`, in the lane order of this ISA's stride-2 deinterleave.
+    ///
+    /// # Safety
+    /// `ptr .. ptr + 2 * N` must be readable elements.
+    #[inline(always)]
+    unsafe fn load_even(self, ptr: *const Self::E) -> Self::V {
+        // SAFETY: forwarded contract (elements `2 * j < 2 * N`).
+        unsafe { load_strided(self, ptr, 2, 0) }
+    }
+    /// The elements `ptr[2 * j + 1]`, in the order of [`Lanes::load_even`].
+    ///
+    /// # Safety
+    /// `ptr .. ptr + 2 * N` must be readable elements.
+    #[inline(always)]
+    unsafe fn load_odd(self, ptr: *const Self::E) -> Self::V {
+        // SAFETY: forwarded contract (elements `2 * j + 1 < 2 * N`).
+        unsafe { load_strided(self, ptr, 2, 1) }
+    }
+    /// The elements `ptr[4 * j + phase]` (`phase < 4`), in the lane order of this ISA's stride-4
+    /// deinterleave (the same for every pointer and phase).
+    ///
+    /// # Safety
+    /// `ptr .. ptr + 4 * N` must be readable elements.
+    #[inline(always)]
+    unsafe fn load_stride4(self, ptr: *const Self::E, phase: usize) -> Self::V {
+        debug_assert!(phase < 4);
+        // SAFETY: forwarded contract (elements `4 * j + phase < 4 * N`).
+        unsafe { load_strided(self, ptr, 4, phase) }
+    }
+    /// Puts a vector in the deinterleave order of stride `ST` (1, 2 or 4) into natural order:
+    /// lane `j` then holds element `j`. Identity where the loads give natural order.
+    #[inline(always)]
+    fn order<const ST: usize>(self, v: Self::V) -> Self::V {
+        v
+    }
+
+    /// Writes `dst[c * ds + r] = src[r * ss + c]` for `r, c < 8`: one 8x8 block of a matrix
+    /// transpose (the transposed route). The default moves element by element.
+    ///
+    /// # Safety
+    /// `src[r * ss .. r * ss + 8]` must be readable and `dst[c * ds .. c * ds + 8]` writable for
+    /// every `r, c < 8`, and the two ranges must not overlap.
+    #[inline(always)]
+    unsafe fn transpose8(self, src: *const Self::E, ss: usize, dst: *mut Self::E, ds: usize) {
+        for r in 0..8 {
+            for c in 0..8 {
+                // SAFETY: the caller guarantees both 8x8 ranges (r, c < 8).
+                unsafe { *dst.add(c * ds + r) = *src.add(r * ss + c) };
+            }
+        }
+    }
+
     /// The average of each lane of `s`, a window sum folded from its first term instead of from
     /// `+0.0`: `canonical_nan((s + 0.0) / d)` per lane (see [`Divisor`]).
     #[inline(always)]
@@ -189,508 +270,21 @@ impl<E: LaneElem> Divisor<E> {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{F64, Lanes};
-    use core::arch::x86_64::{
-        __m256, __m256d, __m256i, __m512, __m512d, __mmask8, __mmask16, _CMP_ORD_Q, _CMP_UNORD_Q,
-    };
-    use pulp::x86::{V3, V4};
+/// The most lanes of any [`Lanes`] implementation (16 `f32` lanes of AVX-512).
+const MAX_LANES: usize = 16;
 
-    impl Lanes for V4 {
-        type E = f32;
-        const N: usize = 16;
-        type V = __m512;
-        type M = __mmask16;
-
-        #[inline(always)]
-        fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-            V4::vectorize(self, op)
-        }
-        #[inline(always)]
-        fn mask(self, n: usize) -> __mmask16 {
-            debug_assert!((1..16).contains(&n));
-            ((1u32 << n) - 1) as u16
-        }
-        #[inline(always)]
-        unsafe fn load(self, ptr: *const f32) -> __m512 {
-            // SAFETY: the caller guarantees 16 readable f32s at `ptr`; AVX-512F is proven by `self`.
-            unsafe { self.avx512f._mm512_loadu_ps(ptr) }
-        }
-        #[inline(always)]
-        unsafe fn load_masked(self, m: __mmask16, ptr: *const f32) -> __m512 {
-            // SAFETY: a masked AVX-512 load touches (and can fault on) only the selected lanes,
-            // which the caller guarantees are readable.
-            unsafe { self.avx512f._mm512_maskz_loadu_ps(m, ptr) }
-        }
-        #[inline(always)]
-        unsafe fn store(self, ptr: *mut f32, v: __m512) {
-            // SAFETY: the caller guarantees 16 writable f32s at `ptr`.
-            unsafe { self.avx512f._mm512_storeu_ps(ptr, v) }
-        }
-        #[inline(always)]
-        unsafe fn store_masked(self, m: __mmask16, ptr: *mut f32, v: __m512) {
-            // SAFETY: a masked store writes only the selected lanes, which the caller guarantees
-            // are writable.
-            unsafe { self.avx512f._mm512_mask_storeu_ps(ptr, m, v) }
-        }
-        #[inline(always)]
-        fn zero(self) -> __m512 {
-            self.avx512f._mm512_setzero_ps()
-        }
-        #[inline(always)]
-        fn splat(self, x: f32) -> __m512 {
-            self.avx512f._mm512_set1_ps(x)
-        }
-        #[inline(always)]
-        fn add(self, a: __m512, b: __m512) -> __m512 {
-            self.avx512f._mm512_add_ps(a, b)
-        }
-        #[inline(always)]
-        fn mul(self, a: __m512, b: __m512) -> __m512 {
-            self.avx512f._mm512_mul_ps(a, b)
-        }
-        #[inline(always)]
-        fn div(self, a: __m512, b: __m512) -> __m512 {
-            self.avx512f._mm512_div_ps(a, b)
-        }
-        #[inline(always)]
-        fn abs(self, a: __m512) -> __m512 {
-            self.avx512f._mm512_abs_ps(a)
-        }
-        #[inline(always)]
-        fn sqrt(self, a: __m512) -> __m512 {
-            self.avx512f._mm512_sqrt_ps(a)
-        }
-        #[inline(always)]
-        fn max_rule(self, l: __m512, r: __m512) -> __m512 {
-            // Lanes where `r` is a number: `maxps(r, l)` is `r > l ? r : l`; where `r` is NaN, keep `r`.
-            let ord = self.avx512f._mm512_cmp_ps_mask::<_CMP_ORD_Q>(r, r);
-            self.avx512f._mm512_mask_max_ps(r, ord, r, l)
-        }
-        #[inline(always)]
-        fn canonical_nan(self, a: __m512) -> __m512 {
-            let nan = self.avx512f._mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a);
-            self.avx512f._mm512_mask_mov_ps(a, nan, self.avx512f._mm512_set1_ps(f32::NAN))
-        }
+/// `ptr[stride * j + phase]` for `j < N`, element by element (the default deinterleave).
+///
+/// # Safety
+/// `ptr[stride * j + phase]` must be readable for every `j < N`.
+#[inline(always)]
+unsafe fn load_strided<L: Lanes>(l: L, ptr: *const L::E, stride: usize, phase: usize) -> L::V {
+    let mut buf = [L::E::ZERO; MAX_LANES];
+    debug_assert!(L::N <= MAX_LANES);
+    for (j, b) in buf.iter_mut().take(L::N).enumerate() {
+        // SAFETY: the caller's contract, `j < N`.
+        *b = unsafe { *ptr.add(stride * j + phase) };
     }
-
-    impl Lanes for V3 {
-        type E = f32;
-        const N: usize = 8;
-        type V = __m256;
-        type M = __m256i;
-
-        #[inline(always)]
-        fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-            V3::vectorize(self, op)
-        }
-        #[inline(always)]
-        fn mask(self, n: usize) -> __m256i {
-            debug_assert!((1..8).contains(&n));
-            let iota = self.avx._mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            self.avx2._mm256_cmpgt_epi32(self.avx._mm256_set1_epi32(n as i32), iota)
-        }
-        #[inline(always)]
-        unsafe fn load(self, ptr: *const f32) -> __m256 {
-            // SAFETY: the caller guarantees 8 readable f32s at `ptr`; AVX is proven by `self`.
-            unsafe { self.avx._mm256_loadu_ps(ptr) }
-        }
-        #[inline(always)]
-        unsafe fn load_masked(self, m: __m256i, ptr: *const f32) -> __m256 {
-            // SAFETY: `vmaskmovps` does not access (or fault on) masked-off lanes; the selected
-            // lanes are readable by the caller's guarantee.
-            unsafe { self.avx._mm256_maskload_ps(ptr, m) }
-        }
-        #[inline(always)]
-        unsafe fn store(self, ptr: *mut f32, v: __m256) {
-            // SAFETY: the caller guarantees 8 writable f32s at `ptr`.
-            unsafe { self.avx._mm256_storeu_ps(ptr, v) }
-        }
-        #[inline(always)]
-        unsafe fn store_masked(self, m: __m256i, ptr: *mut f32, v: __m256) {
-            // SAFETY: `vmaskmovps` writes only the selected lanes, writable by the caller's guarantee.
-            unsafe { self.avx._mm256_maskstore_ps(ptr, m, v) }
-        }
-        #[inline(always)]
-        fn zero(self) -> __m256 {
-            self.avx._mm256_setzero_ps()
-        }
-        #[inline(always)]
-        fn splat(self, x: f32) -> __m256 {
-            self.avx._mm256_set1_ps(x)
-        }
-        #[inline(always)]
-        fn add(self, a: __m256, b: __m256) -> __m256 {
-            self.avx._mm256_add_ps(a, b)
-        }
-        #[inline(always)]
-        fn mul(self, a: __m256, b: __m256) -> __m256 {
-            self.avx._mm256_mul_ps(a, b)
-        }
-        #[inline(always)]
-        fn div(self, a: __m256, b: __m256) -> __m256 {
-            self.avx._mm256_div_ps(a, b)
-        }
-        #[inline(always)]
-        fn abs(self, a: __m256) -> __m256 {
-            let bits = self.avx._mm256_castsi256_ps(self.avx._mm256_set1_epi32(0x7fff_ffff));
-            self.avx._mm256_and_ps(a, bits)
-        }
-        #[inline(always)]
-        fn sqrt(self, a: __m256) -> __m256 {
-            self.avx._mm256_sqrt_ps(a)
-        }
-        #[inline(always)]
-        fn max_rule(self, l: __m256, r: __m256) -> __m256 {
-            // `maxps(r, l)` is `r > l ? r : l`; then take `r` wherever it is NaN.
-            let m = self.avx._mm256_max_ps(r, l);
-            let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(r, r);
-            self.avx._mm256_blendv_ps(m, r, nan)
-        }
-        #[inline(always)]
-        fn canonical_nan(self, a: __m256) -> __m256 {
-            let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(a, a);
-            self.avx._mm256_blendv_ps(a, self.avx._mm256_set1_ps(f32::NAN), nan)
-        }
-    }
-
-    impl Lanes for F64<V4> {
-        type E = f64;
-        const N: usize = 8;
-        type V = __m512d;
-        type M = __mmask8;
-
-        #[inline(always)]
-        fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-            V4::vectorize(self.0, op)
-        }
-        #[inline(always)]
-        fn mask(self, n: usize) -> __mmask8 {
-            debug_assert!((1..8).contains(&n));
-            ((1u32 << n) - 1) as u8
-        }
-        #[inline(always)]
-        unsafe fn load(self, ptr: *const f64) -> __m512d {
-            // SAFETY: the caller guarantees 8 readable f64s at `ptr`; AVX-512F is proven by the token.
-            unsafe { self.0.avx512f._mm512_loadu_pd(ptr) }
-        }
-        #[inline(always)]
-        unsafe fn load_masked(self, m: __mmask8, ptr: *const f64) -> __m512d {
-            // SAFETY: a masked AVX-512 load touches (and can fault on) only the selected lanes,
-            // which the caller guarantees are readable.
-            unsafe { self.0.avx512f._mm512_maskz_loadu_pd(m, ptr) }
-        }
-        #[inline(always)]
-        unsafe fn store(self, ptr: *mut f64, v: __m512d) {
-            // SAFETY: the caller guarantees 8 writable f64s at `ptr`.
-            unsafe { self.0.avx512f._mm512_storeu_pd(ptr, v) }
-        }
-        #[inline(always)]
-        unsafe fn store_masked(self, m: __mmask8, ptr: *mut f64, v: __m512d) {
-            // SAFETY: a masked store writes only the selected lanes, which the caller guarantees
-            // are writable.
-            unsafe { self.0.avx512f._mm512_mask_storeu_pd(ptr, m, v) }
-        }
-        #[inline(always)]
-        fn zero(self) -> __m512d {
-            self.0.avx512f._mm512_setzero_pd()
-        }
-        #[inline(always)]
-        fn splat(self, x: f64) -> __m512d {
-            self.0.avx512f._mm512_set1_pd(x)
-        }
-        #[inline(always)]
-        fn add(self, a: __m512d, b: __m512d) -> __m512d {
-            self.0.avx512f._mm512_add_pd(a, b)
-        }
-        #[inline(always)]
-        fn mul(self, a: __m512d, b: __m512d) -> __m512d {
-            self.0.avx512f._mm512_mul_pd(a, b)
-        }
-        #[inline(always)]
-        fn div(self, a: __m512d, b: __m512d) -> __m512d {
-            self.0.avx512f._mm512_div_pd(a, b)
-        }
-        #[inline(always)]
-        fn abs(self, a: __m512d) -> __m512d {
-            self.0.avx512f._mm512_abs_pd(a)
-        }
-        #[inline(always)]
-        fn sqrt(self, a: __m512d) -> __m512d {
-            self.0.avx512f._mm512_sqrt_pd(a)
-        }
-        #[inline(always)]
-        fn max_rule(self, l: __m512d, r: __m512d) -> __m512d {
-            // Lanes where `r` is a number: `maxpd(r, l)` is `r > l ? r : l`; where `r` is NaN, keep `r`.
-            let ord = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_ORD_Q>(r, r);
-            self.0.avx512f._mm512_mask_max_pd(r, ord, r, l)
-        }
-        #[inline(always)]
-        fn canonical_nan(self, a: __m512d) -> __m512d {
-            let nan = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a);
-            self.0.avx512f._mm512_mask_mov_pd(a, nan, self.0.avx512f._mm512_set1_pd(f64::NAN))
-        }
-    }
-
-    impl Lanes for F64<V3> {
-        type E = f64;
-        const N: usize = 4;
-        type V = __m256d;
-        type M = __m256i;
-
-        #[inline(always)]
-        fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-            V3::vectorize(self.0, op)
-        }
-        #[inline(always)]
-        fn mask(self, n: usize) -> __m256i {
-            debug_assert!((1..4).contains(&n));
-            let iota = self.0.avx._mm256_setr_epi64x(0, 1, 2, 3);
-            self.0.avx2._mm256_cmpgt_epi64(self.0.avx._mm256_set1_epi64x(n as i64), iota)
-        }
-        #[inline(always)]
-        unsafe fn load(self, ptr: *const f64) -> __m256d {
-            // SAFETY: the caller guarantees 4 readable f64s at `ptr`; AVX is proven by the token.
-            unsafe { self.0.avx._mm256_loadu_pd(ptr) }
-        }
-        #[inline(always)]
-        unsafe fn load_masked(self, m: __m256i, ptr: *const f64) -> __m256d {
-            // SAFETY: `vmaskmovpd` does not access (or fault on) masked-off lanes; the selected
-            // lanes are readable by the caller's guarantee.
-            unsafe { self.0.avx._mm256_maskload_pd(ptr, m) }
-        }
-        #[inline(always)]
-        unsafe fn store(self, ptr: *mut f64, v: __m256d) {
-            // SAFETY: the caller guarantees 4 writable f64s at `ptr`.
-            unsafe { self.0.avx._mm256_storeu_pd(ptr, v) }
-        }
-        #[inline(always)]
-        unsafe fn store_masked(self, m: __m256i, ptr: *mut f64, v: __m256d) {
-            // SAFETY: `vmaskmovpd` writes only the selected lanes, writable by the caller's guarantee.
-            unsafe { self.0.avx._mm256_maskstore_pd(ptr, m, v) }
-        }
-        #[inline(always)]
-        fn zero(self) -> __m256d {
-            self.0.avx._mm256_setzero_pd()
-        }
-        #[inline(always)]
-        fn splat(self, x: f64) -> __m256d {
-            self.0.avx._mm256_set1_pd(x)
-        }
-        #[inline(always)]
-        fn add(self, a: __m256d, b: __m256d) -> __m256d {
-            self.0.avx._mm256_add_pd(a, b)
-        }
-        #[inline(always)]
-        fn mul(self, a: __m256d, b: __m256d) -> __m256d {
-            self.0.avx._mm256_mul_pd(a, b)
-        }
-        #[inline(always)]
-        fn div(self, a: __m256d, b: __m256d) -> __m256d {
-            self.0.avx._mm256_div_pd(a, b)
-        }
-        #[inline(always)]
-        fn abs(self, a: __m256d) -> __m256d {
-            let bits = self.0.avx._mm256_castsi256_pd(self.0.avx._mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
-            self.0.avx._mm256_and_pd(a, bits)
-        }
-        #[inline(always)]
-        fn sqrt(self, a: __m256d) -> __m256d {
-            self.0.avx._mm256_sqrt_pd(a)
-        }
-        #[inline(always)]
-        fn max_rule(self, l: __m256d, r: __m256d) -> __m256d {
-            // `maxpd(r, l)` is `r > l ? r : l`; then take `r` wherever it is NaN.
-            let m = self.0.avx._mm256_max_pd(r, l);
-            let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(r, r);
-            self.0.avx._mm256_blendv_pd(m, r, nan)
-        }
-        #[inline(always)]
-        fn canonical_nan(self, a: __m256d) -> __m256d {
-            let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(a, a);
-            self.0.avx._mm256_blendv_pd(a, self.0.avx._mm256_set1_pd(f64::NAN), nan)
-        }
-    }
-}
-
-#[cfg(target_arch = "aarch64")]
-mod aarch64 {
-    use super::{F64, Lanes};
-    use core::arch::aarch64::{float32x4_t, float64x2_t, vld1q_f32, vld1q_f64, vst1q_f32, vst1q_f64};
-    use pulp::aarch64::Neon;
-
-    impl Lanes for Neon {
-        type E = f32;
-        const N: usize = 4;
-        type V = float32x4_t;
-        /// NEON has no masked loads: a tail is the lane count, moved through a small stack buffer.
-        type M = usize;
-
-        #[inline(always)]
-        fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-            Neon::vectorize(self, op)
-        }
-        #[inline(always)]
-        fn mask(self, n: usize) -> usize {
-            debug_assert!((1..4).contains(&n));
-            n
-        }
-        #[inline(always)]
-        unsafe fn load(self, ptr: *const f32) -> float32x4_t {
-            // SAFETY: the caller guarantees 4 readable f32s at `ptr`; NEON is proven by `self`.
-            unsafe { vld1q_f32(ptr) }
-        }
-        #[inline(always)]
-        unsafe fn load_masked(self, m: usize, ptr: *const f32) -> float32x4_t {
-            let mut buf = [0.0f32; 4];
-            let n = m.min(4);
-            // SAFETY: the caller guarantees `n` readable f32s at `ptr`; `buf` holds 4 >= n and
-            // cannot overlap the caller's slice.
-            unsafe { core::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), n) };
-            // SAFETY: `buf` is 4 readable f32s.
-            unsafe { vld1q_f32(buf.as_ptr()) }
-        }
-        #[inline(always)]
-        unsafe fn store(self, ptr: *mut f32, v: float32x4_t) {
-            // SAFETY: the caller guarantees 4 writable f32s at `ptr`.
-            unsafe { vst1q_f32(ptr, v) }
-        }
-        #[inline(always)]
-        unsafe fn store_masked(self, m: usize, ptr: *mut f32, v: float32x4_t) {
-            let mut buf = [0.0f32; 4];
-            let n = m.min(4);
-            // SAFETY: `buf` is 4 writable f32s.
-            unsafe { vst1q_f32(buf.as_mut_ptr(), v) };
-            // SAFETY: the caller guarantees `n` writable f32s at `ptr`; `buf` holds 4 >= n.
-            unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n) };
-        }
-        #[inline(always)]
-        fn zero(self) -> float32x4_t {
-            self.neon.vdupq_n_f32(0.0)
-        }
-        #[inline(always)]
-        fn splat(self, x: f32) -> float32x4_t {
-            self.neon.vdupq_n_f32(x)
-        }
-        #[inline(always)]
-        fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
-            self.neon.vaddq_f32(a, b)
-        }
-        #[inline(always)]
-        fn mul(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
-            self.neon.vmulq_f32(a, b)
-        }
-        #[inline(always)]
-        fn div(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
-            self.neon.vdivq_f32(a, b)
-        }
-        #[inline(always)]
-        fn abs(self, a: float32x4_t) -> float32x4_t {
-            self.neon.vabsq_f32(a)
-        }
-        #[inline(always)]
-        fn sqrt(self, a: float32x4_t) -> float32x4_t {
-            self.neon.vsqrtq_f32(a)
-        }
-        #[inline(always)]
-        fn max_rule(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
-            // Not `fmax`: it returns +0 for (-0, +0) and the first operand's NaN. Select explicitly.
-            let gt = self.neon.vcgtq_f32(r, l);
-            let nan = self.neon.vmvnq_u32(self.neon.vceqq_f32(r, r));
-            self.neon.vbslq_f32(self.neon.vorrq_u32(gt, nan), r, l)
-        }
-        #[inline(always)]
-        fn canonical_nan(self, a: float32x4_t) -> float32x4_t {
-            self.neon.vbslq_f32(self.neon.vceqq_f32(a, a), a, self.neon.vdupq_n_f32(f32::NAN))
-        }
-    }
-
-    impl Lanes for F64<Neon> {
-        type E = f64;
-        const N: usize = 2;
-        type V = float64x2_t;
-        /// NEON has no masked loads: a tail is the lane count, moved through a small stack buffer.
-        type M = usize;
-
-        #[inline(always)]
-        fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-            Neon::vectorize(self.0, op)
-        }
-        #[inline(always)]
-        fn mask(self, n: usize) -> usize {
-            debug_assert!(n == 1);
-            n
-        }
-        #[inline(always)]
-        unsafe fn load(self, ptr: *const f64) -> float64x2_t {
-            // SAFETY: the caller guarantees 2 readable f64s at `ptr`; NEON is proven by the token.
-            unsafe { vld1q_f64(ptr) }
-        }
-        #[inline(always)]
-        unsafe fn load_masked(self, m: usize, ptr: *const f64) -> float64x2_t {
-            let mut buf = [0.0f64; 2];
-            let n = m.min(2);
-            // SAFETY: the caller guarantees `n` readable f64s at `ptr`; `buf` holds 2 >= n and
-            // cannot overlap the caller's slice.
-            unsafe { core::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), n) };
-            // SAFETY: `buf` is 2 readable f64s.
-            unsafe { vld1q_f64(buf.as_ptr()) }
-        }
-        #[inline(always)]
-        unsafe fn store(self, ptr: *mut f64, v: float64x2_t) {
-            // SAFETY: the caller guarantees 2 writable f64s at `ptr`.
-            unsafe { vst1q_f64(ptr, v) }
-        }
-        #[inline(always)]
-        unsafe fn store_masked(self, m: usize, ptr: *mut f64, v: float64x2_t) {
-            let mut buf = [0.0f64; 2];
-            let n = m.min(2);
-            // SAFETY: `buf` is 2 writable f64s.
-            unsafe { vst1q_f64(buf.as_mut_ptr(), v) };
-            // SAFETY: the caller guarantees `n` writable f64s at `ptr`; `buf` holds 2 >= n.
-            unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n) };
-        }
-        #[inline(always)]
-        fn zero(self) -> float64x2_t {
-            self.0.neon.vdupq_n_f64(0.0)
-        }
-        #[inline(always)]
-        fn splat(self, x: f64) -> float64x2_t {
-            self.0.neon.vdupq_n_f64(x)
-        }
-        #[inline(always)]
-        fn add(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
-            self.0.neon.vaddq_f64(a, b)
-        }
-        #[inline(always)]
-        fn mul(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
-            self.0.neon.vmulq_f64(a, b)
-        }
-        #[inline(always)]
-        fn div(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
-            self.0.neon.vdivq_f64(a, b)
-        }
-        #[inline(always)]
-        fn abs(self, a: float64x2_t) -> float64x2_t {
-            self.0.neon.vabsq_f64(a)
-        }
-        #[inline(always)]
-        fn sqrt(self, a: float64x2_t) -> float64x2_t {
-            self.0.neon.vsqrtq_f64(a)
-        }
-        #[inline(always)]
-        fn max_rule(self, l: float64x2_t, r: float64x2_t) -> float64x2_t {
-            // Not `fmax`: it returns +0 for (-0, +0) and the first operand's NaN. Select explicitly.
-            let gt = self.0.neon.vcgtq_f64(r, l);
-            let num = self.0.neon.vceqq_f64(r, r);
-            // Take `r` where `r > l` or `r` is NaN (`!(r == r)`): `gt | !num`.
-            let take = self.0.neon.vorrq_u64(gt, self.0.neon.veorq_u64(num, self.0.neon.vdupq_n_u64(u64::MAX)));
-            self.0.neon.vbslq_f64(take, r, l)
-        }
-        #[inline(always)]
-        fn canonical_nan(self, a: float64x2_t) -> float64x2_t {
-            self.0.neon.vbslq_f64(self.0.neon.vceqq_f64(a, a), a, self.0.neon.vdupq_n_f64(f64::NAN))
-        }
-    }
+    // SAFETY: `buf` holds `MAX_LANES >= N` elements.
+    unsafe { l.load(buf.as_ptr()) }
 }

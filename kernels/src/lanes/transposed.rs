@@ -17,6 +17,7 @@
 //! of 10x10 to 7x7, went from 74 µs on the channels-first argmax kernel (per-output gathers) to
 //! 33 µs (AVX-512 level, docs/design-argmax.md; the channels-last layout itself takes 10.7 µs).
 
+use crate::lanes::Lanes;
 use crate::problem::{Layout, Problem, Reduce};
 use core::ops::Range;
 
@@ -45,37 +46,9 @@ pub(crate) fn group(p: &Problem<'_>) -> Option<usize> {
     (g >= 8).then_some(g)
 }
 
-/// 8x8 blocks of a matrix transpose, one implementation per ISA.
-pub(crate) trait Block8: Copy {
-    /// Writes `dst[(c * ds) + r] = src[(r * ss) + c]` for `r, c < 8`.
-    ///
-    /// # Safety
-    /// `src[r * ss .. r * ss + 8]` must be readable and `dst[c * ds .. c * ds + 8]` writable for
-    /// every `r, c < 8`, and the two ranges must not overlap.
-    unsafe fn block8(self, src: *const f32, ss: usize, dst: *mut f32, ds: usize);
-}
-
-/// Element by element (NEON, and any level without a vector block).
-#[cfg(target_arch = "aarch64")]
-#[derive(Clone, Copy)]
-pub(crate) struct Plain;
-
-#[cfg(target_arch = "aarch64")]
-impl Block8 for Plain {
-    #[inline(always)]
-    unsafe fn block8(self, src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
-        for r in 0..8 {
-            for c in 0..8 {
-                // SAFETY: the caller guarantees both 8x8 ranges (r, c < 8).
-                unsafe { *dst.add(c * ds + r) = *src.add(r * ss + c) };
-            }
-        }
-    }
-}
-
 /// `dst[c * rows + r] = src[r * cols + c]`: the `rows x cols` matrix `src`, transposed.
 #[inline(always)]
-fn transpose<B: Block8>(b: B, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+fn transpose<V: Lanes<E = f32>>(v: V, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     assert!(src.len() == rows * cols && dst.len() == rows * cols);
     let (r8, c8) = (rows / 8 * 8, cols / 8 * 8);
     let (sp, dp) = (src.as_ptr(), dst.as_mut_ptr());
@@ -85,7 +58,7 @@ fn transpose<B: Block8>(b: B, src: &[f32], rows: usize, cols: usize, dst: &mut [
             // columns c0..c0 + 8 inside `src` ((r0 + r) * cols + c0 + 8 <= rows * cols), and
             // destination rows c0 + c hold r0..r0 + 8 inside `dst` likewise; `src` and `dst` are
             // distinct slices.
-            unsafe { b.block8(sp.add(r0 * cols + c0), cols, dp.add(c0 * rows + r0), rows) };
+            unsafe { v.transpose8(sp.add(r0 * cols + c0), cols, dp.add(c0 * rows + r0), rows) };
         }
         for c in c8..cols {
             for r in r0..r0 + 8 {
@@ -133,11 +106,11 @@ impl Cut {
 }
 
 /// Runs `p` (with [`group`] `Some(g)`): whole planes of `rows` by groups through `last`, the rest
-/// through `first`. Transposes use `b`'s 8x8 blocks.
+/// through `first`. Transposes use `v`'s 8x8 blocks ([`Lanes::transpose8`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn pool_groups<B: Block8, F: Kernel, L: Kernel>(
-    b: B,
+pub(crate) fn pool_groups<V: Lanes<E = f32>, F: Kernel, L: Kernel>(
+    v: V,
     p: &Problem<'_>,
     red: &Reduce,
     input: &[f32],
@@ -160,9 +133,9 @@ pub(crate) fn pool_groups<B: Block8, F: Kernel, L: Kernel>(
         let (pl, n) = (cut.plane0 + k * g, out.len() / op);
         let sub = Problem::new(Layout::ChannelsLast, 1, n, *p.axes()).expect("a group is smaller than the problem");
         let (xs, ys) = (&mut xs[..n * ip], &mut ys[..n * op]);
-        transpose(b, &input[pl * ip..(pl + n) * ip], n, ip, xs);
+        transpose(v, &input[pl * ip..(pl + n) * ip], n, ip, xs);
         last(&sub, red, xs, ys, 0..cut.per_plane);
-        transpose(b, ys, op, n, out);
+        transpose(v, ys, op, n, out);
     }
     if rows.end > cut.body_end {
         first(p, red, input, out_tail, cut.body_end..rows.end);
@@ -179,8 +152,8 @@ impl<F: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>)> ArgKerne
 /// (window rows top to bottom, each left to right), so the selected element is the same.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn pool_groups_argmax<B: Block8, F: ArgKernel, L: ArgKernel>(
-    b: B,
+pub(crate) fn pool_groups_argmax<V: Lanes<E = f32>, F: ArgKernel, L: ArgKernel>(
+    v: V,
     p: &Problem<'_>,
     input: &[f32],
     output: &mut [f32],
@@ -208,9 +181,9 @@ pub(crate) fn pool_groups_argmax<B: Block8, F: ArgKernel, L: ArgKernel>(
         let is = &mut is[..n * op];
         {
             let (xg, yg) = (&mut xs[..n * ip], &mut ys[..n * op]);
-            transpose(b, &input[pl * ip..(pl + n) * ip], n, ip, xg);
+            transpose(v, &input[pl * ip..(pl + n) * ip], n, ip, xg);
             last(&sub, xg, yg, is, 0..cut.per_plane);
-            transpose(b, yg, op, n, out);
+            transpose(v, yg, op, n, out);
         }
         // The indices go back through the same f32 transpose as bit patterns (a transpose only
         // moves bits): they are below 2^31 (the argmax kernels take planes of at most i32::MAX
@@ -220,7 +193,7 @@ pub(crate) fn pool_groups_argmax<B: Block8, F: ArgKernel, L: ArgKernel>(
         for (b32, &i) in bits.iter_mut().zip(is.iter()) {
             *b32 = f32::from_bits(i as u32);
         }
-        transpose(b, bits, op, n, back);
+        transpose(v, bits, op, n, back);
         for (v, y) in idx.iter_mut().zip(back.iter()) {
             *v = i64::from(y.to_bits());
         }

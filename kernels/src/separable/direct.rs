@@ -9,7 +9,7 @@
 //! valid lanes touch no padding and its reads stay inside the input (else it is copied once into
 //! a padded stack row), and output rows are walked with counters instead of divisions.
 
-use super::{BUF, Finish, Red, Ring, Rows, SLOTS, Simd, TILE, axis_overlaps, extent, fold_rows, hvec};
+use super::{BUF, Finish, Nests, Red, Ring, Rows, SLOTS, TILE, axis_overlaps, extent, fold_rows, hvec};
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -57,7 +57,7 @@ struct Direct<'a, 'p> {
 /// Runs the lean nest when the problem has its shape; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn try_lean_nest<S: Simd, R: Red, const ST: usize, const K: usize>(
+pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),
@@ -114,7 +114,7 @@ pub(super) fn try_lean_nest<S: Simd, R: Red, const ST: usize, const K: usize>(
 
 /// Copies `src` to the start of `dst` (`dst.len() >= src.len()`) with full-vector moves.
 #[inline(always)]
-pub(super) fn copy_row<S: Simd>(s: S, dst: &mut [f32], src: &[f32]) {
+pub(super) fn copy_row<S: Nests>(s: S, dst: &mut [f32], src: &[f32]) {
     let n = src.len();
     let dst = &mut dst[..n];
     if n < S::N {
@@ -137,7 +137,7 @@ pub(super) fn copy_row<S: Simd>(s: S, dst: &mut [f32], src: &[f32]) {
 impl Direct<'_, '_> {
     /// Reduces the row of input that starts at `base` into `hr[slot * TILE..][..nvec * N]`.
     #[inline(always)]
-    fn reduce_row<S: Simd, R: Red, const ST: usize, const K: usize>(&mut self, s: S, base: usize, slot: usize) {
+    fn reduce_row<S: Nests, R: Red, const ST: usize, const K: usize>(&mut self, s: S, base: usize, slot: usize) {
         let (k, d, nvec) = (self.k, self.d, self.nvec);
         let src = self.row_src::<S, R>(s, base);
         let dst = &mut self.hr.0[slot * TILE..slot * TILE + nvec * S::N];
@@ -152,7 +152,7 @@ impl Direct<'_, '_> {
     /// A pointer to `ext` readable floats holding the row that starts at `base` at virtual
     /// position `pb`: the input itself when that is clean, else a padded copy in `bufs`.
     #[inline(always)]
-    fn row_src<S: Simd, R: Red>(&mut self, s: S, base: usize) -> *const f32 {
+    fn row_src<S: Nests, R: Red>(&mut self, s: S, base: usize) -> *const f32 {
         if self.clean && base + self.ext <= self.input.len() {
             return self.input[base..base + self.ext].as_ptr();
         }
@@ -177,7 +177,7 @@ impl Direct<'_, '_> {
 
     /// Copies the row that starts at `base` (or its part that `ext` covers) into buffer `b`.
     #[inline(always)]
-    fn stage<S: Simd>(&mut self, s: S, b: usize, base: usize) {
+    fn stage<S: Nests>(&mut self, s: S, b: usize, base: usize) {
         // Only `pb..pb + n` (after `lead`) is ever written, so the rest of the `ext` floats from
         // `lead` keeps the padding;
         // the lanes that read it are padding or unused (`pb <= (k - 1) * d < ext`, as every
@@ -212,7 +212,7 @@ impl Direct<'_, '_> {
 
     /// Output rows whose windows share no input rows: each window row is reduced into registers.
     #[inline(always)]
-    fn fused<S: Simd, R: Red, const ST: usize, const K: usize>(
+    fn fused<S: Nests, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         output: &mut [f32],
@@ -281,7 +281,7 @@ impl Direct<'_, '_> {
     /// 2-D and 1-D output rows whose windows overlap along y: input row `y` of the current image
     /// is reduced once into ring slot `y % SLOTS` and folded by every window that covers it.
     #[inline(always)]
-    fn rolling<S: Simd, R: Red, const ST: usize, const K: usize>(
+    fn rolling<S: Nests, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         output: &mut [f32],
@@ -339,7 +339,7 @@ struct Strided<R, const ST: usize, const K: usize> {
     red: PhantomData<R>,
 }
 
-impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<R, ST, K> {
+impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, zi: usize, yi: usize, _i: usize) -> S::V {
         // SAFETY: built only by `Direct::fused` after checking that the window's last row
@@ -354,7 +354,7 @@ impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<R, ST
 
 /// The code that runs once the finish is known: see [`Red::with_fin`], which picks among the
 /// finishes its reduction can have, so no other combination is compiled.
-pub(crate) trait FinUser<S: Simd> {
+pub(crate) trait FinUser<S: Nests> {
     /// Runs with finish `f`.
     fn run<F: Fin<S>>(self, s: S, f: F);
 }
@@ -368,7 +368,7 @@ struct FusedRows<'o, R, const ST: usize, const K: usize> {
     out: &'o mut [f32],
 }
 
-impl<S: Simd, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows<'_, R, ST, K> {
+impl<S: Nests, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows<'_, R, ST, K> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { src, tz, ty, nvec, out } = self;
@@ -390,7 +390,7 @@ pub(super) struct RingRows<'a, 'o, R> {
     pub(super) red: PhantomData<R>,
 }
 
-impl<S: Simd, R: Red> FinUser<S> for RingRows<'_, '_, R> {
+impl<S: Nests, R: Red> FinUser<S> for RingRows<'_, '_, R> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { ring, ty, nvec, out, .. } = self;
@@ -405,7 +405,7 @@ impl<S: Simd, R: Red> FinUser<S> for RingRows<'_, '_, R> {
 
 /// One fused output row with `TZ x TY` window rows (0: `tz x ty`) read in place through `src`.
 #[inline(always)]
-fn fused_row<S: Simd, R: Red, F: Fin<S>, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
+fn fused_row<S: Nests, R: Red, F: Fin<S>, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
     s: S,
     f: F,
     mut src: Strided<R, ST, K>,
@@ -422,7 +422,7 @@ fn fused_row<S: Simd, R: Red, F: Fin<S>, const ST: usize, const K: usize, const 
 /// The vertical pass of one output row: output vector `v` folds `rows[i][v * N..][..N]` for
 /// `i < ty` (`TY` when not 0), finishes and stores it. Each `rows[i]` starts a ring slot.
 #[inline(always)]
-fn vfold<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
+fn vfold<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
     rows: &[*const f32; SLOTS],
@@ -446,7 +446,7 @@ fn vfold<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
 
 /// Stores output vector `v` of a row (`v * N < out.len()`): whole, or its lanes inside `out`.
 #[inline(always)]
-fn store_vec<S: Simd>(s: S, y: S::V, v: usize, out: &mut [f32]) {
+fn store_vec<S: Nests>(s: S, y: S::V, v: usize, out: &mut [f32]) {
     let off = v * S::N;
     let dst = &mut out[off..];
     if dst.len() >= S::N {
@@ -454,13 +454,13 @@ fn store_vec<S: Simd>(s: S, y: S::V, v: usize, out: &mut [f32]) {
         unsafe { s.store(dst.as_mut_ptr(), y) }
     } else {
         // SAFETY: `dst` holds `dst.len() < N` floats, at least one (`off < out.len()`).
-        unsafe { s.store_n(dst.as_mut_ptr(), dst.len(), y) }
+        unsafe { s.store_first(dst.as_mut_ptr(), dst.len(), y) }
     }
 }
 
 /// What happens to a folded window vector before it is stored: [`Finish`] as a type, so the
 /// vector loops are specialised to it.
-pub(crate) trait Fin<S: Simd>: Copy {
+pub(crate) trait Fin<S: Nests>: Copy {
     /// The finished values of outputs `off..off + N` of the row.
     fn apply(self, s: S, x: S::V, off: usize) -> S::V;
     /// [`Fin::apply`] without its bounds check, for loops that checked their whole range once.
@@ -497,7 +497,7 @@ struct AnyFin<'a> {
     div: &'a [f32; TILE],
 }
 
-impl<S: Simd> Fin<S> for AnyFin<'_> {
+impl<S: Nests> Fin<S> for AnyFin<'_> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, off: usize) -> S::V {
         match self.fin {
@@ -518,31 +518,31 @@ pub(crate) struct PowRoot(pub(crate) f32);
 #[derive(Clone, Copy)]
 pub(crate) struct DivTable<'a>(pub(crate) &'a [f32]);
 
-impl<S: Simd> Fin<S> for Keep {
+impl<S: Nests> Fin<S> for Keep {
     #[inline(always)]
     fn apply(self, _: S, x: S::V, _: usize) -> S::V {
         x
     }
 }
-impl<S: Simd> Fin<S> for Canon {
+impl<S: Nests> Fin<S> for Canon {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        s.canon(x)
+        s.canonical_nan(x)
     }
 }
-impl<S: Simd> Fin<S> for Root {
+impl<S: Nests> Fin<S> for Root {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        s.canon(s.sqrt(x))
+        s.canonical_nan(s.sqrt(x))
     }
 }
-impl<S: Simd> Fin<S> for DivBy<S::V> {
+impl<S: Nests> Fin<S> for DivBy<S::V> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        s.canon(s.div(x, self.0))
+        s.canonical_nan(s.div(x, self.0))
     }
 }
-impl<S: Simd> Fin<S> for PowRoot {
+impl<S: Nests> Fin<S> for PowRoot {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
         let mut lanes = [0.0f32; 16];
@@ -556,18 +556,18 @@ impl<S: Simd> Fin<S> for PowRoot {
         unsafe { s.load(l.as_ptr()) }
     }
 }
-impl<S: Simd> Fin<S> for DivTable<'_> {
+impl<S: Nests> Fin<S> for DivTable<'_> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, off: usize) -> S::V {
         let d = &self.0[off..off + S::N];
         // SAFETY: `d` holds N floats.
-        s.canon(s.div(x, unsafe { s.load(d.as_ptr()) }))
+        s.canonical_nan(s.div(x, unsafe { s.load(d.as_ptr()) }))
     }
     #[inline(always)]
     unsafe fn apply_unchecked(self, s: S, x: S::V, off: usize) -> S::V {
         debug_assert!(off + S::N <= self.0.len());
         // SAFETY: the caller guarantees `covers(off + N)`: the table holds `off + N` divisors.
-        s.canon(s.div(x, unsafe { s.load(self.0.as_ptr().add(off)) }))
+        s.canonical_nan(s.div(x, unsafe { s.load(self.0.as_ptr().add(off)) }))
     }
     #[inline(always)]
     fn covers(self, end: usize) -> bool {

@@ -1,5 +1,6 @@
-//! The channels-first (NCL, NCHW, NCDHW) f32 windowed loop nest, written once over a small
-//! per-ISA vector trait ([`Simd`]) and instantiated by the AVX-512, AVX2 and NEON modules.
+//! The channels-first (NCL, NCHW, NCDHW) f32 windowed loop nest, written once over the vector
+//! trait [`Lanes`] (`f32` lanes, with its deinterleaving loads) and instantiated by the AVX-512,
+//! AVX2 and NEON modules through [`Nests`].
 //!
 //! # Algorithm (separable, canonical order)
 //! A window's sum is `sum_z(sum_y(sum_x(x)))` (each row folded left to right from `+0.0`) and
@@ -27,6 +28,7 @@
 pub(crate) mod direct;
 mod plane;
 
+use crate::lanes::Lanes;
 use crate::problem::{Axis, LpPower, Problem, Reduce};
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -38,78 +40,26 @@ const SLOTS: usize = 16;
 /// Floats in the padded row buffer.
 const BUF: usize = 2560;
 
-/// The vector operations the loop nest needs from an instruction set (f32 lanes).
+/// Where a level compiles this family's nests: its [`Lanes`] (`f32`) plus two entry points.
 ///
-/// Implementations are zero-sized types that can only be created where their features are
-/// enabled; the `unsafe` methods additionally require the stated pointer ranges to be valid.
-pub(crate) trait Simd: Copy {
-    /// A vector of `N` f32 lanes.
-    type V: Copy;
-    /// Lanes per vector (at most 16, divides [`TILE`]).
-    const N: usize;
-    /// All lanes `x`.
-    fn splat(self, x: f32) -> Self::V;
-    /// Loads `p[0..N]`.
-    ///
-    /// # Safety
-    /// `p[0..N]` must be readable.
-    unsafe fn load(self, p: *const f32) -> Self::V;
-    /// Stores `p[0..N]`.
-    ///
-    /// # Safety
-    /// `p[0..N]` must be writable.
-    unsafe fn store(self, p: *mut f32, v: Self::V);
-    /// Stores the first `n` lanes to `p[0..n]` (`1 <= n < N`), touching nothing else.
-    ///
-    /// # Safety
-    /// `p[0..n]` must be writable.
-    unsafe fn store_n(self, p: *mut f32, n: usize, v: Self::V);
-    /// The elements `p[2 * j]`, in the lane order of this ISA's stride-2 deinterleave (the
-    /// same order for every `p`; [`Simd::order`] puts it right). Lane-wise folds of such vectors
-    /// need the order fixed once, not once per tap.
-    ///
-    /// # Safety
-    /// `p[0..2 * N]` must be readable.
-    unsafe fn load_even(self, p: *const f32) -> Self::V;
-    /// The elements `p[2 * j + 1]`, in the order of [`Simd::load_even`].
-    ///
-    /// # Safety
-    /// `p[0..2 * N]` must be readable.
-    unsafe fn load_odd(self, p: *const f32) -> Self::V;
-    /// The elements `p[4 * j + phase]` (`phase < 4`), in the lane order of this ISA's stride-4
-    /// deinterleave (the same for every `p` and phase).
-    ///
-    /// # Safety
-    /// `p[0..4 * N]` must be readable.
-    unsafe fn load_s4(self, p: *const f32, phase: usize) -> Self::V;
-    /// Puts the lanes of a vector in the deinterleave order of stride `ST` (1, 2 or 4) into
-    /// natural order: lane `j` then holds element `j`.
-    fn order<const ST: usize>(self, v: Self::V) -> Self::V;
-    /// Runs [`pool_nests`] for this ISA inside its token's `vectorize`.
-    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>);
-    /// Runs the plane nest (2-D and 1-D maps, see [`plane`]) for this ISA, or declines
-    /// (`false`, nothing written). An ISA may run it at another vector width (AVX-512 runs the
-    /// AVX2 one; the folds are the same, so are the bits).
+/// [`Nests::nest`] runs [`pool_nests`] inside the token's `vectorize` (one out-of-line copy per
+/// reduction, stride and kernel size). [`Nests::plane`] runs the plane nest (2-D and 1-D maps, see
+/// [`plane`]) or declines (`false`, nothing written); a level may run it at another vector width
+/// (AVX-512 runs the AVX2 one; the folds are the same, so are the bits).
+pub(crate) trait Nests: Lanes<E = f32> {
+    /// Runs [`pool_nests`] for this level inside its token's `vectorize`.
+    #[inline(always)]
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+        self.vectorize(
+            #[inline(always)]
+            || pool_nests::<Self, R, ST, K>(self, args),
+        )
+    }
+    /// Runs the plane nest for this level, or declines.
     #[inline(always)]
     fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_>) -> bool {
         plane_run::<Self, R, ST, K>(self, args)
     }
-    /// `a + b` per lane (IEEE, operand order kept for NaN payloads).
-    fn add(self, a: Self::V, b: Self::V) -> Self::V;
-    /// `a * b` per lane.
-    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
-    /// `a / b` per lane, correctly rounded.
-    fn div(self, a: Self::V, b: Self::V) -> Self::V;
-    /// Correctly rounded square root per lane.
-    fn sqrt(self, a: Self::V) -> Self::V;
-    /// Clears the sign bit of every lane.
-    fn abs(self, a: Self::V) -> Self::V;
-    /// Any NaN lane becomes the canonical quiet NaN `f32::NAN` (as `Scalar::mean` does).
-    fn canon(self, a: Self::V) -> Self::V;
-    /// The canonical max rule per lane: `if r > l || r.is_nan() { r } else { l }`.
-    fn maxc(self, l: Self::V, r: Self::V) -> Self::V;
-    /// `if r > l { r } else { l }` per lane: the max rule where no lane is NaN.
-    fn maxf(self, l: Self::V, r: Self::V) -> Self::V;
 }
 
 /// One reduction: the per-element term, the start of a row fold, and the combine step.
@@ -124,11 +74,11 @@ pub(crate) trait Red {
     /// check; sums are their own).
     type Fast: Red;
     /// The term an input element contributes.
-    fn term<S: Simd>(s: S, v: S::V) -> S::V;
+    fn term<S: Nests>(s: S, v: S::V) -> S::V;
     /// A row fold's value after its first term (`+0.0 + t` for sums, `t` for max).
-    fn first<S: Simd>(s: S, t: S::V) -> S::V;
+    fn first<S: Nests>(s: S, t: S::V) -> S::V;
     /// One fold step.
-    fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V;
+    fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V;
     /// Scalar [`Red::term`].
     fn term1(x: f32) -> f32;
     /// Scalar [`Red::first`].
@@ -138,7 +88,7 @@ pub(crate) trait Red {
     /// Runs `user` with the finish of `fin`, among those this reduction can have (the kernel
     /// entry pairs max with [`Finish::None`], sums with `Div` or `Pow`, `|x|` with `Sum`, `x^2`
     /// with `Sqrt`), so only those loop bodies are compiled.
-    fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, fin: Finish, div: &[f32], user: U);
+    fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, fin: Finish, div: &[f32], user: U);
 }
 
 /// Max by the canonical rule.
@@ -160,15 +110,15 @@ macro_rules! max_red {
             const HOT: bool = true;
             type Fast = MaxF;
             #[inline(always)]
-            fn term<S: Simd>(_: S, v: S::V) -> S::V {
+            fn term<S: Nests>(_: S, v: S::V) -> S::V {
                 v
             }
             #[inline(always)]
-            fn first<S: Simd>(_: S, t: S::V) -> S::V {
+            fn first<S: Nests>(_: S, t: S::V) -> S::V {
                 t
             }
             #[inline(always)]
-            fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V {
+            fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V {
                 s.$comb(a, b)
             }
             #[inline(always)]
@@ -184,15 +134,15 @@ macro_rules! max_red {
                 if b > a || b.is_nan() { b } else { a }
             }
             #[inline(always)]
-            fn with_fin<S: Simd, U: direct::FinUser<S>>(s: S, _: Finish, _: &[f32], user: U) {
+            fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, _: Finish, _: &[f32], user: U) {
                 user.run(s, direct::Keep)
             }
         }
     };
 }
 
-max_red!(MaxR, maxc);
-max_red!(MaxF, maxf);
+max_red!(MaxR, max_rule);
+max_red!(MaxF, max_fast);
 
 macro_rules! sum_red {
     ($t:ty, $hot:expr, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr, |$fs:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
@@ -201,15 +151,15 @@ macro_rules! sum_red {
             const HOT: bool = $hot;
             type Fast = $t;
             #[inline(always)]
-            fn term<S: Simd>($s: S, $v: S::V) -> S::V {
+            fn term<S: Nests>($s: S, $v: S::V) -> S::V {
                 $term
             }
             #[inline(always)]
-            fn first<S: Simd>(s: S, t: S::V) -> S::V {
+            fn first<S: Nests>(s: S, t: S::V) -> S::V {
                 s.add(s.splat(0.0), t)
             }
             #[inline(always)]
-            fn comb<S: Simd>(s: S, a: S::V, b: S::V) -> S::V {
+            fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V {
                 s.add(a, b)
             }
             #[inline(always)]
@@ -225,7 +175,7 @@ macro_rules! sum_red {
                 a + b
             }
             #[inline(always)]
-            fn with_fin<S: Simd, U: direct::FinUser<S>>($fs: S, $fin: Finish, $div: &[f32], $user: U) {
+            fn with_fin<S: Nests, U: direct::FinUser<S>>($fs: S, $fin: Finish, $div: &[f32], $user: U) {
                 $with
             }
         }
@@ -279,7 +229,7 @@ fn extent(n: usize, nvec: usize, k: usize, s: usize, d: usize) -> usize {
 /// # Safety
 /// `sp[0..extent(N, v + 1, k, ST, d)]` must be readable.
 #[inline(always)]
-unsafe fn hvec<S: Simd, R: Red, const ST: usize, const K: usize>(
+unsafe fn hvec<S: Nests, R: Red, const ST: usize, const K: usize>(
     s: S,
     sp: *const f32,
     v: usize,
@@ -306,7 +256,7 @@ unsafe fn hvec<S: Simd, R: Red, const ST: usize, const K: usize>(
 /// Stride 1 reads `sp[base + o..][..N]`, stride 2 `sp[base + (o & !1)..][..2N]`, stride 4
 /// `sp[base + (o & !3)..][..4N]`: that range must be readable.
 #[inline(always)]
-unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: usize) -> S::V {
+unsafe fn tap<S: Nests, const ST: usize>(s: S, sp: *const f32, base: usize, o: usize) -> S::V {
     // SAFETY: the caller's contract is exactly the range each branch reads.
     unsafe {
         match ST {
@@ -315,7 +265,7 @@ unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: us
                 let q = sp.add(base + (o & !1));
                 if o & 1 == 0 { s.load_even(q) } else { s.load_odd(q) }
             }
-            _ => s.load_s4(sp.add(base + (o & !3)), o & 3),
+            _ => s.load_stride4(sp.add(base + (o & !3)), o & 3),
         }
     }
 }
@@ -323,7 +273,7 @@ unsafe fn tap<S: Simd, const ST: usize>(s: S, sp: *const f32, base: usize, o: us
 /// Finishes the window values of outputs `off..off + N` (divisors `div[off..]`) and stores
 /// the valid ones (`off < nt <= out.len()`).
 #[inline(always)]
-fn finish_store<S: Simd, R: Red>(
+fn finish_store<S: Nests, R: Red>(
     s: S,
     fin: Finish,
     div: &[f32; TILE],
@@ -335,14 +285,14 @@ fn finish_store<S: Simd, R: Red>(
     let y = match fin {
         _ if R::MAX => x,
         Finish::None => x,
-        Finish::Sum => s.canon(x),
-        Finish::Sqrt => s.canon(s.sqrt(x)),
+        Finish::Sum => s.canonical_nan(x),
+        Finish::Sqrt => s.canonical_nan(s.sqrt(x)),
         Finish::Pow(_) => unreachable!("general Lp runs in the lean nest or the portable kernel"),
-        Finish::Div(Some(d)) => s.canon(s.div(x, s.splat(d))),
+        Finish::Div(Some(d)) => s.canonical_nan(s.div(x, s.splat(d))),
         Finish::Div(None) => {
             let d = &div[off..off + S::N];
             // SAFETY: `d` holds N floats.
-            s.canon(s.div(x, unsafe { s.load(d.as_ptr()) }))
+            s.canonical_nan(s.div(x, unsafe { s.load(d.as_ptr()) }))
         }
     };
     let end = nt.min(out.len());
@@ -353,12 +303,12 @@ fn finish_store<S: Simd, R: Red>(
     } else {
         let dst = &mut out[off..end];
         // SAFETY: `dst` holds `dst.len() < N` floats (the callers keep `off < nt`).
-        unsafe { s.store_n(dst.as_mut_ptr(), dst.len(), y) }
+        unsafe { s.store_first(dst.as_mut_ptr(), dst.len(), y) }
     }
 }
 
 /// Where the rows of one window come from, for [`fold_rows`].
-trait Rows<S: Simd> {
+trait Rows<S: Nests> {
     /// Row `i` of the window (rows ordered depth-major; `i = zi * ty + yi`), as a vector of row
     /// folds.
     fn row(&self, s: S, zi: usize, yi: usize, i: usize) -> S::V;
@@ -371,7 +321,7 @@ struct Cached<'a> {
     off: usize,
 }
 
-impl<S: Simd> Rows<S> for Cached<'_> {
+impl<S: Nests> Rows<S> for Cached<'_> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         let at = self.slots[i] * TILE + self.off;
@@ -389,7 +339,7 @@ struct Ring<'a> {
     off: usize,
 }
 
-impl<S: Simd> Rows<S> for Ring<'_> {
+impl<S: Nests> Rows<S> for Ring<'_> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         let at = ((self.y0 + i * self.dy) % SLOTS) * TILE + self.off;
@@ -408,7 +358,7 @@ struct Fused<'a, R, const ST: usize, const K: usize> {
     red: PhantomData<R>,
 }
 
-impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, R, ST, K> {
+impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
@@ -420,7 +370,7 @@ impl<S: Simd, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, R, 
 /// Folds the rows of one window in the canonical order: rows `0..ty` of each depth plane top to
 /// bottom, the planes front to back. `TZ`/`TY` specialise the counts (0: use `tz`, `ty`).
 #[inline(always)]
-fn fold_rows<S: Simd, R: Red, const TZ: usize, const TY: usize>(
+fn fold_rows<S: Nests, R: Red, const TZ: usize, const TY: usize>(
     s: S,
     tz: usize,
     ty: usize,
@@ -441,7 +391,7 @@ fn fold_rows<S: Simd, R: Red, const TZ: usize, const TY: usize>(
 /// The channels-first windowed kernel for one ISA: same contract and bits as
 /// [`crate::portable::window`], for every [`Reduce`].
 #[inline(always)]
-pub(crate) fn window<S: Simd>(
+pub(crate) fn window<S: Nests>(
     s: S,
     p: &Problem<'_>,
     red: &Reduce,
@@ -480,7 +430,7 @@ fn uniform_divisor(p: &Problem<'_>) -> Option<f32> {
 
 /// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.
 #[inline(always)]
-fn by_shape<S: Simd, R: Red>(
+fn by_shape<S: Nests, R: Red>(
     s: S,
     p: &Problem<'_>,
     finish: Finish,
@@ -551,14 +501,14 @@ struct Nest<'a, 'p> {
     vol: [f32; TILE],
 }
 
-/// The arguments of [`Simd::plane`]: the problem, the x window (`k`, `d`, `pad_begin`), the
+/// The arguments of [`Nests::plane`]: the problem, the x window (`k`, `d`, `pad_begin`), the
 /// finish, the input, the output and its rows.
 pub(crate) type PlaneArgs<'a, 'p, 'o> =
     (&'p Problem<'a>, (usize, usize, usize), Finish, &'p [f32], &'o mut [f32], Range<usize>);
 
-/// The plane nest for lanes `S` (what [`Simd::plane`] runs by default).
+/// The plane nest for lanes `S` (what [`Nests::plane`] runs by default).
 #[inline(always)]
-pub(crate) fn plane_run<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: PlaneArgs<'_, '_, '_>) -> bool {
+pub(crate) fn plane_run<S: Nests, R: Red, const ST: usize, const K: usize>(s: S, args: PlaneArgs<'_, '_, '_>) -> bool {
     let (p, kdp, finish, input, output, rows) = args;
     plane::try_plane_nest::<S, R, ST, K>(s, p, kdp, finish, input, output, rows)
 }
@@ -593,9 +543,9 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 }
 
 /// The loop nest for one ISA, reduction, x stride `ST` and x kernel `K` (0: any); each ISA
-/// instantiates it inside its token's `vectorize` ([`Simd::nest`]).
+/// instantiates it inside its token's `vectorize` ([`Nests::nest`]).
 #[inline(always)]
-pub(crate) fn pool_nests<S: Simd, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
+pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
     let (p, mode, tile, finish, input, output, rows) = args;
     if let HMode::Uniform { k, d, pb } = mode
         && (s.plane::<R, ST, K>((p, (k, d, pb), finish, input, &mut *output, rows.clone()))
@@ -673,7 +623,7 @@ impl Nest<'_, '_> {
     /// rows `lo..hi`. Window starts and ends never decrease with `oy` (windowed and adaptive
     /// axes), so each input row is reduced once per tile. `out` holds the rows' full outputs.
     #[inline(always)]
-    fn rolling_rows<S: Simd, R: Red, const ST: usize, const K: usize>(
+    fn rolling_rows<S: Nests, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         image: usize,
@@ -734,7 +684,7 @@ impl Nest<'_, '_> {
 
     /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
     #[inline(always)]
-    fn output_row<S: Simd, R: Red, const ST: usize, const K: usize>(
+    fn output_row<S: Nests, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         (image, oz, oy): (usize, usize, usize),
@@ -877,7 +827,7 @@ impl Nest<'_, '_> {
     /// Reduces input row `id` (over `(image, z, y)`) along x for outputs `ox0..ox0 + nt` into
     /// cache slot `slot` (lanes past `nt` get unspecified values).
     #[inline(always)]
-    fn hrow<S: Simd, R: Red, const ST: usize, const K: usize>(
+    fn hrow<S: Nests, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         id: usize,

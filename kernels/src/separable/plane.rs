@@ -13,7 +13,7 @@
 //! Same folds in the same order as the other nests, so the same bits.
 
 use super::direct::{Fin, FinUser, Lines, copy_row};
-use super::{Finish, Red, SLOTS, Simd, TILE, extent, hvec};
+use super::{Finish, Nests, Red, SLOTS, TILE, extent, hvec};
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -80,7 +80,7 @@ struct Refold {
 /// Runs the plane nest when the problem has its shape; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn try_plane_nest<S: Simd, R: Red, const ST: usize, const K: usize>(
+pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),
@@ -254,7 +254,7 @@ fn next_band(ay: &crate::problem::Axis<'_>, band: usize, oa: usize, last: usize)
 /// Reduced vectors that cover rows `0..n` of `wh` values (the last row read `nvec` vectors wide,
 /// and one vector more).
 #[inline(always)]
-fn hvecs<S: Simd>(n: usize, wh: usize, nvec: usize) -> usize {
+fn hvecs<S: Nests>(n: usize, wh: usize, nvec: usize) -> usize {
     // One more: the flat vertical pass's last vector may start in the last row's last one.
     ((n - 1) * wh + nvec * S::N).div_ceil(S::N) + 1
 }
@@ -281,7 +281,7 @@ struct Plane<'p, R> {
 impl<R: Red> Plane<'_, R> {
     /// Output rows `oys` of plane `image` into `out` (`oys.len()` rows of `ow`).
     #[inline(always)]
-    fn plane<S: Simd, const ST: usize, const K: usize>(
+    fn plane<S: Nests, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         p: &Problem<'_>,
@@ -323,7 +323,7 @@ impl<R: Red> Plane<'_, R> {
     /// The horizontal pass of a band (reading `src`) and its vertical pass, by the reduction
     /// `R2` (`R` itself, or its NaN-free form).
     #[inline(always)]
-    fn reduce<S: Simd, R2: Red, const ST: usize, const K: usize>(
+    fn reduce<S: Nests, R2: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         p: &Problem<'_>,
@@ -428,7 +428,7 @@ impl<R: Red> Plane<'_, R> {
 
     /// Copies input rows `base..` (`n` of them) into the padded plane.
     #[inline(always)]
-    fn copy_rows<S: Simd>(&mut self, s: S, base: usize, n: usize) {
+    fn copy_rows<S: Nests>(&mut self, s: S, base: usize, n: usize) {
         let pp = self.padded.as_mut_ptr().cast::<f32>();
         if !self.padded_ready {
             for i in 0..self.g.pad_len {
@@ -493,7 +493,7 @@ struct Band<'a, 'o, R> {
     red: PhantomData<R>,
 }
 
-impl<S: Simd, R: Red> FinUser<S> for Band<'_, '_, R> {
+impl<S: Nests, R: Red> FinUser<S> for Band<'_, '_, R> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { rows: band, oys, runs, ends, out, .. } = self;
@@ -571,7 +571,7 @@ struct BandRows<'a> {
 /// Output rows `oy..end` of a band (one row, or a run whose window rows slide down one row at a
 /// time, at the reduced rows' pitch) into the band's `out`.
 #[inline(always)]
-fn vrun<S: Simd, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_>, (oy, end): (usize, usize), out: &mut [f32]) {
+fn vrun<S: Nests, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_>, (oy, end): (usize, usize), out: &mut [f32]) {
     let ty = b.taps[oy];
     // SAFETY (pointer arithmetic only): `ylo <= starts[oy]` and the window's last row is below
     // the band's `yhi`, so every row `vrow` reads was reduced (`hvecs` counts `nvec` vectors
@@ -594,7 +594,7 @@ fn vrun<S: Simd, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_>, (oy, end): (us
 /// Output rows `oy..end` of a band, a run (as many taps, windows one row apart), row by row
 /// into the band's `out` (reduced rows longer than output rows).
 #[inline(always)]
-fn vrows<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
+fn vrows<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
     b: &BandRows<'_>,
@@ -619,7 +619,7 @@ fn vrows<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
 /// with divisor offset `foff + v * N` and stored; as whole vectors when `out` has room for them
 /// (the lanes past the run land on later rows, which their own stores overwrite), else exactly.
 #[inline(always)]
-fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
+fn vrow<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
     (r0, step, (n, nv), foff): (*const f32, usize, (usize, usize), usize),
@@ -630,7 +630,7 @@ fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
     debug_assert!(n <= out.len());
     // (A function, not a closure: closures do not inherit the ISA's target features.)
     #[inline(always)]
-    fn fold<S: Simd, R: Red, F: Fin<S>>(
+    fn fold<S: Nests, R: Red, F: Fin<S>>(
         s: S,
         f: F,
         (r0, step, foff): (*const f32, usize, usize),
@@ -664,14 +664,14 @@ fn vrow<S: Simd, R: Red, F: Fin<S>, const TY: usize>(
     }
     if room < nv {
         // SAFETY: `out[room * N..n]` holds `n - room * N < N` floats (`room = n / N` here).
-        unsafe { s.store_n(op.add(room * S::N), n - room * S::N, fold::<S, R, F>(s, f, at, ty, room)) }
+        unsafe { s.store_first(op.add(room * S::N), n - room * S::N, fold::<S, R, F>(s, f, at, ty, room)) }
     }
 }
 
 /// Whether `x` may hold a NaN: its sum is not finite (a NaN anywhere makes it NaN; an infinity
 /// or an overflow also answers yes, which only costs the NaN-propagating fold).
 #[inline(always)]
-fn has_nan<S: Simd>(s: S, x: &[f32]) -> bool {
+fn has_nan<S: Nests>(s: S, x: &[f32]) -> bool {
     let n = x.len();
     let p = x.as_ptr();
     let mut acc = [s.splat(0.0); 4];

@@ -2,6 +2,7 @@
 
 mod argmax;
 mod global;
+mod lanes;
 mod nchw;
 mod nhwc;
 
@@ -26,7 +27,7 @@ pub(crate) fn window_f32(
     match p.layout() {
         Layout::ChannelsFirst => match crate::route::transposed_group(p) {
             Some(g) => crate::lanes::transposed::pool_groups(
-                crate::lanes::transposed::Plain,
+                simd,
                 p,
                 red,
                 input,
@@ -59,17 +60,9 @@ pub(crate) fn argmax_f32(
     let kernel =
         |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| argmax::argmax(simd, p, i, o, x, r);
     match crate::route::transposed_group(p) {
-        Some(g) => crate::lanes::transposed::pool_groups_argmax(
-            crate::lanes::transposed::Plain,
-            p,
-            input,
-            output,
-            indices,
-            rows,
-            g,
-            kernel,
-            kernel,
-        ),
+        Some(g) => {
+            crate::lanes::transposed::pool_groups_argmax(simd, p, input, output, indices, rows, g, kernel, kernel)
+        }
         None => kernel(p, input, output, indices, rows),
     }
 }

@@ -2,6 +2,7 @@
 
 mod argmax;
 mod global;
+mod lanes;
 mod nchw;
 
 pub(crate) use nchw::plane_nest;

@@ -2,6 +2,7 @@
 
 mod argmax;
 mod global;
+mod lanes;
 mod nchw;
 mod nhwc;
 

@@ -1,0 +1,213 @@
+//! The NEON level's [`Lanes`]: 4 `f32` lanes on the `Neon` token, 2 `f64` lanes on
+//! [`F64<Neon>`]. Holding the token proves the CPU has Advanced SIMD; every method is
+//! `#[inline(always)]`, compiled inside the token's `vectorize`.
+
+use crate::lanes::{F64, Lanes};
+use core::arch::aarch64::*;
+use pulp::aarch64::Neon;
+
+impl Lanes for Neon {
+    type E = f32;
+    const N: usize = 4;
+    type V = float32x4_t;
+    /// NEON has no masked loads: a tail is the lane count, moved through a small stack buffer.
+    type M = usize;
+
+    #[inline(always)]
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        Neon::vectorize(self, op)
+    }
+    #[inline(always)]
+    fn mask(self, n: usize) -> usize {
+        debug_assert!((1..4).contains(&n));
+        n
+    }
+    #[inline(always)]
+    unsafe fn load(self, ptr: *const f32) -> float32x4_t {
+        // SAFETY: the caller guarantees 4 readable f32s at `ptr`; NEON is proven by `self`.
+        unsafe { vld1q_f32(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_masked(self, m: usize, ptr: *const f32) -> float32x4_t {
+        let mut buf = [0.0f32; 4];
+        let n = m.min(4);
+        // SAFETY: the caller guarantees `n` readable f32s at `ptr`; `buf` holds 4 >= n and
+        // cannot overlap the caller's slice.
+        unsafe { core::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), n) };
+        // SAFETY: `buf` is 4 readable f32s.
+        unsafe { vld1q_f32(buf.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32, v: float32x4_t) {
+        // SAFETY: the caller guarantees 4 writable f32s at `ptr`.
+        unsafe { vst1q_f32(ptr, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, m: usize, ptr: *mut f32, v: float32x4_t) {
+        let mut buf = [0.0f32; 4];
+        let n = m.min(4);
+        // SAFETY: `buf` is 4 writable f32s.
+        unsafe { vst1q_f32(buf.as_mut_ptr(), v) };
+        // SAFETY: the caller guarantees `n` writable f32s at `ptr`; `buf` holds 4 >= n.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n) };
+    }
+    #[inline(always)]
+    fn zero(self) -> float32x4_t {
+        self.neon.vdupq_n_f32(0.0)
+    }
+    #[inline(always)]
+    fn splat(self, x: f32) -> float32x4_t {
+        self.neon.vdupq_n_f32(x)
+    }
+    #[inline(always)]
+    fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        self.neon.vaddq_f32(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        self.neon.vmulq_f32(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        self.neon.vdivq_f32(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: float32x4_t) -> float32x4_t {
+        self.neon.vabsq_f32(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: float32x4_t) -> float32x4_t {
+        self.neon.vsqrtq_f32(a)
+    }
+    #[inline(always)]
+    fn max_rule(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
+        // Not `fmax`: it returns +0 for (-0, +0) and the first operand's NaN. Select explicitly.
+        let gt = self.neon.vcgtq_f32(r, l);
+        let nan = self.neon.vmvnq_u32(self.neon.vceqq_f32(r, r));
+        self.neon.vbslq_f32(self.neon.vorrq_u32(gt, nan), r, l)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: float32x4_t) -> float32x4_t {
+        self.neon.vbslq_f32(self.neon.vceqq_f32(a, a), a, self.neon.vdupq_n_f32(f32::NAN))
+    }
+
+    #[inline(always)]
+    unsafe fn store_first(self, ptr: *mut f32, n: usize, v: float32x4_t) {
+        // SAFETY: `n < 4` lanes of the caller's writable `ptr[0..n]`, through a 4-float local.
+        unsafe { self.store_masked(n, ptr, v) }
+    }
+    #[inline(always)]
+    unsafe fn load_even(self, ptr: *const f32) -> float32x4_t {
+        // SAFETY: the caller guarantees `ptr[0..8]` is readable; NEON is proven by `self`.
+        unsafe { vld2q_f32(ptr).0 }
+    }
+    #[inline(always)]
+    unsafe fn load_odd(self, ptr: *const f32) -> float32x4_t {
+        // SAFETY: the caller guarantees `ptr[0..8]` is readable; NEON is proven by `self`.
+        unsafe { vld2q_f32(ptr).1 }
+    }
+    #[inline(always)]
+    unsafe fn load_stride4(self, ptr: *const f32, phase: usize) -> float32x4_t {
+        // SAFETY: the caller guarantees `ptr[0..16]` is readable; NEON is proven by `self`.
+        let q = unsafe { vld4q_f32(ptr) };
+        match phase {
+            0 => q.0,
+            1 => q.1,
+            2 => q.2,
+            _ => q.3,
+        }
+    }
+    #[inline(always)]
+    fn max_fast(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
+        // Take `r` where `r > l` (ties keep `l`, unlike `fmax` on signed zeros).
+        self.neon.vbslq_f32(self.neon.vcgtq_f32(r, l), r, l)
+    }
+}
+
+impl Lanes for F64<Neon> {
+    type E = f64;
+    const N: usize = 2;
+    type V = float64x2_t;
+    /// NEON has no masked loads: a tail is the lane count, moved through a small stack buffer.
+    type M = usize;
+
+    #[inline(always)]
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        Neon::vectorize(self.0, op)
+    }
+    #[inline(always)]
+    fn mask(self, n: usize) -> usize {
+        debug_assert!(n == 1);
+        n
+    }
+    #[inline(always)]
+    unsafe fn load(self, ptr: *const f64) -> float64x2_t {
+        // SAFETY: the caller guarantees 2 readable f64s at `ptr`; NEON is proven by the token.
+        unsafe { vld1q_f64(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_masked(self, m: usize, ptr: *const f64) -> float64x2_t {
+        let mut buf = [0.0f64; 2];
+        let n = m.min(2);
+        // SAFETY: the caller guarantees `n` readable f64s at `ptr`; `buf` holds 2 >= n and
+        // cannot overlap the caller's slice.
+        unsafe { core::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), n) };
+        // SAFETY: `buf` is 2 readable f64s.
+        unsafe { vld1q_f64(buf.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f64, v: float64x2_t) {
+        // SAFETY: the caller guarantees 2 writable f64s at `ptr`.
+        unsafe { vst1q_f64(ptr, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, m: usize, ptr: *mut f64, v: float64x2_t) {
+        let mut buf = [0.0f64; 2];
+        let n = m.min(2);
+        // SAFETY: `buf` is 2 writable f64s.
+        unsafe { vst1q_f64(buf.as_mut_ptr(), v) };
+        // SAFETY: the caller guarantees `n` writable f64s at `ptr`; `buf` holds 2 >= n.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n) };
+    }
+    #[inline(always)]
+    fn zero(self) -> float64x2_t {
+        self.0.neon.vdupq_n_f64(0.0)
+    }
+    #[inline(always)]
+    fn splat(self, x: f64) -> float64x2_t {
+        self.0.neon.vdupq_n_f64(x)
+    }
+    #[inline(always)]
+    fn add(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        self.0.neon.vaddq_f64(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        self.0.neon.vmulq_f64(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        self.0.neon.vdivq_f64(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: float64x2_t) -> float64x2_t {
+        self.0.neon.vabsq_f64(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: float64x2_t) -> float64x2_t {
+        self.0.neon.vsqrtq_f64(a)
+    }
+    #[inline(always)]
+    fn max_rule(self, l: float64x2_t, r: float64x2_t) -> float64x2_t {
+        // Not `fmax`: it returns +0 for (-0, +0) and the first operand's NaN. Select explicitly.
+        let gt = self.0.neon.vcgtq_f64(r, l);
+        let num = self.0.neon.vceqq_f64(r, r);
+        // Take `r` where `r > l` or `r` is NaN (`!(r == r)`): `gt | !num`.
+        let take = self.0.neon.vorrq_u64(gt, self.0.neon.veorq_u64(num, self.0.neon.vdupq_n_u64(u64::MAX)));
+        self.0.neon.vbslq_f64(take, r, l)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: float64x2_t) -> float64x2_t {
+        self.0.neon.vbslq_f64(self.0.neon.vceqq_f64(a, a), a, self.0.neon.vdupq_n_f64(f64::NAN))
+    }
+}

@@ -1,0 +1,290 @@
+//! The AVX2 level's [`Lanes`]: 8 `f32` lanes on the [`V3`] token, 4 `f64` lanes on [`F64<V3>`].
+//! Holding the token proves the CPU has AVX2 and FMA (x86-64-v3); every method is
+//! `#[inline(always)]`, compiled inside the token's `vectorize`.
+
+use crate::lanes::{F64, Lanes};
+use core::arch::x86_64::*;
+use pulp::x86::V3;
+
+/// `p[0], p[2], ..., p[14]` when `ODD` is false, `p[1], ..., p[15]` when true, in the lane order
+/// `(0 1 4 5 | 2 3 6 7)` of the in-lane shuffle ([`Lanes::order`] fixes it).
+///
+/// # Safety
+/// `p[0..16]` must be readable, and AVX enabled (callers are `V3` methods).
+#[inline(always)]
+unsafe fn deinterleave<const ODD: bool>(p: *const f32) -> __m256 {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let (a, b) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+        // Per 128-bit half: (a0 a2 b0 b2 | a4 a6 b4 b6).
+        if ODD { _mm256_shuffle_ps::<0b11_01_11_01>(a, b) } else { _mm256_shuffle_ps::<0b10_00_10_00>(a, b) }
+    }
+}
+
+/// `p[4 * j + PH]`, in the lane order `(0 2 4 6 | 1 3 5 7)` of the in-lane shuffles.
+///
+/// # Safety
+/// `p[0..32]` must be readable, and AVX enabled (callers are `V3` methods).
+#[inline(always)]
+unsafe fn stride4<const PH: i32>(p: *const f32) -> __m256 {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let (a, b) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
+        let (c, d) = (_mm256_loadu_ps(p.add(16)), _mm256_loadu_ps(p.add(24)));
+        // (a_ph a_ph b_ph b_ph | a_ph+4 ..), then (a_ph b_ph c_ph d_ph | a_ph+4 .. d_ph+4).
+        let t0 = _mm256_shuffle_ps::<PH>(a, b);
+        let t1 = _mm256_shuffle_ps::<PH>(c, d);
+        _mm256_shuffle_ps::<0b10_00_10_00>(t0, t1)
+    }
+}
+
+impl Lanes for V3 {
+    type E = f32;
+    const N: usize = 8;
+    type V = __m256;
+    type M = __m256i;
+
+    #[inline(always)]
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        V3::vectorize(self, op)
+    }
+    #[inline(always)]
+    fn mask(self, n: usize) -> __m256i {
+        debug_assert!((1..8).contains(&n));
+        let iota = self.avx._mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        self.avx2._mm256_cmpgt_epi32(self.avx._mm256_set1_epi32(n as i32), iota)
+    }
+    #[inline(always)]
+    unsafe fn load(self, ptr: *const f32) -> __m256 {
+        // SAFETY: the caller guarantees 8 readable f32s at `ptr`; AVX is proven by `self`.
+        unsafe { self.avx._mm256_loadu_ps(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_masked(self, m: __m256i, ptr: *const f32) -> __m256 {
+        // SAFETY: `vmaskmovps` does not access (or fault on) masked-off lanes; the selected
+        // lanes are readable by the caller's guarantee.
+        unsafe { self.avx._mm256_maskload_ps(ptr, m) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32, v: __m256) {
+        // SAFETY: the caller guarantees 8 writable f32s at `ptr`.
+        unsafe { self.avx._mm256_storeu_ps(ptr, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, m: __m256i, ptr: *mut f32, v: __m256) {
+        // SAFETY: `vmaskmovps` writes only the selected lanes, writable by the caller's guarantee.
+        unsafe { self.avx._mm256_maskstore_ps(ptr, m, v) }
+    }
+    #[inline(always)]
+    fn zero(self) -> __m256 {
+        self.avx._mm256_setzero_ps()
+    }
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m256 {
+        self.avx._mm256_set1_ps(x)
+    }
+    #[inline(always)]
+    fn add(self, a: __m256, b: __m256) -> __m256 {
+        self.avx._mm256_add_ps(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256, b: __m256) -> __m256 {
+        self.avx._mm256_mul_ps(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m256, b: __m256) -> __m256 {
+        self.avx._mm256_div_ps(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m256) -> __m256 {
+        let bits = self.avx._mm256_castsi256_ps(self.avx._mm256_set1_epi32(0x7fff_ffff));
+        self.avx._mm256_and_ps(a, bits)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m256) -> __m256 {
+        self.avx._mm256_sqrt_ps(a)
+    }
+    #[inline(always)]
+    fn max_rule(self, l: __m256, r: __m256) -> __m256 {
+        // `maxps(r, l)` is `r > l ? r : l`; then take `r` wherever it is NaN.
+        let m = self.avx._mm256_max_ps(r, l);
+        let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(r, r);
+        self.avx._mm256_blendv_ps(m, r, nan)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m256) -> __m256 {
+        let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(a, a);
+        self.avx._mm256_blendv_ps(a, self.avx._mm256_set1_ps(f32::NAN), nan)
+    }
+
+    #[inline(always)]
+    unsafe fn store_first(self, ptr: *mut f32, n: usize, v: __m256) {
+        // Stores of 4, 2 and 1 lanes by the bits of `n` (`vmaskmovps` stores are slow on AMD).
+        // SAFETY: the pieces write `ptr[0..n]` exactly (4, 2, 1 floats at increasing offsets, by
+        // the bits of `n < 8`), which the caller guarantees writable; AVX is proven by `self`.
+        unsafe {
+            let (mut lo, hi) = (_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let mut q = ptr;
+            if n & 4 != 0 {
+                _mm_storeu_ps(q, lo);
+                lo = hi;
+                q = q.add(4);
+            }
+            if n & 2 != 0 {
+                _mm_storel_epi64(q.cast(), _mm_castps_si128(lo));
+                lo = _mm_movehl_ps(lo, lo);
+                q = q.add(2);
+            }
+            if n & 1 != 0 {
+                _mm_store_ss(q, lo);
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_even(self, ptr: *const f32) -> __m256 {
+        // SAFETY: forwarded contract (`ptr[0..16]` readable).
+        unsafe { deinterleave::<false>(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_odd(self, ptr: *const f32) -> __m256 {
+        // SAFETY: forwarded contract (`ptr[0..16]` readable).
+        unsafe { deinterleave::<true>(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_stride4(self, ptr: *const f32, phase: usize) -> __m256 {
+        // SAFETY: forwarded contract (`ptr[0..32]` readable); the immediates repeat the phase in
+        // all four selector fields.
+        unsafe {
+            match phase {
+                0 => stride4::<0x00>(ptr),
+                1 => stride4::<0x55>(ptr),
+                2 => stride4::<0xaa>(ptr),
+                _ => stride4::<0xff>(ptr),
+            }
+        }
+    }
+    #[inline(always)]
+    fn order<const ST: usize>(self, v: __m256) -> __m256 {
+        match ST {
+            // Swap the middle 64-bit pairs: (0 1 4 5 | 2 3 6 7) -> (0 1 2 3 | 4 5 6 7).
+            2 => self
+                .avx
+                ._mm256_castpd_ps(self.avx2._mm256_permute4x64_pd::<0b11_01_10_00>(self.avx._mm256_castps_pd(v))),
+            4 => self.avx2._mm256_permutevar8x32_ps(v, self.avx._mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)),
+            _ => v,
+        }
+    }
+    #[inline(always)]
+    fn max_fast(self, l: __m256, r: __m256) -> __m256 {
+        // `maxps(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
+        self.avx._mm256_max_ps(r, l)
+    }
+    #[inline(always)]
+    unsafe fn transpose8(self, src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+        // SAFETY: the caller guarantees the eight source rows and eight destination rows of 8
+        // floats; AVX is proven by `self`.
+        unsafe {
+            let r = |i: usize| _mm256_loadu_ps(src.add(i * ss));
+            let (a0, a1, a2, a3) = (r(0), r(1), r(2), r(3));
+            let (a4, a5, a6, a7) = (r(4), r(5), r(6), r(7));
+            // Pairs of rows interleaved, then quadruples, per 128-bit half; then the halves swap.
+            let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
+            let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
+            let (t4, t5) = (_mm256_unpacklo_ps(a4, a5), _mm256_unpackhi_ps(a4, a5));
+            let (t6, t7) = (_mm256_unpacklo_ps(a6, a7), _mm256_unpackhi_ps(a6, a7));
+            let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xee>(t0, t2));
+            let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xee>(t1, t3));
+            let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xee>(t4, t6));
+            let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xee>(t5, t7));
+            let w = |i: usize, v: __m256| _mm256_storeu_ps(dst.add(i * ds), v);
+            w(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
+            w(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
+            w(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
+            w(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
+            w(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
+            w(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
+            w(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
+            w(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+        }
+    }
+}
+
+impl Lanes for F64<V3> {
+    type E = f64;
+    const N: usize = 4;
+    type V = __m256d;
+    type M = __m256i;
+
+    #[inline(always)]
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        V3::vectorize(self.0, op)
+    }
+    #[inline(always)]
+    fn mask(self, n: usize) -> __m256i {
+        debug_assert!((1..4).contains(&n));
+        let iota = self.0.avx._mm256_setr_epi64x(0, 1, 2, 3);
+        self.0.avx2._mm256_cmpgt_epi64(self.0.avx._mm256_set1_epi64x(n as i64), iota)
+    }
+    #[inline(always)]
+    unsafe fn load(self, ptr: *const f64) -> __m256d {
+        // SAFETY: the caller guarantees 4 readable f64s at `ptr`; AVX is proven by the token.
+        unsafe { self.0.avx._mm256_loadu_pd(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_masked(self, m: __m256i, ptr: *const f64) -> __m256d {
+        // SAFETY: `vmaskmovpd` does not access (or fault on) masked-off lanes; the selected
+        // lanes are readable by the caller's guarantee.
+        unsafe { self.0.avx._mm256_maskload_pd(ptr, m) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f64, v: __m256d) {
+        // SAFETY: the caller guarantees 4 writable f64s at `ptr`.
+        unsafe { self.0.avx._mm256_storeu_pd(ptr, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, m: __m256i, ptr: *mut f64, v: __m256d) {
+        // SAFETY: `vmaskmovpd` writes only the selected lanes, writable by the caller's guarantee.
+        unsafe { self.0.avx._mm256_maskstore_pd(ptr, m, v) }
+    }
+    #[inline(always)]
+    fn zero(self) -> __m256d {
+        self.0.avx._mm256_setzero_pd()
+    }
+    #[inline(always)]
+    fn splat(self, x: f64) -> __m256d {
+        self.0.avx._mm256_set1_pd(x)
+    }
+    #[inline(always)]
+    fn add(self, a: __m256d, b: __m256d) -> __m256d {
+        self.0.avx._mm256_add_pd(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256d, b: __m256d) -> __m256d {
+        self.0.avx._mm256_mul_pd(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m256d, b: __m256d) -> __m256d {
+        self.0.avx._mm256_div_pd(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m256d) -> __m256d {
+        let bits = self.0.avx._mm256_castsi256_pd(self.0.avx._mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
+        self.0.avx._mm256_and_pd(a, bits)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m256d) -> __m256d {
+        self.0.avx._mm256_sqrt_pd(a)
+    }
+    #[inline(always)]
+    fn max_rule(self, l: __m256d, r: __m256d) -> __m256d {
+        // `maxpd(r, l)` is `r > l ? r : l`; then take `r` wherever it is NaN.
+        let m = self.0.avx._mm256_max_pd(r, l);
+        let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(r, r);
+        self.0.avx._mm256_blendv_pd(m, r, nan)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m256d) -> __m256d {
+        let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(a, a);
+        self.0.avx._mm256_blendv_pd(a, self.0.avx._mm256_set1_pd(f64::NAN), nan)
+    }
+}

@@ -1,0 +1,227 @@
+//! The AVX-512 level's [`Lanes`]: 16 `f32` lanes on the [`V4`] token, 8 `f64` lanes on
+//! [`F64<V4>`]. Holding the token proves the CPU has AVX-512 F/BW/CD/DQ/VL (and x86-64-v3); every
+//! method is `#[inline(always)]`, compiled inside the token's `vectorize`.
+
+use crate::lanes::{F64, Lanes};
+use core::arch::x86_64::*;
+use pulp::x86::{V3, V4};
+
+/// `permutex2var` indices selecting the even (resp. odd) elements of two 16-lane vectors.
+const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
+const ODD: [i32; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31];
+/// `permutex2var` indices putting elements `4 * j + phase` of two 16-lane vectors in lanes
+/// `0..8` (the upper 8 lanes are unused).
+const S4: [[i32; 16]; 4] = {
+    let mut t = [[0; 16]; 4];
+    let mut ph = 0;
+    while ph < 4 {
+        let mut j = 0;
+        while j < 16 {
+            t[ph][j] = (4 * (j % 8) + ph) as i32;
+            j += 1;
+        }
+        ph += 1;
+    }
+    t
+};
+
+impl Lanes for V4 {
+    type E = f32;
+    const N: usize = 16;
+    type V = __m512;
+    type M = __mmask16;
+
+    #[inline(always)]
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        V4::vectorize(self, op)
+    }
+    #[inline(always)]
+    fn mask(self, n: usize) -> __mmask16 {
+        debug_assert!((1..16).contains(&n));
+        ((1u32 << n) - 1) as u16
+    }
+    #[inline(always)]
+    unsafe fn load(self, ptr: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees 16 readable f32s at `ptr`; AVX-512F is proven by `self`.
+        unsafe { self.avx512f._mm512_loadu_ps(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_masked(self, m: __mmask16, ptr: *const f32) -> __m512 {
+        // SAFETY: a masked AVX-512 load touches (and can fault on) only the selected lanes,
+        // which the caller guarantees are readable.
+        unsafe { self.avx512f._mm512_maskz_loadu_ps(m, ptr) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f32, v: __m512) {
+        // SAFETY: the caller guarantees 16 writable f32s at `ptr`.
+        unsafe { self.avx512f._mm512_storeu_ps(ptr, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, m: __mmask16, ptr: *mut f32, v: __m512) {
+        // SAFETY: a masked store writes only the selected lanes, which the caller guarantees
+        // are writable.
+        unsafe { self.avx512f._mm512_mask_storeu_ps(ptr, m, v) }
+    }
+    #[inline(always)]
+    fn zero(self) -> __m512 {
+        self.avx512f._mm512_setzero_ps()
+    }
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m512 {
+        self.avx512f._mm512_set1_ps(x)
+    }
+    #[inline(always)]
+    fn add(self, a: __m512, b: __m512) -> __m512 {
+        self.avx512f._mm512_add_ps(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512, b: __m512) -> __m512 {
+        self.avx512f._mm512_mul_ps(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m512, b: __m512) -> __m512 {
+        self.avx512f._mm512_div_ps(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m512) -> __m512 {
+        self.avx512f._mm512_abs_ps(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m512) -> __m512 {
+        self.avx512f._mm512_sqrt_ps(a)
+    }
+    #[inline(always)]
+    fn max_rule(self, l: __m512, r: __m512) -> __m512 {
+        // Lanes where `r` is a number: `maxps(r, l)` is `r > l ? r : l`; where `r` is NaN, keep `r`.
+        let ord = self.avx512f._mm512_cmp_ps_mask::<_CMP_ORD_Q>(r, r);
+        self.avx512f._mm512_mask_max_ps(r, ord, r, l)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m512) -> __m512 {
+        let nan = self.avx512f._mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a);
+        self.avx512f._mm512_mask_mov_ps(a, nan, self.avx512f._mm512_set1_ps(f32::NAN))
+    }
+
+    #[inline(always)]
+    unsafe fn store_first(self, ptr: *mut f32, n: usize, v: __m512) {
+        // SAFETY: the mask has only the low `n < 16` lanes set, and masked-off lanes are neither
+        // written nor faulted; the caller guarantees `ptr[0..n]` is writable.
+        unsafe { self.avx512f._mm512_mask_storeu_ps(ptr, ((1u32 << n) - 1) as u16, v) }
+    }
+    #[inline(always)]
+    unsafe fn load_even(self, ptr: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees `ptr[0..32]` is readable; AVX-512F is proven by `self`.
+        unsafe {
+            let idx = _mm512_loadu_si512(EVEN.as_ptr().cast());
+            _mm512_permutex2var_ps(_mm512_loadu_ps(ptr), idx, _mm512_loadu_ps(ptr.add(16)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_odd(self, ptr: *const f32) -> __m512 {
+        // SAFETY: the caller guarantees `ptr[0..32]` is readable; AVX-512F is proven by `self`.
+        unsafe {
+            let idx = _mm512_loadu_si512(ODD.as_ptr().cast());
+            _mm512_permutex2var_ps(_mm512_loadu_ps(ptr), idx, _mm512_loadu_ps(ptr.add(16)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_stride4(self, ptr: *const f32, phase: usize) -> __m512 {
+        // SAFETY: the caller guarantees `ptr[0..64]` is readable; AVX-512F is proven by `self`.
+        unsafe {
+            let idx = _mm512_loadu_si512(S4[phase].as_ptr().cast());
+            let a = _mm512_permutex2var_ps(_mm512_loadu_ps(ptr), idx, _mm512_loadu_ps(ptr.add(16)));
+            let b = _mm512_permutex2var_ps(_mm512_loadu_ps(ptr.add(32)), idx, _mm512_loadu_ps(ptr.add(48)));
+            // Low 256 bits of `a`, then low 256 bits of `b`.
+            _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b)
+        }
+    }
+    #[inline(always)]
+    fn max_fast(self, l: __m512, r: __m512) -> __m512 {
+        // `maxps(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
+        self.avx512f._mm512_max_ps(r, l)
+    }
+    #[inline(always)]
+    unsafe fn transpose8(self, src: *const f32, ss: usize, dst: *mut f32, ds: usize) {
+        // The 8x8 block in 256-bit registers (AVX2 is part of this level).
+        // SAFETY: forwarded contract.
+        unsafe { <V3 as Lanes>::transpose8(*self, src, ss, dst, ds) }
+    }
+}
+
+impl Lanes for F64<V4> {
+    type E = f64;
+    const N: usize = 8;
+    type V = __m512d;
+    type M = __mmask8;
+
+    #[inline(always)]
+    fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+        V4::vectorize(self.0, op)
+    }
+    #[inline(always)]
+    fn mask(self, n: usize) -> __mmask8 {
+        debug_assert!((1..8).contains(&n));
+        ((1u32 << n) - 1) as u8
+    }
+    #[inline(always)]
+    unsafe fn load(self, ptr: *const f64) -> __m512d {
+        // SAFETY: the caller guarantees 8 readable f64s at `ptr`; AVX-512F is proven by the token.
+        unsafe { self.0.avx512f._mm512_loadu_pd(ptr) }
+    }
+    #[inline(always)]
+    unsafe fn load_masked(self, m: __mmask8, ptr: *const f64) -> __m512d {
+        // SAFETY: a masked AVX-512 load touches (and can fault on) only the selected lanes,
+        // which the caller guarantees are readable.
+        unsafe { self.0.avx512f._mm512_maskz_loadu_pd(m, ptr) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, ptr: *mut f64, v: __m512d) {
+        // SAFETY: the caller guarantees 8 writable f64s at `ptr`.
+        unsafe { self.0.avx512f._mm512_storeu_pd(ptr, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, m: __mmask8, ptr: *mut f64, v: __m512d) {
+        // SAFETY: a masked store writes only the selected lanes, which the caller guarantees
+        // are writable.
+        unsafe { self.0.avx512f._mm512_mask_storeu_pd(ptr, m, v) }
+    }
+    #[inline(always)]
+    fn zero(self) -> __m512d {
+        self.0.avx512f._mm512_setzero_pd()
+    }
+    #[inline(always)]
+    fn splat(self, x: f64) -> __m512d {
+        self.0.avx512f._mm512_set1_pd(x)
+    }
+    #[inline(always)]
+    fn add(self, a: __m512d, b: __m512d) -> __m512d {
+        self.0.avx512f._mm512_add_pd(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512d, b: __m512d) -> __m512d {
+        self.0.avx512f._mm512_mul_pd(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m512d, b: __m512d) -> __m512d {
+        self.0.avx512f._mm512_div_pd(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m512d) -> __m512d {
+        self.0.avx512f._mm512_abs_pd(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m512d) -> __m512d {
+        self.0.avx512f._mm512_sqrt_pd(a)
+    }
+    #[inline(always)]
+    fn max_rule(self, l: __m512d, r: __m512d) -> __m512d {
+        // Lanes where `r` is a number: `maxpd(r, l)` is `r > l ? r : l`; where `r` is NaN, keep `r`.
+        let ord = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_ORD_Q>(r, r);
+        self.0.avx512f._mm512_mask_max_pd(r, ord, r, l)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m512d) -> __m512d {
+        let nan = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a);
+        self.0.avx512f._mm512_mask_mov_pd(a, nan, self.0.avx512f._mm512_set1_pd(f64::NAN))
+    }
+}
