@@ -1,7 +1,7 @@
-//! `f64` SIMD kernels (the channels-last lanes and the global kernel written over the lanes):
-//! on random shapes, every level this machine has gives the same bits as the portable kernels
-//! (the scalar level), for every op; max and its NaN and signed-zero choices also equal the
-//! reference bit for bit. Every generated case is valid by construction (each axis draws its
+//! `f64` SIMD kernels (the channels-first separable nests, the channels-last lanes and the
+//! global kernel, the same family code as `f32`): on random shapes, every level this machine has
+//! gives the same bits as the portable kernels (the scalar level), for every op; max and its NaN
+//! and signed-zero choices also equal the reference bit for bit. Every generated case is valid by construction (each axis draws its
 //! window first and then an input length that admits it), so every case compares outputs.
 
 use proptest::prelude::*;
@@ -37,37 +37,63 @@ struct Case {
 
 /// One axis: kernel, stride, dilation, symmetric padding of at most `k / 2`, and an input length
 /// the dilated window fits.
-fn axis() -> impl Strategy<Value = (usize, usize, usize, usize, usize)> {
+/// One spatial axis of a windowed case: (kernel, stride, dilation, padding, length).
+type Axis = (usize, usize, usize, usize, usize);
+
+fn axis() -> impl Strategy<Value = Axis> {
     (1usize..=4, 1usize..=3, 1usize..=2).prop_flat_map(|(k, s, d)| {
         let span = d * (k - 1) + 1;
         (Just(k), Just(s), Just(d), 0..=k / 2, span..span + 12)
     })
 }
 
-fn case() -> impl Strategy<Value = Case> {
+/// A windowed case of the layout `first` (channels-first when true) over `axes`.
+fn case_of(first: bool, axes: &[Axis], n: usize, c: usize, kind: u8, flag: bool, seed: u64) -> Case {
+    let k: Vec<usize> = axes.iter().map(|a| a.0).collect();
+    let s: Vec<usize> = axes.iter().map(|a| a.1).collect();
+    let d: Vec<usize> = axes.iter().map(|a| a.2).collect();
+    let p: Vec<usize> = axes.iter().map(|a| a.3).collect();
+    let spatial: Vec<usize> = axes.iter().map(|a| a.4).collect();
+    let w = Window::new(&k).stride(&s).dilation(&d).padding(&p).ceil_mode(flag);
+    let op = op_of(kind, w, flag, &spatial);
+    let shape = if first {
+        TensorShape::nchw(&[&[n, c][..], &spatial].concat()).unwrap()
+    } else {
+        TensorShape::nhwc(&[&[n][..], &spatial, &[c]].concat()).unwrap()
+    };
+    Case { op, shape, seed }
+}
+
+fn case(first: bool) -> impl Strategy<Value = Case> {
     let windowed = (1usize..=3).prop_flat_map(|rank| {
         (proptest::collection::vec(axis(), rank), 1usize..=2, 1usize..=70, 0u8..7, any::<bool>(), any::<u64>())
     });
-    windowed.prop_map(|(axes, n, c, kind, flag, seed)| {
-        let k: Vec<usize> = axes.iter().map(|a| a.0).collect();
-        let s: Vec<usize> = axes.iter().map(|a| a.1).collect();
-        let d: Vec<usize> = axes.iter().map(|a| a.2).collect();
-        let p: Vec<usize> = axes.iter().map(|a| a.3).collect();
-        let mut dims = vec![n];
-        dims.extend(axes.iter().map(|a| a.4));
-        dims.push(c);
-        let w = Window::new(&k).stride(&s).dilation(&d).padding(&p).ceil_mode(flag);
-        let op = match kind {
-            0 => PoolOp::max(w),
-            1 => PoolOp::Avg(w, AvgOptions { count_include_pad: flag, divisor_override: None }),
-            2 => PoolOp::Avg(w, AvgOptions { count_include_pad: true, divisor_override: Some(3) }),
-            3 => PoolOp::lp(w, 1.0),
-            4 => PoolOp::lp(w, 2.0),
-            5 => PoolOp::lp(w, 2.5),
-            _ => PoolOp::AdaptiveAvg(axes.iter().map(|a| a.4.div_ceil(2)).collect()),
-        };
-        Case { op, shape: TensorShape::nhwc(&dims).unwrap(), seed }
-    })
+    windowed.prop_map(move |(axes, n, c, kind, flag, seed)| case_of(first, &axes, n, c, kind, flag, seed))
+}
+
+/// Channels-first maps the separable nests take by their other branches: planes taller than the
+/// plane nest's band, rows wider than a column tile, wide windows (the NaN-free max fold).
+fn wide_case() -> impl Strategy<Value = Case> {
+    let y = (1usize..=9, 1usize..=2, 0usize..=4, 1usize..=150);
+    let x = (1usize..=9, 1usize..=4, 0usize..=4, 1usize..=1100);
+    (y, x, 1usize..=2, 0u8..7, any::<bool>(), any::<u64>()).prop_map(
+        |((ky, sy, py, h), (kx, sx, px, w), n, kind, flag, seed)| {
+            let axes = [(ky, sy, 1, py.min(ky / 2), h.max(ky)), (kx, sx, 1, px.min(kx / 2), w.max(kx))];
+            case_of(true, &axes, n, 2, kind, flag, seed)
+        },
+    )
+}
+
+fn op_of(kind: u8, w: Window, flag: bool, spatial: &[usize]) -> PoolOp {
+    match kind {
+        0 => PoolOp::max(w),
+        1 => PoolOp::Avg(w, AvgOptions { count_include_pad: flag, divisor_override: None }),
+        2 => PoolOp::Avg(w, AvgOptions { count_include_pad: true, divisor_override: Some(3) }),
+        3 => PoolOp::lp(w, 1.0),
+        4 => PoolOp::lp(w, 2.0),
+        5 => PoolOp::lp(w, 2.5),
+        _ => PoolOp::AdaptiveAvg(spatial.iter().map(|l| l.div_ceil(2)).collect()),
+    }
 }
 
 fn global_case() -> impl Strategy<Value = Case> {
@@ -119,9 +145,7 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     for isa in Isa::available() {
         let plan = Plan::<f64>::with_options(&case.op, &case.shape, PlanOptions::isa(isa).calling_thread()).unwrap();
         if isa != Isa::Scalar {
-            prop_assert!(
-                plan.route() != Route::Portable || plan.input_shape().layout() == simdpool::Layout::ChannelsFirst
-            );
+            prop_assert!(plan.route() != Route::Portable, "{} {:?}", isa, case);
         }
         let mut y = vec![0.0; plan.output_len()];
         plan.run(&x, &mut y).unwrap();
@@ -144,7 +168,17 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn f64_windows_channels_last_match_the_portable_kernels(case in case()) {
+    fn f64_windows_channels_last_match_the_portable_kernels(case in case(false)) {
+        check(&case)?;
+    }
+
+    #[test]
+    fn f64_windows_channels_first_match_the_portable_kernels(case in case(true)) {
+        check(&case)?;
+    }
+
+    #[test]
+    fn f64_channels_first_tall_wide_and_wide_window_maps_match_the_portable_kernels(case in wide_case()) {
         check(&case)?;
     }
 
@@ -160,6 +194,28 @@ fn f64_global_over_large_channels_last_planes_and_every_vector_tail() {
     for c in [1, 3, 5, 7, 8, 9, 15, 17, 33] {
         for op in [PoolOp::GlobalAvg, PoolOp::GlobalMax] {
             check(&Case { op, shape: TensorShape::nhwc(&[2, 40, 41, c]).unwrap(), seed: c as u64 }).unwrap();
+        }
+    }
+}
+
+#[test]
+fn f64_channels_first_suite_shapes_at_vector_tails() {
+    // The suite's channels-first layers (each nest's specialised kernels) at sizes that leave
+    // every tail of 2, 4 and 8 lanes, with every op.
+    let shapes: [(&[Axis], usize); 7] = [
+        (&[(3, 2, 1, 1, 37), (3, 2, 1, 1, 45)], 2),
+        (&[(2, 2, 1, 0, 16), (2, 2, 1, 0, 33)], 3),
+        (&[(3, 1, 1, 1, 17), (3, 1, 1, 1, 19)], 2),
+        (&[(5, 1, 1, 2, 20), (5, 1, 1, 2, 23)], 2),
+        (&[(4, 4, 1, 0, 403)], 3),
+        (&[(2, 2, 1, 0, 6), (2, 2, 1, 0, 10), (2, 2, 1, 0, 21)], 2),
+        (&[(3, 1, 1, 1, 5), (3, 1, 1, 1, 6), (3, 1, 1, 1, 13)], 2),
+    ];
+    for (i, (axes, c)) in shapes.iter().enumerate() {
+        for kind in 0..7 {
+            for flag in [false, true] {
+                check(&case_of(true, axes, 2, *c, kind, flag, i as u64 * 7 + u64::from(kind))).unwrap();
+            }
         }
     }
 }

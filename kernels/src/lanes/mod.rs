@@ -16,12 +16,22 @@ pub(crate) mod transposed;
 /// The element types of [`Lanes`]: what the channels-last kernels need of a float besides
 /// vector operations, with the portable kernel's conversions (so the same bits).
 pub(crate) trait LaneElem:
-    crate::Scalar<Sum = Self> + core::ops::Add<Output = Self> + core::ops::Div<Output = Self> + PartialEq
+    crate::Scalar<Sum = Self>
+    + core::ops::Add<Output = Self>
+    + core::ops::Mul<Output = Self>
+    + core::ops::Div<Output = Self>
+    + PartialEq
 {
     /// `+0.0`.
     const ZERO: Self;
     /// `1.0`.
     const ONE: Self;
+    /// `|x|`: the sign bit cleared, NaN payloads kept (the portable kernel's `p = 1` term).
+    fn abs(self) -> Self;
+    /// Whether the value is neither infinite nor NaN.
+    fn is_finite(self) -> bool;
+    /// NaN replaced by the type's canonical quiet NaN, as the portable kernel's finishes do.
+    fn canon(self) -> Self;
     /// An integer divisor converted as the portable kernel converts it (`d as f32` / `as f64`).
     fn from_i64(d: i64) -> Self;
     /// An Lp exponent converted as the portable kernel converts it.
@@ -37,6 +47,18 @@ pub(crate) trait LaneElem:
 impl LaneElem for f32 {
     const ZERO: f32 = 0.0;
     const ONE: f32 = 1.0;
+    #[inline(always)]
+    fn abs(self) -> f32 {
+        f32::from_bits(self.to_bits() & 0x7fff_ffff)
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+    #[inline(always)]
+    fn canon(self) -> f32 {
+        crate::canon32(self)
+    }
     #[inline(always)]
     fn from_i64(d: i64) -> f32 {
         d as f32
@@ -62,6 +84,18 @@ impl LaneElem for f32 {
 impl LaneElem for f64 {
     const ZERO: f64 = 0.0;
     const ONE: f64 = 1.0;
+    #[inline(always)]
+    fn abs(self) -> f64 {
+        f64::from_bits(self.to_bits() & 0x7fff_ffff_ffff_ffff)
+    }
+    #[inline(always)]
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+    #[inline(always)]
+    fn canon(self) -> f64 {
+        crate::canon64(self)
+    }
     #[inline(always)]
     fn from_i64(d: i64) -> f64 {
         d as f64

@@ -10,20 +10,21 @@
 //! a padded stack row), and output rows are walked with counters instead of divisions.
 
 use super::{BUF, Finish, Nests, Red, Ring, Rows, SLOTS, TILE, axis_overlaps, extent, fold_rows, hvec};
+use crate::lanes::{LaneElem, Lanes};
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::ops::Range;
 
-/// Floats on 64-byte lines (cache lines, and whole AVX-512 vectors).
+/// Elements on 64-byte lines (cache lines, and whole AVX-512 vectors).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-pub(super) struct Lines<const L: usize>(pub(super) [f32; L]);
+pub(super) struct Lines<E, const L: usize>(pub(super) [E; L]);
 
 /// Per-call state of the lean nest.
-struct Direct<'a, 'p> {
+struct Direct<'a, 'p, E> {
     p: &'p Problem<'a>,
-    input: &'p [f32],
-    finish: Finish,
+    input: &'p [E],
+    finish: Finish<E>,
     /// x window: taps, dilation, virtual elements before the row.
     k: usize,
     d: usize,
@@ -36,12 +37,12 @@ struct Direct<'a, 'p> {
     /// terms are the elements themselves.
     clean: bool,
     /// General Lp: the exponent applied to every element when its row is copied.
-    pow: Option<f32>,
+    pow: Option<E>,
     /// Padded copies of two rows: `PAD`, then the row at `pb`, then `PAD` (filled on first use).
     /// The row after the one being reduced is copied ahead into the other buffer, so the reads of
     /// a copy do not wait on its fresh stores (a store-forwarding stall when the reads are not
     /// aligned with the stores).
-    bufs: [Lines<{ BUF + 16 }>; 2],
+    bufs: [Lines<E, { BUF + 16 }>; 2],
     /// Where a copy's virtual position 0 sits in its buffer: the row itself (at `lead + pb`)
     /// starts on a 64-byte line, so the copy's stores never straddle two lines.
     lead: usize,
@@ -49,8 +50,8 @@ struct Direct<'a, 'p> {
     staged: [usize; 2],
     buf_ready: bool,
     /// Reduced rows: the ring (rolling) or one slot per window row (fused rows that need copies).
-    hr: Lines<{ SLOTS * TILE }>,
-    div: [f32; TILE],
+    hr: Lines<E, { SLOTS * TILE }>,
+    div: [E; TILE],
     div_key: usize,
 }
 
@@ -61,9 +62,9 @@ pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),
-    finish: Finish,
-    input: &[f32],
-    output: &mut [f32],
+    finish: Finish<S::E>,
+    input: &[S::E],
+    output: &mut [S::E],
     rows: Range<usize>,
 ) -> bool {
     let [az, ay, ax] = p.axes();
@@ -95,13 +96,13 @@ pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
         nvec,
         ext,
         clean: pb == 0 && reach <= w && !matches!(finish, Finish::Pow(_)),
-        pow: if let Finish::Pow(e) = finish { Some(e as f32) } else { None },
-        bufs: [Lines([0.0; BUF + 16]); 2],
+        pow: if let Finish::Pow(e) = finish { Some(S::E::from_f64(e)) } else { None },
+        bufs: [Lines([S::E::ZERO; BUF + 16]); 2],
         lead: (16 - pb % 16) % 16,
         staged: [usize::MAX; 2],
         buf_ready: false,
-        hr: Lines([0.0; SLOTS * TILE]),
-        div: [1.0; TILE],
+        hr: Lines([S::E::ZERO; SLOTS * TILE]),
+        div: [S::E::ONE; TILE],
         div_key: usize::MAX,
     };
     if rolling {
@@ -114,7 +115,7 @@ pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
 
 /// Copies `src` to the start of `dst` (`dst.len() >= src.len()`) with full-vector moves.
 #[inline(always)]
-pub(super) fn copy_row<S: Nests>(s: S, dst: &mut [f32], src: &[f32]) {
+pub(super) fn copy_row<S: Lanes>(s: S, dst: &mut [S::E], src: &[S::E]) {
     let n = src.len();
     let dst = &mut dst[..n];
     if n < S::N {
@@ -134,10 +135,10 @@ pub(super) fn copy_row<S: Nests>(s: S, dst: &mut [f32], src: &[f32]) {
     }
 }
 
-impl Direct<'_, '_> {
+impl<E: LaneElem> Direct<'_, '_, E> {
     /// Reduces the row of input that starts at `base` into `hr[slot * TILE..][..nvec * N]`.
     #[inline(always)]
-    fn reduce_row<S: Nests, R: Red, const ST: usize, const K: usize>(&mut self, s: S, base: usize, slot: usize) {
+    fn reduce_row<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(&mut self, s: S, base: usize, slot: usize) {
         let (k, d, nvec) = (self.k, self.d, self.nvec);
         let src = self.row_src::<S, R>(s, base);
         let dst = &mut self.hr.0[slot * TILE..slot * TILE + nvec * S::N];
@@ -149,16 +150,16 @@ impl Direct<'_, '_> {
         }
     }
 
-    /// A pointer to `ext` readable floats holding the row that starts at `base` at virtual
+    /// A pointer to `ext` readable elements holding the row that starts at `base` at virtual
     /// position `pb`: the input itself when that is clean, else a padded copy in `bufs`.
     #[inline(always)]
-    fn row_src<S: Nests, R: Red>(&mut self, s: S, base: usize) -> *const f32 {
+    fn row_src<S: Nests<E = E>, R: Red>(&mut self, s: S, base: usize) -> *const E {
         if self.clean && base + self.ext <= self.input.len() {
             return self.input[base..base + self.ext].as_ptr();
         }
         if !self.buf_ready {
             for b in &mut self.bufs {
-                b.0.fill(R::PAD);
+                b.0.fill(R::pad());
             }
             self.buf_ready = true;
         }
@@ -177,7 +178,7 @@ impl Direct<'_, '_> {
 
     /// Copies the row that starts at `base` (or its part that `ext` covers) into buffer `b`.
     #[inline(always)]
-    fn stage<S: Nests>(&mut self, s: S, b: usize, base: usize) {
+    fn stage<S: Nests<E = E>>(&mut self, s: S, b: usize, base: usize) {
         // Only `pb..pb + n` (after `lead`) is ever written, so the rest of the `ext` floats from
         // `lead` keeps the padding;
         // the lanes that read it are padding or unused (`pb <= (k - 1) * d < ext`, as every
@@ -191,7 +192,7 @@ impl Direct<'_, '_> {
             // of a zero).
             Some(e) => {
                 for (d, &x) in dst.iter_mut().zip(src) {
-                    *d = libm::powf(f32::from_bits(x.to_bits() & 0x7fff_ffff), e);
+                    *d = E::pow(x.abs(), e);
                 }
             }
         }
@@ -204,7 +205,7 @@ impl Direct<'_, '_> {
         if key != self.div_key {
             let cx = self.p.axes()[2].count();
             for (d, &c) in self.div.iter_mut().zip(cx) {
-                *d = ((key * c) as i64) as f32;
+                *d = E::from_i64((key * c) as i64);
             }
             self.div_key = key;
         }
@@ -212,10 +213,10 @@ impl Direct<'_, '_> {
 
     /// Output rows whose windows share no input rows: each window row is reduced into registers.
     #[inline(always)]
-    fn fused<S: Nests, R: Red, const ST: usize, const K: usize>(
+    fn fused<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
-        output: &mut [f32],
+        output: &mut [E],
         rows: Range<usize>,
     ) {
         let [az, ay, ax] = *self.p.axes();
@@ -238,7 +239,7 @@ impl Direct<'_, '_> {
             // The last window row starts furthest in; if its reads fit, all rows' do.
             let last = base + (tz - 1) * zpitch + (ty - 1) * pitch;
             if self.clean && last + self.ext <= len {
-                let src = Strided::<R, ST, K> {
+                let src = Strided::<E, R, ST, K> {
                     p: self.input[base..].as_ptr(),
                     pitch,
                     zpitch,
@@ -281,10 +282,10 @@ impl Direct<'_, '_> {
     /// 2-D and 1-D output rows whose windows overlap along y: input row `y` of the current image
     /// is reduced once into ring slot `y % SLOTS` and folded by every window that covers it.
     #[inline(always)]
-    fn rolling<S: Nests, R: Red, const ST: usize, const K: usize>(
+    fn rolling<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
-        output: &mut [f32],
+        output: &mut [E],
         rows: Range<usize>,
     ) {
         let [az, ay, ax] = *self.p.axes();
@@ -318,7 +319,7 @@ impl Direct<'_, '_> {
                     let slot = (y0 + i * dy) % SLOTS;
                     *r = self.hr.0[slot * TILE..(slot + 1) * TILE].as_ptr();
                 }
-                let user = RingRows::<R> { ring: &ring, ty, nvec: self.nvec, out, red: PhantomData };
+                let user = RingRows::<E, R> { ring: &ring, ty, nvec: self.nvec, out, red: PhantomData };
                 R::with_fin(s, fin, &self.div, user);
             }
             r += last - first;
@@ -329,8 +330,8 @@ impl Direct<'_, '_> {
 /// Window rows read in place: row `(zi, yi)` starts at `p + zi * zpitch + yi * pitch`, and
 /// output vector `v` of it is reduced on the fly.
 #[derive(Clone, Copy)]
-struct Strided<R, const ST: usize, const K: usize> {
-    p: *const f32,
+struct Strided<E, R, const ST: usize, const K: usize> {
+    p: *const E,
     pitch: usize,
     zpitch: usize,
     v: usize,
@@ -339,7 +340,7 @@ struct Strided<R, const ST: usize, const K: usize> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<R, ST, K> {
+impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<S::E, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, zi: usize, yi: usize, _i: usize) -> S::V {
         // SAFETY: built only by `Direct::fused` after checking that the window's last row
@@ -360,15 +361,15 @@ pub(crate) trait FinUser<S: Nests> {
 }
 
 /// One fused output row read in place through `src` (window rows `tz x ty`).
-struct FusedRows<'o, R, const ST: usize, const K: usize> {
-    src: Strided<R, ST, K>,
+struct FusedRows<'o, E, R, const ST: usize, const K: usize> {
+    src: Strided<E, R, ST, K>,
     tz: usize,
     ty: usize,
     nvec: usize,
-    out: &'o mut [f32],
+    out: &'o mut [E],
 }
 
-impl<S: Nests, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows<'_, R, ST, K> {
+impl<S: Nests, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows<'_, S::E, R, ST, K> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { src, tz, ty, nvec, out } = self;
@@ -382,15 +383,15 @@ impl<S: Nests, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows
 }
 
 /// The vertical pass of one output row from ring rows (`ty` of them).
-pub(super) struct RingRows<'a, 'o, R> {
-    pub(super) ring: &'a [*const f32; SLOTS],
+pub(super) struct RingRows<'a, 'o, E, R> {
+    pub(super) ring: &'a [*const E; SLOTS],
     pub(super) ty: usize,
     pub(super) nvec: usize,
-    pub(super) out: &'o mut [f32],
+    pub(super) out: &'o mut [E],
     pub(super) red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red> FinUser<S> for RingRows<'_, '_, R> {
+impl<S: Nests, R: Red> FinUser<S> for RingRows<'_, '_, S::E, R> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { ring, ty, nvec, out, .. } = self;
@@ -408,9 +409,9 @@ impl<S: Nests, R: Red> FinUser<S> for RingRows<'_, '_, R> {
 fn fused_row<S: Nests, R: Red, F: Fin<S>, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
     s: S,
     f: F,
-    mut src: Strided<R, ST, K>,
+    mut src: Strided<S::E, R, ST, K>,
     (tz, ty, nvec): (usize, usize, usize),
-    out: &mut [f32],
+    out: &mut [S::E],
 ) {
     for v in 0..nvec {
         src.v = v;
@@ -425,10 +426,10 @@ fn fused_row<S: Nests, R: Red, F: Fin<S>, const ST: usize, const K: usize, const
 fn vfold<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
-    rows: &[*const f32; SLOTS],
+    rows: &[*const S::E; SLOTS],
     ty: usize,
     nvec: usize,
-    out: &mut [f32],
+    out: &mut [S::E],
 ) {
     let ty = if TY > 0 { TY } else { ty };
     for v in 0..nvec {
@@ -446,7 +447,7 @@ fn vfold<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
 
 /// Stores output vector `v` of a row (`v * N < out.len()`): whole, or its lanes inside `out`.
 #[inline(always)]
-fn store_vec<S: Nests>(s: S, y: S::V, v: usize, out: &mut [f32]) {
+fn store_vec<S: Nests>(s: S, y: S::V, v: usize, out: &mut [S::E]) {
     let off = v * S::N;
     let dst = &mut out[off..];
     if dst.len() >= S::N {
@@ -492,12 +493,12 @@ pub(crate) struct Root;
 pub(crate) struct DivBy<V>(pub(crate) V);
 /// Any finish, chosen per vector at run time (the rare fused rows that need row copies).
 #[derive(Clone, Copy)]
-struct AnyFin<'a> {
-    fin: Finish,
-    div: &'a [f32; TILE],
+struct AnyFin<'a, E> {
+    fin: Finish<E>,
+    div: &'a [E; TILE],
 }
 
-impl<S: Nests> Fin<S> for AnyFin<'_> {
+impl<S: Nests> Fin<S> for AnyFin<'_, S::E> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, off: usize) -> S::V {
         match self.fin {
@@ -506,17 +507,18 @@ impl<S: Nests> Fin<S> for AnyFin<'_> {
             Finish::Sqrt => Root.apply(s, x, off),
             Finish::Div(Some(d)) => DivBy(s.splat(d)).apply(s, x, off),
             Finish::Div(None) => DivTable(&self.div[..]).apply(s, x, off),
-            Finish::Pow(e) => PowRoot(crate::scalar::lp_root_exponent32(e)).apply(s, x, off),
+            Finish::Pow(e) => PowRoot(S::E::lp_root_exponent(e)).apply(s, x, off),
         }
     }
 }
 
-/// Lp with a general exponent: `powf(sum, 1 / p)` per lane, NaN canonicalised.
+/// Lp with a general exponent: `pow(sum, 1 / p)` per lane (the exponent as [`LaneElem`]
+/// converts it), NaN canonicalised.
 #[derive(Clone, Copy)]
-pub(crate) struct PowRoot(pub(crate) f32);
+pub(crate) struct PowRoot<E>(pub(crate) E);
 /// Average by per-output divisors.
 #[derive(Clone, Copy)]
-pub(crate) struct DivTable<'a>(pub(crate) &'a [f32]);
+pub(crate) struct DivTable<'a, E>(pub(crate) &'a [E]);
 
 impl<S: Nests> Fin<S> for Keep {
     #[inline(always)]
@@ -542,21 +544,21 @@ impl<S: Nests> Fin<S> for DivBy<S::V> {
         s.canonical_nan(s.div(x, self.0))
     }
 }
-impl<S: Nests> Fin<S> for PowRoot {
+impl<S: Nests> Fin<S> for PowRoot<S::E> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        let mut lanes = [0.0f32; 16];
+        let mut lanes = [S::E::ZERO; 16];
         let l = &mut lanes[..S::N];
-        // SAFETY: `l` holds N floats (N <= 16), for this store and the load below.
+        // SAFETY: `l` holds N elements (N <= 16), for this store and the load below.
         unsafe { s.store(l.as_mut_ptr(), x) };
         for v in l.iter_mut() {
-            *v = crate::canon32(libm::powf(*v, self.0));
+            *v = S::E::pow(*v, self.0).canon();
         }
         // SAFETY: as above.
         unsafe { s.load(l.as_ptr()) }
     }
 }
-impl<S: Nests> Fin<S> for DivTable<'_> {
+impl<S: Nests> Fin<S> for DivTable<'_, S::E> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, off: usize) -> S::V {
         let d = &self.0[off..off + S::N];

@@ -1,6 +1,7 @@
-//! The channels-first (NCL, NCHW, NCDHW) f32 windowed loop nest, written once over the vector
-//! trait [`Lanes`] (`f32` lanes, with its deinterleaving loads) and instantiated by the AVX-512,
-//! AVX2 and NEON modules through [`Nests`].
+//! The channels-first (NCL, NCHW, NCDHW) windowed loop nest, written once over the vector trait
+//! [`Lanes`] (with its deinterleaving loads) for every float element type, and instantiated by
+//! the AVX-512, AVX2 and NEON modules through [`Nests`] (`f32` on the tokens, `f64` on
+//! [`crate::lanes::F64`]).
 //!
 //! # Algorithm (separable, canonical order)
 //! A window's sum is `sum_z(sum_y(sum_x(x)))` (each row folded left to right from `+0.0`) and
@@ -28,7 +29,7 @@
 pub(crate) mod direct;
 mod plane;
 
-use crate::lanes::Lanes;
+use crate::lanes::{LaneElem, Lanes};
 use crate::problem::{Axis, LpPower, Problem, Reduce};
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -37,19 +38,19 @@ use core::ops::Range;
 const TILE: usize = 256;
 /// Cached horizontally reduced rows (a power of two).
 const SLOTS: usize = 16;
-/// Floats in the padded row buffer.
+/// Elements in the padded row buffer.
 const BUF: usize = 2560;
 
-/// Where a level compiles this family's nests: its [`Lanes`] (`f32`) plus two entry points.
+/// Where a level compiles this family's nests: its [`Lanes`] plus two entry points.
 ///
 /// [`Nests::nest`] runs [`pool_nests`] inside the token's `vectorize` (one out-of-line copy per
 /// reduction, stride and kernel size). [`Nests::plane`] runs the plane nest (2-D and 1-D maps, see
 /// [`plane`]) or declines (`false`, nothing written); a level may run it at another vector width
 /// (AVX-512 runs the AVX2 one; the folds are the same, so are the bits).
-pub(crate) trait Nests: Lanes<E = f32> {
+pub(crate) trait Nests: Lanes {
     /// Runs [`pool_nests`] for this level inside its token's `vectorize`.
     #[inline(always)]
-    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_>) {
+    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_, Self::E>) {
         self.vectorize(
             #[inline(always)]
             || pool_nests::<Self, R, ST, K>(self, args),
@@ -57,7 +58,7 @@ pub(crate) trait Nests: Lanes<E = f32> {
     }
     /// Runs the plane nest for this level, or declines.
     #[inline(always)]
-    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_>) -> bool {
+    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, Self::E>) -> bool {
         plane_run::<Self, R, ST, K>(self, args)
     }
 }
@@ -65,7 +66,7 @@ pub(crate) trait Nests: Lanes<E = f32> {
 /// One reduction: the per-element term, the start of a row fold, and the combine step.
 pub(crate) trait Red {
     /// The bit-neutral padding value.
-    const PAD: f32;
+    fn pad<E: LaneElem>() -> E;
     /// Whether this is the max (whose [`Finish`] is always [`Finish::None`]).
     const MAX: bool = false;
     /// Whether kernel sizes get their own copies of the loop nest (max and average).
@@ -80,15 +81,15 @@ pub(crate) trait Red {
     /// One fold step.
     fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V;
     /// Scalar [`Red::term`].
-    fn term1(x: f32) -> f32;
+    fn term1<E: LaneElem>(x: E) -> E;
     /// Scalar [`Red::first`].
-    fn first1(t: f32) -> f32;
+    fn first1<E: LaneElem>(t: E) -> E;
     /// Scalar [`Red::comb`].
-    fn comb1(a: f32, b: f32) -> f32;
+    fn comb1<E: LaneElem>(a: E, b: E) -> E;
     /// Runs `user` with the finish of `fin`, among those this reduction can have (the kernel
     /// entry pairs max with [`Finish::None`], sums with `Div` or `Pow`, `|x|` with `Sum`, `x^2`
     /// with `Sqrt`), so only those loop bodies are compiled.
-    fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, fin: Finish, div: &[f32], user: U);
+    fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, fin: Finish<S::E>, div: &[S::E], user: U);
 }
 
 /// Max by the canonical rule.
@@ -105,10 +106,13 @@ pub(crate) struct SqR;
 macro_rules! max_red {
     ($t:ty, $comb:ident) => {
         impl Red for $t {
-            const PAD: f32 = f32::NEG_INFINITY;
             const MAX: bool = true;
             const HOT: bool = true;
             type Fast = MaxF;
+            #[inline(always)]
+            fn pad<E: LaneElem>() -> E {
+                E::LOWEST
+            }
             #[inline(always)]
             fn term<S: Nests>(_: S, v: S::V) -> S::V {
                 v
@@ -122,19 +126,19 @@ macro_rules! max_red {
                 s.$comb(a, b)
             }
             #[inline(always)]
-            fn term1(x: f32) -> f32 {
+            fn term1<E: LaneElem>(x: E) -> E {
                 x
             }
             #[inline(always)]
-            fn first1(t: f32) -> f32 {
+            fn first1<E: LaneElem>(t: E) -> E {
                 t
             }
             #[inline(always)]
-            fn comb1(a: f32, b: f32) -> f32 {
+            fn comb1<E: LaneElem>(a: E, b: E) -> E {
                 if b > a || b.is_nan() { b } else { a }
             }
             #[inline(always)]
-            fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, _: Finish, _: &[f32], user: U) {
+            fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, _: Finish<S::E>, _: &[S::E], user: U) {
                 user.run(s, direct::Keep)
             }
         }
@@ -147,35 +151,38 @@ max_red!(MaxF, max_fast);
 macro_rules! sum_red {
     ($t:ty, $hot:expr, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr, |$fs:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
         impl Red for $t {
-            const PAD: f32 = 0.0;
             const HOT: bool = $hot;
             type Fast = $t;
+            #[inline(always)]
+            fn pad<E: LaneElem>() -> E {
+                E::ZERO
+            }
             #[inline(always)]
             fn term<S: Nests>($s: S, $v: S::V) -> S::V {
                 $term
             }
             #[inline(always)]
             fn first<S: Nests>(s: S, t: S::V) -> S::V {
-                s.add(s.splat(0.0), t)
+                s.add(s.zero(), t)
             }
             #[inline(always)]
             fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V {
                 s.add(a, b)
             }
             #[inline(always)]
-            fn term1($x: f32) -> f32 {
+            fn term1<E: LaneElem>($x: E) -> E {
                 $term1
             }
             #[inline(always)]
-            fn first1(t: f32) -> f32 {
-                0.0 + t
+            fn first1<E: LaneElem>(t: E) -> E {
+                E::ZERO + t
             }
             #[inline(always)]
-            fn comb1(a: f32, b: f32) -> f32 {
+            fn comb1<E: LaneElem>(a: E, b: E) -> E {
                 a + b
             }
             #[inline(always)]
-            fn with_fin<S: Nests, U: direct::FinUser<S>>($fs: S, $fin: Finish, $div: &[f32], $user: U) {
+            fn with_fin<S: Nests, U: direct::FinUser<S>>($fs: S, $fin: Finish<S::E>, $div: &[S::E], $user: U) {
                 $with
             }
         }
@@ -184,11 +191,10 @@ macro_rules! sum_red {
 
 sum_red!(SumR, true, |_s, v| v, |x| x, |s, fin, div, user| match fin {
     Finish::Div(Some(d)) => user.run(s, direct::DivBy(s.splat(d))),
-    Finish::Pow(e) => user.run(s, direct::PowRoot(crate::scalar::lp_root_exponent32(e))),
+    Finish::Pow(e) => user.run(s, direct::PowRoot(S::E::lp_root_exponent(e))),
     _ => user.run(s, direct::DivTable(div)),
 });
-sum_red!(AbsR, false, |s, v| s.abs(v), |x| f32::from_bits(x.to_bits() & 0x7fff_ffff), |s, _fin, _div, user| user
-    .run(s, direct::Canon));
+sum_red!(AbsR, false, |s, v| s.abs(v), |x| x.abs(), |s, _fin, _div, user| user.run(s, direct::Canon));
 sum_red!(SqR, false, |s, v| s.mul(v, v), |x| x * x, |s, _fin, _div, user| user.run(s, direct::Root));
 
 /// How the horizontal pass reduces a row.
@@ -202,18 +208,18 @@ pub(crate) enum HMode {
 
 /// What happens to a window's folded value before it is stored.
 #[derive(Clone, Copy)]
-pub(crate) enum Finish {
+pub(crate) enum Finish<E> {
     /// Max: the selected element, untouched.
     None,
     /// Lp with `p = 1`: the sum, NaN canonicalised.
     Sum,
     /// Average: divided by the override or the per-output divisors, NaN canonicalised.
-    Div(Option<f32>),
+    Div(Option<E>),
     /// Lp with `p = 2`: square root, NaN canonicalised.
     Sqrt,
-    /// Lp with a general exponent `p`: the terms are `powf(|x|, p as f32)` (applied when a row
-    /// is copied, so only the lean nest runs it), the result `powf(sum, (1 / p) as f32)`, NaN
-    /// canonicalised: the portable kernel's functions, element by element.
+    /// Lp with a general exponent `p`: the terms are `pow(|x|, p)` (applied when a row is copied,
+    /// so only the lean and plane nests run it), the result `pow(sum, 1 / p)`, NaN canonicalised:
+    /// the portable kernel's functions and conversions ([`LaneElem`]), element by element.
     Pow(f64),
 }
 
@@ -231,7 +237,7 @@ fn extent(n: usize, nvec: usize, k: usize, s: usize, d: usize) -> usize {
 #[inline(always)]
 unsafe fn hvec<S: Nests, R: Red, const ST: usize, const K: usize>(
     s: S,
-    sp: *const f32,
+    sp: *const S::E,
     v: usize,
     k: usize,
     d: usize,
@@ -256,7 +262,7 @@ unsafe fn hvec<S: Nests, R: Red, const ST: usize, const K: usize>(
 /// Stride 1 reads `sp[base + o..][..N]`, stride 2 `sp[base + (o & !1)..][..2N]`, stride 4
 /// `sp[base + (o & !3)..][..4N]`: that range must be readable.
 #[inline(always)]
-unsafe fn tap<S: Nests, const ST: usize>(s: S, sp: *const f32, base: usize, o: usize) -> S::V {
+unsafe fn tap<S: Nests, const ST: usize>(s: S, sp: *const S::E, base: usize, o: usize) -> S::V {
     // SAFETY: the caller's contract is exactly the range each branch reads.
     unsafe {
         match ST {
@@ -275,12 +281,12 @@ unsafe fn tap<S: Nests, const ST: usize>(s: S, sp: *const f32, base: usize, o: u
 #[inline(always)]
 fn finish_store<S: Nests, R: Red>(
     s: S,
-    fin: Finish,
-    div: &[f32; TILE],
+    fin: Finish<S::E>,
+    div: &[S::E; TILE],
     x: S::V,
     off: usize,
     nt: usize,
-    out: &mut [f32],
+    out: &mut [S::E],
 ) {
     let y = match fin {
         _ if R::MAX => x,
@@ -315,13 +321,13 @@ trait Rows<S: Nests> {
 }
 
 /// Rows already reduced into cache slots: `hr + slots[i] * TILE + off`.
-struct Cached<'a> {
-    hr: &'a [f32; SLOTS * TILE],
+struct Cached<'a, E> {
+    hr: &'a [E; SLOTS * TILE],
     slots: &'a [usize; SLOTS],
     off: usize,
 }
 
-impl<S: Nests> Rows<S> for Cached<'_> {
+impl<S: Nests> Rows<S> for Cached<'_, S::E> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         let at = self.slots[i] * TILE + self.off;
@@ -332,14 +338,14 @@ impl<S: Nests> Rows<S> for Cached<'_> {
 }
 
 /// Rows of the rolling ring: window row `i` is input row `y0 + i * dy`, in slot `y % SLOTS`.
-struct Ring<'a> {
-    hr: &'a [f32; SLOTS * TILE],
+struct Ring<'a, E> {
+    hr: &'a [E; SLOTS * TILE],
     y0: usize,
     dy: usize,
     off: usize,
 }
 
-impl<S: Nests> Rows<S> for Ring<'_> {
+impl<S: Nests> Rows<S> for Ring<'_, S::E> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         let at = ((self.y0 + i * self.dy) % SLOTS) * TILE + self.off;
@@ -349,16 +355,16 @@ impl<S: Nests> Rows<S> for Ring<'_> {
     }
 }
 
-/// Rows reduced on the fly from input rows that start at `src[i]` (each `ext` floats readable).
-struct Fused<'a, R, const ST: usize, const K: usize> {
-    src: &'a [*const f32; SLOTS],
+/// Rows reduced on the fly from input rows that start at `src[i]` (each `ext` elements readable).
+struct Fused<'a, E, R, const ST: usize, const K: usize> {
+    src: &'a [*const E; SLOTS],
     v: usize,
     k: usize,
     d: usize,
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, R, ST, K> {
+impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, S::E, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
@@ -377,7 +383,7 @@ fn fold_rows<S: Nests, R: Red, const TZ: usize, const TY: usize>(
     rows: &impl Rows<S>,
 ) -> S::V {
     let (tz, ty) = if TZ > 0 { (TZ, TY) } else { (tz, ty) };
-    let mut vol = s.splat(0.0);
+    let mut vol = s.zero();
     for zi in 0..tz {
         let mut pl = rows.row(s, zi, 0, zi * ty);
         for yi in 1..ty {
@@ -395,15 +401,15 @@ pub(crate) fn window<S: Nests>(
     s: S,
     p: &Problem<'_>,
     red: &Reduce,
-    input: &[f32],
-    output: &mut [f32],
+    input: &[S::E],
+    output: &mut [S::E],
     rows: Range<usize>,
 ) {
     p.check(input.len(), output.len(), &rows);
     match *red {
         Reduce::Max => by_shape::<S, MaxR>(s, p, Finish::None, input, output, rows),
         Reduce::Avg { divisor_override } => {
-            let d = divisor_override.map(|d| d as f32).or_else(|| uniform_divisor(p));
+            let d = divisor_override.map(S::E::from_i64).or_else(|| uniform_divisor(p));
             by_shape::<S, SumR>(s, p, Finish::Div(d), input, output, rows)
         }
         Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::Sum, input, output, rows),
@@ -416,7 +422,7 @@ pub(crate) fn window<S: Nests>(
 /// out, no ceil-mode overhang): the same value the per-output tables would hold, so the same
 /// bits, without building a table in every call (each rayon task is a call).
 #[inline(always)]
-fn uniform_divisor(p: &Problem<'_>) -> Option<f32> {
+fn uniform_divisor<E: LaneElem>(p: &Problem<'_>) -> Option<E> {
     let mut product = 1usize;
     for a in p.axes() {
         let (&first, rest) = a.count().split_first()?;
@@ -425,7 +431,7 @@ fn uniform_divisor(p: &Problem<'_>) -> Option<f32> {
         }
         product = product.checked_mul(first)?;
     }
-    Some((product as i64) as f32)
+    Some(E::from_i64(product as i64))
 }
 
 /// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.
@@ -433,9 +439,9 @@ fn uniform_divisor(p: &Problem<'_>) -> Option<f32> {
 fn by_shape<S: Nests, R: Red>(
     s: S,
     p: &Problem<'_>,
-    finish: Finish,
-    input: &[f32],
-    output: &mut [f32],
+    finish: Finish<S::E>,
+    input: &[S::E],
+    output: &mut [S::E],
     rows: Range<usize>,
 ) {
     let ax = p.axes()[2];
@@ -475,46 +481,49 @@ fn by_shape<S: Nests, R: Red>(
 }
 
 /// Per-call state: geometry, the row cache and the stack buffers.
-struct Nest<'a, 'p> {
+struct Nest<'a, 'p, E> {
     p: &'p Problem<'a>,
-    input: &'p [f32],
+    input: &'p [E],
     mode: HMode,
-    finish: Finish,
+    finish: Finish<E>,
     /// Whether consecutive output rows share input rows (then rows go through the cache).
     overlap: bool,
     /// Horizontally reduced rows, `SLOTS` slots of `TILE` floats.
-    hr: [f32; SLOTS * TILE],
+    hr: [E; SLOTS * TILE],
     /// Input-row id cached in each slot (`usize::MAX`: empty).
     tags: [usize; SLOTS],
     /// Padded copy of a row segment; its padding is filled once per tile.
-    buf: [f32; BUF],
+    buf: [E; BUF],
     buf_ready: bool,
     /// Per-output divisors of the current tile and the `count_z * count_y` they were built for.
-    div: [f32; TILE],
+    div: [E; TILE],
     div_key: usize,
     /// Scratch per output row: the window's row ids, their cache slots, their input pointers.
     ids: [usize; SLOTS],
     slots: [usize; SLOTS],
-    src: [*const f32; SLOTS],
+    src: [*const E; SLOTS],
     /// Accumulators for windows with more rows than fit the cache at once.
-    plane: [f32; TILE],
-    vol: [f32; TILE],
+    plane: [E; TILE],
+    vol: [E; TILE],
 }
 
 /// The arguments of [`Nests::plane`]: the problem, the x window (`k`, `d`, `pad_begin`), the
 /// finish, the input, the output and its rows.
-pub(crate) type PlaneArgs<'a, 'p, 'o> =
-    (&'p Problem<'a>, (usize, usize, usize), Finish, &'p [f32], &'o mut [f32], Range<usize>);
+pub(crate) type PlaneArgs<'a, 'p, 'o, E> =
+    (&'p Problem<'a>, (usize, usize, usize), Finish<E>, &'p [E], &'o mut [E], Range<usize>);
 
 /// The plane nest for lanes `S` (what [`Nests::plane`] runs by default).
 #[inline(always)]
-pub(crate) fn plane_run<S: Nests, R: Red, const ST: usize, const K: usize>(s: S, args: PlaneArgs<'_, '_, '_>) -> bool {
+pub(crate) fn plane_run<S: Nests, R: Red, const ST: usize, const K: usize>(
+    s: S,
+    args: PlaneArgs<'_, '_, '_, S::E>,
+) -> bool {
     let (p, kdp, finish, input, output, rows) = args;
     plane::try_plane_nest::<S, R, ST, K>(s, p, kdp, finish, input, output, rows)
 }
 
 /// The arguments of [`pool_nests`].
-pub(crate) type Args<'a, 'p, 'o> = (&'p Problem<'a>, HMode, usize, Finish, &'p [f32], &'o mut [f32], Range<usize>);
+pub(crate) type Args<'a, 'p, 'o, E> = (&'p Problem<'a>, HMode, usize, Finish<E>, &'p [E], &'o mut [E], Range<usize>);
 
 /// Input-row ids (over `(image, z, y)`) of the rows of one window, depth-major.
 #[derive(Clone, Copy)]
@@ -545,7 +554,7 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 /// The loop nest for one ISA, reduction, x stride `ST` and x kernel `K` (0: any); each ISA
 /// instantiates it inside its token's `vectorize` ([`Nests::nest`]).
 #[inline(always)]
-pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_>) {
+pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_, S::E>) {
     let (p, mode, tile, finish, input, output, rows) = args;
     if let HMode::Uniform { k, d, pb } = mode
         && (s.plane::<R, ST, K>((p, (k, d, pb), finish, input, &mut *output, rows.clone()))
@@ -571,17 +580,17 @@ pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S
         mode,
         finish,
         overlap: axis_overlaps(az) || axis_overlaps(ay),
-        hr: [0.0; SLOTS * TILE],
+        hr: [S::E::ZERO; SLOTS * TILE],
         tags: [usize::MAX; SLOTS],
-        buf: [R::PAD; BUF],
+        buf: [R::pad(); BUF],
         buf_ready: false,
-        div: [1.0; TILE],
+        div: [S::E::ONE; TILE],
         div_key: usize::MAX,
         ids: [0; SLOTS],
         slots: [0; SLOTS],
         src: [input.as_ptr(); SLOTS],
-        plane: [0.0; TILE],
-        vol: [0.0; TILE],
+        plane: [S::E::ZERO; TILE],
+        vol: [S::E::ZERO; TILE],
     };
     let (od, oh) = (az.out_len(), ay.out_len());
     let per_image = od * oh;
@@ -617,20 +626,20 @@ pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S
     }
 }
 
-impl Nest<'_, '_> {
+impl<E: LaneElem> Nest<'_, '_, E> {
     /// Output rows `oys` (all in the plane `image`, depth 1) for outputs `ox0..ox0 + nt`, with a
     /// ring of reduced input rows: input row `y` lives in slot `y % SLOTS`, and the ring holds
     /// rows `lo..hi`. Window starts and ends never decrease with `oy` (windowed and adaptive
     /// axes), so each input row is reduced once per tile. `out` holds the rows' full outputs.
     #[inline(always)]
-    fn rolling_rows<S: Nests, R: Red, const ST: usize, const K: usize>(
+    fn rolling_rows<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         image: usize,
         oys: Range<usize>,
         ox0: usize,
         nt: usize,
-        out: &mut [f32],
+        out: &mut [E],
     ) {
         let [az, ay, ax] = self.p.axes();
         let (dy, h_in, ow) = (ay.dilation(), ay.in_len(), ax.out_len());
@@ -676,7 +685,7 @@ impl Nest<'_, '_> {
         if key != self.div_key {
             let cx = &self.p.axes()[2].count()[ox0..ox0 + nt];
             for (d, &c) in self.div.iter_mut().zip(cx) {
-                *d = ((key * c) as i64) as f32;
+                *d = E::from_i64((key * c) as i64);
             }
             self.div_key = key;
         }
@@ -684,13 +693,13 @@ impl Nest<'_, '_> {
 
     /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
     #[inline(always)]
-    fn output_row<S: Nests, R: Red, const ST: usize, const K: usize>(
+    fn output_row<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         (image, oz, oy): (usize, usize, usize),
         ox0: usize,
         nt: usize,
-        out: &mut [f32],
+        out: &mut [E],
     ) {
         let [az, ay, ax] = self.p.axes();
         let (tz, ty) = (az.taps()[oz], ay.taps()[oy]);
@@ -739,7 +748,7 @@ impl Nest<'_, '_> {
                 for v in 0..nvec {
                     // Each `src[i][0..ext]` is inside `input` (checked above), and
                     // `extent(N, v + 1, ..) <= extent(N, nvec, ..) = ext`.
-                    let rows = Fused::<R, ST, K> { src: &src, v, k, d, red: PhantomData };
+                    let rows = Fused::<E, R, ST, K> { src: &src, v, k, d, red: PhantomData };
                     let x = match (tz, ty) {
                         (1, 1) => fold_rows::<S, R, 1, 1>(s, tz, ty, &rows),
                         (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
@@ -827,7 +836,7 @@ impl Nest<'_, '_> {
     /// Reduces input row `id` (over `(image, z, y)`) along x for outputs `ox0..ox0 + nt` into
     /// cache slot `slot` (lanes past `nt` get unspecified values).
     #[inline(always)]
-    fn hrow<S: Nests, R: Red, const ST: usize, const K: usize>(
+    fn hrow<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         id: usize,
@@ -885,7 +894,7 @@ impl Nest<'_, '_> {
                     // the tile; only the row parts the border vectors read are copied.
                     let buf = &mut self.buf[..ext];
                     if !self.buf_ready {
-                        buf.fill(R::PAD);
+                        buf.fill(R::pad());
                         self.buf_ready = true;
                     }
                     let input = self.input;

@@ -14,6 +14,7 @@
 
 use super::direct::{Fin, FinUser, Lines, copy_row};
 use super::{Finish, Nests, Red, SLOTS, TILE, extent, hvec};
+use crate::lanes::LaneElem;
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -84,9 +85,9 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),
-    finish: Finish,
-    input: &[f32],
-    output: &mut [f32],
+    finish: Finish<S::E>,
+    input: &[S::E],
+    output: &mut [S::E],
     rows: Range<usize>,
 ) -> bool {
     let [az, ay, ax] = p.axes();
@@ -167,7 +168,7 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
         g,
         input,
         finish,
-        pow: if let Finish::Pow(e) = finish { Some(e as f32) } else { None },
+        pow: if let Finish::Pow(e) = finish { Some(S::E::from_f64(e)) } else { None },
         padded: MaybeUninit::uninit(),
         padded_ready: false,
         hr: MaybeUninit::uninit(),
@@ -177,7 +178,7 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     let oh = ay.out_len();
     if let Finish::Div(None) = finish {
         let (cz, cy, cx) = (az.count()[0], ay.count(), ax.count());
-        let dp = nest.divs.as_mut_ptr().cast::<f32>();
+        let dp = nest.divs.as_mut_ptr().cast::<S::E>();
         for (oy, &c) in cy.iter().enumerate() {
             if oy > 0 && c == cy[oy - 1] {
                 // Most rows count as many rows as the one before (a call per task builds this,
@@ -189,13 +190,13 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
             }
             for (ox, &x) in cx.iter().enumerate() {
                 // SAFETY: `oy * ow + ox < oh * ow <= DCAP` (checked above).
-                unsafe { dp.add(oy * ow + ox).write(((cz * c * x) as i64) as f32) };
+                unsafe { dp.add(oy * ow + ox).write(S::E::from_i64((cz * c * x) as i64)) };
             }
         }
         for i in 0..S::N {
             // SAFETY: `oh * ow + i < oh * ow + N <= DCAP`; the lanes past the last row read
             // these.
-            unsafe { dp.add(oh * ow + i).write(1.0) };
+            unsafe { dp.add(oh * ow + i).write(S::E::ONE) };
         }
     }
     // The bands of a whole plane (when there are at most `CUTS`; else each is found in turn).
@@ -260,34 +261,34 @@ fn hvecs<S: Nests>(n: usize, wh: usize, nvec: usize) -> usize {
 }
 
 /// Per-call state of the plane nest.
-struct Plane<'p, R> {
+struct Plane<'p, E, R> {
     g: Geo,
-    input: &'p [f32],
-    finish: Finish,
-    pow: Option<f32>,
+    input: &'p [E],
+    finish: Finish<E>,
+    pow: Option<E>,
     /// The padded plane: rows at pitch `wp`, each at `pb` within its pitch, the rest `R::PAD`
     /// (written on first use, up to the extent the horizontal pass reads; rows are copied into
     /// their own places only, so the padding stays).
-    padded: MaybeUninit<Lines<PCAP>>,
+    padded: MaybeUninit<Lines<E, PCAP>>,
     padded_ready: bool,
     /// The reduced plane: row `y - ylo` at `(y - ylo) * wh` (written before it is read).
-    hr: MaybeUninit<Lines<HCAP>>,
+    hr: MaybeUninit<Lines<E, HCAP>>,
     /// Average without an override: output `(oy, ox)`'s divisor at `oy * ow + ox`, then `N` ones
     /// (written by `run` for every output row).
-    divs: MaybeUninit<[f32; DCAP]>,
+    divs: MaybeUninit<[E; DCAP]>,
     red: PhantomData<R>,
 }
 
-impl<R: Red> Plane<'_, R> {
+impl<E: LaneElem, R: Red> Plane<'_, E, R> {
     /// Output rows `oys` of plane `image` into `out` (`oys.len()` rows of `ow`).
     #[inline(always)]
-    fn plane<S: Nests, const ST: usize, const K: usize>(
+    fn plane<S: Nests<E = E>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         p: &Problem<'_>,
         image: usize,
         (oys, ylo, yhi): (Range<usize>, usize, usize),
-        out: &mut [f32],
+        out: &mut [E],
     ) {
         let ay = p.axes()[1];
         let h_in = ay.in_len();
@@ -323,13 +324,13 @@ impl<R: Red> Plane<'_, R> {
     /// The horizontal pass of a band (reading `src`) and its vertical pass, by the reduction
     /// `R2` (`R` itself, or its NaN-free form).
     #[inline(always)]
-    fn reduce<S: Nests, R2: Red, const ST: usize, const K: usize>(
+    fn reduce<S: Nests<E = E>, R2: Red, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         p: &Problem<'_>,
         src: Option<usize>,
         (base, oys, ylo, yhi): (usize, Range<usize>, usize, usize),
-        out: &mut [f32],
+        out: &mut [E],
     ) {
         let ay = p.axes()[1];
         let (starts, taps, dy) = (ay.start(), ay.taps(), ay.dilation());
@@ -338,9 +339,9 @@ impl<R: Red> Plane<'_, R> {
         let ext = extent(S::N, hv, k, ST, d);
         let src = match src {
             Some(at) => self.input[at..at + ext].as_ptr(),
-            None => self.padded.as_ptr().cast::<f32>(),
+            None => self.padded.as_ptr().cast::<E>(),
         };
-        let hp = self.hr.as_mut_ptr().cast::<f32>();
+        let hp = self.hr.as_mut_ptr().cast::<E>();
         for v in 0..hv {
             // SAFETY: `src[0..extent(N, hv, ..)]` is readable (`plane` checked the input range,
             // or the padded buffer is initialised up to `pad_len`, which covers every band), and
@@ -353,13 +354,13 @@ impl<R: Red> Plane<'_, R> {
         let ow = p.axes()[2].out_len();
         let divs = if let Finish::Div(None) = self.finish {
             // SAFETY: `run` wrote `oh * ow + N` divisors (and checked that they fit).
-            unsafe { core::slice::from_raw_parts(self.divs.as_ptr().cast::<f32>(), ay.out_len() * ow + S::N) }
+            unsafe { core::slice::from_raw_parts(self.divs.as_ptr().cast::<E>(), ay.out_len() * ow + S::N) }
         } else {
             &[]
         };
         let rows = BandRows { hp, wh, ylo, dy, starts, taps, first: oys.start, ow, nvec: self.g.nvec };
         let ends = &self.g.ends[..self.g.n_ends];
-        let band = Band::<R2> { rows, oys, runs: self.g.runs, ends, out, red: PhantomData };
+        let band = Band::<E, R2> { rows, oys, runs: self.g.runs, ends, out, red: PhantomData };
         R2::with_fin(s, self.finish, divs, band);
     }
 
@@ -370,12 +371,12 @@ impl<R: Red> Plane<'_, R> {
     /// the fold over the padded row.
     #[inline(always)]
     /// (An associated function: `hp` points into `self`'s buffer, so `self` is not borrowed.)
-    fn refold(g: &Geo, input: &[f32], (base, n): (usize, usize), hp: *mut f32) {
+    fn refold(g: &Geo, input: &[E], (base, n): (usize, usize), hp: *mut E) {
         let Geo { d, w, wh, nfix, .. } = *g;
         let rows = &input[base..base + n * w];
         /// Refold `f` in rows `0..n`, with `T` taps when not 0.
         #[inline(always)]
-        fn each_row<R: Red, const T: usize>(rows: &[f32], (w, wh, d, n): Dims, f: &Refold, hp: *mut f32) {
+        fn each_row<E: LaneElem, R: Red, const T: usize>(rows: &[E], (w, wh, d, n): Dims, f: &Refold, hp: *mut E) {
             let taps = if T > 0 { T } else { f.n };
             for y in 0..n {
                 // SAFETY: `run` built the refold with `f.n >= 1` taps at `off + t * d < w` for
@@ -394,11 +395,11 @@ impl<R: Red> Plane<'_, R> {
         for f in &g.fix[..nfix] {
             let dims = (w, wh, d, n);
             match f.n {
-                1 => each_row::<R, 1>(rows, dims, f, hp),
-                2 => each_row::<R, 2>(rows, dims, f, hp),
-                3 => each_row::<R, 3>(rows, dims, f, hp),
-                4 => each_row::<R, 4>(rows, dims, f, hp),
-                _ => each_row::<R, 0>(rows, dims, f, hp),
+                1 => each_row::<E, R, 1>(rows, dims, f, hp),
+                2 => each_row::<E, R, 2>(rows, dims, f, hp),
+                3 => each_row::<E, R, 3>(rows, dims, f, hp),
+                4 => each_row::<E, R, 4>(rows, dims, f, hp),
+                _ => each_row::<E, R, 0>(rows, dims, f, hp),
             }
         }
     }
@@ -411,14 +412,14 @@ impl<R: Red> Plane<'_, R> {
         // band: `lead` padding values before the input's start, then one block copy of the
         // `mid` elements inside it, then padding (it was element by element: 30 thousand
         // instructions for a 56x56 plane, in the task that holds the last plane).
-        let pp = self.padded.as_mut_ptr().cast::<f32>();
+        let pp = self.padded.as_mut_ptr().cast::<E>();
         let lead = if start < 0 { start.unsigned_abs().min(n) } else { 0 };
         let from = usize::try_from(start).unwrap_or(0).min(self.input.len());
         let src = &self.input[from..];
         let mid = (n - lead).min(src.len());
         for i in (0..lead).chain(lead + mid..n) {
             // SAFETY: `i < n = ext <= pad_len <= PCAP` (`run`'s checks cover every band).
-            unsafe { pp.add(i).write(R::PAD) };
+            unsafe { pp.add(i).write(R::pad()) };
         }
         // SAFETY: `src[..mid]` is inside the input (`mid <= src.len()`), and the destination
         // `lead..lead + mid` lies inside `0..n`, which is inside the buffer (as above); the
@@ -428,12 +429,12 @@ impl<R: Red> Plane<'_, R> {
 
     /// Copies input rows `base..` (`n` of them) into the padded plane.
     #[inline(always)]
-    fn copy_rows<S: Nests>(&mut self, s: S, base: usize, n: usize) {
-        let pp = self.padded.as_mut_ptr().cast::<f32>();
+    fn copy_rows<S: Nests<E = E>>(&mut self, s: S, base: usize, n: usize) {
+        let pp = self.padded.as_mut_ptr().cast::<E>();
         if !self.padded_ready {
             for i in 0..self.g.pad_len {
                 // SAFETY: `i < pad_len <= PCAP` (checked in `run`), inside the buffer.
-                unsafe { pp.add(i).write(R::PAD) };
+                unsafe { pp.add(i).write(R::pad()) };
             }
             self.padded_ready = true;
         }
@@ -472,7 +473,7 @@ impl<R: Red> Plane<'_, R> {
                 None => copy_row(s, dst, src),
                 Some(e) => {
                     for (d, &x) in dst.iter_mut().zip(src) {
-                        *d = libm::powf(f32::from_bits(x.to_bits() & 0x7fff_ffff), e);
+                        *d = E::pow(x.abs(), e);
                     }
                 }
             }
@@ -482,18 +483,18 @@ impl<R: Red> Plane<'_, R> {
 
 /// The vertical pass of a band: output row `oys.start + i` (into `out[i * ow..][..ow]`) folds
 /// reduced rows `starts[oy] + t * dy` (`t < taps[oy]`), which sit at `hp + (row - ylo) * wh`.
-struct Band<'a, 'o, R> {
-    rows: BandRows<'a>,
+struct Band<'a, 'o, E, R> {
+    rows: BandRows<'a, E>,
     oys: Range<usize>,
     /// Output rows may slide down one input row at a time with `wh == ow` (flat runs).
     runs: bool,
     /// The ends of the runs of the whole plane, ascending, the last `oh` (empty: not known).
     ends: &'a [usize],
-    out: &'o mut [f32],
+    out: &'o mut [E],
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red> FinUser<S> for Band<'_, '_, R> {
+impl<S: Nests, R: Red> FinUser<S> for Band<'_, '_, S::E, R> {
     #[inline(always)]
     fn run<F: Fin<S>>(self, s: S, f: F) {
         let Self { rows: band, oys, runs, ends, out, .. } = self;
@@ -556,8 +557,8 @@ impl<S: Nests, R: Red> FinUser<S> for Band<'_, '_, R> {
 }
 
 /// A band's reduced rows and output geometry (`first`: the band's first output row).
-struct BandRows<'a> {
-    hp: *const f32,
+struct BandRows<'a, E> {
+    hp: *const E,
     wh: usize,
     ylo: usize,
     dy: usize,
@@ -571,7 +572,7 @@ struct BandRows<'a> {
 /// Output rows `oy..end` of a band (one row, or a run whose window rows slide down one row at a
 /// time, at the reduced rows' pitch) into the band's `out`.
 #[inline(always)]
-fn vrun<S: Nests, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_>, (oy, end): (usize, usize), out: &mut [f32]) {
+fn vrun<S: Nests, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_, S::E>, (oy, end): (usize, usize), out: &mut [S::E]) {
     let ty = b.taps[oy];
     // SAFETY (pointer arithmetic only): `ylo <= starts[oy]` and the window's last row is below
     // the band's `yhi`, so every row `vrow` reads was reduced (`hvecs` counts `nvec` vectors
@@ -597,9 +598,9 @@ fn vrun<S: Nests, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_>, (oy, end): (u
 fn vrows<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
-    b: &BandRows<'_>,
+    b: &BandRows<'_, S::E>,
     (oy, end): (usize, usize),
-    out: &mut [f32],
+    out: &mut [S::E],
 ) {
     let ty = b.taps[oy];
     let first = b.starts[oy] - b.ylo;
@@ -622,9 +623,9 @@ fn vrows<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
 fn vrow<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     s: S,
     f: F,
-    (r0, step, (n, nv), foff): (*const f32, usize, (usize, usize), usize),
+    (r0, step, (n, nv), foff): (*const S::E, usize, (usize, usize), usize),
     ty: usize,
-    out: &mut [f32],
+    out: &mut [S::E],
 ) {
     let ty = if TY > 0 { TY } else { ty };
     debug_assert!(n <= out.len());
@@ -633,7 +634,7 @@ fn vrow<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     fn fold<S: Nests, R: Red, F: Fin<S>>(
         s: S,
         f: F,
-        (r0, step, foff): (*const f32, usize, usize),
+        (r0, step, foff): (*const S::E, usize, usize),
         ty: usize,
         v: usize,
     ) -> S::V {
@@ -671,10 +672,10 @@ fn vrow<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
 /// Whether `x` may hold a NaN: its sum is not finite (a NaN anywhere makes it NaN; an infinity
 /// or an overflow also answers yes, which only costs the NaN-propagating fold).
 #[inline(always)]
-fn has_nan<S: Nests>(s: S, x: &[f32]) -> bool {
+fn has_nan<S: Nests>(s: S, x: &[S::E]) -> bool {
     let n = x.len();
     let p = x.as_ptr();
-    let mut acc = [s.splat(0.0); 4];
+    let mut acc = [s.zero(); 4];
     let mut i = 0;
     while i + 4 * S::N <= n {
         for (j, a) in acc.iter_mut().enumerate() {
@@ -689,9 +690,9 @@ fn has_nan<S: Nests>(s: S, x: &[f32]) -> bool {
         i += S::N;
     }
     let sum = s.add(s.add(acc[0], acc[1]), s.add(acc[2], acc[3]));
-    let mut lanes = [0.0f32; 16];
-    // SAFETY: `lanes` holds 16 >= N floats.
+    let mut lanes = [S::E::ZERO; 16];
+    // SAFETY: `lanes` holds 16 >= N elements.
     unsafe { s.store(lanes.as_mut_ptr(), sum) };
-    let total = lanes[..S::N].iter().sum::<f32>() + x[i..].iter().sum::<f32>();
+    let total = lanes[..S::N].iter().chain(&x[i..]).fold(S::E::ZERO, |a, &b| a + b);
     !total.is_finite()
 }

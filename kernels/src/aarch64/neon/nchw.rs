@@ -2,6 +2,7 @@
 //! [`crate::separable`] over the 4 `f32` lanes of the `Neon` token (`vld2q`/`vld4q` for the
 //! deinterleaves).
 
+use crate::lanes::{F64, Lanes};
 use crate::problem::{Problem, Reduce};
 use crate::separable::{self, Nests};
 use core::ops::Range;
@@ -15,5 +16,24 @@ pub(crate) fn window(simd: Neon, p: &Problem<'_>, red: &Reduce, input: &[f32], o
     simd.vectorize(
         #[inline(always)]
         || separable::window(simd, p, red, input, output, rows),
+    )
+}
+
+/// `f64`: the nests at 2 lanes (the trait's defaults, the same code as `f32`).
+impl Nests for F64<Neon> {}
+
+/// The channels-first windowed f64 kernel (see [`crate::WindowFn`]).
+pub(crate) fn window_f64(
+    simd: Neon,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f64],
+    output: &mut [f64],
+    rows: Range<usize>,
+) {
+    let l = F64(simd);
+    l.vectorize(
+        #[inline(always)]
+        || separable::window(l, p, red, input, output, rows),
     )
 }

@@ -81,9 +81,10 @@ pub(crate) fn global_f32(
 }
 
 /// The families with `f64` kernels at this level (the others run the portable kernels).
-pub(crate) const FAMILIES_F64: Families = Families { lanes: true, global: true, ..Families::NONE };
+pub(crate) const FAMILIES_F64: Families = Families { separable: true, lanes: true, global: true, ..Families::NONE };
 
-/// Windowed and adaptive f64 pooling: channels-last on the lanes, the other routes portable.
+/// Windowed and adaptive f64 pooling: channels-first on the separable nests, channels-last on
+/// the lanes.
 pub(crate) fn window_f64(
     simd: V3,
     p: &Problem<'_>,
@@ -98,6 +99,7 @@ pub(crate) fn window_f64(
             let l = F64(simd);
             l.vectorize(Job::<F64<V3>, 1, 4>::new(l, p, red, input, output, rows))
         }
+        Route::Separable => nchw::window_f64(simd, p, red, input, output, rows),
         _ => portable::window(p, red, input, output, rows),
     }
 }

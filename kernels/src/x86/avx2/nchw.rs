@@ -2,6 +2,7 @@
 //! [`crate::separable`] over the 8 `f32` lanes of [`V3`] (shuffle + lane permute for the stride-2
 //! deinterleave, pieced stores for row tails).
 
+use crate::lanes::{F64, Lanes};
 use crate::problem::{Problem, Reduce};
 use crate::separable::{self, Nests, PlaneArgs, Red};
 use core::ops::Range;
@@ -9,7 +10,7 @@ use pulp::x86::V3;
 
 impl Nests for V3 {
     #[inline(always)]
-    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_>) -> bool {
+    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
         // One out-of-line copy, shared with the AVX-512 level.
         plane_nest::<R, ST, K>(self, args)
     }
@@ -26,9 +27,28 @@ pub(crate) fn window(simd: V3, p: &Problem<'_>, red: &Reduce, input: &[f32], out
 /// The plane nest at AVX2 width (8 lanes), for this level and the AVX-512 one
 /// ([`Nests::plane`]).
 #[inline(never)]
-pub(crate) fn plane_nest<R: Red, const ST: usize, const K: usize>(simd: V3, args: PlaneArgs<'_, '_, '_>) -> bool {
+pub(crate) fn plane_nest<R: Red, const ST: usize, const K: usize>(simd: V3, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
     simd.vectorize(
         #[inline(always)]
         || separable::plane_run::<V3, R, ST, K>(simd, args),
+    )
+}
+
+/// `f64`: the nests at 4 lanes (the trait's defaults, the same code as `f32`).
+impl Nests for F64<V3> {}
+
+/// The channels-first windowed f64 kernel (see [`crate::WindowFn`]).
+pub(crate) fn window_f64(
+    simd: V3,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f64],
+    output: &mut [f64],
+    rows: Range<usize>,
+) {
+    let l = F64(simd);
+    l.vectorize(
+        #[inline(always)]
+        || separable::window(l, p, red, input, output, rows),
     )
 }

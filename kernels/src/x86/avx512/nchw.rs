@@ -3,6 +3,7 @@
 //! deinterleave, mask stores for row tails). 2-D and 1-D maps run the plane nest at AVX2 width
 //! instead ([`Nests::plane`] below: measured faster), 3-D windows and the rest at 16 lanes.
 
+use crate::lanes::{F64, Lanes};
 use crate::problem::{Problem, Reduce};
 use crate::separable::{self, Nests, PlaneArgs, Red};
 use core::ops::Range;
@@ -10,7 +11,7 @@ use pulp::x86::V4;
 
 impl Nests for V4 {
     #[inline(always)]
-    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_>) -> bool {
+    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
         // The plane nest's loops are shifted and deinterleaving loads of rows in the L1 cache. At
         // 16 lanes every unaligned load splits a cache line, and the 8-lane AVX2 nest measured
         // faster on the suite's 2-D and 1-D maps (Zen 5, `simdpool bench --isa all`: resnet stem
@@ -26,5 +27,24 @@ pub(crate) fn window(simd: V4, p: &Problem<'_>, red: &Reduce, input: &[f32], out
     simd.vectorize(
         #[inline(always)]
         || separable::window(simd, p, red, input, output, rows),
+    )
+}
+
+/// `f64`: the nests at 8 lanes (the trait's defaults, the same code as `f32`).
+impl Nests for F64<V4> {}
+
+/// The channels-first windowed f64 kernel (see [`crate::WindowFn`]).
+pub(crate) fn window_f64(
+    simd: V4,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[f64],
+    output: &mut [f64],
+    rows: Range<usize>,
+) {
+    let l = F64(simd);
+    l.vectorize(
+        #[inline(always)]
+        || separable::window(l, p, red, input, output, rows),
     )
 }
