@@ -21,9 +21,8 @@
 //! * **The families**, each written once and instantiated per ISA in `x86/avx2`, `x86/avx512`
 //!   and `aarch64/neon`: over `Lanes`, `separable/` (channels-first plane, lean and general
 //!   nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small channels-first planes
-//!   through the channels-last kernel) and `lanes/global.rs` (global, `f64`); over the older
-//!   `f32` register trait `vecops::F32Vec`, `vecops/global.rs` (global, `f32`) and
-//!   `vecops/argmax.rs` (max with indices).
+//!   through the channels-last kernel) and `lanes/global.rs` (global); over the older `f32`
+//!   register trait `vecops::F32Vec`, `vecops/argmax.rs` (max with indices).
 //! * **Policy** the planner reads (slide lengths, work per row, split granules) is in [`policy`].
 //!
 //! To give an element type SIMD kernels at a level: implement the entry points for it in that

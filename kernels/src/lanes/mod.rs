@@ -261,6 +261,67 @@ pub(crate) trait Lanes: Copy {
         }
     }
 
+    // The global family's operations: partial loads with a fill value, the NaN bookkeeping of a
+    // fast max, and the halving tree across lanes.
+
+    /// Loads the first `n <= N` lanes from `ptr[0..n]`; the other lanes are `fill`. Reads no other
+    /// memory (nothing at all when `n == 0`). The default goes through a stack vector.
+    ///
+    /// # Safety
+    /// `ptr .. ptr + n` must be readable elements.
+    #[inline(always)]
+    unsafe fn load_part(self, ptr: *const Self::E, n: usize, fill: Self::E) -> Self::V {
+        debug_assert!(n <= Self::N && Self::N <= MAX_LANES);
+        let mut buf = [fill; MAX_LANES];
+        // SAFETY: the caller guarantees `ptr[0..n]`; `buf` holds `MAX_LANES >= N >= n` elements.
+        unsafe {
+            core::ptr::copy_nonoverlapping(ptr, buf.as_mut_ptr(), n);
+            self.load(buf.as_ptr())
+        }
+    }
+
+    /// What a fast max (one that assumed NaN-free data) remembers of the NaNs it met.
+    type Seen: Copy;
+    /// No NaN seen yet.
+    fn seen_none(self) -> Self::Seen;
+    /// `s` updated with the lanes of `a` and `b`: afterwards [`Lanes::seen_any`] is true if any
+    /// lane of any vector seen so far is NaN, and false otherwise.
+    fn see_nans(self, s: Self::Seen, a: Self::V, b: Self::V) -> Self::Seen;
+    /// Whether a NaN was seen.
+    fn seen_any(self, s: Self::Seen) -> bool;
+
+    /// `N` vectors (one per column) reduced lane-wise by the halving tree: lane `k` of the result
+    /// is `vs[k]` folded by `lane[j] = op(lane[j], lane[j + h])` for `h = N/2, ..., 1`, so its
+    /// lane 0. `vs.len() == N`. The default runs each step on all columns through stack vectors;
+    /// the `f32` implementations override it with a transpose-and-fold network.
+    #[inline(always)]
+    fn tree_columns(self, vs: &[Self::V], op: impl Fn(Self, Self::V, Self::V) -> Self::V) -> Self::V {
+        assert!(vs.len() == Self::N && Self::N <= MAX_LANES);
+        // Each column with room to read `h` lanes past its live ones (never used).
+        let mut cols = [[Self::E::ZERO; 2 * MAX_LANES]; MAX_LANES];
+        for (c, v) in cols.iter_mut().zip(vs) {
+            // SAFETY: a column holds `2 * MAX_LANES >= N` elements.
+            unsafe { self.store(c.as_mut_ptr(), *v) };
+        }
+        let mut h = Self::N / 2;
+        while h > 0 {
+            for c in cols.iter_mut().take(Self::N) {
+                // SAFETY: `h + N <= 2 * MAX_LANES` elements of the column are read, `N` written.
+                unsafe {
+                    let folded = op(self, self.load(c.as_ptr()), self.load(c.as_ptr().add(h)));
+                    self.store(c.as_mut_ptr(), folded);
+                }
+            }
+            h /= 2;
+        }
+        let mut firsts = [Self::E::ZERO; MAX_LANES];
+        for (f, c) in firsts.iter_mut().zip(&cols) {
+            *f = c[0];
+        }
+        // SAFETY: `firsts` holds `MAX_LANES >= N` elements.
+        unsafe { self.load(firsts.as_ptr()) }
+    }
+
     /// The average of each lane of `s`, a window sum folded from its first term instead of from
     /// `+0.0`: `canonical_nan((s + 0.0) / d)` per lane (see [`Divisor`]).
     #[inline(always)]

@@ -39,63 +39,6 @@ impl F32Vec for Ymm {
         Ymm(v3!(_mm256_set1_ps(x)))
     }
     #[inline(always)]
-    fn add(a: Self, b: Self) -> Self {
-        Ymm(v3!(_mm256_add_ps(a.0, b.0)))
-    }
-    #[inline(always)]
-    fn div(a: Self, b: Self) -> Self {
-        Ymm(v3!(_mm256_div_ps(a.0, b.0)))
-    }
-    #[inline(always)]
-    fn combine(l: Self, r: Self) -> Self {
-        // max(r, l) = if r > l { r } else { l }; lanes where r is NaN take r.
-        Ymm(v3!(_mm256_blendv_ps(_mm256_max_ps(r.0, l.0), r.0, _mm256_cmp_ps::<_CMP_UNORD_Q>(r.0, r.0))))
-    }
-    #[inline(always)]
-    fn max_num(l: Self, r: Self) -> Self {
-        // vmaxps returns its second operand unless the first is greater: `if r > l { r } else { l }`.
-        Ymm(v3!(_mm256_max_ps(r.0, l.0)))
-    }
-    type NanSeen = __m256;
-    #[inline(always)]
-    fn nan_none() -> __m256 {
-        v3!(_mm256_setzero_ps())
-    }
-    #[inline(always)]
-    fn nan_see(s: __m256, a: Self, b: Self) -> __m256 {
-        // Unordered: all-ones where a or b is NaN.
-        v3!(_mm256_or_ps(s, _mm256_cmp_ps::<_CMP_UNORD_Q>(a.0, b.0)))
-    }
-    #[inline(always)]
-    fn nan_any(s: __m256) -> bool {
-        v3!(_mm256_movemask_ps(s)) != 0
-    }
-    #[inline(always)]
-    fn tree_columns(vs: &[Self], op: impl Fn(Self, Self) -> Self) -> Self {
-        assert!(vs.len() == 8);
-        // h = 4: 128-bit halves; two channels per register afterwards.
-        let mut a = [Ymm::splat(0.0); 4];
-        for (i, ai) in a.iter_mut().enumerate() {
-            let (p, q) = (vs[2 * i].0, vs[2 * i + 1].0);
-            let lo = v3!(_mm256_permute2f128_ps::<0x20>(p, q));
-            let hi = v3!(_mm256_permute2f128_ps::<0x31>(p, q));
-            *ai = op(Ymm(lo), Ymm(hi));
-        }
-        // h = 2 inside each 128-bit half: lanes 0,1 against 2,3.
-        let mut b = [Ymm::splat(0.0); 2];
-        for (i, bi) in b.iter_mut().enumerate() {
-            let (p, q) = (a[2 * i].0, a[2 * i + 1].0);
-            let lo = v3!(_mm256_shuffle_ps::<0x44>(p, q));
-            let hi = v3!(_mm256_shuffle_ps::<0xEE>(p, q));
-            *bi = op(Ymm(lo), Ymm(hi));
-        }
-        // h = 1: even lanes against odd lanes. Lanes now hold channels 0,2,4,6,1,3,5,7.
-        let lo = v3!(_mm256_shuffle_ps::<0x88>(b[0].0, b[1].0));
-        let hi = v3!(_mm256_shuffle_ps::<0xDD>(b[0].0, b[1].0));
-        let d = op(Ymm(lo), Ymm(hi));
-        Ymm(v3!(_mm256_permutevar8x32_ps(d.0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))))
-    }
-    #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
         // SAFETY: the caller guarantees p..p + 8 is readable; AVX as in the module docs.
         Ymm(unsafe { _mm256_loadu_ps(p) })
@@ -120,18 +63,6 @@ impl F32Vec for Ymm {
         // [a0 a2 b0 b2 | a4 a6 b4 b6], then 64-bit blocks reordered to [a0 a2 a4 a6 | b0 b2 b4 b6].
         let e = v3!(_mm256_shuffle_ps::<0x88>(a, b));
         Ymm(v3!(_mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(e)))))
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: Self) {
-        // SAFETY: the caller guarantees p..p + 8 is writable; AVX as in the module docs.
-        unsafe { _mm256_storeu_ps(p, v.0) }
-    }
-    #[inline(always)]
-    fn store_part(out: &mut [f32], v: Self, n: usize) {
-        let mut tmp = [0.0f32; 8];
-        // SAFETY: tmp holds 8 elements; AVX as in the module docs.
-        unsafe { _mm256_storeu_ps(tmp.as_mut_ptr(), v.0) };
-        out[..n].copy_from_slice(&tmp[..n]);
     }
     #[inline(always)]
     fn splat_idx(x: i32) -> __m256i {

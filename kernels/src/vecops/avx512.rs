@@ -35,72 +35,6 @@ impl F32Vec for Zmm {
         Zmm(v4!(_mm512_set1_ps(x)))
     }
     #[inline(always)]
-    fn add(a: Self, b: Self) -> Self {
-        Zmm(v4!(_mm512_add_ps(a.0, b.0)))
-    }
-    #[inline(always)]
-    fn div(a: Self, b: Self) -> Self {
-        Zmm(v4!(_mm512_div_ps(a.0, b.0)))
-    }
-    #[inline(always)]
-    fn combine(l: Self, r: Self) -> Self {
-        // Lanes where r is not NaN take max(r, l) = if r > l { r } else { l }; NaN lanes keep r.
-        Zmm(v4!(_mm512_mask_max_ps(r.0, _mm512_cmp_ps_mask::<_CMP_ORD_Q>(r.0, r.0), r.0, l.0)))
-    }
-    #[inline(always)]
-    fn max_num(l: Self, r: Self) -> Self {
-        // vmaxps returns its second operand unless the first is greater: `if r > l { r } else { l }`.
-        Zmm(v4!(_mm512_max_ps(r.0, l.0)))
-    }
-    type NanSeen = __mmask16;
-    #[inline(always)]
-    fn nan_none() -> __mmask16 {
-        0
-    }
-    #[inline(always)]
-    fn nan_see(s: __mmask16, a: Self, b: Self) -> __mmask16 {
-        // Unordered: the lanes where a or b is NaN.
-        s | v4!(_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a.0, b.0))
-    }
-    #[inline(always)]
-    fn nan_any(s: __mmask16) -> bool {
-        s != 0
-    }
-    #[inline(always)]
-    fn tree_columns(vs: &[Self], op: impl Fn(Self, Self) -> Self) -> Self {
-        assert!(vs.len() == 16);
-        // h = 8: lanes 0-7 of each channel against lanes 8-15, two channels per register.
-        let mut a = [Zmm::splat(0.0); 8];
-        for (i, ai) in a.iter_mut().enumerate() {
-            let (p, q) = (vs[2 * i].0, vs[2 * i + 1].0);
-            let lo = v4!(_mm512_shuffle_f32x4::<0x44>(p, q));
-            let hi = v4!(_mm512_shuffle_f32x4::<0xEE>(p, q));
-            *ai = op(Zmm(lo), Zmm(hi));
-        }
-        // h = 4: 128-bit blocks 0/2 against 1/3; one channel per block afterwards.
-        let mut b = [Zmm::splat(0.0); 4];
-        for (i, bi) in b.iter_mut().enumerate() {
-            let (p, q) = (a[2 * i].0, a[2 * i + 1].0);
-            let lo = v4!(_mm512_shuffle_f32x4::<0x88>(p, q));
-            let hi = v4!(_mm512_shuffle_f32x4::<0xDD>(p, q));
-            *bi = op(Zmm(lo), Zmm(hi));
-        }
-        // h = 2 inside each block: lanes 0,1 against 2,3; two channels per block afterwards.
-        let mut c = [Zmm::splat(0.0); 2];
-        for (i, ci) in c.iter_mut().enumerate() {
-            let (p, q) = (b[2 * i].0, b[2 * i + 1].0);
-            let lo = v4!(_mm512_shuffle_ps::<0x44>(p, q));
-            let hi = v4!(_mm512_shuffle_ps::<0xEE>(p, q));
-            *ci = op(Zmm(lo), Zmm(hi));
-        }
-        // h = 1: even lanes against odd lanes. Lane 4k + m now holds channel k + 4m.
-        let lo = v4!(_mm512_shuffle_ps::<0x88>(c[0].0, c[1].0));
-        let hi = v4!(_mm512_shuffle_ps::<0xDD>(c[0].0, c[1].0));
-        let d = op(Zmm(lo), Zmm(hi));
-        let order = v4!(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-        Zmm(v4!(_mm512_permutexvar_ps(order, d.0)))
-    }
-    #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
         // SAFETY: the caller guarantees p..p + 16 is readable; AVX-512 as in the module docs.
         Zmm(unsafe { _mm512_loadu_ps(p) })
@@ -117,18 +51,6 @@ impl F32Vec for Zmm {
         let (a, b) = unsafe { (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(16))) };
         let even = v4!(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
         Zmm(v4!(_mm512_permutex2var_ps(a, even, b)))
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: Self) {
-        // SAFETY: the caller guarantees p..p + 16 is writable; AVX-512 as in the module docs.
-        unsafe { _mm512_storeu_ps(p, v.0) }
-    }
-    #[inline(always)]
-    fn store_part(out: &mut [f32], v: Self, n: usize) {
-        assert!(n <= 16 && n <= out.len());
-        // SAFETY: the mask covers lanes < n and out[..n] is in bounds (asserted); masked-off lanes
-        // are not written. AVX-512 as in the module docs.
-        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), mask_of(n), v.0) }
     }
     #[inline(always)]
     fn splat_idx(x: i32) -> __m512i {

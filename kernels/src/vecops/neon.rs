@@ -30,53 +30,6 @@ impl F32Vec for Q {
         Q(nn!(vdupq_n_f32(x)))
     }
     #[inline(always)]
-    fn add(a: Self, b: Self) -> Self {
-        Q(nn!(vaddq_f32(a.0, b.0)))
-    }
-    #[inline(always)]
-    fn div(a: Self, b: Self) -> Self {
-        Q(nn!(vdivq_f32(a.0, b.0)))
-    }
-    #[inline(always)]
-    fn combine(l: Self, r: Self) -> Self {
-        Q(nn!(vbslq_f32(Self::takes(r, l), r.0, l.0)))
-    }
-    #[inline(always)]
-    fn max_num(l: Self, r: Self) -> Self {
-        // Not FMAX: it prefers +0.0 over -0.0, where `combine` keeps `l` on equal values.
-        Q(nn!(vbslq_f32(vcgtq_f32(r.0, l.0), r.0, l.0)))
-    }
-    type NanSeen = float32x4_t;
-    #[inline(always)]
-    fn nan_none() -> float32x4_t {
-        nn!(vdupq_n_f32(0.0))
-    }
-    #[inline(always)]
-    fn nan_see(s: float32x4_t, a: Self, b: Self) -> float32x4_t {
-        // FMAX returns NaN when either operand is NaN, so a NaN, once seen, stays.
-        nn!(vmaxq_f32(vmaxq_f32(s, a.0), b.0))
-    }
-    #[inline(always)]
-    fn nan_any(s: float32x4_t) -> bool {
-        // A lane unequal to itself is NaN.
-        nn!(vminvq_u32(vceqq_f32(s, s))) == 0
-    }
-    #[inline(always)]
-    fn tree_columns(vs: &[Self], op: impl Fn(Self, Self) -> Self) -> Self {
-        assert!(vs.len() == 4);
-        // h = 2: lanes 0,1 against 2,3; two channels per register afterwards.
-        let half = |p: float32x4_t, q: float32x4_t| {
-            let (p, q) = nn!((vreinterpretq_f64_f32(p), vreinterpretq_f64_f32(q)));
-            nn!((Q(vreinterpretq_f32_f64(vzip1q_f64(p, q))), Q(vreinterpretq_f32_f64(vzip2q_f64(p, q)))))
-        };
-        let (lo0, hi0) = half(vs[0].0, vs[1].0);
-        let (lo1, hi1) = half(vs[2].0, vs[3].0);
-        let a0 = op(lo0, hi0);
-        let a1 = op(lo1, hi1);
-        // h = 1: even lanes against odd lanes; lane k is channel k.
-        op(Q(nn!(vuzp1q_f32(a0.0, a1.0))), Q(nn!(vuzp2q_f32(a0.0, a1.0))))
-    }
-    #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
         // SAFETY: the caller guarantees p..p + 4 is readable.
         Q(unsafe { vld1q_f32(p) })
@@ -95,18 +48,6 @@ impl F32Vec for Q {
     unsafe fn load_even(p: *const f32) -> Self {
         // SAFETY: the caller guarantees p..p + 8 is readable; vld2q reads exactly those 8 values.
         Q(unsafe { vld2q_f32(p) }.0)
-    }
-    #[inline(always)]
-    unsafe fn store(p: *mut f32, v: Self) {
-        // SAFETY: the caller guarantees p..p + 4 is writable.
-        unsafe { vst1q_f32(p, v.0) }
-    }
-    #[inline(always)]
-    fn store_part(out: &mut [f32], v: Self, n: usize) {
-        let mut tmp = [0.0f32; 4];
-        // SAFETY: tmp holds 4 elements.
-        unsafe { vst1q_f32(tmp.as_mut_ptr(), v.0) };
-        out[..n].copy_from_slice(&tmp[..n]);
     }
     #[inline(always)]
     fn splat_idx(x: i32) -> int32x4_t {

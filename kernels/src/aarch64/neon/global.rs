@@ -1,13 +1,14 @@
-//! Global f32 kernels for NEON: the shared algorithm of [`crate::vecops::global`] on 4-lane
-//! registers (16 q-registers per 64-lane plane accumulator, 4 planes per transpose-and-add
-//! network, 16 registers = 64 channels per channels-last block).
+//! Global kernels for NEON: the family of [`crate::lanes::global`] on 4 `f32` lanes (16
+//! q-registers per 64-lane plane accumulator, 4 planes per transpose-and-fold network, 16
+//! registers = 64 channels per channels-last block) and on 2 `f64` lanes.
 
+use crate::lanes::F64;
+use crate::lanes::global::global as family;
 use crate::problem::{GlobalProblem, GlobalReduce};
-use crate::vecops::neon::Q;
 use core::ops::Range;
 use pulp::aarch64::Neon;
 
-/// The NEON global kernel (see [`crate::GlobalFn`]).
+/// The global f32 kernel (see [`crate::GlobalFn`]).
 pub(crate) fn global(
     simd: Neon,
     p: &GlobalProblem,
@@ -16,9 +17,23 @@ pub(crate) fn global(
     output: &mut [f32],
     rows: Range<usize>,
 ) {
-    p.check(input.len(), output.len(), &rows);
     simd.vectorize(
         #[inline(always)]
-        || crate::vecops::global::global::<Q, 16>(p, red, input, output, rows),
+        || family::<_, 16>(simd, p, red, input, output, rows),
+    )
+}
+
+/// The global f64 kernel (see [`crate::GlobalFn`]).
+pub(crate) fn global_f64(
+    simd: Neon,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f64],
+    output: &mut [f64],
+    rows: Range<usize>,
+) {
+    simd.vectorize(
+        #[inline(always)]
+        || family::<_, 16>(F64(simd), p, red, input, output, rows),
     )
 }

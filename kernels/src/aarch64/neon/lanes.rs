@@ -122,6 +122,41 @@ impl Lanes for Neon {
         // Take `r` where `r > l` (ties keep `l`, unlike `fmax` on signed zeros).
         self.neon.vbslq_f32(self.neon.vcgtq_f32(r, l), r, l)
     }
+    /// NaN in every lane that met a NaN (`fmax` returns NaN when either operand is NaN).
+    type Seen = float32x4_t;
+    #[inline(always)]
+    fn seen_none(self) -> float32x4_t {
+        self.neon.vdupq_n_f32(0.0)
+    }
+    #[inline(always)]
+    fn see_nans(self, s: float32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        self.neon.vmaxq_f32(self.neon.vmaxq_f32(s, a), b)
+    }
+    #[inline(always)]
+    fn seen_any(self, s: float32x4_t) -> bool {
+        // A lane unequal to itself is NaN.
+        self.neon.vminvq_u32(self.neon.vceqq_f32(s, s)) == 0
+    }
+    #[inline(always)]
+    fn tree_columns(
+        self,
+        vs: &[float32x4_t],
+        op: impl Fn(Self, float32x4_t, float32x4_t) -> float32x4_t,
+    ) -> float32x4_t {
+        assert!(vs.len() == 4);
+        let n = self.neon;
+        // h = 2: lanes 0,1 against 2,3; two columns per register afterwards.
+        let half = |p: float32x4_t, q: float32x4_t| {
+            let (p, q) = (n.vreinterpretq_f64_f32(p), n.vreinterpretq_f64_f32(q));
+            (n.vreinterpretq_f32_f64(n.vzip1q_f64(p, q)), n.vreinterpretq_f32_f64(n.vzip2q_f64(p, q)))
+        };
+        let (lo0, hi0) = half(vs[0], vs[1]);
+        let (lo1, hi1) = half(vs[2], vs[3]);
+        let a0 = op(self, lo0, hi0);
+        let a1 = op(self, lo1, hi1);
+        // h = 1: even lanes against odd lanes; lane k is column k.
+        op(self, n.vuzp1q_f32(a0, a1), n.vuzp2q_f32(a0, a1))
+    }
 }
 
 impl Lanes for F64<Neon> {
@@ -209,5 +244,26 @@ impl Lanes for F64<Neon> {
     #[inline(always)]
     fn canonical_nan(self, a: float64x2_t) -> float64x2_t {
         self.0.neon.vbslq_f64(self.0.neon.vceqq_f64(a, a), a, self.0.neon.vdupq_n_f64(f64::NAN))
+    }
+    /// NaN in every lane that met a NaN (`fmax` returns NaN when either operand is NaN).
+    type Seen = float64x2_t;
+    #[inline(always)]
+    fn seen_none(self) -> float64x2_t {
+        self.0.neon.vdupq_n_f64(0.0)
+    }
+    #[inline(always)]
+    fn see_nans(self, s: float64x2_t, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        self.0.neon.vmaxq_f64(self.0.neon.vmaxq_f64(s, a), b)
+    }
+    #[inline(always)]
+    fn seen_any(self, s: float64x2_t) -> bool {
+        // A lane unequal to itself is NaN: its equality mask is zero.
+        let e = self.0.neon.vceqq_f64(s, s);
+        self.0.neon.vgetq_lane_u64::<0>(e) & self.0.neon.vgetq_lane_u64::<1>(e) == 0
+    }
+    #[inline(always)]
+    fn max_fast(self, l: float64x2_t, r: float64x2_t) -> float64x2_t {
+        // Take `r` where `r > l` (ties keep `l`, unlike `fmax` on signed zeros).
+        self.0.neon.vbslq_f64(self.0.neon.vcgtq_f64(r, l), r, l)
     }
 }

@@ -6,7 +6,6 @@ mod lanes;
 mod nchw;
 mod nhwc;
 
-use crate::lanes::global::GlobalJob;
 use crate::lanes::nhwc::Job;
 use crate::lanes::{F64, Lanes};
 use crate::portable;
@@ -115,7 +114,7 @@ pub(crate) fn argmax_f64(
     portable::argmax(p, input, output, indices, rows)
 }
 
-/// Global f64 pooling: the global kernel written over the lanes.
+/// Global f64 pooling: the global family at this level's `f64` lanes.
 pub(crate) fn global_f64(
     simd: Neon,
     p: &GlobalProblem,
@@ -124,6 +123,5 @@ pub(crate) fn global_f64(
     output: &mut [f64],
     rows: Range<usize>,
 ) {
-    let l = F64(simd);
-    l.vectorize(GlobalJob::new(l, p, red, input, output, rows))
+    global::global_f64(simd, p, red, input, output, rows)
 }

@@ -1,13 +1,14 @@
-//! Global f32 kernels for AVX2: the shared algorithm of [`crate::vecops::global`] on 8-lane
-//! registers (8 registers per 64-lane plane accumulator, 8 planes per transpose-and-add network,
-//! 8 registers = 64 channels per channels-last block).
+//! Global kernels for AVX2: the family of [`crate::lanes::global`] on 8 `f32` lanes (8
+//! registers per 64-lane plane accumulator, 8 planes per transpose-and-fold network, 8 registers
+//! = 64 channels per channels-last block) and on 4 `f64` lanes.
 
+use crate::lanes::F64;
+use crate::lanes::global::global as family;
 use crate::problem::{GlobalProblem, GlobalReduce};
-use crate::vecops::avx2::Ymm;
 use core::ops::Range;
 use pulp::x86::V3;
 
-/// The AVX2 global kernel (see [`crate::GlobalFn`]).
+/// The global f32 kernel (see [`crate::GlobalFn`]).
 pub(crate) fn global(
     simd: V3,
     p: &GlobalProblem,
@@ -16,9 +17,23 @@ pub(crate) fn global(
     output: &mut [f32],
     rows: Range<usize>,
 ) {
-    p.check(input.len(), output.len(), &rows);
     simd.vectorize(
         #[inline(always)]
-        || crate::vecops::global::global::<Ymm, 8>(p, red, input, output, rows),
+        || family::<_, 8>(simd, p, red, input, output, rows),
+    )
+}
+
+/// The global f64 kernel (see [`crate::GlobalFn`]).
+pub(crate) fn global_f64(
+    simd: V3,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[f64],
+    output: &mut [f64],
+    rows: Range<usize>,
+) {
+    simd.vectorize(
+        #[inline(always)]
+        || family::<_, 8>(F64(simd), p, red, input, output, rows),
     )
 }

@@ -207,6 +207,59 @@ impl Lanes for V3 {
             w(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
         }
     }
+    #[inline(always)]
+    unsafe fn load_part(self, ptr: *const f32, n: usize, fill: f32) -> __m256 {
+        let iota = self.avx._mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let m = self.avx2._mm256_cmpgt_epi32(self.avx._mm256_set1_epi32(n.min(8) as i32), iota);
+        // SAFETY: `vmaskmovps` reads only the lanes of the mask, `ptr[0..n]`, readable by the
+        // caller's guarantee; masked-off lanes never fault.
+        let x = unsafe { self.avx._mm256_maskload_ps(ptr, m) };
+        if fill.to_bits() == 0 {
+            // `vmaskmovps` already zeroes the masked-off lanes.
+            x
+        } else {
+            self.avx._mm256_blendv_ps(self.avx._mm256_set1_ps(fill), x, self.avx._mm256_castsi256_ps(m))
+        }
+    }
+    /// All-ones (a NaN) in every lane that met a NaN.
+    type Seen = __m256;
+    #[inline(always)]
+    fn seen_none(self) -> __m256 {
+        self.avx._mm256_setzero_ps()
+    }
+    #[inline(always)]
+    fn see_nans(self, s: __m256, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: a register-only AVX compare (unordered: all-ones where `a` or `b` is NaN),
+        // proven by `self`.
+        self.avx._mm256_or_ps(s, unsafe { _mm256_cmp_ps::<_CMP_UNORD_Q>(a, b) })
+    }
+    #[inline(always)]
+    fn seen_any(self, s: __m256) -> bool {
+        self.avx._mm256_movemask_ps(s) != 0
+    }
+    #[inline(always)]
+    fn tree_columns(self, vs: &[__m256], op: impl Fn(Self, __m256, __m256) -> __m256) -> __m256 {
+        assert!(vs.len() == 8);
+        // SAFETY (every block below): register-only AVX/AVX2 shuffles, proven by `self`.
+        // h = 4: 128-bit halves; two columns per register afterwards.
+        let mut a = [self.zero(); 4];
+        for (i, ai) in a.iter_mut().enumerate() {
+            let (p, q) = (vs[2 * i], vs[2 * i + 1]);
+            let (lo, hi) = unsafe { (_mm256_permute2f128_ps::<0x20>(p, q), _mm256_permute2f128_ps::<0x31>(p, q)) };
+            *ai = op(self, lo, hi);
+        }
+        // h = 2 inside each 128-bit half: lanes 0,1 against 2,3.
+        let mut b = [self.zero(); 2];
+        for (i, bi) in b.iter_mut().enumerate() {
+            let (p, q) = (a[2 * i], a[2 * i + 1]);
+            let (lo, hi) = unsafe { (_mm256_shuffle_ps::<0x44>(p, q), _mm256_shuffle_ps::<0xEE>(p, q)) };
+            *bi = op(self, lo, hi);
+        }
+        // h = 1: even lanes against odd lanes. Lanes now hold columns 0,2,4,6,1,3,5,7.
+        let (lo, hi) = unsafe { (_mm256_shuffle_ps::<0x88>(b[0], b[1]), _mm256_shuffle_ps::<0xDD>(b[0], b[1])) };
+        let d = op(self, lo, hi);
+        self.avx2._mm256_permutevar8x32_ps(d, self.avx._mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+    }
 }
 
 impl Lanes for F64<V3> {
@@ -286,5 +339,36 @@ impl Lanes for F64<V3> {
     fn canonical_nan(self, a: __m256d) -> __m256d {
         let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(a, a);
         self.0.avx._mm256_blendv_pd(a, self.0.avx._mm256_set1_pd(f64::NAN), nan)
+    }
+    #[inline(always)]
+    unsafe fn load_part(self, ptr: *const f64, n: usize, fill: f64) -> __m256d {
+        let (avx, avx2) = (self.0.avx, self.0.avx2);
+        let iota = avx._mm256_setr_epi64x(0, 1, 2, 3);
+        let m = avx2._mm256_cmpgt_epi64(avx._mm256_set1_epi64x(n.min(4) as i64), iota);
+        // SAFETY: `vmaskmovpd` reads only the lanes of the mask, `ptr[0..n]`, readable by the
+        // caller's guarantee; masked-off lanes never fault.
+        let x = unsafe { avx._mm256_maskload_pd(ptr, m) };
+        avx._mm256_blendv_pd(avx._mm256_set1_pd(fill), x, avx._mm256_castsi256_pd(m))
+    }
+    /// All-ones (a NaN) in every lane that met a NaN.
+    type Seen = __m256d;
+    #[inline(always)]
+    fn seen_none(self) -> __m256d {
+        self.0.avx._mm256_setzero_pd()
+    }
+    #[inline(always)]
+    fn see_nans(self, s: __m256d, a: __m256d, b: __m256d) -> __m256d {
+        // SAFETY: a register-only AVX compare (unordered: all-ones where `a` or `b` is NaN),
+        // proven by `self`.
+        self.0.avx._mm256_or_pd(s, unsafe { _mm256_cmp_pd::<_CMP_UNORD_Q>(a, b) })
+    }
+    #[inline(always)]
+    fn seen_any(self, s: __m256d) -> bool {
+        self.0.avx._mm256_movemask_pd(s) != 0
+    }
+    #[inline(always)]
+    fn max_fast(self, l: __m256d, r: __m256d) -> __m256d {
+        // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
+        self.0.avx._mm256_max_pd(r, l)
     }
 }

@@ -146,6 +146,62 @@ impl Lanes for V4 {
         // SAFETY: forwarded contract.
         unsafe { <V3 as Lanes>::transpose8(*self, src, ss, dst, ds) }
     }
+    #[inline(always)]
+    unsafe fn load_part(self, ptr: *const f32, n: usize, fill: f32) -> __m512 {
+        let m = if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 };
+        // SAFETY: a masked load touches only the lanes of the mask, `ptr[0..n]`, readable by the
+        // caller's guarantee; masked-off lanes never fault.
+        unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, ptr) }
+    }
+    /// The lanes that met a NaN.
+    type Seen = __mmask16;
+    #[inline(always)]
+    fn seen_none(self) -> __mmask16 {
+        0
+    }
+    #[inline(always)]
+    fn see_nans(self, s: __mmask16, a: __m512, b: __m512) -> __mmask16 {
+        // SAFETY: a register-only AVX-512 compare (unordered: where `a` or `b` is NaN), proven by
+        // `self`.
+        s | unsafe { _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, b) }
+    }
+    #[inline(always)]
+    fn seen_any(self, s: __mmask16) -> bool {
+        s != 0
+    }
+    #[inline(always)]
+    fn tree_columns(self, vs: &[__m512], op: impl Fn(Self, __m512, __m512) -> __m512) -> __m512 {
+        assert!(vs.len() == 16);
+        // SAFETY (every block below): register-only AVX-512 shuffles, proven by `self`.
+        // h = 8: lanes 0-7 of each column against lanes 8-15, two columns per register.
+        let mut a = [self.zero(); 8];
+        for (i, ai) in a.iter_mut().enumerate() {
+            let (p, q) = (vs[2 * i], vs[2 * i + 1]);
+            let (lo, hi) = unsafe { (_mm512_shuffle_f32x4::<0x44>(p, q), _mm512_shuffle_f32x4::<0xEE>(p, q)) };
+            *ai = op(self, lo, hi);
+        }
+        // h = 4: 128-bit blocks 0/2 against 1/3; one column per block afterwards.
+        let mut b = [self.zero(); 4];
+        for (i, bi) in b.iter_mut().enumerate() {
+            let (p, q) = (a[2 * i], a[2 * i + 1]);
+            let (lo, hi) = unsafe { (_mm512_shuffle_f32x4::<0x88>(p, q), _mm512_shuffle_f32x4::<0xDD>(p, q)) };
+            *bi = op(self, lo, hi);
+        }
+        // h = 2 inside each block: lanes 0,1 against 2,3; two columns per block afterwards.
+        let mut c = [self.zero(); 2];
+        for (i, ci) in c.iter_mut().enumerate() {
+            let (p, q) = (b[2 * i], b[2 * i + 1]);
+            let (lo, hi) = unsafe { (_mm512_shuffle_ps::<0x44>(p, q), _mm512_shuffle_ps::<0xEE>(p, q)) };
+            *ci = op(self, lo, hi);
+        }
+        // h = 1: even lanes against odd lanes. Lane 4k + m now holds column k + 4m.
+        let (lo, hi) = unsafe { (_mm512_shuffle_ps::<0x88>(c[0], c[1]), _mm512_shuffle_ps::<0xDD>(c[0], c[1])) };
+        let d = op(self, lo, hi);
+        unsafe {
+            let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+            _mm512_permutexvar_ps(order, d)
+        }
+    }
 }
 
 impl Lanes for F64<V4> {
@@ -223,5 +279,33 @@ impl Lanes for F64<V4> {
     fn canonical_nan(self, a: __m512d) -> __m512d {
         let nan = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a);
         self.0.avx512f._mm512_mask_mov_pd(a, nan, self.0.avx512f._mm512_set1_pd(f64::NAN))
+    }
+    #[inline(always)]
+    unsafe fn load_part(self, ptr: *const f64, n: usize, fill: f64) -> __m512d {
+        let m = if n >= 8 { 0xff } else { ((1u32 << n) - 1) as __mmask8 };
+        // SAFETY: a masked load touches only the lanes of the mask, `ptr[0..n]`, readable by the
+        // caller's guarantee; masked-off lanes never fault.
+        unsafe { _mm512_mask_loadu_pd(_mm512_set1_pd(fill), m, ptr) }
+    }
+    /// The lanes that met a NaN.
+    type Seen = __mmask8;
+    #[inline(always)]
+    fn seen_none(self) -> __mmask8 {
+        0
+    }
+    #[inline(always)]
+    fn see_nans(self, s: __mmask8, a: __m512d, b: __m512d) -> __mmask8 {
+        // SAFETY: a register-only AVX-512 compare (unordered: where `a` or `b` is NaN), proven by
+        // `self`.
+        s | unsafe { _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, b) }
+    }
+    #[inline(always)]
+    fn seen_any(self, s: __mmask8) -> bool {
+        s != 0
+    }
+    #[inline(always)]
+    fn max_fast(self, l: __m512d, r: __m512d) -> __m512d {
+        // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
+        self.0.avx512f._mm512_max_pd(r, l)
     }
 }
