@@ -21,8 +21,8 @@
 //! * **The families**, each written once and instantiated per ISA in `x86/avx2`, `x86/avx512`
 //!   and `aarch64/neon`: over `Lanes`, `separable/` (channels-first plane, lean and general
 //!   nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small channels-first planes
-//!   through the channels-last kernel) and `lanes/global.rs` (global); over the older `f32`
-//!   register trait `vecops::F32Vec`, `vecops/argmax.rs` (max with indices).
+//!   through the channels-last kernel), `lanes/global.rs` (global) and `lanes/argmax.rs` (max
+//!   with indices, over `LaneIndices`: `Lanes` plus index lanes, compare masks and gathers).
 //! * **Policy** the planner reads (slide lengths, work per row, split granules) is in [`policy`].
 //!
 //! To give an element type SIMD kernels at a level: implement the entry points for it in that
@@ -76,7 +76,6 @@ mod scalar;
 mod separable;
 mod set;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-mod vecops;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -9,6 +9,7 @@
 //! holding a token proves the CPU has the features, and every method is `#[inline(always)]` so
 //! the code is compiled inside the token's `vectorize` call, where the features are enabled.
 
+pub(crate) mod argmax;
 pub(crate) mod global;
 pub(crate) mod nhwc;
 pub(crate) mod transposed;
@@ -133,6 +134,10 @@ pub(crate) trait Lanes: Copy {
     type V: Copy;
     /// A tail mask selecting the first `n` lanes.
     type M: Copy;
+
+    /// Vector registers of the ISA (16 on AVX2, 32 on AVX-512 and NEON): how many accumulators a
+    /// family may keep live.
+    const REGISTERS: usize = 16;
 
     /// Runs `op` with the ISA's target features enabled (the token's `vectorize`).
     fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output;
@@ -337,6 +342,43 @@ pub(crate) trait Lanes: Copy {
     }
 }
 
+/// Index lanes beside the value lanes, and per-lane comparison masks: what the argmax family
+/// needs besides [`Lanes`]. `I` holds one signed index (at least 32 bits) per value lane, `B` one
+/// boolean per lane.
+pub(crate) trait LaneIndices: Lanes {
+    /// Index lanes, one per value lane.
+    type I: Copy;
+    /// A per-lane boolean from a comparison.
+    type B: Copy;
+
+    /// Every lane `x`.
+    fn splat_idx(self, x: i32) -> Self::I;
+    /// Lane `l` is `l`.
+    fn iota(self) -> Self::I;
+    /// Lane `l` is `a[l]`.
+    fn idx_from(self, a: &[i32; MAX_LANES]) -> Self::I;
+    /// `a + b` per lane (wrapping).
+    fn add_idx(self, a: Self::I, b: Self::I) -> Self::I;
+    /// Lanes where `a < b` (signed).
+    fn lt_idx(self, a: Self::I, b: Self::I) -> Self::B;
+    /// The scan rule per lane: `v > best || v.is_nan()`.
+    fn takes(self, v: Self::V, best: Self::V) -> Self::B;
+    /// Per lane `if m { a } else { b }`.
+    fn select(self, m: Self::B, a: Self::V, b: Self::V) -> Self::V;
+    /// Per lane `if m { a } else { b }`.
+    fn select_idx(self, m: Self::B, a: Self::I, b: Self::I) -> Self::I;
+    /// Gathers `base[offs[l]]` for the lanes of `m`; other lanes are `fill` and read nothing.
+    ///
+    /// # Safety
+    /// For every lane `l` in `m`, `offs[l] >= 0` and `base + offs[l]` must be a readable element.
+    unsafe fn gather(self, base: *const Self::E, offs: Self::I, m: Self::B, fill: Self::E) -> Self::V;
+    /// Writes the values into `vals[..N]` and the indices into `idx[..N]`.
+    fn spill(self, v: Self::V, i: Self::I, vals: &mut [Self::E; MAX_LANES], idx: &mut [i32; MAX_LANES]);
+    /// Stores the first `n <= N` lanes of `v` into `out[..n]` and of `i`, widened to i64, into
+    /// `indices[..n]`.
+    fn store_with_indices(self, out: &mut [Self::E], indices: &mut [i64], v: Self::V, i: Self::I, n: usize);
+}
+
 /// An average divisor prepared once for [`Lanes::avg_div`].
 ///
 /// `s + 0.0` turns `-0.0` into `+0.0` (the canonical sum starts at `+0.0`, and with round to
@@ -366,7 +408,7 @@ impl<E: LaneElem> Divisor<E> {
 }
 
 /// The most lanes of any [`Lanes`] implementation (16 `f32` lanes of AVX-512).
-const MAX_LANES: usize = 16;
+pub(crate) const MAX_LANES: usize = 16;
 
 /// `ptr[stride * j + phase]` for `j < N`, element by element (the default deinterleave).
 ///

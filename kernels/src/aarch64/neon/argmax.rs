@@ -1,8 +1,7 @@
-//! f32 max-with-indices kernels for NEON: the shared algorithm of [`crate::vecops::argmax`] on
+//! f32 max-with-indices kernels for NEON: the shared algorithm of [`crate::lanes::argmax`] on
 //! 4-lane registers (bit-select of values and i32 indices; irregular rows gather lane by lane).
 
 use crate::problem::Problem;
-use crate::vecops::neon::Q;
 use core::ops::Range;
 use pulp::aarch64::Neon;
 
@@ -21,7 +20,7 @@ pub(crate) fn argmax(
     if crate::route::argmax_fits(p) {
         simd.vectorize(
             #[inline(always)]
-            || crate::vecops::argmax::argmax::<Q>(p, input, output, indices, rows),
+            || crate::lanes::argmax::argmax(simd, p, input, output, indices, rows),
         )
     } else {
         crate::portable::argmax(p, input, output, indices, rows)

@@ -2,13 +2,14 @@
 //! [`F64<Neon>`]. Holding the token proves the CPU has Advanced SIMD; every method is
 //! `#[inline(always)]`, compiled inside the token's `vectorize`.
 
-use crate::lanes::{F64, Lanes};
+use crate::lanes::{F64, LaneIndices, Lanes};
 use core::arch::aarch64::*;
 use pulp::aarch64::Neon;
 
 impl Lanes for Neon {
     type E = f32;
     const N: usize = 4;
+    const REGISTERS: usize = 32;
     type V = float32x4_t;
     /// NEON has no masked loads: a tail is the lane count, moved through a small stack buffer.
     type M = usize;
@@ -162,6 +163,7 @@ impl Lanes for Neon {
 impl Lanes for F64<Neon> {
     type E = f64;
     const N: usize = 2;
+    const REGISTERS: usize = 32;
     type V = float64x2_t;
     /// NEON has no masked loads: a tail is the lane count, moved through a small stack buffer.
     type M = usize;
@@ -265,5 +267,103 @@ impl Lanes for F64<Neon> {
     fn max_fast(self, l: float64x2_t, r: float64x2_t) -> float64x2_t {
         // Take `r` where `r > l` (ties keep `l`, unlike `fmax` on signed zeros).
         self.0.neon.vbslq_f64(self.0.neon.vcgtq_f64(r, l), r, l)
+    }
+}
+
+/// A register-only NEON intrinsic expression in a `Neon` method.
+macro_rules! nn {
+    ($e:expr) => {{
+        // SAFETY: register-only Advanced SIMD instructions, in a method of the `Neon` token (the
+        // proof that the CPU has them).
+        unsafe { $e }
+    }};
+}
+
+impl LaneIndices for Neon {
+    type I = int32x4_t;
+    type B = uint32x4_t;
+
+    #[inline(always)]
+    fn splat_idx(self, x: i32) -> int32x4_t {
+        nn!(vdupq_n_s32(x))
+    }
+    #[inline(always)]
+    fn iota(self) -> int32x4_t {
+        let lanes = [0i32, 1, 2, 3];
+        // SAFETY: lanes holds 4 elements.
+        unsafe { vld1q_s32(lanes.as_ptr()) }
+    }
+    #[inline(always)]
+    fn idx_from(self, a: &[i32; 16]) -> int32x4_t {
+        // SAFETY: a holds at least 4 elements.
+        unsafe { vld1q_s32(a.as_ptr()) }
+    }
+    #[inline(always)]
+    fn add_idx(self, a: int32x4_t, b: int32x4_t) -> int32x4_t {
+        nn!(vaddq_s32(a, b))
+    }
+    #[inline(always)]
+    fn lt_idx(self, a: int32x4_t, b: int32x4_t) -> uint32x4_t {
+        nn!(vcltq_s32(a, b))
+    }
+    #[inline(always)]
+    fn takes(self, v: float32x4_t, best: float32x4_t) -> uint32x4_t {
+        // v > best, or v unordered with itself (NaN).
+        nn!(vornq_u32(vcgtq_f32(v, best), vceqq_f32(v, v)))
+    }
+    #[inline(always)]
+    fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        nn!(vbslq_f32(m, a, b))
+    }
+    #[inline(always)]
+    fn select_idx(self, m: uint32x4_t, a: int32x4_t, b: int32x4_t) -> int32x4_t {
+        nn!(vbslq_s32(m, a, b))
+    }
+    #[inline(always)]
+    unsafe fn gather(self, base: *const f32, offs: int32x4_t, m: uint32x4_t, fill: f32) -> float32x4_t {
+        let mut o = [0i32; 4];
+        let mut k = [0u32; 4];
+        let mut tmp = [fill; 4];
+        // SAFETY: the arrays hold 4 elements.
+        unsafe {
+            vst1q_s32(o.as_mut_ptr(), offs);
+            vst1q_u32(k.as_mut_ptr(), m);
+        }
+        for l in 0..4 {
+            if k[l] != 0 {
+                // SAFETY: lane l is in the mask, so base + offs[l] is readable (caller's contract).
+                tmp[l] = unsafe { *base.add(o[l] as usize) };
+            }
+        }
+        // SAFETY: tmp holds 4 elements.
+        unsafe { vld1q_f32(tmp.as_ptr()) }
+    }
+    #[inline(always)]
+    fn spill(self, v: float32x4_t, i: int32x4_t, vals: &mut [f32; 16], idx: &mut [i32; 16]) {
+        // SAFETY: both arrays hold at least 4 elements.
+        unsafe {
+            vst1q_f32(vals.as_mut_ptr(), v);
+            vst1q_s32(idx.as_mut_ptr(), i);
+        }
+    }
+    #[inline(always)]
+    fn store_with_indices(self, out: &mut [f32], indices: &mut [i64], v: float32x4_t, i: int32x4_t, n: usize) {
+        assert!(n <= 4 && n <= out.len() && n <= indices.len());
+        if n == 4 {
+            // SAFETY: out and indices hold at least 4 elements (asserted).
+            unsafe {
+                vst1q_f32(out.as_mut_ptr(), v);
+                vst1q_s64(indices.as_mut_ptr(), vmovl_s32(vget_low_s32(i)));
+                vst1q_s64(indices.as_mut_ptr().add(2), vmovl_high_s32(i));
+            }
+        } else {
+            let mut vals = [0.0f32; 16];
+            let mut idx = [0i32; 16];
+            self.spill(v, i, &mut vals, &mut idx);
+            out[..n].copy_from_slice(&vals[..n]);
+            for (d, s) in indices[..n].iter_mut().zip(&idx) {
+                *d = *s as i64;
+            }
+        }
     }
 }

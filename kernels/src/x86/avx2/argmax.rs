@@ -1,8 +1,7 @@
-//! f32 max-with-indices kernels for AVX2: the shared algorithm of [`crate::vecops::argmax`] on
+//! f32 max-with-indices kernels for AVX2: the shared algorithm of [`crate::lanes::argmax`] on
 //! 8-lane registers (blendv of values and i32 indices, gathers for irregular rows).
 
 use crate::problem::Problem;
-use crate::vecops::avx2::Ymm;
 use core::ops::Range;
 use pulp::x86::V3;
 
@@ -21,7 +20,7 @@ pub(crate) fn argmax(
     if crate::route::argmax_fits(p) {
         simd.vectorize(
             #[inline(always)]
-            || crate::vecops::argmax::argmax::<Ymm>(p, input, output, indices, rows),
+            || crate::lanes::argmax::argmax(simd, p, input, output, indices, rows),
         )
     } else {
         crate::portable::argmax(p, input, output, indices, rows)

@@ -2,7 +2,7 @@
 //! Holding the token proves the CPU has AVX2 and FMA (x86-64-v3); every method is
 //! `#[inline(always)]`, compiled inside the token's `vectorize`.
 
-use crate::lanes::{F64, Lanes};
+use crate::lanes::{F64, LaneIndices, Lanes};
 use core::arch::x86_64::*;
 use pulp::x86::V3;
 
@@ -370,5 +370,92 @@ impl Lanes for F64<V3> {
     fn max_fast(self, l: __m256d, r: __m256d) -> __m256d {
         // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
         self.0.avx._mm256_max_pd(r, l)
+    }
+}
+
+/// A register-only AVX/AVX2 intrinsic expression in a `V3` method.
+macro_rules! v3 {
+    ($e:expr) => {{
+        // SAFETY: register-only AVX/AVX2 instructions, in a method of the `V3` token (the proof
+        // that the CPU has them).
+        unsafe { $e }
+    }};
+}
+
+impl LaneIndices for V3 {
+    type I = __m256i;
+    type B = __m256i;
+
+    #[inline(always)]
+    fn splat_idx(self, x: i32) -> __m256i {
+        v3!(_mm256_set1_epi32(x))
+    }
+    #[inline(always)]
+    fn iota(self) -> __m256i {
+        v3!(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+    #[inline(always)]
+    fn idx_from(self, a: &[i32; 16]) -> __m256i {
+        // SAFETY: a holds at least 8 elements; the level is proven by `self`.
+        unsafe { _mm256_loadu_si256(a.as_ptr().cast()) }
+    }
+    #[inline(always)]
+    fn add_idx(self, a: __m256i, b: __m256i) -> __m256i {
+        v3!(_mm256_add_epi32(a, b))
+    }
+    #[inline(always)]
+    fn lt_idx(self, a: __m256i, b: __m256i) -> __m256i {
+        v3!(_mm256_cmpgt_epi32(b, a))
+    }
+    #[inline(always)]
+    fn takes(self, v: __m256, best: __m256) -> __m256i {
+        v3!(_mm256_castps_si256(_mm256_or_ps(
+            _mm256_cmp_ps::<_CMP_GT_OQ>(v, best),
+            _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v)
+        )))
+    }
+    #[inline(always)]
+    fn select(self, m: __m256i, a: __m256, b: __m256) -> __m256 {
+        v3!(_mm256_blendv_ps(b, a, _mm256_castsi256_ps(m)))
+    }
+    #[inline(always)]
+    fn select_idx(self, m: __m256i, a: __m256i, b: __m256i) -> __m256i {
+        v3!(_mm256_blendv_epi8(b, a, m))
+    }
+    #[inline(always)]
+    unsafe fn gather(self, base: *const f32, offs: __m256i, m: __m256i, fill: f32) -> __m256 {
+        // SAFETY: a masked gather reads only the lanes of `m`, each base + offs[l] readable by the
+        // caller's contract. The level is proven by `self`.
+        unsafe { _mm256_mask_i32gather_ps::<4>(_mm256_set1_ps(fill), base, offs, _mm256_castsi256_ps(m)) }
+    }
+    #[inline(always)]
+    fn spill(self, v: __m256, i: __m256i, vals: &mut [f32; 16], idx: &mut [i32; 16]) {
+        // SAFETY: both arrays hold at least 8 elements; the level is proven by `self`.
+        unsafe {
+            _mm256_storeu_ps(vals.as_mut_ptr(), v);
+            _mm256_storeu_si256(idx.as_mut_ptr().cast(), i);
+        }
+    }
+    #[inline(always)]
+    fn store_with_indices(self, out: &mut [f32], indices: &mut [i64], v: __m256, i: __m256i, n: usize) {
+        assert!(n <= 8 && n <= out.len() && n <= indices.len());
+        if n == 8 {
+            let lo = v3!(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(i)));
+            let hi = v3!(_mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(i)));
+            // SAFETY: out and indices hold at least 8 elements (asserted); the level is proven by `self`.
+            unsafe {
+                _mm256_storeu_ps(out.as_mut_ptr(), v);
+                _mm256_storeu_si256(indices.as_mut_ptr().cast(), lo);
+                _mm256_storeu_si256(indices.as_mut_ptr().add(4).cast(), hi);
+            }
+        } else {
+            let mut vals = [0.0f32; 16];
+            let mut idx = [0i32; 16];
+            self.spill(v, i, &mut vals, &mut idx);
+            out[..n].copy_from_slice(&vals[..n]);
+            for (d, s) in indices[..n].iter_mut().zip(&idx) {
+                *d = *s as i64;
+            }
+        }
     }
 }

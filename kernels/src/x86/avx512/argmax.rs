@@ -1,8 +1,7 @@
-//! f32 max-with-indices kernels for AVX-512: the shared algorithm of [`crate::vecops::argmax`] on
+//! f32 max-with-indices kernels for AVX-512: the shared algorithm of [`crate::lanes::argmax`] on
 //! 16-lane registers (mask-register blends of values and i32 indices, gathers for irregular rows).
 
 use crate::problem::Problem;
-use crate::vecops::avx512::Zmm;
 use core::ops::Range;
 use pulp::x86::V4;
 
@@ -21,7 +20,7 @@ pub(crate) fn argmax(
     if crate::route::argmax_fits(p) {
         simd.vectorize(
             #[inline(always)]
-            || crate::vecops::argmax::argmax::<Zmm>(p, input, output, indices, rows),
+            || crate::lanes::argmax::argmax(simd, p, input, output, indices, rows),
         )
     } else {
         crate::portable::argmax(p, input, output, indices, rows)

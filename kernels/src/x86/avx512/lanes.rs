@@ -2,7 +2,7 @@
 //! [`F64<V4>`]. Holding the token proves the CPU has AVX-512 F/BW/CD/DQ/VL (and x86-64-v3); every
 //! method is `#[inline(always)]`, compiled inside the token's `vectorize`.
 
-use crate::lanes::{F64, Lanes};
+use crate::lanes::{F64, LaneIndices, Lanes};
 use core::arch::x86_64::*;
 use pulp::x86::{V3, V4};
 
@@ -28,6 +28,7 @@ const S4: [[i32; 16]; 4] = {
 impl Lanes for V4 {
     type E = f32;
     const N: usize = 16;
+    const REGISTERS: usize = 32;
     type V = __m512;
     type M = __mmask16;
 
@@ -207,6 +208,7 @@ impl Lanes for V4 {
 impl Lanes for F64<V4> {
     type E = f64;
     const N: usize = 8;
+    const REGISTERS: usize = 32;
     type V = __m512d;
     type M = __mmask8;
 
@@ -307,5 +309,90 @@ impl Lanes for F64<V4> {
     fn max_fast(self, l: __m512d, r: __m512d) -> __m512d {
         // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
         self.0.avx512f._mm512_max_pd(r, l)
+    }
+}
+
+/// A register-only AVX-512 intrinsic expression in a `V4` method.
+macro_rules! v4 {
+    ($e:expr) => {{
+        // SAFETY: register-only AVX-512 F/DQ/VL instructions, in a method of the `V4` token (the
+        // proof that the CPU has them).
+        unsafe { $e }
+    }};
+}
+
+/// The first `n` of 16 lanes (all for `n >= 16`).
+#[inline(always)]
+fn mask_of(n: usize) -> __mmask16 {
+    if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 }
+}
+
+impl LaneIndices for V4 {
+    type I = __m512i;
+    type B = __mmask16;
+
+    #[inline(always)]
+    fn splat_idx(self, x: i32) -> __m512i {
+        v4!(_mm512_set1_epi32(x))
+    }
+    #[inline(always)]
+    fn iota(self) -> __m512i {
+        v4!(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+    }
+    #[inline(always)]
+    fn idx_from(self, a: &[i32; 16]) -> __m512i {
+        // SAFETY: a holds 16 elements; the level is proven by `self`.
+        unsafe { _mm512_loadu_si512(a.as_ptr().cast()) }
+    }
+    #[inline(always)]
+    fn add_idx(self, a: __m512i, b: __m512i) -> __m512i {
+        v4!(_mm512_add_epi32(a, b))
+    }
+    #[inline(always)]
+    fn lt_idx(self, a: __m512i, b: __m512i) -> __mmask16 {
+        v4!(_mm512_cmplt_epi32_mask(a, b))
+    }
+    #[inline(always)]
+    fn takes(self, v: __m512, best: __m512) -> __mmask16 {
+        v4!(_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best) | _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v))
+    }
+    #[inline(always)]
+    fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
+        v4!(_mm512_mask_blend_ps(m, b, a))
+    }
+    #[inline(always)]
+    fn select_idx(self, m: __mmask16, a: __m512i, b: __m512i) -> __m512i {
+        v4!(_mm512_mask_blend_epi32(m, b, a))
+    }
+    #[inline(always)]
+    unsafe fn gather(self, base: *const f32, offs: __m512i, m: __mmask16, fill: f32) -> __m512 {
+        // SAFETY: a masked gather reads only the lanes of `m`, each base + offs[l] readable by the
+        // caller's contract. The level is proven by `self`.
+        unsafe { _mm512_mask_i32gather_ps::<4>(_mm512_set1_ps(fill), m, offs, base) }
+    }
+    #[inline(always)]
+    fn spill(self, v: __m512, i: __m512i, vals: &mut [f32; 16], idx: &mut [i32; 16]) {
+        // SAFETY: both arrays hold 16 elements; the level is proven by `self`.
+        unsafe {
+            _mm512_storeu_ps(vals.as_mut_ptr(), v);
+            _mm512_storeu_si512(idx.as_mut_ptr().cast(), i);
+        }
+    }
+    #[inline(always)]
+    fn store_with_indices(self, out: &mut [f32], indices: &mut [i64], v: __m512, i: __m512i, n: usize) {
+        assert!(n <= 16 && n <= out.len() && n <= indices.len());
+        let lo = v4!(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(i)));
+        let hi = v4!(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(i)));
+        let nlo = n.min(8);
+        let nhi = n - nlo;
+        // SAFETY: masks cover lanes < n of out and indices, in bounds (asserted); masked-off
+        // lanes are not written. The level is proven by `self`.
+        unsafe {
+            _mm512_mask_storeu_ps(out.as_mut_ptr(), mask_of(n), v);
+            _mm512_mask_storeu_epi64(indices.as_mut_ptr(), mask_of(nlo) as __mmask8, lo);
+            if nhi > 0 {
+                _mm512_mask_storeu_epi64(indices.as_mut_ptr().add(8), mask_of(nhi) as __mmask8, hi);
+            }
+        }
     }
 }

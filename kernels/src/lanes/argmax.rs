@@ -1,4 +1,5 @@
-//! Max pooling with indices over f32, for any [`F32Vec`]: the same selection as the portable
+//! Max pooling with indices, written once over [`LaneIndices`] for every element type: the same
+//! selection as the portable
 //! kernel (row-major scan of the valid taps, a tap replaces the best when `v > best || isnan(v)`),
 //! with the bookkeeping in registers: a compare mask picks both the value and its index (i32
 //! lanes, widened to i64 only when stored).
@@ -17,8 +18,9 @@
 //!
 //! The caller checks the buffers and that a plane has at most `i32::MAX` elements.
 
-use super::F32Vec;
+use super::{LaneElem, LaneIndices};
 use crate::problem::{Layout, Problem};
+use crate::scalar::{Scalar, max_takes};
 use core::ops::Range;
 
 /// `(start, taps, dilation)` of output `o` along an axis.
@@ -36,10 +38,12 @@ fn span(a: &crate::problem::Axis<'_>, o: usize) -> Span {
 /// The argmax kernel; the caller has checked the buffers against `p` and `rows`, and
 /// `p.in_plane() <= i32::MAX`.
 #[inline(always)]
-pub(crate) fn argmax<V: F32Vec>(
+pub(crate) fn argmax<L: LaneIndices>(
+    l: L,
+
     p: &Problem<'_>,
-    input: &[f32],
-    output: &mut [f32],
+    input: &[L::E],
+    output: &mut [L::E],
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
@@ -50,18 +54,17 @@ pub(crate) fn argmax<V: F32Vec>(
     let c_count = p.channels();
     let x0 = span(ax, 0);
     let full_rows = x0.start == 0 && x0.taps == ax.in_len() && (x0.dil == 1 || x0.taps == 1);
-    let long = ax.out_len() < V::LANES && (full_rows || (x0.taps >= V::LANES && x0.dil == 1));
+    let long = ax.out_len() < L::N && (full_rows || (x0.taps >= L::N && x0.dil == 1));
     if p.layout() == Layout::ChannelsFirst && !long {
         // Rows narrower than a register whose windows would gather take lanes over planes instead
         // (every lane live); everything else takes lanes over the outputs of a row.
         let ow = ax.out_len();
         let irregular = ow > 1 && (1..ow).any(|o| ax.taps()[o] != ax.taps()[0] || ax.start()[o] != ax.start()[0] + o);
-        let narrow =
-            ow < V::LANES && irregular && in_plane.checked_mul(V::LANES).is_some_and(|v| v <= i32::MAX as usize);
+        let narrow = ow < L::N && irregular && in_plane.checked_mul(L::N).is_some_and(|v| v <= i32::MAX as usize);
         if narrow {
-            lanes_planes::<V>(p, input, output, indices, rows);
+            lanes_planes::<L>(l, p, input, output, indices, rows);
         } else {
-            lanes_outputs::<V>(p, input, output, indices, rows);
+            lanes_outputs::<L>(l, p, input, output, indices, rows);
         }
         return;
     }
@@ -73,7 +76,7 @@ pub(crate) fn argmax<V: F32Vec>(
             Layout::ChannelsFirst => {
                 let plane = &input[image * in_plane..(image + 1) * in_plane];
                 for (ox, (o, i)) in out_row.iter_mut().zip(idx_row.iter_mut()).enumerate() {
-                    let (v, at) = geo.runs::<V>(plane, span(ax, ox));
+                    let (v, at) = geo.runs::<L>(l, plane, span(ax, ox));
                     *o = v;
                     *i = at as i64;
                 }
@@ -82,7 +85,8 @@ pub(crate) fn argmax<V: F32Vec>(
                 let img = &input[image * in_plane * c_count..(image + 1) * in_plane * c_count];
                 for ox in 0..ax.out_len() {
                     let at = ox * c_count;
-                    lanes_channels::<V>(
+                    lanes_channels::<L>(
+                        l,
                         img,
                         c_count,
                         &geo,
@@ -121,11 +125,11 @@ impl Geo {
 
     /// The selected `(value, index)` of one window, run by run in scan order.
     #[inline(always)]
-    fn runs<V: F32Vec>(&self, plane: &[f32], x: Span) -> (f32, usize) {
-        let mut best: Option<(f32, usize)> = None;
-        let mut take = |cand: (f32, usize)| {
+    fn runs<L: LaneIndices>(&self, l: L, plane: &[L::E], x: Span) -> (L::E, usize) {
+        let mut best: Option<(L::E, usize)> = None;
+        let mut take = |cand: (L::E, usize)| {
             best = Some(match best {
-                Some(b) if !(cand.0 > b.0 || cand.0.is_nan()) => b,
+                Some(b) if !max_takes(cand.0, b.0) => b,
                 _ => cand,
             });
         };
@@ -138,16 +142,16 @@ impl Geo {
             }
         } else {
             match self.merges(x) {
-                (_, true) => take(scan_run::<V>(plane, self.row(0, 0), x.taps * self.y.taps * self.z.taps)),
+                (_, true) => take(scan_run::<L>(l, plane, self.row(0, 0), x.taps * self.y.taps * self.z.taps)),
                 (true, false) => {
                     for zi in 0..self.z.taps {
-                        take(scan_run::<V>(plane, self.row(zi, 0), x.taps * self.y.taps));
+                        take(scan_run::<L>(l, plane, self.row(zi, 0), x.taps * self.y.taps));
                     }
                 }
                 _ => {
                     for zi in 0..self.z.taps {
                         for yi in 0..self.y.taps {
-                            take(scan_run::<V>(plane, self.row(zi, yi) + x.start, x.taps));
+                            take(scan_run::<L>(l, plane, self.row(zi, yi) + x.start, x.taps));
                         }
                     }
                 }
@@ -159,12 +163,12 @@ impl Geo {
 
 /// The scan rule over `plane[at + k * step]`, `k < taps`.
 #[inline(always)]
-fn scan_strided(plane: &[f32], at: usize, taps: usize, step: usize) -> (f32, usize) {
+fn scan_strided<E: Scalar>(plane: &[E], at: usize, taps: usize, step: usize) -> (E, usize) {
     let mut best = (plane[at], at);
     for k in 0..taps {
         let i = at + k * step;
         let v = plane[i];
-        if v > best.0 || v.is_nan() {
+        if max_takes(v, best.0) {
             best = (v, i);
         }
     }
@@ -173,38 +177,38 @@ fn scan_strided(plane: &[f32], at: usize, taps: usize, step: usize) -> (f32, usi
 
 /// The scan rule over the contiguous run `plane[at..at + len]`, lanes in parallel.
 #[inline(always)]
-fn scan_run<V: F32Vec>(plane: &[f32], at: usize, len: usize) -> (f32, usize) {
-    let w = V::LANES;
+fn scan_run<L: LaneIndices>(l: L, plane: &[L::E], at: usize, len: usize) -> (L::E, usize) {
+    let w = L::N;
     let run = &plane[at..at + len];
     if len < w {
         let (v, i) = scan_strided(run, 0, len, 1);
         return (v, at + i);
     }
     let ptr = run.as_ptr();
-    let mut best = V::splat(f32::NEG_INFINITY);
-    let mut cur = V::add_idx(V::iota(), V::splat_idx(at as i32));
+    let mut best = l.splat(L::E::LOWEST);
+    let mut cur = l.add_idx(l.iota(), l.splat_idx(at as i32));
     let mut bidx = cur;
-    let step = V::splat_idx(w as i32);
+    let step = l.splat_idx(w as i32);
     let full = len / w;
     for k in 0..full {
         // SAFETY: k * w + w <= full * w <= len = run.len().
-        let v = unsafe { V::load(ptr.add(k * w)) };
-        let m = V::takes(v, best);
-        best = V::select(m, v, best);
-        bidx = V::select_idx(m, cur, bidx);
-        cur = V::add_idx(cur, step);
+        let v = unsafe { l.load(ptr.add(k * w)) };
+        let m = l.takes(v, best);
+        best = l.select(m, v, best);
+        bidx = l.select_idx(m, cur, bidx);
+        cur = l.add_idx(cur, step);
     }
     let tail = len - full * w;
     if tail > 0 {
         // SAFETY: reads full * w .. len = run.len(). Missing lanes are -inf and never taken.
-        let v = unsafe { V::load_part(ptr.add(full * w), tail, f32::NEG_INFINITY) };
-        let m = V::takes(v, best);
-        best = V::select(m, v, best);
-        bidx = V::select_idx(m, cur, bidx);
+        let v = unsafe { l.load_part(ptr.add(full * w), tail, L::E::LOWEST) };
+        let m = l.takes(v, best);
+        best = l.select(m, v, best);
+        bidx = l.select_idx(m, cur, bidx);
     }
-    let mut vals = [0.0f32; 16];
+    let mut vals = [L::E::ZERO; 16];
     let mut idx = [0i32; 16];
-    V::spill(best, bidx, &mut vals, &mut idx);
+    l.spill(best, bidx, &mut vals, &mut idx);
     // Every lane saw at least one element (len >= LANES). Merge by the scan rule's meaning: the
     // last NaN in scan order if any, else the largest value at its first position.
     let (mut bv, mut bi) = (vals[0], idx[0]);
@@ -241,15 +245,17 @@ const GROUP: usize = 32;
 /// Channels-first: lanes are `LANES` neighbouring outputs of a row. Each block's windows come
 /// from the axis tables once per call, then serve every row of the range.
 #[inline(always)]
-fn lanes_outputs<V: F32Vec>(
+fn lanes_outputs<L: LaneIndices>(
+    l: L,
+
     p: &Problem<'_>,
-    input: &[f32],
-    output: &mut [f32],
+    input: &[L::E],
+    output: &mut [L::E],
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
     let [az, ay, ax] = p.axes();
-    let w = V::LANES;
+    let w = L::N;
     let ow = ax.out_len();
     let per_image = az.out_len() * ay.out_len();
     let in_plane = p.in_plane();
@@ -286,7 +292,7 @@ fn lanes_outputs<V: F32Vec>(
             let out_row = &mut output[k * ow..(k + 1) * ow];
             let idx_row = &mut indices[k * ow..(k + 1) * ow];
             for s in &setup[..g1 - g0] {
-                lane_block::<V>(plane, &geo, ax.dilation(), s, out_row, idx_row);
+                lane_block::<L>(l, plane, &geo, ax.dilation(), s, out_row, idx_row);
             }
         }
         g0 = g1;
@@ -295,47 +301,53 @@ fn lanes_outputs<V: F32Vec>(
 
 /// One block of `LANES` outputs of one row.
 #[inline(always)]
-fn lane_block<V: F32Vec>(plane: &[f32], geo: &Geo, dx: usize, s: &LaneBlock, out_row: &mut [f32], idx_row: &mut [i64]) {
-    let w = V::LANES;
+fn lane_block<L: LaneIndices>(
+    l: L,
+    plane: &[L::E],
+    geo: &Geo,
+    dx: usize,
+    s: &LaneBlock,
+    out_row: &mut [L::E],
+    idx_row: &mut [i64],
+) {
+    let w = L::N;
     let base = plane.as_ptr();
     let n = s.n;
-    let xsv = V::idx_from(&s.xs);
-    let txv = V::idx_from(&s.tx);
-    let mut best = V::splat(f32::NEG_INFINITY);
-    let mut bidx = V::add_idx(xsv, V::splat_idx(geo.row(0, 0) as i32));
+    let xsv = l.idx_from(&s.xs);
+    let txv = l.idx_from(&s.tx);
+    let mut best = l.splat(L::E::LOWEST);
+    let mut bidx = l.add_idx(xsv, l.splat_idx(geo.row(0, 0) as i32));
     for zi in 0..geo.z.taps {
         for yi in 0..geo.y.taps {
             let row = geo.row(zi, yi);
             for t in 0..s.max_tx {
                 let off = row + t * dx;
-                let offs = V::add_idx(xsv, V::splat_idx(off as i32));
+                let offs = l.add_idx(xsv, l.splat_idx(off as i32));
                 let at = off + s.xs[0] as usize;
                 let v = if s.regular && s.step == 1 {
                     assert!(at + n <= plane.len());
                     // SAFETY: lanes l < n read at + l = row + start[ox + l] + t * dx, a valid tap
                     // of output ox + l (t < taps), inside the plane (asserted too).
-                    unsafe {
-                        if n == w { V::load(base.add(at)) } else { V::load_part(base.add(at), n, f32::NEG_INFINITY) }
-                    }
+                    unsafe { if n == w { l.load(base.add(at)) } else { l.load_part(base.add(at), n, L::E::LOWEST) } }
                 } else if s.regular && at + 2 * w <= plane.len() {
                     // SAFETY: reads at .. at + 2 * LANES, inside the plane (checked). Lanes l < n
                     // hold at + 2 * l, the tap of output ox + l; lanes >= n are never stored.
-                    unsafe { V::load_even(base.add(at)) }
+                    unsafe { l.order::<2>(l.load_even(base.add(at))) }
                 } else {
-                    let live = V::lt_idx(V::splat_idx(t as i32), txv);
+                    let live = l.lt_idx(l.splat_idx(t as i32), txv);
                     // SAFETY: live lanes have t < taps[ox + l], so offs[l] is a valid tap of that
                     // output, inside the plane (Axis invariant); lanes >= n have taps 0.
-                    unsafe { V::gather(base, offs, live, f32::NEG_INFINITY) }
+                    unsafe { l.gather(base, offs, live, L::E::LOWEST) }
                 };
                 // Lanes without this tap hold -inf (or are dead), which never changes a live lane.
-                let m = V::takes(v, best);
-                best = V::select(m, v, best);
-                bidx = V::select_idx(m, offs, bidx);
+                let m = l.takes(v, best);
+                best = l.select(m, v, best);
+                bidx = l.select_idx(m, offs, bidx);
             }
         }
     }
     let ox = s.ox;
-    V::store_with_indices(&mut out_row[ox..ox + n], &mut idx_row[ox..ox + n], best, bidx, n);
+    l.store_with_indices(&mut out_row[ox..ox + n], &mut idx_row[ox..ox + n], best, bidx, n);
 }
 
 /// Channels-first rows narrower than a register: lanes are `LANES` planes (channels) at the same
@@ -343,15 +355,17 @@ fn lane_block<V: F32Vec>(plane: &[f32], geo: &Geo, dx: usize, s: &LaneBlock, out
 /// each output position `(oz, oy)`, the planes whose row lies in `rows` are a contiguous range.
 /// The caller checked `in_plane * LANES <= i32::MAX`.
 #[inline(always)]
-fn lanes_planes<V: F32Vec>(
+fn lanes_planes<L: LaneIndices>(
+    l: L,
+
     p: &Problem<'_>,
-    input: &[f32],
-    output: &mut [f32],
+    input: &[L::E],
+    output: &mut [L::E],
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
     let [az, ay, ax] = p.axes();
-    let w = V::LANES;
+    let w = L::N;
     let ow = ax.out_len();
     let per_image = az.out_len() * ay.out_len();
     let in_plane = p.in_plane();
@@ -361,7 +375,7 @@ fn lanes_planes<V: F32Vec>(
         for (l, v) in o.iter_mut().enumerate().take(w) {
             *v = (l * in_plane) as i32;
         }
-        V::idx_from(&o)
+        l.idx_from(&o)
     };
     let base = input.as_ptr();
     for rem in 0..per_image {
@@ -374,12 +388,12 @@ fn lanes_planes<V: F32Vec>(
         let mut q = q0;
         while q < q1 {
             let n = w.min(q1 - q);
-            let live = V::lt_idx(V::iota(), V::splat_idx(n as i32));
+            let live = l.lt_idx(l.iota(), l.splat_idx(n as i32));
             for ox in 0..ow {
                 let x = span(ax, ox);
                 let first = (geo.row(0, 0) + x.start) as i32;
-                let mut best = V::splat(f32::NEG_INFINITY);
-                let mut bidx = V::splat_idx(first);
+                let mut best = l.splat(L::E::LOWEST);
+                let mut bidx = l.splat_idx(first);
                 for zi in 0..geo.z.taps {
                     for yi in 0..geo.y.taps {
                         let row = geo.row(zi, yi) + x.start;
@@ -390,17 +404,17 @@ fn lanes_planes<V: F32Vec>(
                             // input (asserted); offsets l * in_plane fit i32 (checked by the caller)
                             // and wrapping_add only forms the base address.
                             let v = unsafe {
-                                V::gather(base.wrapping_add(q * in_plane + tap), lane_offs, live, f32::NEG_INFINITY)
+                                l.gather(base.wrapping_add(q * in_plane + tap), lane_offs, live, L::E::LOWEST)
                             };
-                            let m = V::takes(v, best);
-                            best = V::select(m, v, best);
-                            bidx = V::select_idx(m, V::splat_idx(tap as i32), bidx);
+                            let m = l.takes(v, best);
+                            best = l.select(m, v, best);
+                            bidx = l.select_idx(m, l.splat_idx(tap as i32), bidx);
                         }
                     }
                 }
-                let mut vals = [0.0f32; 16];
+                let mut vals = [L::E::ZERO; 16];
                 let mut idx = [0i32; 16];
-                V::spill(best, bidx, &mut vals, &mut idx);
+                l.spill(best, bidx, &mut vals, &mut idx);
                 for l in 0..n {
                     let at = ((q + l) * per_image + rem - rows.start) * ow + ox;
                     output[at] = vals[l];
@@ -414,27 +428,35 @@ fn lanes_planes<V: F32Vec>(
 
 /// Channels-last: lanes are neighbouring channels of output pixel with horizontal span `x`.
 #[inline(always)]
-fn lanes_channels<V: F32Vec>(img: &[f32], cc: usize, geo: &Geo, x: Span, out: &mut [f32], idx: &mut [i64]) {
-    let w = V::LANES;
+fn lanes_channels<L: LaneIndices>(
+    l: L,
+    img: &[L::E],
+    cc: usize,
+    geo: &Geo,
+    x: Span,
+    out: &mut [L::E],
+    idx: &mut [i64],
+) {
+    let w = L::N;
     // The window's last tap has the largest offset; every read below ends by (last + 1) * cc.
     let last = geo.row(geo.z.taps - 1, geo.y.taps - 1) + x.start + (x.taps - 1) * x.dil;
     assert!((last + 1) * cc <= img.len() && out.len() == cc && idx.len() == cc);
     let mut c = 0;
-    // Eight registers of values and eight of indices fit the 32-register files (AVX-512, NEON).
-    while V::LANES != 8 && cc - c >= 8 * w {
-        channel_block::<V, 8>(img, cc, geo, x, c, w, out, idx);
+    // Eight registers of values and eight of indices fit a 32-register file (AVX-512, NEON).
+    while L::REGISTERS >= 32 && cc - c >= 8 * w {
+        channel_block::<L, 8>(l, img, cc, geo, x, c, w, out, idx);
         c += 8 * w;
     }
     while cc - c >= 4 * w {
-        channel_block::<V, 4>(img, cc, geo, x, c, w, out, idx);
+        channel_block::<L, 4>(l, img, cc, geo, x, c, w, out, idx);
         c += 4 * w;
     }
     while cc - c >= w {
-        channel_block::<V, 1>(img, cc, geo, x, c, w, out, idx);
+        channel_block::<L, 1>(l, img, cc, geo, x, c, w, out, idx);
         c += w;
     }
     if c < cc {
-        channel_block::<V, 1>(img, cc, geo, x, c, cc - c, out, idx);
+        channel_block::<L, 1>(l, img, cc, geo, x, c, cc - c, out, idx);
     }
 }
 
@@ -442,48 +464,50 @@ fn lanes_channels<V: F32Vec>(img: &[f32], cc: usize, geo: &Geo, x: Span, out: &m
 /// `NB == 1`); the caller checked that the window's last tap ends inside `img`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn channel_block<V: F32Vec, const NB: usize>(
-    img: &[f32],
+fn channel_block<L: LaneIndices, const NB: usize>(
+    l: L,
+
+    img: &[L::E],
     cc: usize,
     geo: &Geo,
     x: Span,
     c: usize,
     part: usize,
-    out: &mut [f32],
+    out: &mut [L::E],
     idx: &mut [i64],
 ) {
-    let w = V::LANES;
+    let w = L::N;
     assert!(c + (NB - 1) * w + part <= cc && (part == w || NB == 1));
     let base = img.as_ptr();
     let first = (geo.row(0, 0) + x.start) as i32;
-    let mut best = [V::splat(f32::NEG_INFINITY); NB];
-    let mut bidx = [V::splat_idx(first); NB];
+    let mut best = [l.splat(L::E::LOWEST); NB];
+    let mut bidx = [l.splat_idx(first); NB];
     for zi in 0..geo.z.taps {
         for yi in 0..geo.y.taps {
             let row = geo.row(zi, yi) + x.start;
             for xi in 0..x.taps {
                 let pix = row + xi * x.dil;
-                let pv = V::splat_idx(pix as i32);
+                let pv = l.splat_idx(pix as i32);
                 let at = pix * cc + c;
                 for b in 0..NB {
                     // SAFETY: pix is a tap of the window, at most its last tap, and
                     // c + b * w + part <= cc, so the read ends by (last + 1) * cc <= img.len().
                     let v = unsafe {
                         if part == w {
-                            V::load(base.add(at + b * w))
+                            l.load(base.add(at + b * w))
                         } else {
-                            V::load_part(base.add(at + b * w), part, f32::NEG_INFINITY)
+                            l.load_part(base.add(at + b * w), part, L::E::LOWEST)
                         }
                     };
-                    let m = V::takes(v, best[b]);
-                    best[b] = V::select(m, v, best[b]);
-                    bidx[b] = V::select_idx(m, pv, bidx[b]);
+                    let m = l.takes(v, best[b]);
+                    best[b] = l.select(m, v, best[b]);
+                    bidx[b] = l.select_idx(m, pv, bidx[b]);
                 }
             }
         }
     }
     for b in 0..NB {
         let at = c + b * w;
-        V::store_with_indices(&mut out[at..at + part], &mut idx[at..at + part], best[b], bidx[b], part);
+        l.store_with_indices(&mut out[at..at + part], &mut idx[at..at + part], best[b], bidx[b], part);
     }
 }
