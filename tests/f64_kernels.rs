@@ -1,8 +1,10 @@
-//! `f64` SIMD kernels (the channels-first separable nests, the channels-last lanes and the
-//! global kernel, the same family code as `f32`): on random shapes, every level this machine has
-//! gives the same bits as the portable kernels (the scalar level), for every op; max and its NaN
-//! and signed-zero choices also equal the reference bit for bit. Every generated case is valid by construction (each axis draws its
-//! window first and then an input length that admits it), so every case compares outputs.
+//! `f64` SIMD kernels (the channels-first separable nests, the channels-last lanes, the global
+//! and the argmax kernels: the same family code as `f32`): on random shapes, every level this
+//! machine has gives the same bits as the portable kernels (the scalar level), for every op, and
+//! max with indices the same values and indices; max and its NaN and signed-zero choices, and
+//! the indices, also equal the reference bit for bit. Every generated case is valid by
+//! construction (each axis draws its window first and then an input length that admits it), so
+//! every case compares outputs.
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -35,11 +37,11 @@ struct Case {
     seed: u64,
 }
 
-/// One axis: kernel, stride, dilation, symmetric padding of at most `k / 2`, and an input length
-/// the dilated window fits.
 /// One spatial axis of a windowed case: (kernel, stride, dilation, padding, length).
 type Axis = (usize, usize, usize, usize, usize);
 
+/// One axis: kernel, stride, dilation, symmetric padding of at most `k / 2`, and an input length
+/// the dilated window fits.
 fn axis() -> impl Strategy<Value = Axis> {
     (1usize..=4, 1usize..=3, 1usize..=2).prop_flat_map(|(k, s, d)| {
         let span = d * (k - 1) + 1;
@@ -66,7 +68,7 @@ fn case_of(first: bool, axes: &[Axis], n: usize, c: usize, kind: u8, flag: bool,
 
 fn case(first: bool) -> impl Strategy<Value = Case> {
     let windowed = (1usize..=3).prop_flat_map(|rank| {
-        (proptest::collection::vec(axis(), rank), 1usize..=2, 1usize..=70, 0u8..7, any::<bool>(), any::<u64>())
+        (proptest::collection::vec(axis(), rank), 1usize..=2, 1usize..=70, 0u8..8, any::<bool>(), any::<u64>())
     });
     windowed.prop_map(move |(axes, n, c, kind, flag, seed)| case_of(first, &axes, n, c, kind, flag, seed))
 }
@@ -76,7 +78,7 @@ fn case(first: bool) -> impl Strategy<Value = Case> {
 fn wide_case() -> impl Strategy<Value = Case> {
     let y = (1usize..=9, 1usize..=2, 0usize..=4, 1usize..=150);
     let x = (1usize..=9, 1usize..=4, 0usize..=4, 1usize..=1100);
-    (y, x, 1usize..=2, 0u8..7, any::<bool>(), any::<u64>()).prop_map(
+    (y, x, 1usize..=2, 0u8..8, any::<bool>(), any::<u64>()).prop_map(
         |((ky, sy, py, h), (kx, sx, px, w), n, kind, flag, seed)| {
             let axes = [(ky, sy, 1, py.min(ky / 2), h.max(ky)), (kx, sx, 1, px.min(kx / 2), w.max(kx))];
             case_of(true, &axes, n, 2, kind, flag, seed)
@@ -92,7 +94,8 @@ fn op_of(kind: u8, w: Window, flag: bool, spatial: &[usize]) -> PoolOp {
         3 => PoolOp::lp(w, 1.0),
         4 => PoolOp::lp(w, 2.0),
         5 => PoolOp::lp(w, 2.5),
-        _ => PoolOp::AdaptiveAvg(spatial.iter().map(|l| l.div_ceil(2)).collect()),
+        6 => PoolOp::AdaptiveAvg(spatial.iter().map(|l| l.div_ceil(2)).collect()),
+        _ => PoolOp::AdaptiveMax(spatial.iter().map(|l| (2 * l).div_ceil(3)).collect()),
     }
 }
 
@@ -142,6 +145,20 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     if matches!(case.op, PoolOp::Max(_) | PoolOp::GlobalMax) {
         prop_assert_eq!(bits(&base), bits(&want.values), "scalar level vs reference");
     }
+    // Max with indices: the scalar level's indices are the reference's, and every level's values
+    // and indices are the scalar level's.
+    let with_indices = |plan: &Plan<f64>| {
+        let (mut y, mut i) = (vec![0.0; plan.output_len()], vec![0i64; plan.output_len()]);
+        plan.run_with_indices(&x, &mut y, &mut i).map(|()| (bits(&y), i))
+    };
+    let base_indices = if case.op.has_indices() {
+        let got = with_indices(&plan).unwrap();
+        prop_assert_eq!(&got.0, &bits(&want.values), "scalar level with indices vs reference");
+        prop_assert_eq!(Some(&got.1), want.indices.as_ref(), "scalar level indices vs reference");
+        Some(got)
+    } else {
+        None
+    };
     for isa in Isa::available() {
         let plan = Plan::<f64>::with_options(&case.op, &case.shape, PlanOptions::isa(isa).calling_thread()).unwrap();
         if isa != Isa::Scalar {
@@ -150,6 +167,12 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         let mut y = vec![0.0; plan.output_len()];
         plan.run(&x, &mut y).unwrap();
         prop_assert_eq!(bits(&y), bits(&base), "{} ({:?})", isa, plan.route());
+        if let Some(base_indices) = &base_indices {
+            if isa != Isa::Scalar {
+                prop_assert!(plan.indices_route() != Some(Route::Portable), "{} {:?}", isa, case);
+            }
+            prop_assert_eq!(&with_indices(&plan).unwrap(), base_indices, "{} with indices", isa);
+        }
     }
     Ok(())
 }
@@ -212,7 +235,7 @@ fn f64_channels_first_suite_shapes_at_vector_tails() {
         (&[(3, 1, 1, 1, 5), (3, 1, 1, 1, 6), (3, 1, 1, 1, 13)], 2),
     ];
     for (i, (axes, c)) in shapes.iter().enumerate() {
-        for kind in 0..7 {
+        for kind in 0..8 {
             for flag in [false, true] {
                 check(&case_of(true, axes, 2, *c, kind, flag, i as u64 * 7 + u64::from(kind))).unwrap();
             }

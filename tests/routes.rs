@@ -92,7 +92,7 @@ fn global_takes_global_ops_and_blocks_take_large_channels_last_planes() {
 }
 
 #[test]
-fn f64_takes_the_separable_lanes_and_global_routes_and_the_portable_kernels_elsewhere() {
+fn f64_takes_the_separable_lanes_argmax_and_global_routes() {
     for isa in Isa::available() {
         let max = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]));
         check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Lanes, false);
@@ -102,8 +102,10 @@ fn f64_takes_the_separable_lanes_and_global_routes_and_the_portable_kernels_else
         // Small planes with irregular x windows: the f32 transposed route's groups, which f64
         // does not have; the separable nests take them.
         check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::Separable, false);
-        check::<f64>(&max, &nchw(&[1, 4, 12, 12]), isa, Route::Portable, true);
-        check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Portable, true);
+        check::<f64>(&max, &nchw(&[1, 4, 12, 12]), isa, Route::Argmax, true);
+        check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Argmax, true);
+        // Small irregular planes: no f64 transposed route, the argmax family takes them.
+        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::Argmax, true);
         check::<f64>(&PoolOp::GlobalMax, &nchw(&[2, 5, 11, 13]), isa, Route::Global, false);
         check::<f64>(&PoolOp::GlobalAvg, &nchw(&[1, 3, 8, 8]), isa, Route::Global, false);
         check::<f64>(&PoolOp::GlobalAvg, &nhwc(&[2, 5, 7, 11]), isa, Route::Global, false);

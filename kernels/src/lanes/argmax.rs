@@ -35,6 +35,28 @@ fn span(a: &crate::problem::Axis<'_>, o: usize) -> Span {
     Span { start: a.start()[o], taps: a.taps()[o], dil: a.dilation() }
 }
 
+/// A level's argmax entry (see [`crate::ArgmaxFn`]): checks the buffers, then runs the kernel
+/// inside `l`'s `vectorize`; planes of more than `i32::MAX` elements take the portable kernel.
+pub(crate) fn entry<L: LaneIndices>(
+    l: L,
+    p: &Problem<'_>,
+    input: &[L::E],
+    output: &mut [L::E],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    p.check(input.len(), output.len(), &rows);
+    assert!(indices.len() == output.len(), "indices length does not match the output");
+    if crate::route::argmax_fits(p) {
+        l.vectorize(
+            #[inline(always)]
+            || argmax(l, p, input, output, indices, rows),
+        )
+    } else {
+        crate::portable::argmax(p, input, output, indices, rows)
+    }
+}
+
 /// The argmax kernel; the caller has checked the buffers against `p` and `rows`, and
 /// `p.in_plane() <= i32::MAX`.
 #[inline(always)]

@@ -1,11 +1,13 @@
-//! f32 max-with-indices kernels for NEON: the shared algorithm of [`crate::lanes::argmax`] on
-//! 4-lane registers (bit-select of values and i32 indices; irregular rows gather lane by lane).
+//! Max-with-indices kernels for NEON: the family of [`crate::lanes::argmax`] on the level's
+//! `f32` lanes (4) and `f64` lanes (half as many, with 64-bit index lanes).
 
+use crate::lanes::F64;
+use crate::lanes::argmax::entry;
 use crate::problem::Problem;
 use core::ops::Range;
 use pulp::aarch64::Neon;
 
-/// The NEON argmax kernel (see [`crate::ArgmaxFn`]).
+/// The NEON f32 argmax kernel (see [`crate::ArgmaxFn`]).
 pub(crate) fn argmax(
     simd: Neon,
     p: &Problem<'_>,
@@ -14,15 +16,17 @@ pub(crate) fn argmax(
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    p.check(input.len(), output.len(), &rows);
-    assert!(indices.len() == output.len(), "indices length does not match the output");
-    // The vector kernel keeps indices in i32 lanes; larger planes take the portable kernel.
-    if crate::route::argmax_fits(p) {
-        simd.vectorize(
-            #[inline(always)]
-            || crate::lanes::argmax::argmax(simd, p, input, output, indices, rows),
-        )
-    } else {
-        crate::portable::argmax(p, input, output, indices, rows)
-    }
+    entry(simd, p, input, output, indices, rows)
+}
+
+/// The NEON f64 argmax kernel (see [`crate::ArgmaxFn`]).
+pub(crate) fn argmax_f64(
+    simd: Neon,
+    p: &Problem<'_>,
+    input: &[f64],
+    output: &mut [f64],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    entry(F64(simd), p, input, output, indices, rows)
 }

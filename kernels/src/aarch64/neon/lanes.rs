@@ -367,3 +367,92 @@ impl LaneIndices for Neon {
         }
     }
 }
+
+/// `f64`: 64-bit index lanes beside the 2 value lanes, so a compare mask selects both.
+impl LaneIndices for F64<Neon> {
+    type I = int64x2_t;
+    type B = uint64x2_t;
+
+    #[inline(always)]
+    fn splat_idx(self, x: i32) -> int64x2_t {
+        nn!(vdupq_n_s64(i64::from(x)))
+    }
+    #[inline(always)]
+    fn iota(self) -> int64x2_t {
+        let lanes = [0i64, 1];
+        // SAFETY: `lanes` holds 2 elements.
+        unsafe { vld1q_s64(lanes.as_ptr()) }
+    }
+    #[inline(always)]
+    fn idx_from(self, a: &[i32; 16]) -> int64x2_t {
+        // SAFETY: `a` holds at least 2 elements.
+        unsafe { vmovl_s32(vld1_s32(a.as_ptr())) }
+    }
+    #[inline(always)]
+    fn add_idx(self, a: int64x2_t, b: int64x2_t) -> int64x2_t {
+        nn!(vaddq_s64(a, b))
+    }
+    #[inline(always)]
+    fn lt_idx(self, a: int64x2_t, b: int64x2_t) -> uint64x2_t {
+        nn!(vcltq_s64(a, b))
+    }
+    #[inline(always)]
+    fn takes(self, v: float64x2_t, best: float64x2_t) -> uint64x2_t {
+        // v > best, or v unordered with itself (NaN): `gt | !eq` on the 32-bit halves.
+        nn!(vreinterpretq_u64_u32(vornq_u32(
+            vreinterpretq_u32_u64(vcgtq_f64(v, best)),
+            vreinterpretq_u32_u64(vceqq_f64(v, v))
+        )))
+    }
+    #[inline(always)]
+    fn select(self, m: uint64x2_t, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        nn!(vbslq_f64(m, a, b))
+    }
+    #[inline(always)]
+    fn select_idx(self, m: uint64x2_t, a: int64x2_t, b: int64x2_t) -> int64x2_t {
+        nn!(vbslq_s64(m, a, b))
+    }
+    #[inline(always)]
+    unsafe fn gather(self, base: *const f64, offs: int64x2_t, m: uint64x2_t, fill: f64) -> float64x2_t {
+        let (mut o, mut k, mut tmp) = ([0i64; 2], [0u64; 2], [fill; 2]);
+        // SAFETY: the arrays hold 2 elements.
+        unsafe {
+            vst1q_s64(o.as_mut_ptr(), offs);
+            vst1q_u64(k.as_mut_ptr(), m);
+        }
+        for l in 0..2 {
+            if k[l] != 0 {
+                // SAFETY: lane `l` is in the mask, so `base + offs[l]` is readable (caller's
+                // contract).
+                tmp[l] = unsafe { *base.add(o[l] as usize) };
+            }
+        }
+        // SAFETY: `tmp` holds 2 elements.
+        unsafe { vld1q_f64(tmp.as_ptr()) }
+    }
+    #[inline(always)]
+    fn spill(self, v: float64x2_t, i: int64x2_t, vals: &mut [f64; 16], idx: &mut [i32; 16]) {
+        let mut wide = [0i64; 2];
+        // SAFETY: `vals` and `wide` hold at least 2 elements.
+        unsafe {
+            vst1q_f64(vals.as_mut_ptr(), v);
+            vst1q_s64(wide.as_mut_ptr(), i);
+        }
+        // The lanes hold `i32` values (sums of the caller's `i32` indices).
+        for (d, s) in idx.iter_mut().zip(wide) {
+            *d = s as i32;
+        }
+    }
+    #[inline(always)]
+    fn store_with_indices(self, out: &mut [f64], indices: &mut [i64], v: float64x2_t, i: int64x2_t, n: usize) {
+        assert!(n <= 2 && n <= out.len() && n <= indices.len());
+        let (mut vals, mut idx) = ([0.0f64; 2], [0i64; 2]);
+        // SAFETY: both arrays hold 2 elements.
+        unsafe {
+            vst1q_f64(vals.as_mut_ptr(), v);
+            vst1q_s64(idx.as_mut_ptr(), i);
+        }
+        out[..n].copy_from_slice(&vals[..n]);
+        indices[..n].copy_from_slice(&idx[..n]);
+    }
+}

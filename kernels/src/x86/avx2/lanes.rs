@@ -459,3 +459,86 @@ impl LaneIndices for V3 {
         }
     }
 }
+
+/// `f64`: 64-bit index lanes beside the 4 value lanes, so a compare mask selects both.
+impl LaneIndices for F64<V3> {
+    type I = __m256i;
+    type B = __m256i;
+
+    #[inline(always)]
+    fn splat_idx(self, x: i32) -> __m256i {
+        v3!(_mm256_set1_epi64x(i64::from(x)))
+    }
+    #[inline(always)]
+    fn iota(self) -> __m256i {
+        v3!(_mm256_setr_epi64x(0, 1, 2, 3))
+    }
+    #[inline(always)]
+    fn idx_from(self, a: &[i32; 16]) -> __m256i {
+        // SAFETY: `a` holds at least 4 elements; the level is proven by `self`.
+        unsafe { _mm256_cvtepi32_epi64(_mm_loadu_si128(a.as_ptr().cast())) }
+    }
+    #[inline(always)]
+    fn add_idx(self, a: __m256i, b: __m256i) -> __m256i {
+        v3!(_mm256_add_epi64(a, b))
+    }
+    #[inline(always)]
+    fn lt_idx(self, a: __m256i, b: __m256i) -> __m256i {
+        v3!(_mm256_cmpgt_epi64(b, a))
+    }
+    #[inline(always)]
+    fn takes(self, v: __m256d, best: __m256d) -> __m256i {
+        v3!(_mm256_castpd_si256(_mm256_or_pd(
+            _mm256_cmp_pd::<_CMP_GT_OQ>(v, best),
+            _mm256_cmp_pd::<_CMP_UNORD_Q>(v, v)
+        )))
+    }
+    #[inline(always)]
+    fn select(self, m: __m256i, a: __m256d, b: __m256d) -> __m256d {
+        v3!(_mm256_blendv_pd(b, a, _mm256_castsi256_pd(m)))
+    }
+    #[inline(always)]
+    fn select_idx(self, m: __m256i, a: __m256i, b: __m256i) -> __m256i {
+        v3!(_mm256_blendv_epi8(b, a, m))
+    }
+    #[inline(always)]
+    unsafe fn gather(self, base: *const f64, offs: __m256i, m: __m256i, fill: f64) -> __m256d {
+        // SAFETY: a masked gather reads only the lanes of `m`, each `base + offs[l]` readable by
+        // the caller's contract; the level is proven by `self`.
+        unsafe { _mm256_mask_i64gather_pd::<8>(_mm256_set1_pd(fill), base, offs, _mm256_castsi256_pd(m)) }
+    }
+    #[inline(always)]
+    fn spill(self, v: __m256d, i: __m256i, vals: &mut [f64; 16], idx: &mut [i32; 16]) {
+        let mut wide = [0i64; 4];
+        // SAFETY: `vals` and `wide` hold at least 4 elements; the level is proven by `self`.
+        unsafe {
+            _mm256_storeu_pd(vals.as_mut_ptr(), v);
+            _mm256_storeu_si256(wide.as_mut_ptr().cast(), i);
+        }
+        // The lanes hold `i32` values (sums of the caller's `i32` indices).
+        for (d, s) in idx.iter_mut().zip(wide) {
+            *d = s as i32;
+        }
+    }
+    #[inline(always)]
+    fn store_with_indices(self, out: &mut [f64], indices: &mut [i64], v: __m256d, i: __m256i, n: usize) {
+        assert!(n <= 4 && n <= out.len() && n <= indices.len());
+        if n == 4 {
+            // SAFETY: `out` and `indices` hold at least 4 elements (asserted); the level is
+            // proven by `self`.
+            unsafe {
+                _mm256_storeu_pd(out.as_mut_ptr(), v);
+                _mm256_storeu_si256(indices.as_mut_ptr().cast(), i);
+            }
+        } else {
+            let (mut vals, mut idx) = ([0.0f64; 4], [0i64; 4]);
+            // SAFETY: both arrays hold 4 elements; the level is proven by `self`.
+            unsafe {
+                _mm256_storeu_pd(vals.as_mut_ptr(), v);
+                _mm256_storeu_si256(idx.as_mut_ptr().cast(), i);
+            }
+            out[..n].copy_from_slice(&vals[..n]);
+            indices[..n].copy_from_slice(&idx[..n]);
+        }
+    }
+}

@@ -80,7 +80,8 @@ pub(crate) fn global_f32(
 }
 
 /// The families with `f64` kernels at this level (the others run the portable kernels).
-pub(crate) const FAMILIES_F64: Families = Families { separable: true, lanes: true, global: true, ..Families::NONE };
+pub(crate) const FAMILIES_F64: Families =
+    Families { separable: true, lanes: true, argmax: true, global: true, ..Families::NONE };
 
 /// Windowed and adaptive f64 pooling: channels-first on the separable nests, channels-last on
 /// the lanes.
@@ -103,16 +104,16 @@ pub(crate) fn window_f64(
     }
 }
 
-/// f64 max pooling with indices (portable at this level).
+/// f64 max pooling with indices: the argmax family at this level's `f64` lanes.
 pub(crate) fn argmax_f64(
-    _simd: V3,
+    simd: V3,
     p: &Problem<'_>,
     input: &[f64],
     output: &mut [f64],
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    portable::argmax(p, input, output, indices, rows)
+    argmax::argmax_f64(simd, p, input, output, indices, rows)
 }
 
 /// Global f64 pooling: the global family at this level's `f64` lanes.

@@ -396,3 +396,73 @@ impl LaneIndices for V4 {
         }
     }
 }
+
+/// `f64`: 64-bit index lanes beside the 8 value lanes, selected by the same 8-bit mask.
+impl LaneIndices for F64<V4> {
+    type I = __m512i;
+    type B = __mmask8;
+
+    #[inline(always)]
+    fn splat_idx(self, x: i32) -> __m512i {
+        v4!(_mm512_set1_epi64(i64::from(x)))
+    }
+    #[inline(always)]
+    fn iota(self) -> __m512i {
+        v4!(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+    #[inline(always)]
+    fn idx_from(self, a: &[i32; 16]) -> __m512i {
+        // SAFETY: `a` holds at least 8 elements; the level is proven by `self`.
+        unsafe { _mm512_cvtepi32_epi64(_mm256_loadu_si256(a.as_ptr().cast())) }
+    }
+    #[inline(always)]
+    fn add_idx(self, a: __m512i, b: __m512i) -> __m512i {
+        v4!(_mm512_add_epi64(a, b))
+    }
+    #[inline(always)]
+    fn lt_idx(self, a: __m512i, b: __m512i) -> __mmask8 {
+        v4!(_mm512_cmplt_epi64_mask(a, b))
+    }
+    #[inline(always)]
+    fn takes(self, v: __m512d, best: __m512d) -> __mmask8 {
+        v4!(_mm512_cmp_pd_mask::<_CMP_GT_OQ>(v, best) | _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(v, v))
+    }
+    #[inline(always)]
+    fn select(self, m: __mmask8, a: __m512d, b: __m512d) -> __m512d {
+        v4!(_mm512_mask_blend_pd(m, b, a))
+    }
+    #[inline(always)]
+    fn select_idx(self, m: __mmask8, a: __m512i, b: __m512i) -> __m512i {
+        v4!(_mm512_mask_blend_epi64(m, b, a))
+    }
+    #[inline(always)]
+    unsafe fn gather(self, base: *const f64, offs: __m512i, m: __mmask8, fill: f64) -> __m512d {
+        // SAFETY: a masked gather reads only the lanes of `m`, each `base + offs[l]` readable by
+        // the caller's contract; the level is proven by `self`.
+        unsafe { _mm512_mask_i64gather_pd::<8>(_mm512_set1_pd(fill), m, offs, base) }
+    }
+    #[inline(always)]
+    fn spill(self, v: __m512d, i: __m512i, vals: &mut [f64; 16], idx: &mut [i32; 16]) {
+        let mut wide = [0i64; 8];
+        // SAFETY: `vals` and `wide` hold at least 8 elements; the level is proven by `self`.
+        unsafe {
+            _mm512_storeu_pd(vals.as_mut_ptr(), v);
+            _mm512_storeu_si512(wide.as_mut_ptr().cast(), i);
+        }
+        // The lanes hold `i32` values (sums of the caller's `i32` indices).
+        for (d, s) in idx.iter_mut().zip(wide) {
+            *d = s as i32;
+        }
+    }
+    #[inline(always)]
+    fn store_with_indices(self, out: &mut [f64], indices: &mut [i64], v: __m512d, i: __m512i, n: usize) {
+        assert!(n <= 8 && n <= out.len() && n <= indices.len());
+        let k = mask_of(n) as __mmask8;
+        // SAFETY: the mask covers lanes `< n` of `out` and `indices`, in bounds (asserted);
+        // masked-off lanes are not written. The level is proven by `self`.
+        unsafe {
+            _mm512_mask_storeu_pd(out.as_mut_ptr(), k, v);
+            _mm512_mask_storeu_epi64(indices.as_mut_ptr(), k, i);
+        }
+    }
+}
