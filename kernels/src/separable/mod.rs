@@ -48,6 +48,9 @@ const BUF: usize = 2560;
 /// [`plane`]) or declines (`false`, nothing written); a level may run it at another vector width
 /// (AVX-512 runs the AVX2 one; the folds are the same, so are the bits).
 pub(crate) trait Nests: Lanes {
+    /// Whether the suite's kernel sizes get their own copies of the nests (see `by_shape`); each
+    /// copy costs compile time per level and element type.
+    const SPECIALISED: bool = true;
     /// Runs [`pool_nests`] for this level inside its token's `vectorize`.
     #[inline(always)]
     fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_, Self::E>) {
@@ -468,7 +471,7 @@ fn by_shape<S: Nests, R: Red>(
     // Kernel sizes are specialised for the suite's max and average layers only (each
     // specialisation is a copy of the loop nest per ISA); Lp and other sizes use the generic tap
     // loop.
-    match (st, if R::HOT { k } else { 0 }) {
+    match (st, if R::HOT && S::SPECIALISED { k } else { 0 }) {
         (1, 3) => s.nest::<R, 1, 3>(args),
         (1, 5) => s.nest::<R, 1, 5>(args),
         (1, _) => s.nest::<R, 1, 0>(args),

@@ -5,7 +5,7 @@ mod global;
 mod lanes;
 mod nchw;
 
-pub(crate) use nchw::plane_nest;
+pub(crate) use nchw::{plane_nest, window_f64 as window_f64_channels_first};
 pub(crate) mod nhwc;
 pub(crate) mod transpose;
 

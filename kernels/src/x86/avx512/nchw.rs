@@ -3,7 +3,6 @@
 //! deinterleave, mask stores for row tails). 2-D and 1-D maps run the plane nest at AVX2 width
 //! instead ([`Nests::plane`] below: measured faster), 3-D windows and the rest at 16 lanes.
 
-use crate::lanes::{F64, Lanes};
 use crate::problem::{Problem, Reduce};
 use crate::separable::{self, Nests, PlaneArgs, Red};
 use core::ops::Range;
@@ -27,24 +26,5 @@ pub(crate) fn window(simd: V4, p: &Problem<'_>, red: &Reduce, input: &[f32], out
     simd.vectorize(
         #[inline(always)]
         || separable::window(simd, p, red, input, output, rows),
-    )
-}
-
-/// `f64`: the nests at 8 lanes (the trait's defaults, the same code as `f32`).
-impl Nests for F64<V4> {}
-
-/// The channels-first windowed f64 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window_f64(
-    simd: V4,
-    p: &Problem<'_>,
-    red: &Reduce,
-    input: &[f64],
-    output: &mut [f64],
-    rows: Range<usize>,
-) {
-    let l = F64(simd);
-    l.vectorize(
-        #[inline(always)]
-        || separable::window(l, p, red, input, output, rows),
     )
 }
