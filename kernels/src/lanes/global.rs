@@ -58,6 +58,21 @@ impl Fold {
     }
 }
 
+/// A level's global entry (see [`crate::GlobalFn`]): [`global`] inside `l`'s `vectorize`.
+pub(crate) fn entry<L: Lanes, const CL_BLOCK: usize>(
+    l: L,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    l.vectorize(
+        #[inline(always)]
+        || global::<L, CL_BLOCK>(l, p, red, input, output, rows),
+    )
+}
+
 /// The global kernel, run inside `l`'s `vectorize`; checks the buffers against `p` and `rows`.
 /// `CL_BLOCK` is the most vectors of channels one channels-last pass holds.
 #[inline(always)]

@@ -300,31 +300,29 @@ pub(crate) trait Lanes: Copy {
 
     /// `N` vectors (one per column) reduced lane-wise by the halving tree: lane `k` of the result
     /// is `vs[k]` folded by `lane[j] = op(lane[j], lane[j + h])` for `h = N/2, ..., 1`, so its
-    /// lane 0. `vs.len() == N`. The default runs each step on all columns through stack vectors;
+    /// lane 0. `vs.len() == N`. The default folds one column at a time through a stack vector;
     /// the `f32` implementations override it with a transpose-and-fold network.
     #[inline(always)]
     fn tree_columns(self, vs: &[Self::V], op: impl Fn(Self, Self::V, Self::V) -> Self::V) -> Self::V {
         assert!(vs.len() == Self::N && Self::N <= MAX_LANES);
-        // Each column with room to read `h` lanes past its live ones (never used).
-        let mut cols = [[Self::E::ZERO; 2 * MAX_LANES]; MAX_LANES];
-        for (c, v) in cols.iter_mut().zip(vs) {
-            // SAFETY: a column holds `2 * MAX_LANES >= N` elements.
-            unsafe { self.store(c.as_mut_ptr(), *v) };
-        }
-        let mut h = Self::N / 2;
-        while h > 0 {
-            for c in cols.iter_mut().take(Self::N) {
-                // SAFETY: `h + N <= 2 * MAX_LANES` elements of the column are read, `N` written.
-                unsafe {
-                    let folded = op(self, self.load(c.as_ptr()), self.load(c.as_ptr().add(h)));
-                    self.store(c.as_mut_ptr(), folded);
-                }
-            }
-            h /= 2;
-        }
+        // A column with room to read `h` lanes past its `N` (stale lanes, which only reach lanes
+        // `j >= h` of a step's result, never read again).
+        let mut col = [Self::E::ZERO; 2 * MAX_LANES];
         let mut firsts = [Self::E::ZERO; MAX_LANES];
-        for (f, c) in firsts.iter_mut().zip(&cols) {
-            *f = c[0];
+        for (f, v) in firsts.iter_mut().zip(vs) {
+            let mut x = *v;
+            let mut h = Self::N / 2;
+            while h > 0 {
+                // SAFETY: `col` holds `2 * MAX_LANES >= h + N` elements.
+                unsafe {
+                    self.store(col.as_mut_ptr(), x);
+                    x = op(self, x, self.load(col.as_ptr().add(h)));
+                }
+                h /= 2;
+            }
+            // SAFETY: as above.
+            unsafe { self.store(col.as_mut_ptr(), x) };
+            *f = col[0];
         }
         // SAFETY: `firsts` holds `MAX_LANES >= N` elements.
         unsafe { self.load(firsts.as_ptr()) }

@@ -1,7 +1,5 @@
 //! NEON kernels, one file per job; the entries below are what the kernel set points at.
 
-mod argmax;
-mod global;
 mod lanes;
 mod nchw;
 mod nhwc;
@@ -56,8 +54,9 @@ pub(crate) fn argmax_f32(
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    let kernel =
-        |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| argmax::argmax(simd, p, i, o, x, r);
+    let kernel = |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| {
+        crate::lanes::argmax::entry(simd, p, i, o, x, r)
+    };
     match crate::route::transposed_group(p) {
         Some(g) => {
             crate::lanes::transposed::pool_groups_argmax(simd, p, input, output, indices, rows, g, kernel, kernel)
@@ -75,7 +74,7 @@ pub(crate) fn global_f32(
     output: &mut [f32],
     rows: Range<usize>,
 ) {
-    global::global(simd, p, red, input, output, rows)
+    crate::lanes::global::entry::<_, 16>(simd, p, red, input, output, rows)
 }
 
 /// The families with `f64` kernels at this level (the others run the portable kernels).
@@ -112,7 +111,7 @@ pub(crate) fn argmax_f64(
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    argmax::argmax_f64(simd, p, input, output, indices, rows)
+    crate::lanes::argmax::entry(F64(simd), p, input, output, indices, rows)
 }
 
 /// Global f64 pooling: the global family at this level's `f64` lanes.
@@ -124,5 +123,5 @@ pub(crate) fn global_f64(
     output: &mut [f64],
     rows: Range<usize>,
 ) {
-    global::global_f64(simd, p, red, input, output, rows)
+    crate::lanes::global::entry::<_, 16>(F64(simd), p, red, input, output, rows)
 }

@@ -6,6 +6,15 @@ use crate::lanes::{F64, LaneIndices, Lanes};
 use core::arch::x86_64::*;
 use pulp::x86::V3;
 
+/// A register-only AVX/AVX2 intrinsic expression in a `V3` method.
+macro_rules! v3 {
+    ($e:expr) => {{
+        // SAFETY: register-only AVX/AVX2 instructions, in a method of the `V3` token (the proof
+        // that the CPU has them).
+        unsafe { $e }
+    }};
+}
+
 /// `p[0], p[2], ..., p[14]` when `ODD` is false, `p[1], ..., p[15]` when true, in the lane order
 /// `(0 1 4 5 | 2 3 6 7)` of the in-lane shuffle ([`Lanes::order`] fixes it).
 ///
@@ -38,6 +47,13 @@ unsafe fn stride4<const PH: i32>(p: *const f32) -> __m256 {
     }
 }
 
+/// All-ones in the 32-bit lanes `l < n` (`n <= 8`).
+#[inline(always)]
+fn first_lanes(simd: V3, n: usize) -> __m256i {
+    let iota = simd.avx._mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    simd.avx2._mm256_cmpgt_epi32(simd.avx._mm256_set1_epi32(n as i32), iota)
+}
+
 impl Lanes for V3 {
     type E = f32;
     const N: usize = 8;
@@ -51,8 +67,7 @@ impl Lanes for V3 {
     #[inline(always)]
     fn mask(self, n: usize) -> __m256i {
         debug_assert!((1..8).contains(&n));
-        let iota = self.avx._mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        self.avx2._mm256_cmpgt_epi32(self.avx._mm256_set1_epi32(n as i32), iota)
+        first_lanes(self, n)
     }
     #[inline(always)]
     unsafe fn load(self, ptr: *const f32) -> __m256 {
@@ -209,8 +224,7 @@ impl Lanes for V3 {
     }
     #[inline(always)]
     unsafe fn load_part(self, ptr: *const f32, n: usize, fill: f32) -> __m256 {
-        let iota = self.avx._mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let m = self.avx2._mm256_cmpgt_epi32(self.avx._mm256_set1_epi32(n.min(8) as i32), iota);
+        let m = first_lanes(self, n.min(8));
         // SAFETY: `vmaskmovps` reads only the lanes of the mask, `ptr[0..n]`, readable by the
         // caller's guarantee; masked-off lanes never fault.
         let x = unsafe { self.avx._mm256_maskload_ps(ptr, m) };
@@ -240,23 +254,22 @@ impl Lanes for V3 {
     #[inline(always)]
     fn tree_columns(self, vs: &[__m256], op: impl Fn(Self, __m256, __m256) -> __m256) -> __m256 {
         assert!(vs.len() == 8);
-        // SAFETY (every block below): register-only AVX/AVX2 shuffles, proven by `self`.
         // h = 4: 128-bit halves; two columns per register afterwards.
         let mut a = [self.zero(); 4];
         for (i, ai) in a.iter_mut().enumerate() {
             let (p, q) = (vs[2 * i], vs[2 * i + 1]);
-            let (lo, hi) = unsafe { (_mm256_permute2f128_ps::<0x20>(p, q), _mm256_permute2f128_ps::<0x31>(p, q)) };
+            let (lo, hi) = v3!((_mm256_permute2f128_ps::<0x20>(p, q), _mm256_permute2f128_ps::<0x31>(p, q)));
             *ai = op(self, lo, hi);
         }
         // h = 2 inside each 128-bit half: lanes 0,1 against 2,3.
         let mut b = [self.zero(); 2];
         for (i, bi) in b.iter_mut().enumerate() {
             let (p, q) = (a[2 * i], a[2 * i + 1]);
-            let (lo, hi) = unsafe { (_mm256_shuffle_ps::<0x44>(p, q), _mm256_shuffle_ps::<0xEE>(p, q)) };
+            let (lo, hi) = v3!((_mm256_shuffle_ps::<0x44>(p, q), _mm256_shuffle_ps::<0xEE>(p, q)));
             *bi = op(self, lo, hi);
         }
         // h = 1: even lanes against odd lanes. Lanes now hold columns 0,2,4,6,1,3,5,7.
-        let (lo, hi) = unsafe { (_mm256_shuffle_ps::<0x88>(b[0], b[1]), _mm256_shuffle_ps::<0xDD>(b[0], b[1])) };
+        let (lo, hi) = v3!((_mm256_shuffle_ps::<0x88>(b[0], b[1]), _mm256_shuffle_ps::<0xDD>(b[0], b[1])));
         let d = op(self, lo, hi);
         self.avx2._mm256_permutevar8x32_ps(d, self.avx._mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
     }
@@ -371,15 +384,6 @@ impl Lanes for F64<V3> {
         // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
         self.0.avx._mm256_max_pd(r, l)
     }
-}
-
-/// A register-only AVX/AVX2 intrinsic expression in a `V3` method.
-macro_rules! v3 {
-    ($e:expr) => {{
-        // SAFETY: register-only AVX/AVX2 instructions, in a method of the `V3` token (the proof
-        // that the CPU has them).
-        unsafe { $e }
-    }};
 }
 
 impl LaneIndices for V3 {

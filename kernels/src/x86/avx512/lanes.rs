@@ -6,6 +6,21 @@ use crate::lanes::{F64, LaneIndices, Lanes};
 use core::arch::x86_64::*;
 use pulp::x86::{V3, V4};
 
+/// A register-only AVX-512 intrinsic expression in a `V4` method.
+macro_rules! v4 {
+    ($e:expr) => {{
+        // SAFETY: register-only AVX-512 F/DQ/VL instructions, in a method of the `V4` token (the
+        // proof that the CPU has them).
+        unsafe { $e }
+    }};
+}
+
+/// The first `n` of 16 lanes (all for `n >= 16`).
+#[inline(always)]
+fn mask_of(n: usize) -> __mmask16 {
+    if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 }
+}
+
 /// `permutex2var` indices selecting the even (resp. odd) elements of two 16-lane vectors.
 const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
 const ODD: [i32; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31];
@@ -39,7 +54,7 @@ impl Lanes for V4 {
     #[inline(always)]
     fn mask(self, n: usize) -> __mmask16 {
         debug_assert!((1..16).contains(&n));
-        ((1u32 << n) - 1) as u16
+        mask_of(n)
     }
     #[inline(always)]
     unsafe fn load(self, ptr: *const f32) -> __m512 {
@@ -149,10 +164,9 @@ impl Lanes for V4 {
     }
     #[inline(always)]
     unsafe fn load_part(self, ptr: *const f32, n: usize, fill: f32) -> __m512 {
-        let m = if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 };
         // SAFETY: a masked load touches only the lanes of the mask, `ptr[0..n]`, readable by the
         // caller's guarantee; masked-off lanes never fault.
-        unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, ptr) }
+        unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(fill), mask_of(n), ptr) }
     }
     /// The lanes that met a NaN.
     type Seen = __mmask16;
@@ -173,35 +187,32 @@ impl Lanes for V4 {
     #[inline(always)]
     fn tree_columns(self, vs: &[__m512], op: impl Fn(Self, __m512, __m512) -> __m512) -> __m512 {
         assert!(vs.len() == 16);
-        // SAFETY (every block below): register-only AVX-512 shuffles, proven by `self`.
         // h = 8: lanes 0-7 of each column against lanes 8-15, two columns per register.
         let mut a = [self.zero(); 8];
         for (i, ai) in a.iter_mut().enumerate() {
             let (p, q) = (vs[2 * i], vs[2 * i + 1]);
-            let (lo, hi) = unsafe { (_mm512_shuffle_f32x4::<0x44>(p, q), _mm512_shuffle_f32x4::<0xEE>(p, q)) };
+            let (lo, hi) = v4!((_mm512_shuffle_f32x4::<0x44>(p, q), _mm512_shuffle_f32x4::<0xEE>(p, q)));
             *ai = op(self, lo, hi);
         }
         // h = 4: 128-bit blocks 0/2 against 1/3; one column per block afterwards.
         let mut b = [self.zero(); 4];
         for (i, bi) in b.iter_mut().enumerate() {
             let (p, q) = (a[2 * i], a[2 * i + 1]);
-            let (lo, hi) = unsafe { (_mm512_shuffle_f32x4::<0x88>(p, q), _mm512_shuffle_f32x4::<0xDD>(p, q)) };
+            let (lo, hi) = v4!((_mm512_shuffle_f32x4::<0x88>(p, q), _mm512_shuffle_f32x4::<0xDD>(p, q)));
             *bi = op(self, lo, hi);
         }
         // h = 2 inside each block: lanes 0,1 against 2,3; two columns per block afterwards.
         let mut c = [self.zero(); 2];
         for (i, ci) in c.iter_mut().enumerate() {
             let (p, q) = (b[2 * i], b[2 * i + 1]);
-            let (lo, hi) = unsafe { (_mm512_shuffle_ps::<0x44>(p, q), _mm512_shuffle_ps::<0xEE>(p, q)) };
+            let (lo, hi) = v4!((_mm512_shuffle_ps::<0x44>(p, q), _mm512_shuffle_ps::<0xEE>(p, q)));
             *ci = op(self, lo, hi);
         }
         // h = 1: even lanes against odd lanes. Lane 4k + m now holds column k + 4m.
-        let (lo, hi) = unsafe { (_mm512_shuffle_ps::<0x88>(c[0], c[1]), _mm512_shuffle_ps::<0xDD>(c[0], c[1])) };
+        let (lo, hi) = v4!((_mm512_shuffle_ps::<0x88>(c[0], c[1]), _mm512_shuffle_ps::<0xDD>(c[0], c[1])));
         let d = op(self, lo, hi);
-        unsafe {
-            let order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-            _mm512_permutexvar_ps(order, d)
-        }
+        let order = v4!(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+        v4!(_mm512_permutexvar_ps(order, d))
     }
 }
 
@@ -219,7 +230,7 @@ impl Lanes for F64<V4> {
     #[inline(always)]
     fn mask(self, n: usize) -> __mmask8 {
         debug_assert!((1..8).contains(&n));
-        ((1u32 << n) - 1) as u8
+        mask_of(n) as __mmask8
     }
     #[inline(always)]
     unsafe fn load(self, ptr: *const f64) -> __m512d {
@@ -284,10 +295,9 @@ impl Lanes for F64<V4> {
     }
     #[inline(always)]
     unsafe fn load_part(self, ptr: *const f64, n: usize, fill: f64) -> __m512d {
-        let m = if n >= 8 { 0xff } else { ((1u32 << n) - 1) as __mmask8 };
         // SAFETY: a masked load touches only the lanes of the mask, `ptr[0..n]`, readable by the
         // caller's guarantee; masked-off lanes never fault.
-        unsafe { _mm512_mask_loadu_pd(_mm512_set1_pd(fill), m, ptr) }
+        unsafe { _mm512_mask_loadu_pd(_mm512_set1_pd(fill), mask_of(n.min(8)) as __mmask8, ptr) }
     }
     /// The lanes that met a NaN.
     type Seen = __mmask8;
@@ -310,21 +320,6 @@ impl Lanes for F64<V4> {
         // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
         self.0.avx512f._mm512_max_pd(r, l)
     }
-}
-
-/// A register-only AVX-512 intrinsic expression in a `V4` method.
-macro_rules! v4 {
-    ($e:expr) => {{
-        // SAFETY: register-only AVX-512 F/DQ/VL instructions, in a method of the `V4` token (the
-        // proof that the CPU has them).
-        unsafe { $e }
-    }};
-}
-
-/// The first `n` of 16 lanes (all for `n >= 16`).
-#[inline(always)]
-fn mask_of(n: usize) -> __mmask16 {
-    if n >= 16 { 0xffff } else { ((1u32 << n) - 1) as __mmask16 }
 }
 
 impl LaneIndices for V4 {
