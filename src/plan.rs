@@ -158,9 +158,9 @@ impl<T: Element> Plan<T> {
         };
         let families = plan.kernels.families;
         let (route, indices_route, row_work) = match &plan.body {
-            Body::Window { axes, .. } => {
+            Body::Window { axes, reduce } => {
                 let p = plan.problem(axes);
-                (route::window(families, &p), route::argmax(families, &p), policy::window_row_work(&p))
+                (route::window(families, &p, reduce), route::argmax(families, &p), policy::window_row_work(&p))
             }
             Body::Global { problem, axes, .. } => (
                 route::global(families, global_tree::applies::<T>(problem)),
@@ -264,7 +264,8 @@ impl<T: Element> Plan<T> {
                 let window = self.kernels.window;
                 // The channels-last kernel slides down runs of rows: tasks keep at least one run.
                 let split = self.window_split(&p, policy::slide_rows(&p));
-                for_rows(split, output, |rows, out| window(&p, reduce, input, out, rows));
+                let route = self.route;
+                for_rows(split, output, |rows, out| window(&p, reduce, route, input, out, rows));
             }
             Body::Global { problem, reduce, .. } if global_tree::applies::<T>(problem) => {
                 global_tree::pool_by_blocks(self.kernels.global, problem, *reduce, self.threading, input, output);
@@ -324,7 +325,10 @@ impl<T: Element> Plan<T> {
         };
         let p = self.problem(axes);
         let argmax = self.kernels.argmax;
-        for_rows_indexed(self.window_split(&p, 1), output, indices, |rows, out, idx| argmax(&p, input, out, idx, rows));
+        let route = self.indices_route.unwrap_or(Route::Portable);
+        for_rows_indexed(self.window_split(&p, 1), output, indices, |rows, out, idx| {
+            argmax(&p, route, input, out, idx, rows)
+        });
         Ok(())
     }
 }

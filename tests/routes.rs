@@ -1,7 +1,8 @@
 //! Every route (the kernel family a plan takes) is forced by a shape chosen for it: the plan
 //! reports the route, and its output (values and indices) equals the scalar reference bit for bit
 //! at every level this machine has. Max is compared bitwise; the averages here have window sizes
-//! whose divisors and sums are exact in f32 (integer inputs), so they are bitwise too.
+//! whose divisors and sums are exact in f32 (integer inputs), so they are bitwise too. General
+//! Lp (`x^p` rounds) equals the scalar level's plan bit for bit and the reference to 1e-5.
 
 use simdpool::{Element, Isa, Plan, PlanOptions, PoolOp, Route, TensorShape, Window, reference};
 
@@ -29,7 +30,21 @@ fn check<T: Element>(op: &PoolOp, shape: &TensorShape, isa: Isa, simd_route: Rou
         plan.run(&x, &mut y).unwrap();
     }
     let bits = |v: &[T]| v.iter().map(|e| e.to_f64().to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&y), bits(&want.values), "{label}: values");
+    if let PoolOp::Lp(_, p) = op
+        && *p != 1.0
+        && *p != 2.0
+    {
+        let scalar = Plan::<T>::with_options(op, shape, PlanOptions::isa(Isa::Scalar).calling_thread()).unwrap();
+        let mut base = vec![T::from_f64(0.0); plan.output_len()];
+        scalar.run(&x, &mut base).unwrap();
+        assert_eq!(bits(&y), bits(&base), "{label}: values against the scalar level");
+        for (g, w) in y.iter().zip(&want.values) {
+            let (g, w) = (g.to_f64(), w.to_f64());
+            assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{label}: {g} against the reference {w}");
+        }
+    } else {
+        assert_eq!(bits(&y), bits(&want.values), "{label}: values");
+    }
     let shown =
         if indices { format!("indices_route: Some({expected_route:?})") } else { format!("route: {expected_route:?}") };
     assert!(format!("{plan:?}").contains(&shown), "{plan:?}");
@@ -44,11 +59,46 @@ fn nhwc(dims: &[usize]) -> TensorShape {
 }
 
 #[test]
-fn separable_takes_channels_first_windows_with_a_regular_x_stride() {
+fn plane_takes_small_channels_first_maps_with_a_regular_x_stride() {
     for isa in Isa::available() {
         let op = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]));
-        check::<f32>(&op, &nchw(&[1, 4, 33, 40]), isa, Route::Separable, false);
-        check::<f32>(&PoolOp::avg(Window::new(&[2, 2])), &nchw(&[2, 3, 16, 17]), isa, Route::Separable, false);
+        check::<f32>(&op, &nchw(&[1, 4, 33, 40]), isa, Route::Plane, false);
+        check::<f32>(&PoolOp::avg(Window::new(&[2, 2])), &nchw(&[2, 3, 16, 17]), isa, Route::Plane, false);
+        check::<f32>(&PoolOp::max(Window::new(&[4]).stride(&[4])), &nchw(&[2, 3, 64]), isa, Route::Plane, false);
+        // General Lp: the plane nest raises each element as it copies the rows.
+        check::<f32>(&PoolOp::lp(Window::new(&[2, 2]), 3.0), &nchw(&[1, 2, 12, 12]), isa, Route::Plane, false);
+    }
+}
+
+#[test]
+fn lean_takes_windows_that_share_no_rows_in_depth() {
+    for isa in Isa::available() {
+        let op = PoolOp::max(Window::new(&[2, 2, 2]).stride(&[2, 2, 2]));
+        check::<f32>(&op, &nchw(&[1, 3, 8, 10, 12]), isa, Route::Lean, false);
+        check::<f32>(&PoolOp::avg(Window::new(&[2, 2, 2])), &nchw(&[2, 2, 6, 6, 6]), isa, Route::Lean, false);
+        check::<f32>(&PoolOp::lp(Window::new(&[2, 2, 2]), 3.0), &nchw(&[1, 2, 4, 6, 8]), isa, Route::Lean, false);
+    }
+}
+
+#[test]
+fn general_takes_wide_rows_overlapping_depth_windows_and_irregular_x_windows() {
+    for isa in Isa::available() {
+        // 598 outputs a row: wider than a tile.
+        let wide = nchw(&[1, 3, 600]);
+        check::<f32>(&PoolOp::max(Window::new(&[3]).stride(&[1])), &wide, isa, Route::General, false);
+        // 3-D windows that share rows along depth.
+        let op = PoolOp::avg(Window::new(&[3, 3, 3]).stride(&[1, 1, 1]));
+        check::<f32>(&op, &nchw(&[1, 2, 6, 7, 8]), isa, Route::General, false);
+        // Adaptive x windows on planes too large for the transposed groups.
+        check::<f32>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 2, 40, 40]), isa, Route::General, false);
+    }
+}
+
+#[test]
+fn portable_takes_general_lp_on_shapes_no_nest_applies_it_to() {
+    for isa in Isa::available() {
+        let wide = nchw(&[1, 3, 600]);
+        check::<f32>(&PoolOp::lp(Window::new(&[3]).stride(&[1]), 3.0), &wide, isa, Route::Portable, false);
     }
 }
 
@@ -98,10 +148,17 @@ fn f64_takes_the_separable_lanes_argmax_and_global_routes() {
         check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Lanes, false);
         check::<f64>(&PoolOp::avg(Window::new(&[3, 3])), &nhwc(&[2, 9, 9, 5]), isa, Route::Lanes, false);
         check::<f64>(&PoolOp::lp(Window::new(&[2, 2]), 2.0), &nhwc(&[1, 8, 8, 3]), isa, Route::Lanes, false);
-        check::<f64>(&max, &nchw(&[1, 4, 12, 12]), isa, Route::Separable, false);
+        check::<f64>(&max, &nchw(&[1, 4, 12, 12]), isa, Route::Plane, false);
+        check::<f64>(
+            &PoolOp::max(Window::new(&[2, 2, 2]).stride(&[2, 2, 2])),
+            &nchw(&[1, 2, 4, 6, 8]),
+            isa,
+            Route::Lean,
+            false,
+        );
         // Small planes with irregular x windows: the f32 transposed route's groups, which f64
-        // does not have; the separable nests take them.
-        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::Separable, false);
+        // does not have; the general nest takes them.
+        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::General, false);
         check::<f64>(&max, &nchw(&[1, 4, 12, 12]), isa, Route::Argmax, true);
         check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Argmax, true);
         // Small irregular planes: no f64 transposed route, the argmax family takes them.

@@ -80,7 +80,7 @@ mod set;
 mod x86;
 
 pub use problem::{Axis, GlobalProblem, GlobalReduce, Layout, LpPower, Problem, Reduce, Uniform};
-pub use route::{Families, Route};
+pub use route::{Families, Route, SeparableLanes};
 pub use scalar::{Scalar, canon32, canon64, max_takes};
 pub use set::{ArgmaxFn, GlobalFn, KernelSet, TypedKernels, WindowFn};
 

@@ -1,7 +1,8 @@
-//! Routes: the kernel family a problem takes at a level. The SIMD entry points branch on the
-//! same functions, so the route a plan reports is the one that runs.
+//! Routes: the kernel family (and, channels-first, the loop nest) a problem takes at a level.
+//! The plan picks the route once, from the functions here, and hands it to every kernel call:
+//! the kernels follow it and never choose again.
 
-use crate::problem::{Layout, Problem};
+use crate::problem::{Layout, Problem, Reduce};
 use core::fmt;
 
 /// The kernel family that runs a problem.
@@ -11,9 +12,17 @@ pub enum Route {
     /// The portable kernels: the scalar level, element types without SIMD kernels at the level,
     /// and max with indices over planes of more than `i32::MAX` elements.
     Portable,
-    /// Channels-first windows: the separable nests, vectorised along a row of outputs (the
-    /// plane, lean or general nest, picked per call by the window's shape).
-    Separable,
+    /// Channels-first windows, separable nests: small 2-D and 1-D maps with a regular x window
+    /// (stride 1, 2 or 4), a band of rows at a time with the horizontal pass flat over the band.
+    Plane,
+    /// Channels-first windows, separable nests: a regular x window whose output row fits one
+    /// tile and windows that share no rows (3-D included), or share rows along y only; each row
+    /// is settled once per call.
+    Lean,
+    /// Channels-first windows, separable nests: every other shape (rows wider than a tile,
+    /// irregular x windows such as adaptive ones, overlapping 3-D windows), a column tile at a
+    /// time with a cache of reduced rows.
+    General,
     /// Channels-first problems with small planes and irregular x windows: groups of whole planes
     /// transposed into channels-last scratch and pooled by the channels-last kernel.
     Transposed,
@@ -33,7 +42,9 @@ impl Route {
     pub const fn name(self) -> &'static str {
         match self {
             Route::Portable => "portable",
-            Route::Separable => "separable",
+            Route::Plane => "plane",
+            Route::Lean => "lean",
+            Route::General => "general",
             Route::Transposed => "transposed",
             Route::Lanes => "lanes",
             Route::Argmax => "argmax",
@@ -49,12 +60,22 @@ impl fmt::Display for Route {
     }
 }
 
+/// The vector widths (elements per vector) of a level's separable nests for one element type:
+/// which nest fits a problem depends on them (a row of outputs must fit a tile of vectors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SeparableLanes {
+    /// Width of the plane nest.
+    pub plane: usize,
+    /// Width of the lean and general nests.
+    pub nests: usize,
+}
+
 /// The kernel families a level has SIMD kernels of, for one element type (the others run the
 /// portable kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Families {
-    /// Channels-first separable nests.
-    pub separable: bool,
+    /// Channels-first separable nests, and their widths.
+    pub separable: Option<SeparableLanes>,
     /// Channels-first small planes through transposed groups.
     pub transposed: bool,
     /// Channels-last windows.
@@ -68,9 +89,11 @@ pub struct Families {
 impl Families {
     /// No SIMD family: the portable kernels serve every route.
     pub const NONE: Families =
-        Families { separable: false, transposed: false, lanes: false, argmax: false, global: false };
-    /// Every family.
-    pub const ALL: Families = Families { separable: true, transposed: true, lanes: true, argmax: true, global: true };
+        Families { separable: None, transposed: false, lanes: false, argmax: false, global: false };
+    /// Every family, with separable nests of the given widths.
+    pub const fn all(separable: SeparableLanes) -> Families {
+        Families { separable: Some(separable), transposed: true, lanes: true, argmax: true, global: true }
+    }
 }
 
 /// Planes per transposed group for `p`, or `None` when the problem does not take that route.
@@ -87,13 +110,29 @@ pub(crate) fn transposed_group(p: &Problem<'_>) -> Option<usize> {
     }
 }
 
-/// The route of a windowed or adaptive problem at a level with the SIMD families `f`.
-pub fn window(f: Families, p: &Problem<'_>) -> Route {
-    match p.layout() {
-        Layout::ChannelsFirst if f.transposed && transposed_group(p).is_some() => Route::Transposed,
-        Layout::ChannelsFirst if f.separable => Route::Separable,
-        Layout::ChannelsLast if f.lanes => Route::Lanes,
+/// The route of a windowed or adaptive problem reduced by `red` at a level with the SIMD
+/// families `f`.
+pub fn window(f: Families, p: &Problem<'_>, red: &Reduce) -> Route {
+    match (p.layout(), f.separable) {
+        (Layout::ChannelsFirst, _) if f.transposed && transposed_group(p).is_some() => Route::Transposed,
+        (Layout::ChannelsFirst, Some(lanes)) => separable(lanes, p, red),
+        (Layout::ChannelsLast, _) if f.lanes => Route::Lanes,
         _ => Route::Portable,
+    }
+}
+
+/// The separable nest that takes a channels-first problem ([`Route::Plane`], [`Route::Lean`] or
+/// [`Route::General`]), or [`Route::Portable`] for the general-Lp shapes no nest takes.
+#[inline]
+pub fn separable(lanes: SeparableLanes, p: &Problem<'_>, red: &Reduce) -> Route {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        crate::separable::route(lanes, p, red)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = (lanes, p, red);
+        Route::Portable
     }
 }
 

@@ -2,15 +2,18 @@
 
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Problem, Reduce};
-use crate::route::Families;
+use crate::route::{Families, Route};
 use core::ops::Range;
 use half::{bf16, f16};
 
-/// Windowed and adaptive pooling: fills `output` (exactly the outputs of `rows`) from `input`.
-pub type WindowFn<T> = fn(&Problem<'_>, &Reduce, &[T], &mut [T], Range<usize>);
-/// Max pooling with indices: like [`WindowFn`] for `Reduce::Max`, and also writes each output's
-/// argmax (flat over the spatial dims of its `(n, c)` plane) into `indices`.
-pub type ArgmaxFn<T> = fn(&Problem<'_>, &[T], &mut [T], &mut [i64], Range<usize>);
+/// Windowed and adaptive pooling: fills `output` (exactly the outputs of `rows`) from `input`,
+/// on the route [`crate::route::window`] picked for the problem (a route that does not apply
+/// takes a family that holds every shape: same bits, any route).
+pub type WindowFn<T> = fn(&Problem<'_>, &Reduce, Route, &[T], &mut [T], Range<usize>);
+/// Max pooling with indices: like [`WindowFn`] for `Reduce::Max` (on the route
+/// [`crate::route::argmax`] picked), and also writes each output's argmax (flat over the spatial
+/// dims of its `(n, c)` plane) into `indices`.
+pub type ArgmaxFn<T> = fn(&Problem<'_>, Route, &[T], &mut [T], &mut [i64], Range<usize>);
 /// Global pooling: one output per `(n, c)` row in `rows`.
 pub type GlobalFn<T> = fn(&GlobalProblem, GlobalReduce, &[T], &mut [T], Range<usize>);
 
@@ -32,8 +35,8 @@ impl<T: crate::Scalar> TypedKernels<T> {
     /// The portable kernels for `T`.
     pub const fn portable() -> Self {
         TypedKernels {
-            window: portable::window::<T>,
-            argmax: portable::argmax::<T>,
+            window: |p, red, _, input, output, rows| portable::window::<T>(p, red, input, output, rows),
+            argmax: |p, _, input, output, indices, rows| portable::argmax::<T>(p, input, output, indices, rows),
             global: portable::global::<T>,
             families: Families::NONE,
         }
@@ -83,15 +86,15 @@ macro_rules! level_set {
         use $isa as isa;
         KernelSet {
             $($t: {
-                fn window(p: &Problem<'_>, red: &Reduce, input: &[$t], output: &mut [$t], rows: Range<usize>) {
+                fn window(p: &Problem<'_>, red: &Reduce, route: Route, input: &[$t], output: &mut [$t], rows: Range<usize>) {
                     // SAFETY: see `level_set!`: this table is reachable only through a token.
                     let simd = unsafe { <$token>::new_unchecked() };
-                    isa::$window(simd, p, red, input, output, rows)
+                    isa::$window(simd, p, red, route, input, output, rows)
                 }
-                fn argmax(p: &Problem<'_>, input: &[$t], output: &mut [$t], indices: &mut [i64], rows: Range<usize>) {
+                fn argmax(p: &Problem<'_>, route: Route, input: &[$t], output: &mut [$t], indices: &mut [i64], rows: Range<usize>) {
                     // SAFETY: see `level_set!`: this table is reachable only through a token.
                     let simd = unsafe { <$token>::new_unchecked() };
-                    isa::$argmax(simd, p, input, output, indices, rows)
+                    isa::$argmax(simd, p, route, input, output, indices, rows)
                 }
                 fn global(p: &GlobalProblem, red: GlobalReduce, input: &[$t], output: &mut [$t], rows: Range<usize>) {
                     // SAFETY: see `level_set!`: this table is reachable only through a token.
@@ -108,17 +111,17 @@ macro_rules! level_set {
 static PORTABLE: KernelSet = portable_set();
 #[cfg(target_arch = "x86_64")]
 static AVX2: KernelSet = level_set!(pulp::x86::V3, crate::x86::avx2, {
-    f32 => (window_f32, argmax_f32, global_f32, Families::ALL),
+    f32 => (window_f32, argmax_f32, global_f32, crate::x86::avx2::FAMILIES_F32),
     f64 => (window_f64, argmax_f64, global_f64, crate::x86::avx2::FAMILIES_F64),
 });
 #[cfg(target_arch = "x86_64")]
 static AVX512: KernelSet = level_set!(pulp::x86::V4, crate::x86::avx512, {
-    f32 => (window_f32, argmax_f32, global_f32, Families::ALL),
+    f32 => (window_f32, argmax_f32, global_f32, crate::x86::avx512::FAMILIES_F32),
     f64 => (window_f64, argmax_f64, global_f64, crate::x86::avx512::FAMILIES_F64),
 });
 #[cfg(target_arch = "aarch64")]
 static NEON: KernelSet = level_set!(pulp::aarch64::Neon, crate::aarch64::neon, {
-    f32 => (window_f32, argmax_f32, global_f32, Families::ALL),
+    f32 => (window_f32, argmax_f32, global_f32, crate::aarch64::neon::FAMILIES_F32),
     f64 => (window_f64, argmax_f64, global_f64, crate::aarch64::neon::FAMILIES_F64),
 });
 

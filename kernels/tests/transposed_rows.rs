@@ -4,7 +4,7 @@
 //! not occur for these shapes (they are too small to split inside planes), so this test calls the
 //! kernels directly: every range must give the portable kernel's bits, on every level here.
 
-use simdpool_kernels::{ArgmaxFn, Axis, KernelSet, Layout, Problem, Reduce, WindowFn};
+use simdpool_kernels::{ArgmaxFn, Axis, KernelSet, Layout, Problem, Reduce, Route, WindowFn, route};
 
 /// Adaptive windows `[floor(i*L/O), ceil((i+1)*L/O))` as tables.
 fn adaptive(l: usize, o: usize) -> (Vec<usize>, Vec<usize>) {
@@ -46,11 +46,13 @@ fn partial_planes_and_groups_match_portable() {
     for red in [Reduce::Max, Reduce::Avg { divisor_override: None }] {
         let portable: WindowFn<f32> = KernelSet::portable().f32.window;
         let mut want = vec![0.0f32; p.output_len()];
-        portable(&p, &red, &x, &mut want, 0..rows);
+        portable(&p, &red, Route::Portable, &x, &mut want, 0..rows);
         for (name, set) in levels() {
+            let route = route::window(set.f32.families, &p, &red);
+            assert_eq!(route, if name == "portable" { Route::Portable } else { Route::Transposed }, "{name}");
             for range in [0..rows, 1..rows - 1, 5..7, 3..40, 4..rows, 0..oh * 9 + 2, 40..41] {
                 let mut got = vec![f32::NAN; range.len() * ow];
-                (set.f32.window)(&p, &red, &x, &mut got, range.clone());
+                (set.f32.window)(&p, &red, route, &x, &mut got, range.clone());
                 let want = &want[range.start * ow..range.end * ow];
                 let same = got.iter().zip(want).all(|(g, w)| g.to_bits() == w.to_bits());
                 assert!(same, "{name} {red:?} rows {range:?}:\n got {got:?}\nwant {want:?}");
@@ -89,13 +91,15 @@ fn argmax_partial_planes_and_groups_match_portable() {
         let portable: ArgmaxFn<f32> = KernelSet::portable().f32.argmax;
         let mut want = vec![0.0f32; p.output_len()];
         let mut want_idx = vec![-1i64; p.output_len()];
-        portable(&p, &x, &mut want, &mut want_idx, 0..rows);
+        portable(&p, Route::Portable, &x, &mut want, &mut want_idx, 0..rows);
         for (name, set) in levels() {
+            let route = route::argmax(set.f32.families, &p);
+            assert_eq!(route, if name == "portable" { Route::Portable } else { Route::Transposed }, "{name}");
             let ranges = [0..rows, 1..rows - 1, 5..7, 3..40, oh..rows, 0..oh * 9 + 2, rows - 1..rows];
             for range in ranges.into_iter().map(|r| r.start..r.end.min(rows)) {
                 let mut got = vec![f32::NAN; range.len() * ow];
                 let mut got_idx = vec![-1i64; range.len() * ow];
-                (set.f32.argmax)(&p, &x, &mut got, &mut got_idx, range.clone());
+                (set.f32.argmax)(&p, route, &x, &mut got, &mut got_idx, range.clone());
                 let (lo, hi) = (range.start * ow, range.end * ow);
                 let same = got.iter().zip(&want[lo..hi]).all(|(g, w)| g.to_bits() == w.to_bits());
                 assert!(same, "{name} {c} planes rows {range:?}: values differ");

@@ -54,7 +54,7 @@ for r in records:
     assert not missing, f"record lacks {sorted(missing)}: {r}"
     assert r["case"] == "resnet_gap", r
     assert r["layout"] in ("nchw", "nhwc"), r
-    assert r["route"] in ("portable", "separable", "transposed", "lanes", "argmax", "global", "global-blocks"), r
+    assert r["route"] in ("portable", "plane", "lean", "general", "transposed", "lanes", "argmax", "global", "global-blocks"), r
     assert r["threads"] >= 1 and r["median_us"] > 0 and r["scalar_us"] > 0 and r["roofline_us"] > 0, r
     assert r.get("verified", True), f"output differs from the reference: {r}"
 assert {r["layout"] for r in records} == {"nchw", "nhwc"}, "both layouts expected"

@@ -55,6 +55,32 @@ struct Direct<'a, 'p, E> {
     div_key: usize,
 }
 
+/// Whether the lean nest takes `p` at `n` lanes, for an x window of `k` taps, dilation `d` and
+/// stride `st` (see [`crate::route::separable`]).
+pub(super) fn fits(p: &Problem<'_>, (k, d, _pb): (usize, usize, usize), st: usize, n: usize) -> bool {
+    shape(p, (k, d), st, n).is_some()
+}
+
+/// How the lean nest walks `p` (see [`fits`]): `Some(true)` with a ring of reduced rows (windows
+/// overlap along y, in a 2-D or 1-D problem), `Some(false)` fusing each window's rows (windows
+/// share no rows), `None` when it does not take `p` (an output row over one tile, or windows of
+/// other shapes).
+#[inline(always)]
+fn shape(p: &Problem<'_>, (k, d): (usize, usize), st: usize, n: usize) -> Option<bool> {
+    let [az, ay, ax] = p.axes();
+    let nvec = ax.out_len().div_ceil(n);
+    if nvec * n > TILE || extent(n, nvec, k, st, d) > BUF {
+        return None;
+    }
+    let z_trivial = az.in_len() == 1 && az.out_len() == 1;
+    let (oz_lap, oy_lap) = (axis_overlaps(az), axis_overlaps(ay));
+    let max_taps = |a: &crate::problem::Axis<'_>| a.taps().iter().copied().max().unwrap_or(1);
+    let span = ay.taps().iter().map(|&t| (t - 1) * ay.dilation() + 1).max().unwrap_or(1);
+    let rolling = oy_lap && z_trivial && span <= SLOTS;
+    let fused = !oy_lap && !oz_lap && max_taps(az) * max_taps(ay) <= SLOTS;
+    (rolling || fused).then_some(rolling)
+}
+
 /// Runs the lean nest when the problem has its shape; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -67,22 +93,12 @@ pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     output: &mut [S::E],
     rows: Range<usize>,
 ) -> bool {
-    let [az, ay, ax] = p.axes();
-    let (w, ow) = (ax.in_len(), ax.out_len());
+    let Some(rolling) = shape(p, (k, d), ST, S::N) else {
+        return false;
+    };
+    let (w, ow) = (p.axes()[2].in_len(), p.axes()[2].out_len());
     let nvec = ow.div_ceil(S::N);
     let ext = extent(S::N, nvec, k, ST, d);
-    if nvec * S::N > TILE || ext > BUF {
-        return false;
-    }
-    let z_trivial = az.in_len() == 1 && az.out_len() == 1;
-    let (oz_lap, oy_lap) = (axis_overlaps(az), axis_overlaps(ay));
-    let max_taps = |a: &crate::problem::Axis<'_>| a.taps().iter().copied().max().unwrap_or(1);
-    let span = ay.taps().iter().map(|&t| (t - 1) * ay.dilation() + 1).max().unwrap_or(1);
-    let rolling = oy_lap && z_trivial && span <= SLOTS;
-    let fused = !oy_lap && !oz_lap && max_taps(az) * max_taps(ay) <= SLOTS;
-    if !rolling && !fused {
-        return false;
-    }
     // The last valid lane of a row reads virtual position `reach - 1`.
     let reach = (ow - 1) * ST + (k - 1) * d + 1;
     let mut nest = Direct {

@@ -21,16 +21,19 @@
 //! directly. Nothing is ever read outside the input slice or the stack buffers.
 //!
 //! # Loop nests
-//! Three nests run this algorithm, tried in turn: [`plane`] (2-D and 1-D maps, a band of rows at
-//! a time, the horizontal pass flat over the band), [`direct`] (3-D windows that share no rows,
-//! and what the plane nest declines) and the general nest here (rows wider than a tile,
-//! overlapping 3-D windows, adaptive tables).
+//! Three nests run this algorithm, each a named route ([`route`], picked once by the plan):
+//! [`plane`] ([`Route::Plane`]: 2-D and 1-D maps, a band of rows at a time, the horizontal pass
+//! flat over the band), [`direct`] ([`Route::Lean`]: 3-D windows that share no rows, and what the
+//! plane nest's buffers do not hold) and the general nest here ([`Route::General`]: rows wider
+//! than a tile, overlapping 3-D windows, adaptive tables). The plane nest is preferred, then the
+//! lean one: each settles more of the geometry once per call.
 
 pub(crate) mod direct;
 mod plane;
 
 use crate::lanes::{LaneElem, Lanes};
 use crate::problem::{Axis, LpPower, Problem, Reduce};
+use crate::route::{Route, SeparableLanes};
 use core::marker::PhantomData;
 use core::ops::Range;
 
@@ -397,35 +400,57 @@ fn fold_rows<S: Nests, R: Red, const TZ: usize, const TY: usize>(
     vol
 }
 
+/// The separable nest that takes `p` at the widths `lanes` (see [`crate::route::separable`]):
+/// the plane nest when its buffers hold the problem, else the lean nest, else the general one.
+/// General Lp has its terms only in the lean nest; the portable kernel takes its other shapes.
+pub(crate) fn route(lanes: SeparableLanes, p: &Problem<'_>, red: &Reduce) -> Route {
+    let pow = matches!(red, Reduce::Lp(LpPower::General(_)));
+    if let (HMode::Uniform { k, d, pb }, _, st) = x_mode(p, lanes.nests) {
+        // An average whose outputs have different divisors keeps a per-output table.
+        let table = matches!(red, Reduce::Avg { divisor_override: None }) && uniform_count(p).is_none();
+        if plane::fits(p, (k, d, pb), st, lanes.plane, pow, table) {
+            return Route::Plane;
+        }
+        if direct::fits(p, (k, d, pb), st, lanes.nests) {
+            return Route::Lean;
+        }
+    }
+    if pow { Route::Portable } else { Route::General }
+}
+
 /// The channels-first windowed kernel for one ISA: same contract and bits as
-/// [`crate::portable::window`], for every [`Reduce`].
+/// [`crate::portable::window`], for every [`Reduce`], on the nest `route` names (the plan's
+/// [`route`]; any other route takes the general nest).
 #[inline(always)]
 pub(crate) fn window<S: Nests>(
     s: S,
     p: &Problem<'_>,
     red: &Reduce,
+    route: Route,
     input: &[S::E],
     output: &mut [S::E],
     rows: Range<usize>,
 ) {
     p.check(input.len(), output.len(), &rows);
+    // Each arm builds its finish in place: `by_shape` is inlined into each, with the finish's
+    // kind known there.
     match *red {
-        Reduce::Max => by_shape::<S, MaxR>(s, p, Finish::None, input, output, rows),
+        Reduce::Max => by_shape::<S, MaxR>(s, p, Finish::None, route, input, output, rows),
         Reduce::Avg { divisor_override } => {
-            let d = divisor_override.map(S::E::from_i64).or_else(|| uniform_divisor(p));
-            by_shape::<S, SumR>(s, p, Finish::Div(d), input, output, rows)
+            let d = divisor_override.or_else(|| uniform_count(p).map(|c| c as i64)).map(S::E::from_i64);
+            by_shape::<S, SumR>(s, p, Finish::Div(d), route, input, output, rows)
         }
-        Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::Sum, input, output, rows),
-        Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, input, output, rows),
-        Reduce::Lp(LpPower::General(e)) => by_shape::<S, SumR>(s, p, Finish::Pow(e), input, output, rows),
+        Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::Sum, route, input, output, rows),
+        Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, route, input, output, rows),
+        Reduce::Lp(LpPower::General(e)) => by_shape::<S, SumR>(s, p, Finish::Pow(e), route, input, output, rows),
     }
 }
 
-/// The divisor every output of an average shares, when they all share one (no padding counted
-/// out, no ceil-mode overhang): the same value the per-output tables would hold, so the same
-/// bits, without building a table in every call (each rayon task is a call).
+/// The element count every output of an average shares, when they all share one (no padding
+/// counted out, no ceil-mode overhang): the same value the per-output tables would hold, so the
+/// same bits, without building a table in every call (each rayon task is a call).
 #[inline(always)]
-fn uniform_divisor<E: LaneElem>(p: &Problem<'_>) -> Option<E> {
+fn uniform_count(p: &Problem<'_>) -> Option<usize> {
     let mut product = 1usize;
     for a in p.axes() {
         let (&first, rest) = a.count().split_first()?;
@@ -434,7 +459,28 @@ fn uniform_divisor<E: LaneElem>(p: &Problem<'_>) -> Option<E> {
         }
         product = product.checked_mul(first)?;
     }
-    Some(E::from_i64(product as i64))
+    Some(product)
+}
+
+/// The horizontal mode of `p` at `n` lanes, its column tile, and its x stride (0: table mode):
+/// a regular window with stride 1, 2 or 4 is vectorised when a tile of at least one vector has a
+/// padded source that fits the row buffer; every other x window folds per output from the table.
+#[inline(always)]
+fn x_mode(p: &Problem<'_>, n: usize) -> (HMode, usize, usize) {
+    let ax = p.axes()[2];
+    let round = ax.out_len().div_ceil(n) * n;
+    let table = (HMode::Table, TILE.min(round), 0);
+    match ax.uniform() {
+        Some(u) if matches!(u.stride, 1 | 2 | 4) && u.kernel >= 1 => {
+            let (k, st, d) = (u.kernel, u.stride, ax.dilation());
+            // Largest tile whose padded source fits the buffer.
+            let fixed = (k - 1).saturating_mul(d).saturating_add(n);
+            let fit = if fixed < BUF { (BUF - fixed) / (n * st) * n } else { 0 };
+            let tile = fit.min(TILE).min(round);
+            if tile >= n { (HMode::Uniform { k, d, pb: u.pad_begin }, tile, st) } else { table }
+        }
+        _ => table,
+    }
 }
 
 /// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.
@@ -443,31 +489,18 @@ fn by_shape<S: Nests, R: Red>(
     s: S,
     p: &Problem<'_>,
     finish: Finish<S::E>,
+    route: Route,
     input: &[S::E],
     output: &mut [S::E],
     rows: Range<usize>,
 ) {
-    let ax = p.axes()[2];
-    let n = S::N;
-    let round = ax.out_len().div_ceil(n) * n;
-    let table = (HMode::Table, TILE.min(round));
-    let (mode, tile, st) = match ax.uniform() {
-        Some(u) if matches!(u.stride, 1 | 2 | 4) && u.kernel >= 1 => {
-            let (k, st, d) = (u.kernel, u.stride, ax.dilation());
-            // Largest tile whose padded source fits the buffer.
-            let fixed = (k - 1).saturating_mul(d).saturating_add(n);
-            let fit = if fixed < BUF { (BUF - fixed) / (n * st) * n } else { 0 };
-            let tile = fit.min(TILE).min(round);
-            if tile >= n { (HMode::Uniform { k, d, pb: u.pad_begin }, tile, st) } else { (table.0, table.1, 0) }
-        }
-        _ => (table.0, table.1, 0),
-    };
+    let (mode, tile, st) = x_mode(p, S::N);
     // Only undilated kernels are specialised (the suite's layers).
     let k = match mode {
         HMode::Uniform { k, d: 1, .. } => k,
         _ => 0,
     };
-    let args = (p, mode, tile, finish, input, output, rows);
+    let args = (p, route, mode, tile, finish, input, output, rows);
     // Kernel sizes are specialised for the suite's max and average layers only (each
     // specialisation is a copy of the loop nest per ISA); Lp and other sizes use the generic tap
     // loop.
@@ -526,7 +559,8 @@ pub(crate) fn plane_run<S: Nests, R: Red, const ST: usize, const K: usize>(
 }
 
 /// The arguments of [`pool_nests`].
-pub(crate) type Args<'a, 'p, 'o, E> = (&'p Problem<'a>, HMode, usize, Finish<E>, &'p [E], &'o mut [E], Range<usize>);
+pub(crate) type Args<'a, 'p, 'o, E> =
+    (&'p Problem<'a>, Route, HMode, usize, Finish<E>, &'p [E], &'o mut [E], Range<usize>);
 
 /// Input-row ids (over `(image, z, y)`) of the rows of one window, depth-major.
 #[derive(Clone, Copy)]
@@ -558,10 +592,15 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 /// instantiates it inside its token's `vectorize` ([`Nests::nest`]).
 #[inline(always)]
 pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_, S::E>) {
-    let (p, mode, tile, finish, input, output, rows) = args;
+    let (p, route, mode, tile, finish, input, output, rows) = args;
+    // Each nest still checks that its buffers hold the problem (a route the problem does not fit
+    // falls through to the general nest, which holds every shape).
     if let HMode::Uniform { k, d, pb } = mode
-        && (s.plane::<R, ST, K>((p, (k, d, pb), finish, input, &mut *output, rows.clone()))
-            || direct::try_lean_nest::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone()))
+        && match route {
+            Route::Plane => s.plane::<R, ST, K>((p, (k, d, pb), finish, input, &mut *output, rows.clone())),
+            Route::Lean => direct::try_lean_nest::<S, R, ST, K>(s, p, (k, d, pb), finish, input, output, rows.clone()),
+            _ => false,
+        }
     {
         return;
     }
@@ -572,8 +611,8 @@ pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S
     if K != 0 {
         // The general nest is compiled once per stride (kernel unspecialised): the shapes that
         // reach it (rows over one tile, 3-D overlapping windows) are rare, and the copies per
-        // kernel size cost compile time. The lean nest declines again there, as it did here.
-        return s.nest::<R, ST, 0>((p, mode, tile, finish, input, output, rows));
+        // kernel size cost compile time.
+        return s.nest::<R, ST, 0>((p, Route::General, mode, tile, finish, input, output, rows));
     }
     let [az, ay, ax] = p.axes();
     let ow = ax.out_len();

@@ -67,6 +67,8 @@ struct Geo {
     n_ends: usize,
     /// Max windows wide enough for the NaN-free fold to repay its check.
     fast_max: bool,
+    /// Input rows a band of output rows may take.
+    band: usize,
 }
 
 /// An output of edge mode whose window reaches past its row: its valid taps are the `n` row
@@ -78,40 +80,45 @@ struct Refold {
     n: usize,
 }
 
-/// Runs the plane nest when the problem has its shape; `false` (nothing written) otherwise.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
-    s: S,
+/// Whether the plane nest's buffers hold `p` at `n` lanes, for the x window `(k, d, pb)` with
+/// stride `st`: `pow` for general Lp terms, `table` for an average with a per-output divisor
+/// table (see [`crate::route::separable`]).
+pub(super) fn fits(p: &Problem<'_>, kdp: (usize, usize, usize), st: usize, n: usize, pow: bool, table: bool) -> bool {
+    geometry(p, kdp, st, n, pow, table).is_some()
+}
+
+/// The geometry of the plane nest for `p` (see [`fits`]), or `None` when its buffers do not hold
+/// the problem.
+#[inline]
+fn geometry(
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),
-    finish: Finish<S::E>,
-    input: &[S::E],
-    output: &mut [S::E],
-    rows: Range<usize>,
-) -> bool {
+    st: usize,
+    n: usize,
+    pow: bool,
+    table: bool,
+) -> Option<Geo> {
     let [az, ay, ax] = p.axes();
     // Windows that share no rows go to the lean nest's fused rows (no reduced plane to store
     // and reload).
     if az.in_len() != 1 || az.out_len() != 1 {
-        return false;
+        return None;
     }
     let (h_in, w, ow) = (ay.in_len(), ax.in_len(), ax.out_len());
-    let nvec = ow.div_ceil(S::N);
+    let nvec = ow.div_ceil(n);
     // The last valid lane of a row reads virtual position `reach - 1`.
-    let reach = (ow - 1) * ST + (k - 1) * d + 1;
-    let pow = matches!(finish, Finish::Pow(_));
+    let reach = (ow - 1) * st + (k - 1) * d + 1;
     // Edge mode: the outputs at the row ends whose windows reach past the row.
     let (mut fix, mut nfix) = ([Refold::default(); FIX], 0);
-    let reaches = |ox: usize| ST * ox < pb || ST * ox + (k - 1) * d >= pb + w;
-    let mut edge = !pow && w % ST == 0 && ow <= w / ST;
+    let reaches = |ox: usize| st * ox < pb || st * ox + (k - 1) * d >= pb + w;
+    let mut edge = !pow && w % st == 0 && ow <= w / st;
     for ox in (0..ow).take_while(|&ox| reaches(ox)).chain((0..ow).rev().take_while(|&ox| reaches(ox))) {
         if nfix == FIX || fix[..nfix].iter().any(|f| f.ox == ox) {
             edge &= nfix < FIX;
             continue;
         }
         // Taps `lo..hi` fall inside the row (a window is contiguous in its taps).
-        let at = |t: usize| (ST * ox + t * d).wrapping_sub(pb);
+        let at = |t: usize| (st * ox + t * d).wrapping_sub(pb);
         let lo = (0..k).find(|&t| at(t) < w).unwrap_or(k);
         let hi = (lo..k).find(|&t| at(t) >= w).unwrap_or(k);
         // A window with no element (dilated over the row) keeps the padded copies.
@@ -121,25 +128,25 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     }
     // A refold costs `k` scalar steps and more than one row copy instruction; copying a row
     // costs about `3 w / N` (measured: resnet's stem gains 22%, inception's 3x3 loses 13%).
-    edge &= nfix * k <= w * 4 / S::N;
+    edge &= nfix * k <= w * 4 / n;
     let (wp, wh) = if edge {
-        (w, w / ST)
+        (w, w / st)
     } else {
-        let wp = (pb + w).max(reach).div_ceil(ST) * ST;
-        (wp, wp / ST)
+        let wp = (pb + w).max(reach).div_ceil(st) * st;
+        (wp, wp / st)
     };
     let (taps, dy) = (ay.taps(), ay.dilation());
     let max_taps = taps.iter().copied().max().unwrap_or(1);
     // Input rows a band of output rows may take: about `BAND` floats of padded rows (the band,
     // its reduced rows and the output stay in the L1 cache), at least one window's rows.
     let span = (max_taps - 1) * dy + 1;
-    let band = (BAND / wp).max(span).min(h_in);
+    let band = band_rows(wp, span, h_in);
     // Band buffers: the reduced values (`hv` vectors) and the reads that make them.
-    let hv = hvecs::<S>(band, wh, nvec);
-    let pad_len = extent(S::N, hv, k, ST, d).max(band * wp);
-    let table = matches!(finish, Finish::Div(None)) && ay.out_len() * ow + S::N > DCAP;
-    if nvec * S::N > TILE || max_taps > SLOTS || hv * S::N > HCAP || pad_len > PCAP || table {
-        return false;
+    let hv = hvecs(n, band, wh, nvec);
+    let pad_len = extent(n, hv, k, st, d).max(band * wp);
+    let table = table && ay.out_len() * ow + n > DCAP;
+    if nvec * n > TILE || max_taps > SLOTS || hv * n > HCAP || pad_len > PCAP || table {
+        return None;
     }
     let (inplace, shift) = if edge { (true, pb) } else { (pb == 0 && wp == w && !pow, 0) };
     let nfix = if edge { nfix } else { 0 };
@@ -163,7 +170,27 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
             }
         }
     }
-    let g = Geo { k, d, pb, w, wp, wh, nvec, inplace, shift, fix, nfix, pad_len, runs, ends, n_ends, fast_max };
+    Some(Geo { k, d, pb, w, wp, wh, nvec, inplace, shift, fix, nfix, pad_len, runs, ends, n_ends, fast_max, band })
+}
+
+/// Runs the plane nest when its buffers hold the problem; `false` (nothing written) otherwise.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
+    s: S,
+    p: &Problem<'_>,
+    kdp: (usize, usize, usize),
+    finish: Finish<S::E>,
+    input: &[S::E],
+    output: &mut [S::E],
+    rows: Range<usize>,
+) -> bool {
+    let (pow, table) = (matches!(finish, Finish::Pow(_)), matches!(finish, Finish::Div(None)));
+    let Some(g) = geometry(p, kdp, ST, S::N, pow, table) else {
+        return false;
+    };
+    let [az, ay, ax] = p.axes();
+    let (ow, band) = (ax.out_len(), g.band);
     let mut nest = Plane {
         g,
         input,
@@ -236,6 +263,14 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
     true
 }
 
+/// Input rows a band of output rows may take: about `BAND` floats of padded rows at the pitch
+/// `wp` (the band, its reduced rows and the output stay in the L1 cache), at least one window's
+/// `span` rows, at most the `h_in` rows of the plane.
+#[inline(always)]
+fn band_rows(wp: usize, span: usize, h_in: usize) -> usize {
+    (BAND / wp).max(span).min(h_in)
+}
+
 /// The band of output rows that starts at `oa` and ends at most at `last`: consecutive rows
 /// whose windows lie within `band` input rows (the first rows of dilated windows need not grow
 /// with the output row). Returns the band's end and its input rows `ylo..yhi`.
@@ -255,9 +290,9 @@ fn next_band(ay: &crate::problem::Axis<'_>, band: usize, oa: usize, last: usize)
 /// Reduced vectors that cover rows `0..n` of `wh` values (the last row read `nvec` vectors wide,
 /// and one vector more).
 #[inline(always)]
-fn hvecs<S: Nests>(n: usize, wh: usize, nvec: usize) -> usize {
+fn hvecs(lanes: usize, n: usize, wh: usize, nvec: usize) -> usize {
     // One more: the flat vertical pass's last vector may start in the last row's last one.
-    ((n - 1) * wh + nvec * S::N).div_ceil(S::N) + 1
+    ((n - 1) * wh + nvec * lanes).div_ceil(lanes) + 1
 }
 
 /// Per-call state of the plane nest.
@@ -294,7 +329,7 @@ impl<E: LaneElem, R: Red> Plane<'_, E, R> {
         let h_in = ay.in_len();
         // Input rows `ylo..yhi` hold every window of these outputs (`next_band`).
         let g = &self.g;
-        let hv = hvecs::<S>(yhi - ylo, g.wh, g.nvec);
+        let hv = hvecs(S::N, yhi - ylo, g.wh, g.nvec);
         let ext = extent(S::N, hv, g.k, ST, g.d);
         let base = (image * h_in + ylo) * g.w;
         // Where the band's reads start: in the input (`Some`), or in the padded buffer. (Its
@@ -334,7 +369,7 @@ impl<E: LaneElem, R: Red> Plane<'_, E, R> {
     ) {
         let ay = p.axes()[1];
         let (starts, taps, dy) = (ay.start(), ay.taps(), ay.dilation());
-        let hv = hvecs::<S>(yhi - ylo, self.g.wh, self.g.nvec);
+        let hv = hvecs(S::N, yhi - ylo, self.g.wh, self.g.nvec);
         let (k, d, wh) = (self.g.k, self.g.d, self.g.wh);
         let ext = extent(S::N, hv, k, ST, d);
         let src = match src {

@@ -4,6 +4,7 @@
 
 use crate::lanes::{F64, Lanes};
 use crate::problem::{Problem, Reduce};
+use crate::route::Route;
 use crate::separable::{self, Nests};
 use core::ops::Range;
 use pulp::aarch64::Neon;
@@ -12,10 +13,18 @@ use pulp::aarch64::Neon;
 impl Nests for Neon {}
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window(simd: Neon, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn window(
+    simd: Neon,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
     simd.vectorize(
         #[inline(always)]
-        || separable::window(simd, p, red, input, output, rows),
+        || separable::window(simd, p, red, route, input, output, rows),
     )
 }
 
@@ -31,6 +40,7 @@ pub(crate) fn window_f64(
     simd: Neon,
     p: &Problem<'_>,
     red: &Reduce,
+    route: Route,
     input: &[f64],
     output: &mut [f64],
     rows: Range<usize>,
@@ -38,6 +48,6 @@ pub(crate) fn window_f64(
     let l = F64(simd);
     l.vectorize(
         #[inline(always)]
-        || separable::window(l, p, red, input, output, rows),
+        || separable::window(l, p, red, route, input, output, rows),
     )
 }

@@ -11,21 +11,33 @@ use crate::lanes::nhwc::Job;
 use crate::lanes::{F64, Lanes};
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
-use crate::route::{self, Families, Route};
+use crate::route::{Families, Route, SeparableLanes};
+use crate::separable;
 use core::ops::Range;
 use pulp::x86::V3;
 
-/// Windowed and adaptive f32 pooling: the layout picks the kernel family.
+/// The `f32` families of this level: every one, the separable nests at 8 lanes.
+pub(crate) const FAMILIES_F32: Families = Families::all(SEPARABLE_F32);
+const SEPARABLE_F32: SeparableLanes = SeparableLanes { plane: 8, nests: 8 };
+
+/// Windowed and adaptive f32 pooling on `route` (the plan's).
 pub(crate) fn window_f32(
     simd: V3,
     p: &Problem<'_>,
     red: &Reduce,
+    route: Route,
     input: &[f32],
     output: &mut [f32],
     rows: Range<usize>,
 ) {
-    match p.layout() {
-        Layout::ChannelsFirst => match crate::route::transposed_group(p) {
+    // The nests of a plane the transposed groups leave (and of a route that does not apply).
+    let nests = |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
+        nchw::window(simd, p, red, separable::route(SEPARABLE_F32, p, red), i, o, r)
+    };
+    match (p.layout(), route) {
+        (_, Route::Portable) => portable::window(p, red, input, output, rows),
+        (Layout::ChannelsLast, _) => nhwc::window(simd, p, red, input, output, rows),
+        (Layout::ChannelsFirst, Route::Transposed) => match crate::route::transposed_group(p) {
             Some(g) => transpose::pool_groups(
                 simd,
                 p,
@@ -34,24 +46,23 @@ pub(crate) fn window_f32(
                 output,
                 rows,
                 g,
-                |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
-                    nchw::window(simd, p, red, i, o, r)
-                },
+                nests,
                 |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
                     nhwc::window(simd, p, red, i, o, r)
                 },
             ),
-            None => nchw::window(simd, p, red, input, output, rows),
+            None => nests(p, red, input, output, rows),
         },
-        Layout::ChannelsLast => nhwc::window(simd, p, red, input, output, rows),
+        (Layout::ChannelsFirst, route) => nchw::window(simd, p, red, route, input, output, rows),
     }
 }
 
-/// f32 max pooling with indices; small channels-first planes with irregular x windows take the
-/// transposed route, like [`window_f32`].
+/// f32 max pooling with indices on `route` (the plan's): the argmax family, or transposed
+/// groups of small channels-first planes, like [`window_f32`].
 pub(crate) fn argmax_f32(
     simd: V3,
     p: &Problem<'_>,
+    route: Route,
     input: &[f32],
     output: &mut [f32],
     indices: &mut [i64],
@@ -60,9 +71,12 @@ pub(crate) fn argmax_f32(
     let kernel = |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| {
         crate::lanes::argmax::entry(simd, p, i, o, x, r)
     };
-    match crate::route::transposed_group(p) {
-        Some(g) => transpose::pool_groups_argmax(simd, p, input, output, indices, rows, g, kernel, kernel),
-        None => kernel(p, input, output, indices, rows),
+    match (route, crate::route::transposed_group(p)) {
+        (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
+        (Route::Transposed, Some(g)) => {
+            transpose::pool_groups_argmax(simd, p, input, output, indices, rows, g, kernel, kernel)
+        }
+        _ => kernel(p, input, output, indices, rows),
     }
 }
 
@@ -78,28 +92,35 @@ pub(crate) fn global_f32(
     crate::lanes::global::entry::<_, 8>(simd, p, red, input, output, rows)
 }
 
-/// The families with `f64` kernels at this level (the others run the portable kernels).
-pub(crate) const FAMILIES_F64: Families =
-    Families { separable: true, lanes: true, argmax: true, global: true, ..Families::NONE };
+/// The families with `f64` kernels at this level (the others run the portable kernels): the
+/// separable nests at 4 lanes.
+pub(crate) const FAMILIES_F64: Families = Families {
+    separable: Some(SeparableLanes { plane: 4, nests: 4 }),
+    lanes: true,
+    argmax: true,
+    global: true,
+    ..Families::NONE
+};
 
-/// Windowed and adaptive f64 pooling: channels-first on the separable nests, channels-last on
-/// the lanes.
+/// Windowed and adaptive f64 pooling on `route` (the plan's): channels-first on the separable
+/// nests, channels-last on the lanes.
 pub(crate) fn window_f64(
     simd: V3,
     p: &Problem<'_>,
     red: &Reduce,
+    route: Route,
     input: &[f64],
     output: &mut [f64],
     rows: Range<usize>,
 ) {
-    match route::window(FAMILIES_F64, p) {
-        Route::Lanes => {
+    match (p.layout(), route) {
+        (_, Route::Portable) => portable::window(p, red, input, output, rows),
+        (Layout::ChannelsLast, _) => {
             p.check(input.len(), output.len(), &rows);
             let l = F64(simd);
             l.vectorize(Job::<F64<V3>, 1, 4>::new(l, p, red, input, output, rows))
         }
-        Route::Separable => nchw::window_f64(simd, p, red, input, output, rows),
-        _ => portable::window(p, red, input, output, rows),
+        (Layout::ChannelsFirst, route) => nchw::window_f64(simd, p, red, route, input, output, rows),
     }
 }
 
@@ -107,12 +128,16 @@ pub(crate) fn window_f64(
 pub(crate) fn argmax_f64(
     simd: V3,
     p: &Problem<'_>,
+    route: Route,
     input: &[f64],
     output: &mut [f64],
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    crate::lanes::argmax::entry(F64(simd), p, input, output, indices, rows)
+    match route {
+        Route::Portable => portable::argmax(p, input, output, indices, rows),
+        _ => crate::lanes::argmax::entry(F64(simd), p, input, output, indices, rows),
+    }
 }
 
 /// Global f64 pooling: the global family at this level's `f64` lanes.

@@ -4,6 +4,7 @@
 
 use crate::lanes::{F64, Lanes};
 use crate::problem::{Problem, Reduce};
+use crate::route::Route;
 use crate::separable::{self, Nests, PlaneArgs, Red};
 use core::ops::Range;
 use pulp::x86::V3;
@@ -17,10 +18,18 @@ impl Nests for V3 {
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window(simd: V3, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn window(
+    simd: V3,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
     simd.vectorize(
         #[inline(always)]
-        || separable::window(simd, p, red, input, output, rows),
+        || separable::window(simd, p, red, route, input, output, rows),
     )
 }
 
@@ -46,6 +55,7 @@ pub(crate) fn window_f64(
     simd: V3,
     p: &Problem<'_>,
     red: &Reduce,
+    route: Route,
     input: &[f64],
     output: &mut [f64],
     rows: Range<usize>,
@@ -53,6 +63,6 @@ pub(crate) fn window_f64(
     let l = F64(simd);
     l.vectorize(
         #[inline(always)]
-        || separable::window(l, p, red, input, output, rows),
+        || separable::window(l, p, red, route, input, output, rows),
     )
 }

@@ -8,24 +8,37 @@ use crate::lanes::nhwc::Job;
 use crate::lanes::{F64, Lanes};
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
-use crate::route::{self, Families, Route};
+use crate::route::{Families, Route, SeparableLanes};
+use crate::separable;
 use core::ops::Range;
 use pulp::x86::V4;
 
-/// Windowed and adaptive f32 pooling: the layout picks the kernel family.
+/// The `f32` families of this level: every one, the plane nest at 8 lanes (see `nchw.rs`), the
+/// other separable nests at 16.
+pub(crate) const FAMILIES_F32: Families = Families::all(SEPARABLE_F32);
+const SEPARABLE_F32: SeparableLanes = SeparableLanes { plane: 8, nests: 16 };
+
+/// Windowed and adaptive f32 pooling on `route` (the plan's).
 pub(crate) fn window_f32(
     simd: V4,
     p: &Problem<'_>,
     red: &Reduce,
+    route: Route,
     input: &[f32],
     output: &mut [f32],
     rows: Range<usize>,
 ) {
-    match p.layout() {
+    // The nests of a plane the transposed groups leave (and of a route that does not apply).
+    let nests = |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
+        nchw::window(simd, p, red, separable::route(SEPARABLE_F32, p, red), i, o, r)
+    };
+    match (p.layout(), route) {
+        (_, Route::Portable) => portable::window(p, red, input, output, rows),
+        (Layout::ChannelsLast, _) => nhwc::window(simd, p, red, input, output, rows),
         // Small planes with irregular x windows: transposed groups of at most 64 planes, pooled
         // by the AVX2 channels-last kernel (measured faster here than at 16 lanes on Zen 5:
         // adaptive_avg_odd 17.2-18.6 vs 20.9-25.6 µs; same folds, same bits).
-        Layout::ChannelsFirst => match crate::route::transposed_group(p) {
+        (Layout::ChannelsFirst, Route::Transposed) => match crate::route::transposed_group(p) {
             Some(g) => crate::x86::avx2::transpose::pool_groups(
                 *simd,
                 p,
@@ -34,24 +47,24 @@ pub(crate) fn window_f32(
                 output,
                 rows,
                 g,
-                |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
-                    nchw::window(simd, p, red, i, o, r)
-                },
+                nests,
                 |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
                     crate::x86::avx2::nhwc::window(*simd, p, red, i, o, r)
                 },
             ),
-            None => nchw::window(simd, p, red, input, output, rows),
+            None => nests(p, red, input, output, rows),
         },
-        Layout::ChannelsLast => nhwc::window(simd, p, red, input, output, rows),
+        (Layout::ChannelsFirst, route) => nchw::window(simd, p, red, route, input, output, rows),
     }
 }
 
-/// f32 max pooling with indices; small channels-first planes with irregular x windows take the
-/// transposed route (AVX2 transposes), like [`window_f32`], with this level's argmax kernel.
+/// f32 max pooling with indices on `route` (the plan's): the argmax family, or transposed
+/// groups of small channels-first planes (AVX2 transposes, this level's argmax kernel), like
+/// [`window_f32`].
 pub(crate) fn argmax_f32(
     simd: V4,
     p: &Problem<'_>,
+    route: Route,
     input: &[f32],
     output: &mut [f32],
     indices: &mut [i64],
@@ -60,11 +73,12 @@ pub(crate) fn argmax_f32(
     let kernel = |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| {
         crate::lanes::argmax::entry(simd, p, i, o, x, r)
     };
-    match crate::route::transposed_group(p) {
-        Some(g) => {
+    match (route, crate::route::transposed_group(p)) {
+        (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
+        (Route::Transposed, Some(g)) => {
             crate::x86::avx2::transpose::pool_groups_argmax(*simd, p, input, output, indices, rows, g, kernel, kernel)
         }
-        None => kernel(p, input, output, indices, rows),
+        _ => kernel(p, input, output, indices, rows),
     }
 }
 
@@ -98,30 +112,39 @@ pub(crate) fn global_f32(
     )
 }
 
-/// The families with `f64` kernels at this level (the others run the portable kernels).
-pub(crate) const FAMILIES_F64: Families =
-    Families { separable: true, lanes: true, argmax: true, global: true, ..Families::NONE };
+/// The families with `f64` kernels at this level (the others run the portable kernels): the
+/// separable nests of the AVX2 level, at 4 lanes (see [`window_f64`]).
+pub(crate) const FAMILIES_F64: Families = Families {
+    separable: Some(SeparableLanes { plane: 4, nests: 4 }),
+    lanes: true,
+    argmax: true,
+    global: true,
+    ..Families::NONE
+};
 
-/// Windowed and adaptive f64 pooling: channels-first on the separable nests, channels-last on
-/// the lanes.
+/// Windowed and adaptive f64 pooling on `route` (the plan's): channels-first on the separable
+/// nests, channels-last on the lanes.
 pub(crate) fn window_f64(
     simd: V4,
     p: &Problem<'_>,
     red: &Reduce,
+    route: Route,
     input: &[f64],
     output: &mut [f64],
     rows: Range<usize>,
 ) {
-    match route::window(FAMILIES_F64, p) {
-        Route::Lanes => {
+    match (p.layout(), route) {
+        (_, Route::Portable) => portable::window(p, red, input, output, rows),
+        (Layout::ChannelsLast, _) => {
             p.check(input.len(), output.len(), &rows);
             let l = F64(simd);
             l.vectorize(Job::<F64<V4>, 1, 4>::new(l, p, red, input, output, rows))
         }
         // The AVX2 level's 4-lane nests, with the AVX-512 features on: within 4% of 8 lanes on the
         // suite's f64 layer, and one instantiation of the nests instead of two (build time).
-        Route::Separable => crate::x86::avx2::window_f64_channels_first(*simd, p, red, input, output, rows),
-        _ => portable::window(p, red, input, output, rows),
+        (Layout::ChannelsFirst, route) => {
+            crate::x86::avx2::window_f64_channels_first(*simd, p, red, route, input, output, rows)
+        }
     }
 }
 
@@ -129,12 +152,16 @@ pub(crate) fn window_f64(
 pub(crate) fn argmax_f64(
     simd: V4,
     p: &Problem<'_>,
+    route: Route,
     input: &[f64],
     output: &mut [f64],
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    crate::lanes::argmax::entry(F64(simd), p, input, output, indices, rows)
+    match route {
+        Route::Portable => portable::argmax(p, input, output, indices, rows),
+        _ => crate::lanes::argmax::entry(F64(simd), p, input, output, indices, rows),
+    }
 }
 
 /// Global f64 pooling: the global family at this level's `f64` lanes.

@@ -4,6 +4,7 @@
 //! instead ([`Nests::plane`] below: measured faster), 3-D windows and the rest at 16 lanes.
 
 use crate::problem::{Problem, Reduce};
+use crate::route::Route;
 use crate::separable::{self, Nests, PlaneArgs, Red};
 use core::ops::Range;
 use pulp::x86::V4;
@@ -22,9 +23,17 @@ impl Nests for V4 {
 }
 
 /// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window(simd: V4, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
+pub(crate) fn window(
+    simd: V4,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[f32],
+    output: &mut [f32],
+    rows: Range<usize>,
+) {
     simd.vectorize(
         #[inline(always)]
-        || separable::window(simd, p, red, input, output, rows),
+        || separable::window(simd, p, red, route, input, output, rows),
     )
 }
