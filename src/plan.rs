@@ -12,21 +12,6 @@ use crate::shape::TensorShape;
 use simdpool_kernels::{GlobalProblem, GlobalReduce, LpPower, Problem, Reduce, Route, TypedKernels, policy, route};
 use std::marker::PhantomData;
 
-/// The element the scan rule selects from `plane`, given the maximum `m` a kernel found by a
-/// grouping that is not in scan order (the channels-first global tree). Only ties between
-/// distinguishable bit patterns can differ: zeros (`+0` and `-0` are equal, the first wins) and
-/// NaNs (the last wins). Any other maximum has one bit pattern, so `m` is already right; the
-/// rescans run only for zero or NaN maxima.
-fn scan_rule_tie<T: Element>(plane: &[T], m: T) -> T {
-    if m.is_nan() {
-        plane.iter().rev().copied().find(|v| v.is_nan()).unwrap_or(m)
-    } else if m == T::zeroed() {
-        plane.iter().copied().find(|&v| v == m).unwrap_or(m)
-    } else {
-        m
-    }
-}
-
 /// Options of a plan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PlanOptions {
@@ -287,23 +272,7 @@ impl<T: Element> Plan<T> {
                     granule,
                     min_rows: 1,
                 };
-                let exact_ties = *reduce == GlobalReduce::Max && problem.layout() == crate::Layout::ChannelsFirst;
-                let plane = problem.plane();
-                for_rows(split, output, |rows, out| {
-                    let first = rows.start;
-                    global(problem, *reduce, input, out, rows);
-                    // Only zero and NaN maxima are rescanned; a branch-free test of the whole
-                    // block first (it vectorises), then of each value before slicing its plane.
-                    let tie = |v: &T| v.is_nan() | (*v == T::zeroed());
-                    if exact_ties && out.iter().fold(false, |any, v| any | tie(v)) {
-                        for (r, v) in out.iter_mut().enumerate() {
-                            if tie(v) {
-                                let x = &input[(first + r) * plane..(first + r + 1) * plane];
-                                *v = scan_rule_tie(x, *v);
-                            }
-                        }
-                    }
-                });
+                for_rows(split, output, |rows, out| global(problem, *reduce, input, out, rows));
             }
         }
         Ok(())

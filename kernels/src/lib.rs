@@ -57,9 +57,9 @@
 //!   sums are added by a pairwise tree: the `simdpool` plan makes the cut and the tree (so threads
 //!   can split along the pixels), the kernels sum each block ([`GlobalReduce::Sum`]).
 //!   Global max uses the same lanes (from `-inf`) and tree; since that grouping is not in scan
-//!   order, it may pick another zero (`+0` vs `-0`) or another NaN than the scan rule. The
-//!   `simdpool` plan rescans the (rare) planes whose maximum is zero or NaN, so the public result is
-//!   exactly the scan rule's element.
+//!   order, it may pick another zero (`+0` vs `-0`) or another NaN than the scan rule. Every
+//!   global kernel (portable and SIMD) then rescans the (rare) planes whose maximum is zero or NaN,
+//!   so its result is exactly the scan rule's element.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 

@@ -88,7 +88,9 @@ pub(crate) fn global<L: Lanes, const CL_BLOCK: usize>(
     let (lowest, zero) = (L::E::LOWEST, L::E::ZERO);
     match (p.layout(), red) {
         (Layout::ChannelsFirst, GlobalReduce::Max) => {
-            channels_first(l, p.plane(), input, output, rows, lowest, L::max_rule, Fold::Max)
+            channels_first(l, p.plane(), input, &mut *output, rows.clone(), lowest, L::max_rule, Fold::Max);
+            // The tree's zero and NaN maxima may be another bit pattern than the scan rule's.
+            crate::portable::settle_max_ties(p.plane(), input, output, rows)
         }
         (Layout::ChannelsFirst, GlobalReduce::Avg) => {
             channels_first(l, p.plane(), input, output, rows, zero, L::add, Fold::Mean)

@@ -29,6 +29,35 @@ fn plane_lanes<T: Scalar, A: Copy>(plane: &[T], init: A, op: impl Fn(A, T) -> A,
     lanes[0]
 }
 
+/// The element the scan rule selects from `plane` given its maximum `m` found by a grouping that
+/// is not in scan order (the channels-first halving tree). Only ties between distinguishable bit
+/// patterns can differ: zeros (`+0 == -0`, the first wins) and NaNs (the last wins); any other
+/// maximum has one bit pattern, so `m` is already right.
+fn scan_rule_tie<T: Scalar>(plane: &[T], m: T) -> T {
+    if m.is_nan() {
+        plane.iter().rev().copied().find(|v| v.is_nan()).unwrap_or(m)
+    } else {
+        plane.iter().copied().find(|&v| v == m).unwrap_or(m)
+    }
+}
+
+/// Channels-first global max, after the tree: each output `r` of `rows` whose maximum is a zero
+/// or a NaN becomes the element the scan rule selects from its plane (`plane` elements at
+/// `r * plane`). A branch-free test of the whole block comes first (it vectorises), so blocks
+/// without such maxima cost one pass over their outputs.
+pub(crate) fn settle_max_ties<T: Scalar>(plane: usize, input: &[T], output: &mut [T], rows: Range<usize>) {
+    let zero = T::from_sum(T::zero_sum());
+    let tie = |v: &T| v.is_nan() | (*v == zero);
+    if !output.iter().fold(false, |any, v| any | tie(v)) {
+        return;
+    }
+    for (r, v) in rows.zip(output.iter_mut()) {
+        if tie(v) {
+            *v = scan_rule_tie(&input[r * plane..(r + 1) * plane], *v);
+        }
+    }
+}
+
 /// The portable global kernel (see [`crate::GlobalFn`]).
 pub fn global<T: Scalar>(p: &GlobalProblem, red: GlobalReduce, input: &[T], output: &mut [T], rows: Range<usize>) {
     p.check(input.len(), output.len(), &rows);
@@ -36,7 +65,7 @@ pub fn global<T: Scalar>(p: &GlobalProblem, red: GlobalReduce, input: &[T], outp
     let divisor = plane as i64;
     match p.layout() {
         Layout::ChannelsFirst => {
-            for (r, out) in rows.zip(output.iter_mut()) {
+            for (r, out) in rows.clone().zip(output.iter_mut()) {
                 let x = &input[r * plane..(r + 1) * plane];
                 *out = match red {
                     GlobalReduce::Max => plane_lanes(x, T::LOWEST, max_of, max_of),
@@ -47,6 +76,9 @@ pub fn global<T: Scalar>(p: &GlobalProblem, red: GlobalReduce, input: &[T], outp
                         T::from_sum(plane_lanes(x, T::zero_sum(), |a, v| a + v.to_sum(), |a, b| a + b))
                     }
                 };
+            }
+            if red == GlobalReduce::Max {
+                settle_max_ties(plane, input, output, rows);
             }
         }
         Layout::ChannelsLast => {

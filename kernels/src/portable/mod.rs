@@ -8,4 +8,5 @@ mod global;
 mod window;
 
 pub use global::global;
+pub(crate) use global::settle_max_ties;
 pub use window::{argmax, window};
