@@ -9,7 +9,7 @@
 //! valid lanes touch no padding and its reads stay inside the input (else it is copied once into
 //! a padded stack row), and output rows are walked with counters instead of divisions.
 
-use super::{BUF, Finish, Nests, Red, Ring, Rows, SLOTS, TILE, axis_overlaps, extent, fold_rows, hvec};
+use super::{BUF, Finish, Nests, Red, Ring, RowDivisors, Rows, SLOTS, TILE, axis_overlaps, extent, fold_rows, hvec};
 use crate::lanes::{LaneElem, Lanes};
 use crate::problem::Problem;
 use core::marker::PhantomData;
@@ -51,8 +51,7 @@ struct Direct<'a, 'p, E> {
     buf_ready: bool,
     /// Reduced rows: the ring (rolling) or one slot per window row (fused rows that need copies).
     hr: Lines<E, { SLOTS * TILE }>,
-    div: [E; TILE],
-    div_key: usize,
+    div: RowDivisors<E>,
 }
 
 /// Whether the lean nest takes `p` at `n` lanes, for an x window of `k` taps, dilation `d` and
@@ -118,8 +117,7 @@ pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
         staged: [usize::MAX; 2],
         buf_ready: false,
         hr: Lines([S::E::ZERO; SLOTS * TILE]),
-        div: [S::E::ONE; TILE],
-        div_key: usize::MAX,
+        div: RowDivisors::new(),
     };
     if rolling {
         nest.rolling::<S, R, ST, K>(s, output, rows);
@@ -215,18 +213,6 @@ impl<E: LaneElem> Direct<'_, '_, E> {
         self.staged[b] = base;
     }
 
-    /// Builds the per-output divisors for the factor `key = count_z * count_y`.
-    #[inline(always)]
-    fn divisors(&mut self, key: usize) {
-        if key != self.div_key {
-            let cx = self.p.axes()[2].count();
-            for (d, &c) in self.div.iter_mut().zip(cx) {
-                *d = E::from_i64((key * c) as i64);
-            }
-            self.div_key = key;
-        }
-    }
-
     /// Output rows whose windows share no input rows: each window row is reduced into registers.
     #[inline(always)]
     fn fused<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
@@ -249,7 +235,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
             let (sz, tz) = (az.start()[oz], az.taps()[oz]);
             let (sy, ty) = (ay.start()[oy], ay.taps()[oy]);
             if let Finish::Div(None) = self.finish {
-                self.divisors(az.count()[oz] * ay.count()[oy]);
+                self.div.set(az.count()[oz] * ay.count()[oy], self.p.axes()[2].count());
             }
             let base = ((image * d_in + sz) * h_in + sy) * w;
             // The last window row starts furthest in; if its reads fit, all rows' do.
@@ -265,7 +251,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                     red: PhantomData,
                 };
                 let user = FusedRows { src, tz, ty, nvec: self.nvec, out };
-                R::with_fin(s, self.finish, &self.div, user);
+                R::with_fin(s, self.finish, &self.div.values, user);
             } else {
                 // Some row needs its padded copy: reduce the window's rows into slots 0..count.
                 for zi in 0..tz {
@@ -276,7 +262,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                 }
                 // Slot `i` holds window row `i` (depth-major), folded in the canonical grouping.
                 let (nvec, hr) = (self.nvec, &self.hr.0);
-                let f = AnyFin { fin: self.finish, div: &self.div };
+                let f = AnyFin { fin: self.finish, div: &self.div.values };
                 for v in 0..nvec {
                     let rows = Ring { hr, y0: 0, dy: 1, off: v * S::N };
                     let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &rows);
@@ -328,7 +314,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                 lo = lo.max(hi.saturating_sub(SLOTS));
                 if let Finish::Div(None) = self.finish {
                     // A depth axis of length 1 can still count padding in the divisor.
-                    self.divisors(cz * ay.count()[oy]);
+                    self.div.set(cz * ay.count()[oy], self.p.axes()[2].count());
                 }
                 let mut ring = [self.hr.0.as_ptr(); SLOTS];
                 for (i, r) in ring.iter_mut().enumerate().take(ty) {
@@ -336,7 +322,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                     *r = self.hr.0[slot * TILE..(slot + 1) * TILE].as_ptr();
                 }
                 let user = RingRows::<E, R> { ring: &ring, ty, nvec: self.nvec, out, red: PhantomData };
-                R::with_fin(s, fin, &self.div, user);
+                R::with_fin(s, fin, &self.div.values, user);
             }
             r += last - first;
         }

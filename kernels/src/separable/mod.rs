@@ -516,6 +516,37 @@ fn by_shape<S: Nests, R: Red>(
     }
 }
 
+/// The per-output divisors of an average without a uniform divisor, for one output row of a
+/// tile: `key * count_x[ox]`, where `key` is the row's `count_z * count_y`. Rebuilt only when the
+/// key changes (most rows of a plane share it).
+#[derive(Clone, Copy)]
+pub(super) struct RowDivisors<E> {
+    pub(super) values: [E; TILE],
+    key: usize,
+}
+
+impl<E: LaneElem> RowDivisors<E> {
+    pub(super) fn new() -> Self {
+        RowDivisors { values: [E::ONE; TILE], key: usize::MAX }
+    }
+
+    /// Forgets the divisors (the next [`RowDivisors::set`] builds them).
+    pub(super) fn reset(&mut self) {
+        self.key = usize::MAX;
+    }
+
+    /// The divisors `key * counts[i]` for the outputs whose x counts are `counts`.
+    #[inline(always)]
+    pub(super) fn set(&mut self, key: usize, counts: &[usize]) {
+        if key != self.key {
+            for (d, &c) in self.values.iter_mut().zip(counts) {
+                *d = E::from_i64((key * c) as i64);
+            }
+            self.key = key;
+        }
+    }
+}
+
 /// Per-call state: geometry, the row cache and the stack buffers.
 struct Nest<'a, 'p, E> {
     p: &'p Problem<'a>,
@@ -532,8 +563,7 @@ struct Nest<'a, 'p, E> {
     buf: [E; BUF],
     buf_ready: bool,
     /// Per-output divisors of the current tile and the `count_z * count_y` they were built for.
-    div: [E; TILE],
-    div_key: usize,
+    div: RowDivisors<E>,
     /// Scratch per output row: the window's row ids, their cache slots, their input pointers.
     ids: [usize; SLOTS],
     slots: [usize; SLOTS],
@@ -626,8 +656,7 @@ pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S
         tags: [usize::MAX; SLOTS],
         buf: [R::pad(); BUF],
         buf_ready: false,
-        div: [S::E::ONE; TILE],
-        div_key: usize::MAX,
+        div: RowDivisors::new(),
         ids: [0; SLOTS],
         slots: [0; SLOTS],
         src: [input.as_ptr(); SLOTS],
@@ -650,7 +679,7 @@ pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S
         while ox0 < ow {
             let nt = tile.min(ow - ox0);
             nest.tags = [usize::MAX; SLOTS];
-            nest.div_key = usize::MAX;
+            nest.div.reset();
             nest.buf_ready = false;
             if rolling {
                 let out = &mut output[out_base..out_base + (last - first) * ow];
@@ -703,7 +732,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
             }
             lo = lo.max(hi.saturating_sub(SLOTS));
             if let Finish::Div(None) = self.finish {
-                self.divisors(cz * ay.count()[oy], ox0, nt);
+                self.div.set(cz * ay.count()[oy], &self.p.axes()[2].count()[ox0..ox0 + nt]);
             }
             let at = (oy - first) * ow + ox0;
             let out = &mut out[at..at + nt];
@@ -716,20 +745,8 @@ impl<E: LaneElem> Nest<'_, '_, E> {
                     5 => fold_rows::<S, R, 1, 5>(s, 1, ty, &rows),
                     _ => fold_rows::<S, R, 0, 0>(s, 1, ty, &rows),
                 };
-                finish_store::<S, R>(s, fin, &self.div, x, off, nt, out);
+                finish_store::<S, R>(s, fin, &self.div.values, x, off, nt, out);
             }
-        }
-    }
-
-    /// Builds the per-output divisors of the tile for the factor `key = count_z * count_y`.
-    #[inline(always)]
-    fn divisors(&mut self, key: usize, ox0: usize, nt: usize) {
-        if key != self.div_key {
-            let cx = &self.p.axes()[2].count()[ox0..ox0 + nt];
-            for (d, &c) in self.div.iter_mut().zip(cx) {
-                *d = E::from_i64((key * c) as i64);
-            }
-            self.div_key = key;
         }
     }
 
@@ -751,7 +768,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
         let id_of = RowIds { plane0: image * d_in + sz, dz, h_in, sy, dy, ty };
         let count = tz * ty;
         if let Finish::Div(None) = self.finish {
-            self.divisors(az.count()[oz] * ay.count()[oy], ox0, nt);
+            self.div.set(az.count()[oz] * ay.count()[oy], &self.p.axes()[2].count()[ox0..ox0 + nt]);
         }
         // Ids of the window's rows when they fit the fixed arrays (no divisions per row). The
         // arrays live in `self`, so nothing is zeroed per row.
@@ -797,7 +814,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
                         (2, 2) => fold_rows::<S, R, 2, 2>(s, tz, ty, &rows),
                         _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
                     };
-                    finish_store::<S, R>(s, fin, &self.div, x, v * S::N, nt, out);
+                    finish_store::<S, R>(s, fin, &self.div.values, x, v * S::N, nt, out);
                 }
                 return;
             }
@@ -833,7 +850,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
                     (1, 2) => fold_rows::<S, R, 1, 2>(s, tz, ty, &rows),
                     _ => fold_rows::<S, R, 0, 0>(s, tz, ty, &rows),
                 };
-                finish_store::<S, R>(s, fin, &self.div, x, off, nt, out);
+                finish_store::<S, R>(s, fin, &self.div.values, x, off, nt, out);
             }
         } else {
             // Memory mode: fold one reduced row at a time into `plane` and `vol`.
@@ -870,7 +887,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
                 let off = v * S::N;
                 // SAFETY: `off + N <= nvec * N <= TILE`.
                 let x = unsafe { s.load(self.vol.as_ptr().add(off)) };
-                finish_store::<S, R>(s, fin, &self.div, x, off, nt, out);
+                finish_store::<S, R>(s, fin, &self.div.values, x, off, nt, out);
             }
         }
     }
