@@ -38,15 +38,15 @@ const LPG: u8 = 4;
 /// exponent as the per-element term's power and the root's power (`p` and `1 / p`, converted to
 /// the element type as the portable kernel converts them; unused by the other reductions).
 #[derive(Clone, Copy)]
-struct Fin<E> {
+struct FinishParams<E> {
     over: Option<i64>,
     pw: E,
     root: E,
 }
 
-impl<E: LaneElem> Fin<E> {
+impl<E: LaneElem> FinishParams<E> {
     fn new(over: Option<i64>) -> Self {
-        Fin { over, pw: E::ONE, root: E::ONE }
+        FinishParams { over, pw: E::ONE, root: E::ONE }
     }
 }
 
@@ -127,16 +127,16 @@ impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '
     fn call(self) {
         let Job { l, p, red, input, output, rows } = self;
         match *red {
-            Reduce::Max => pool_rows::<L, P, B, MAX>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Max => pool_rows::<L, P, B, MAX>(l, p, FinishParams::new(None), input, output, rows),
             Reduce::Avg { divisor_override } => {
-                pool_rows::<L, P, B, AVG>(l, p, Fin::new(divisor_override), input, output, rows)
+                pool_rows::<L, P, B, AVG>(l, p, FinishParams::new(divisor_override), input, output, rows)
             }
-            Reduce::Lp(LpPower::One) => pool_rows::<L, P, B, LP1>(l, p, Fin::new(None), input, output, rows),
-            Reduce::Lp(LpPower::Two) => pool_rows::<L, P, B, LP2>(l, p, Fin::new(None), input, output, rows),
+            Reduce::Lp(LpPower::One) => pool_rows::<L, P, B, LP1>(l, p, FinishParams::new(None), input, output, rows),
+            Reduce::Lp(LpPower::Two) => pool_rows::<L, P, B, LP2>(l, p, FinishParams::new(None), input, output, rows),
             Reduce::Lp(LpPower::General(e)) => {
                 // The portable kernel's check and conversions, so the same `powf` calls.
                 assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
-                let fin = Fin { over: None, pw: L::E::from_f64(e), root: L::E::lp_root_exponent(e) };
+                let fin = FinishParams { over: None, pw: L::E::from_f64(e), root: L::E::lp_root_exponent(e) };
                 pool_rows::<L, P, B, LPG>(l, p, fin, input, output, rows)
             }
         }
@@ -163,7 +163,7 @@ fn avg_divisor<E: LaneElem, const K: u8>(over: Option<i64>, count_zy: usize, cou
 fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
     l: L,
     p: &Problem<'_>,
-    fin: Fin<L::E>,
+    fin: FinishParams<L::E>,
     input: &[L::E],
     output: &mut [L::E],
     rows: Range<usize>,
@@ -281,7 +281,7 @@ struct Slide<'a, E> {
     /// Depth count and the run's height counts (average divisors).
     cz: usize,
     cy: &'a [usize],
-    fin: Fin<E>,
+    fin: FinishParams<E>,
 }
 
 /// Reduces a run of `g.len` output rows whose windows are `KY` consecutive input rows, moving
@@ -476,7 +476,7 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S:
     bases: [usize; P],
     win: Win,
     divs: [Divisor<L::E>; P],
-    fin: Fin<L::E>,
+    fin: FinishParams<L::E>,
     c: usize,
 ) {
     let n = L::N;
@@ -619,7 +619,7 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: 
     bases: [usize; P],
     win: Win,
     divs: [Divisor<L::E>; P],
-    fin: Fin<L::E>,
+    fin: FinishParams<L::E>,
     c: usize,
     c0: usize,
     tail: Option<L::M>,

@@ -262,7 +262,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                 }
                 // Slot `i` holds window row `i` (depth-major), folded in the canonical grouping.
                 let (nvec, hr) = (self.nvec, &self.hr.0);
-                let f = AnyFin { fin: self.finish, div: &self.div.values };
+                let f = AnyFinish { fin: self.finish, div: &self.div.values };
                 for v in 0..nvec {
                     let rows = Ring { hr, y0: 0, dy: 1, off: v * S::N };
                     let x = fold_rows::<S, R, 0, 0>(s, tz, ty, &rows);
@@ -357,9 +357,9 @@ impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<S::E
 
 /// The code that runs once the finish is known: see [`Red::with_fin`], which picks among the
 /// finishes its reduction can have, so no other combination is compiled.
-pub(crate) trait FinUser<S: Nests> {
+pub(crate) trait FinishUser<S: Nests> {
     /// Runs with finish `f`.
-    fn run<F: Fin<S>>(self, s: S, f: F);
+    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F);
 }
 
 /// One fused output row read in place through `src` (window rows `tz x ty`).
@@ -371,9 +371,9 @@ struct FusedRows<'o, E, R, const ST: usize, const K: usize> {
     out: &'o mut [E],
 }
 
-impl<S: Nests, R: Red, const ST: usize, const K: usize> FinUser<S> for FusedRows<'_, S::E, R, ST, K> {
+impl<S: Nests, R: Red, const ST: usize, const K: usize> FinishUser<S> for FusedRows<'_, S::E, R, ST, K> {
     #[inline(always)]
-    fn run<F: Fin<S>>(self, s: S, f: F) {
+    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F) {
         let Self { src, tz, ty, nvec, out } = self;
         match (tz, ty) {
             (1, 1) => fused_row::<S, R, F, ST, K, 1, 1>(s, f, src, (tz, ty, nvec), out),
@@ -393,9 +393,9 @@ pub(super) struct RingRows<'a, 'o, E, R> {
     pub(super) red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red> FinUser<S> for RingRows<'_, '_, S::E, R> {
+impl<S: Nests, R: Red> FinishUser<S> for RingRows<'_, '_, S::E, R> {
     #[inline(always)]
-    fn run<F: Fin<S>>(self, s: S, f: F) {
+    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F) {
         let Self { ring, ty, nvec, out, .. } = self;
         match ty {
             3 => vfold::<S, R, F, 3>(s, f, ring, ty, nvec, out),
@@ -408,7 +408,7 @@ impl<S: Nests, R: Red> FinUser<S> for RingRows<'_, '_, S::E, R> {
 
 /// One fused output row with `TZ x TY` window rows (0: `tz x ty`) read in place through `src`.
 #[inline(always)]
-fn fused_row<S: Nests, R: Red, F: Fin<S>, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
+fn fused_row<S: Nests, R: Red, F: TypedFinish<S>, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
     s: S,
     f: F,
     mut src: Strided<S::E, R, ST, K>,
@@ -425,7 +425,7 @@ fn fused_row<S: Nests, R: Red, F: Fin<S>, const ST: usize, const K: usize, const
 /// The vertical pass of one output row: output vector `v` folds `rows[i][v * N..][..N]` for
 /// `i < ty` (`TY` when not 0), finishes and stores it. Each `rows[i]` starts a ring slot.
 #[inline(always)]
-fn vfold<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
+fn vfold<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
     s: S,
     f: F,
     rows: &[*const S::E; SLOTS],
@@ -463,13 +463,13 @@ fn store_vec<S: Nests>(s: S, y: S::V, v: usize, out: &mut [S::E]) {
 
 /// What happens to a folded window vector before it is stored: [`Finish`] as a type, so the
 /// vector loops are specialised to it.
-pub(crate) trait Fin<S: Nests>: Copy {
+pub(crate) trait TypedFinish<S: Nests>: Copy {
     /// The finished values of outputs `off..off + N` of the row.
     fn apply(self, s: S, x: S::V, off: usize) -> S::V;
-    /// [`Fin::apply`] without its bounds check, for loops that checked their whole range once.
+    /// [`TypedFinish::apply`] without its bounds check, for loops that checked their whole range once.
     ///
     /// # Safety
-    /// [`Fin::covers`]`(off + N)` must hold.
+    /// [`TypedFinish::covers`]`(off + N)` must hold.
     #[inline(always)]
     unsafe fn apply_unchecked(self, s: S, x: S::V, off: usize) -> S::V {
         self.apply(s, x, off)
@@ -495,12 +495,12 @@ pub(crate) struct Root;
 pub(crate) struct DivBy<V>(pub(crate) V);
 /// Any finish, chosen per vector at run time (the rare fused rows that need row copies).
 #[derive(Clone, Copy)]
-struct AnyFin<'a, E> {
+struct AnyFinish<'a, E> {
     fin: Finish<E>,
     div: &'a [E; TILE],
 }
 
-impl<S: Nests> Fin<S> for AnyFin<'_, S::E> {
+impl<S: Nests> TypedFinish<S> for AnyFinish<'_, S::E> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, off: usize) -> S::V {
         match self.fin {
@@ -522,31 +522,31 @@ pub(crate) struct PowRoot<E>(pub(crate) E);
 #[derive(Clone, Copy)]
 pub(crate) struct DivTable<'a, E>(pub(crate) &'a [E]);
 
-impl<S: Nests> Fin<S> for Keep {
+impl<S: Nests> TypedFinish<S> for Keep {
     #[inline(always)]
     fn apply(self, _: S, x: S::V, _: usize) -> S::V {
         x
     }
 }
-impl<S: Nests> Fin<S> for Canon {
+impl<S: Nests> TypedFinish<S> for Canon {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
         s.canonical_nan(x)
     }
 }
-impl<S: Nests> Fin<S> for Root {
+impl<S: Nests> TypedFinish<S> for Root {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
         s.canonical_nan(s.sqrt(x))
     }
 }
-impl<S: Nests> Fin<S> for DivBy<S::V> {
+impl<S: Nests> TypedFinish<S> for DivBy<S::V> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
         s.canonical_nan(s.div(x, self.0))
     }
 }
-impl<S: Nests> Fin<S> for PowRoot<S::E> {
+impl<S: Nests> TypedFinish<S> for PowRoot<S::E> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, _: usize) -> S::V {
         let mut lanes = [S::E::ZERO; 16];
@@ -560,7 +560,7 @@ impl<S: Nests> Fin<S> for PowRoot<S::E> {
         unsafe { s.load(l.as_ptr()) }
     }
 }
-impl<S: Nests> Fin<S> for DivTable<'_, S::E> {
+impl<S: Nests> TypedFinish<S> for DivTable<'_, S::E> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, off: usize) -> S::V {
         let d = &self.0[off..off + S::N];

@@ -95,7 +95,7 @@ pub(crate) trait Red {
     /// Runs `user` with the finish of `fin`, among those this reduction can have (the kernel
     /// entry pairs max with [`Finish::None`], sums with `Div` or `Pow`, `|x|` with `Sum`, `x^2`
     /// with `Sqrt`), so only those loop bodies are compiled.
-    fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, fin: Finish<S::E>, div: &[S::E], user: U);
+    fn with_fin<S: Nests, U: direct::FinishUser<S>>(s: S, fin: Finish<S::E>, div: &[S::E], user: U);
 }
 
 /// Max by the canonical rule.
@@ -144,8 +144,8 @@ macro_rules! max_red {
                 if b > a || b.is_nan() { b } else { a }
             }
             #[inline(always)]
-            fn with_fin<S: Nests, U: direct::FinUser<S>>(s: S, _: Finish<S::E>, _: &[S::E], user: U) {
-                user.run(s, direct::Keep)
+            fn with_fin<S: Nests, U: direct::FinishUser<S>>(s: S, _: Finish<S::E>, _: &[S::E], user: U) {
+                user.use_finish(s, direct::Keep)
             }
         }
     };
@@ -188,7 +188,7 @@ macro_rules! sum_red {
                 a + b
             }
             #[inline(always)]
-            fn with_fin<S: Nests, U: direct::FinUser<S>>($fs: S, $fin: Finish<S::E>, $div: &[S::E], $user: U) {
+            fn with_fin<S: Nests, U: direct::FinishUser<S>>($fs: S, $fin: Finish<S::E>, $div: &[S::E], $user: U) {
                 $with
             }
         }
@@ -196,12 +196,12 @@ macro_rules! sum_red {
 }
 
 sum_red!(SumR, true, |_s, v| v, |x| x, |s, fin, div, user| match fin {
-    Finish::Div(Some(d)) => user.run(s, direct::DivBy(s.splat(d))),
-    Finish::Pow(e) => user.run(s, direct::PowRoot(S::E::lp_root_exponent(e))),
-    _ => user.run(s, direct::DivTable(div)),
+    Finish::Div(Some(d)) => user.use_finish(s, direct::DivBy(s.splat(d))),
+    Finish::Pow(e) => user.use_finish(s, direct::PowRoot(S::E::lp_root_exponent(e))),
+    _ => user.use_finish(s, direct::DivTable(div)),
 });
-sum_red!(AbsR, false, |s, v| s.abs(v), |x| x.abs(), |s, _fin, _div, user| user.run(s, direct::Canon));
-sum_red!(SqR, false, |s, v| s.mul(v, v), |x| x * x, |s, _fin, _div, user| user.run(s, direct::Root));
+sum_red!(AbsR, false, |s, v| s.abs(v), |x| x.abs(), |s, _fin, _div, user| user.use_finish(s, direct::Canon));
+sum_red!(SqR, false, |s, v| s.mul(v, v), |x| x * x, |s, _fin, _div, user| user.use_finish(s, direct::Root));
 
 /// How the horizontal pass reduces a row.
 #[derive(Clone, Copy)]

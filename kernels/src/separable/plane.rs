@@ -12,7 +12,7 @@
 //!
 //! Same folds in the same order as the other nests, so the same bits.
 
-use super::direct::{Fin, FinUser, Lines, copy_row};
+use super::direct::{FinishUser, Lines, TypedFinish, copy_row};
 use super::{Finish, Nests, Red, SLOTS, TILE, extent, hvec};
 use crate::lanes::LaneElem;
 use crate::problem::Problem;
@@ -529,9 +529,9 @@ struct Band<'a, 'o, E, R> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red> FinUser<S> for Band<'_, '_, S::E, R> {
+impl<S: Nests, R: Red> FinishUser<S> for Band<'_, '_, S::E, R> {
     #[inline(always)]
-    fn run<F: Fin<S>>(self, s: S, f: F) {
+    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F) {
         let Self { rows: band, oys, runs, ends, out, .. } = self;
         if !runs {
             if !ends.is_empty() {
@@ -607,7 +607,13 @@ struct BandRows<'a, E> {
 /// Output rows `oy..end` of a band (one row, or a run whose window rows slide down one row at a
 /// time, at the reduced rows' pitch) into the band's `out`.
 #[inline(always)]
-fn vrun<S: Nests, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_, S::E>, (oy, end): (usize, usize), out: &mut [S::E]) {
+fn vrun<S: Nests, R: Red, F: TypedFinish<S>>(
+    s: S,
+    f: F,
+    b: &BandRows<'_, S::E>,
+    (oy, end): (usize, usize),
+    out: &mut [S::E],
+) {
     let ty = b.taps[oy];
     // SAFETY (pointer arithmetic only): `ylo <= starts[oy]` and the window's last row is below
     // the band's `yhi`, so every row `vrow` reads was reduced (`hvecs` counts `nvec` vectors
@@ -630,7 +636,7 @@ fn vrun<S: Nests, R: Red, F: Fin<S>>(s: S, f: F, b: &BandRows<'_, S::E>, (oy, en
 /// Output rows `oy..end` of a band, a run (as many taps, windows one row apart), row by row
 /// into the band's `out` (reduced rows longer than output rows).
 #[inline(always)]
-fn vrows<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
+fn vrows<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
     s: S,
     f: F,
     b: &BandRows<'_, S::E>,
@@ -655,7 +661,7 @@ fn vrows<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
 /// with divisor offset `foff + v * N` and stored; as whole vectors when `out` has room for them
 /// (the lanes past the run land on later rows, which their own stores overwrite), else exactly.
 #[inline(always)]
-fn vrow<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
+fn vrow<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
     s: S,
     f: F,
     (r0, step, (n, nv), foff): (*const S::E, usize, (usize, usize), usize),
@@ -666,7 +672,7 @@ fn vrow<S: Nests, R: Red, F: Fin<S>, const TY: usize>(
     debug_assert!(n <= out.len());
     // (A function, not a closure: closures do not inherit the ISA's target features.)
     #[inline(always)]
-    fn fold<S: Nests, R: Red, F: Fin<S>>(
+    fn fold<S: Nests, R: Red, F: TypedFinish<S>>(
         s: S,
         f: F,
         (r0, step, foff): (*const S::E, usize, usize),
