@@ -8,5 +8,7 @@ mod global;
 mod window;
 
 pub use global::global;
+// The SIMD global family ends with it too (x86-64 and aarch64 only).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) use global::settle_max_ties;
 pub use window::{argmax, window};
