@@ -4,6 +4,8 @@
 //! family that holds every shape. Every route is given to every level, for problems that each
 //! nest takes.
 
+mod common;
+
 use simdpool_kernels::{Axis, KernelSet, Layout, LpPower, Problem, Reduce, Route, Uniform, route};
 
 /// The windows of a padded axis of `len` elements, kernel `k`, stride `s`, `pb` padding on
@@ -36,25 +38,6 @@ impl Windowed {
     }
 }
 
-fn levels() -> Vec<(&'static str, &'static KernelSet)> {
-    #[allow(unused_mut)]
-    let mut v = vec![];
-    #[cfg(target_arch = "x86_64")]
-    if !cfg!(miri) {
-        if let Some(t) = pulp::x86::V3::try_new() {
-            v.push(("avx2", KernelSet::avx2(t)));
-        }
-        if let Some(t) = pulp::x86::V4::try_new() {
-            v.push(("avx512", KernelSet::avx512(t)));
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    if let Some(t) = pulp::aarch64::Neon::try_new() {
-        v.push(("neon", KernelSet::neon(t)));
-    }
-    v
-}
-
 const ROUTES: [Route; 9] = [
     Route::Portable,
     Route::Plane,
@@ -81,7 +64,7 @@ fn every_route_matches_portable(p: &Problem<'_>, expected: Route) {
         (KernelSet::portable().f32.window)(p, &red, Route::Portable, &x32, &mut want32, 0..rows);
         let mut want64 = vec![0.0f64; p.output_len()];
         (KernelSet::portable().f64.window)(p, &red, Route::Portable, &x64, &mut want64, 0..rows);
-        for (name, set) in levels() {
+        for (name, set) in common::simd_levels() {
             if red == Reduce::Max {
                 assert_eq!(route::window(set.f32.families, p, &red), expected, "{name} {p:?}");
             }

@@ -4,6 +4,8 @@
 //! not occur for these shapes (they are too small to split inside planes), so this test calls the
 //! kernels directly: every range must give the portable kernel's bits, on every level here.
 
+mod common;
+
 use simdpool_kernels::{ArgmaxFn, Axis, KernelSet, Layout, Problem, Reduce, Route, WindowFn, route};
 
 /// Adaptive windows `[floor(i*L/O), ceil((i+1)*L/O))` as tables.
@@ -11,25 +13,10 @@ fn adaptive(l: usize, o: usize) -> (Vec<usize>, Vec<usize>) {
     (0..o).map(|i| (i * l / o, ((i + 1) * l).div_ceil(o) - i * l / o)).unzip()
 }
 
+/// The portable level, then every SIMD level here.
 fn levels() -> Vec<(&'static str, &'static KernelSet)> {
-    #[allow(unused_mut)]
     let mut v = vec![("portable", KernelSet::portable())];
-    // Miri cannot run CPUID (inline assembly), which the no_std build of pulp's detection uses:
-    // there only the portable level runs (the simdpool crate's Miri passes cover the AVX2
-    // kernels, with std detection).
-    #[cfg(target_arch = "x86_64")]
-    if !cfg!(miri) {
-        if let Some(t) = pulp::x86::V3::try_new() {
-            v.push(("avx2", KernelSet::avx2(t)));
-        }
-        if let Some(t) = pulp::x86::V4::try_new() {
-            v.push(("avx512", KernelSet::avx512(t)));
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    if let Some(t) = pulp::aarch64::Neon::try_new() {
-        v.push(("neon", KernelSet::neon(t)));
-    }
+    v.extend(common::simd_levels());
     v
 }
 

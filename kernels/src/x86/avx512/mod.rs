@@ -73,7 +73,9 @@ pub(crate) fn argmax_f32(
     let kernel = |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| {
         crate::lanes::argmax::entry(simd, p, i, o, x, r)
     };
-    match (route, crate::route::transposed_group(p)) {
+    // The groups are sized only on the route that uses them.
+    let group = if route == Route::Transposed { crate::route::transposed_group(p) } else { None };
+    match (route, group) {
         (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
         (Route::Transposed, Some(g)) => {
             crate::x86::avx2::transpose::pool_groups_argmax(*simd, p, input, output, indices, rows, g, kernel, kernel)
