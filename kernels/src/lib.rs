@@ -23,13 +23,17 @@
 //!   nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small channels-first planes
 //!   through the channels-last kernel), `lanes/global.rs` (global) and `lanes/argmax.rs` (max
 //!   with indices, over `LaneIndices`: `Lanes` plus index lanes, compare masks and gathers).
+//! * **Reductions and finishes** are types shared by every family (`lanes/reduction.rs`):
+//!   `Reduction` (`MaxRule`, `MaxFast`, `Sum`, `AbsSum`, `SquareSum`, `PowSum`: term, fold
+//!   start, fold step) and `Finish` (`Keep`, `Canon`, `Root`, `PowRoot` and the divisions), so a
+//!   family compiles one loop body per pair.
 //! * **Policy** the planner reads (slide lengths, work per row, split granules) is in [`policy`].
 //!
 //! To give an element type SIMD kernels at a level: implement the entry points for it in that
 //! level's module (taking the token, like `window_f32`), and list the type in the level's
 //! `level_set!` line in `set.rs`; types not listed there run the portable kernels at that level.
-//! To add an op: add its reduction to [`Reduce`] (or a new signature to `set.rs` with its
-//! portable kernel), write the family file once over the vector abstraction, and add one entry
+//! To add an op: add its reduction to [`Reduce`] (and a `Reduction` or `Finish` type if its fold
+//! or finish is new; or a new signature to `set.rs` with its portable kernel), write the family file once over the vector abstraction, and add one entry
 //! per level to the `level_set!` lines.
 //!
 //! # The canonical order of operations

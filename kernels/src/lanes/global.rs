@@ -21,10 +21,11 @@
 //! other operand, canonical, is never `-0.0`), so only an all-`-0.0` result differs, and the final
 //! `+ 0.0` maps it to `+0.0` while leaving every other value (NaN payloads too) unchanged.
 
+use super::reduction::{DivExact, Finish, Keep, MaxFast, MaxRule, Reduction, Sum};
 use super::{LaneElem, Lanes};
 use crate::GLOBAL_LANES;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout};
-use crate::scalar::Scalar;
+use core::marker::PhantomData;
 use core::ops::Range;
 
 /// Pixels summed per trip through the memory accumulators of [`Block::wide`] (sums only).
@@ -36,27 +37,10 @@ const MAX_BLOCK: usize = 16;
 /// Vectors of interleaved partials per plane, at most ([`GLOBAL_LANES`] over 2 lanes).
 const MAX_VECS: usize = GLOBAL_LANES / 2;
 
-/// A vector operation of the fold, as a method of the lanes (`L::add`, `L::max_rule`, ...): a
-/// function item, so it inlines into the kernel with its target features.
+/// The fold step, as a [`Reduction::comb`] function item (`MaxFast::comb` for NaN-free groups): a
+/// function item, not a closure, so it inlines into the kernel with its target features.
 pub(crate) trait Op<L: Lanes>: Fn(L, L::V, L::V) -> L::V + Copy {}
 impl<L: Lanes, F: Fn(L, L::V, L::V) -> L::V + Copy> Op<L> for F {}
-
-/// What a kernel folds, and how it finishes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Fold {
-    /// The max rule; no finish.
-    Max,
-    /// Additions; no finish (the plain sum).
-    Sum,
-    /// Additions, then `+ 0.0` and the division by the plane size.
-    Mean,
-}
-
-impl Fold {
-    fn sums(self) -> bool {
-        self != Fold::Max
-    }
-}
 
 /// A level's global entry (see [`crate::GlobalFn`]): [`global`] inside `l`'s `vectorize`.
 pub(crate) fn entry<L: Lanes, const CL_BLOCK: usize>(
@@ -85,35 +69,30 @@ pub(crate) fn global<L: Lanes, const CL_BLOCK: usize>(
     rows: Range<usize>,
 ) {
     p.check(input.len(), output.len(), &rows);
-    let (lowest, zero) = (L::E::LOWEST, L::E::ZERO);
+    // The reduction and its finish as types; the plane size is every output's divisor.
+    let mean = DivExact::new(p.plane() as i64);
     match (p.layout(), red) {
         (Layout::ChannelsFirst, GlobalReduce::Max) => {
-            channels_first(l, p.plane(), input, &mut *output, rows.clone(), lowest, L::max_rule, Fold::Max);
+            channels_first::<L, MaxRule, Keep>(l, p.plane(), input, &mut *output, rows.clone(), Keep);
             // The tree's zero and NaN maxima may be another bit pattern than the scan rule's.
             crate::portable::settle_max_ties(p.plane(), input, output, rows)
         }
         (Layout::ChannelsFirst, GlobalReduce::Avg) => {
-            channels_first(l, p.plane(), input, output, rows, zero, L::add, Fold::Mean)
+            channels_first::<L, Sum, DivExact<L::E>>(l, p.plane(), input, output, rows, mean)
         }
         (Layout::ChannelsFirst, GlobalReduce::Sum) => {
-            channels_first(l, p.plane(), input, output, rows, zero, L::add, Fold::Sum)
+            channels_first::<L, Sum, Keep>(l, p.plane(), input, output, rows, Keep)
         }
         (Layout::ChannelsLast, GlobalReduce::Max) => {
-            channels_last::<L, CL_BLOCK>(l, p, input, output, rows, lowest, L::max_rule, Fold::Max)
+            channels_last::<L, MaxRule, Keep, CL_BLOCK>(l, p, input, output, rows, Keep)
         }
         (Layout::ChannelsLast, GlobalReduce::Avg) => {
-            channels_last::<L, CL_BLOCK>(l, p, input, output, rows, zero, L::add, Fold::Mean)
+            channels_last::<L, Sum, DivExact<L::E>, CL_BLOCK>(l, p, input, output, rows, mean)
         }
         (Layout::ChannelsLast, GlobalReduce::Sum) => {
-            channels_last::<L, CL_BLOCK>(l, p, input, output, rows, zero, L::add, Fold::Sum)
+            channels_last::<L, Sum, Keep, CL_BLOCK>(l, p, input, output, rows, Keep)
         }
     }
-}
-
-/// `a / d` with any NaN lane replaced by the canonical NaN, as [`crate::Scalar::mean`] does.
-#[inline(always)]
-fn mean<L: Lanes>(l: L, a: L::V, d: L::V) -> L::V {
-    l.canonical_nan(l.div(a, d))
 }
 
 /// Stores the first `n <= N` lanes of `v` into `out[..n]`.
@@ -216,36 +195,33 @@ fn see<L: Lanes, const TRACK: bool>(l: L, seen: &mut L::Seen, xs: &[L::V; MAX_VE
 /// NaN rule of `max_rule` takes three) and watches for NaNs; a group that holds a NaN is redone
 /// with `max_rule`. Without NaNs both give the same bits, zeros included.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn channels_first<L: Lanes>(
+fn channels_first<L: Lanes, R: Reduction, F: Finish<L>>(
     l: L,
     plane: usize,
     input: &[L::E],
     output: &mut [L::E],
     rows: Range<usize>,
-    init: L::E,
-    op: impl Op<L>,
-    fold: Fold,
+    fin: F,
 ) {
+    let (init, op) = (R::pad::<L::E>(), R::comb::<L>);
     let w = L::N;
-    let divisor = l.splat(L::E::from_i64(plane as i64));
     let mut r = rows.start;
     let mut out = output;
     while r < rows.end {
         let g = w.min(rows.end - r);
         let mut cols = [l.splat(init); 16];
         let x = |k: usize| &input[(r + k) * plane..(r + k + 1) * plane];
-        let res = if fold.sums() {
+        let res = if !R::MAX {
             let mut none = l.seen_none();
             for (k, col) in cols.iter_mut().enumerate().take(g) {
                 *col = plane_registers::<L, false>(l, x(k), init, op, &mut none);
             }
-            let sum = l.tree_columns(&cols[..w], op);
-            if fold == Fold::Mean { mean(l, l.add(sum, l.zero()), divisor) } else { sum }
+            // Sums skip the leading `+0.0`: the finish adds it (module docs).
+            fin.apply(l, l.tree_columns(&cols[..w], op), 0)
         } else {
             let mut seen = l.seen_none();
             for (k, col) in cols.iter_mut().enumerate().take(g) {
-                *col = plane_registers::<L, true>(l, x(k), init, L::max_fast, &mut seen);
+                *col = plane_registers::<L, true>(l, x(k), init, MaxFast::comb::<L>, &mut seen);
             }
             if l.seen_any(seen) {
                 for (k, col) in cols.iter_mut().enumerate().take(g) {
@@ -253,7 +229,7 @@ fn channels_first<L: Lanes>(
                 }
                 l.tree_columns(&cols[..w], op)
             } else {
-                l.tree_columns(&cols[..w], L::max_fast)
+                l.tree_columns(&cols[..w], MaxFast::comb::<L>)
             }
         };
         let (head, rest) = out.split_at_mut(g);
@@ -264,20 +240,17 @@ fn channels_first<L: Lanes>(
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn channels_last<L: Lanes, const BIG: usize>(
+fn channels_last<L: Lanes, R: Reduction, F: Finish<L>, const BIG: usize>(
     l: L,
     p: &GlobalProblem,
     input: &[L::E],
     output: &mut [L::E],
     rows: Range<usize>,
-    init: L::E,
-    op: impl Op<L>,
-    fold: Fold,
+    fin: F,
 ) {
+    let (init, op) = (R::pad::<L::E>(), R::comb::<L>);
     let cc = p.channels();
     let plane = p.plane();
-    let divisor = l.splat(L::E::from_i64(plane as i64));
     let mut r = rows.start;
     let mut out = output;
     while r < rows.end {
@@ -286,7 +259,7 @@ fn channels_last<L: Lanes, const BIG: usize>(
         let c1 = cc.min(c0 + (rows.end - r));
         let img = &input[n * plane * cc..(n + 1) * plane * cc];
         let (head, rest) = out.split_at_mut(c1 - c0);
-        let block = Block { l, img, plane, cc, init, divisor, fold };
+        let block = Block::<L, R, F> { l, img, plane, cc, init, fin, red: PhantomData };
         let mut c = c0;
         let mut o = head;
         let w = L::N;
@@ -324,17 +297,18 @@ fn channels_last<L: Lanes, const BIG: usize>(
 }
 
 /// One image of a channels-last problem.
-struct Block<'a, L: Lanes> {
+struct Block<'a, L: Lanes, R, F> {
     l: L,
     img: &'a [L::E],
     plane: usize,
     cc: usize,
+    /// The reduction's padding value: the identity of the fold.
     init: L::E,
-    divisor: L::V,
-    fold: Fold,
+    fin: F,
+    red: PhantomData<R>,
 }
 
-impl<L: Lanes> Block<'_, L> {
+impl<L: Lanes, R: Reduction, F: Finish<L>> Block<'_, L, R, F> {
     /// Reduces channels `c .. c + NB * N` into `out`'s first outputs; returns the rest of `out`.
     #[inline(always)]
     fn reduce_into<'o, const NB: usize>(&self, c: usize, out: &'o mut [L::E], op: impl Op<L>) -> &'o mut [L::E] {
@@ -373,15 +347,14 @@ impl<L: Lanes> Block<'_, L> {
             // SAFETY: reads pix * cc + c .. pix * cc + c + n <= plane * cc = img.len() (asserted).
             acc = op(l, acc, unsafe { l.load_part(base.add(pix * self.cc + c), n, self.init) });
         }
-        let v = if self.fold == Fold::Mean { mean(l, acc, self.divisor) } else { acc };
-        store_part(l, out, v, n);
+        store_part(l, out, self.fin.apply(l, acc, 0), n);
     }
 
-    /// The output of an accumulator: means get `+ 0.0` (module docs) and the division.
+    /// The output of an accumulator: the finish (means: `+ 0.0`, see the module docs, and the
+    /// division).
     #[inline(always)]
     fn finish(&self, a: L::V) -> L::V {
-        let l = self.l;
-        if self.fold == Fold::Mean { mean(l, l.add(a, l.zero()), self.divisor) } else { a }
+        self.fin.apply(self.l, a, 0)
     }
 
     /// Folds pixels `pix .. pix + K` (in order) of channels `c .. c + out.len()` into `out`.
@@ -432,7 +405,7 @@ impl<L: Lanes> Block<'_, L> {
         // loaded and stored once per group, not once per pixel (the same additions in the same
         // order). Max keeps one pixel per trip (the longer chains of the NaN rule measured slower).
         let mut pix = 1;
-        while self.fold.sums() && pix + WIDE_PIXELS <= self.plane {
+        while !R::MAX && pix + WIDE_PIXELS <= self.plane {
             self.wide_pixels::<WIDE_PIXELS>(pix, c, out, op);
             pix += WIDE_PIXELS;
         }
@@ -440,7 +413,7 @@ impl<L: Lanes> Block<'_, L> {
             self.wide_pixels::<1>(pix, c, out, op);
             pix += 1;
         }
-        if self.fold == Fold::Mean {
+        if !F::IDENTITY {
             for v in out.chunks_mut(w) {
                 let n = v.len();
                 // SAFETY: reads v[..n], n <= w.

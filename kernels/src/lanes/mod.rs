@@ -15,6 +15,7 @@
 pub(crate) mod argmax;
 pub(crate) mod global;
 pub(crate) mod nhwc;
+pub(crate) mod reduction;
 pub(crate) mod transposed;
 
 /// The element types of [`Lanes`]: what the channels-last kernels need of a float besides
@@ -327,20 +328,6 @@ pub(crate) trait Lanes: Copy {
         // SAFETY: `firsts` holds `MAX_LANES >= N` elements.
         unsafe { self.load(firsts.as_ptr()) }
     }
-
-    /// The average of each lane of `s`, a window sum folded from its first term instead of from
-    /// `+0.0`: `canonical_nan((s + 0.0) / d)` per lane (see [`Divisor`]).
-    #[inline(always)]
-    fn avg_div<const B: usize>(self, s: [Self::V; B], d: Divisor<Self::E>) -> [Self::V; B] {
-        let dv = self.splat(d.by);
-        let zero = self.zero();
-        let mut out = s;
-        for v in out.iter_mut() {
-            let x = self.add(*v, zero);
-            *v = self.canonical_nan(if d.pow2 { self.mul(x, dv) } else { self.div(x, dv) });
-        }
-        out
-    }
 }
 
 /// Index lanes beside the value lanes, and per-lane comparison masks: what the argmax family
@@ -380,7 +367,7 @@ pub(crate) trait LaneIndices: Lanes {
     fn store_with_indices(self, out: &mut [Self::E], indices: &mut [i64], v: Self::V, i: Self::I, n: usize);
 }
 
-/// An average divisor prepared once for [`Lanes::avg_div`].
+/// An average divisor prepared once per output for [`reduction::DivExact`].
 ///
 /// `s + 0.0` turns `-0.0` into `+0.0` (the canonical sum starts at `+0.0`, and with round to
 /// nearest `(x + 0.0) + y == (x + y) + 0.0` for every `x`, `y`), then the correctly rounded
@@ -405,6 +392,11 @@ impl<E: LaneElem> Divisor<E> {
         // 2x2 channels-last average).
         let pow2 = E::is_pow2(d);
         Divisor { by: if pow2 { E::ONE / d } else { d }, pow2 }
+    }
+    /// `(1 / d, true)` when `d` is plus or minus a power of two, else `(d, false)`.
+    #[inline(always)]
+    pub(crate) fn parts(self) -> (E, bool) {
+        (self.by, self.pow2)
     }
 }
 

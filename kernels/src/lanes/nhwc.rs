@@ -21,34 +21,14 @@
 //! in each IEEE add, which is not fixed by the source; averages and Lp therefore return the
 //! canonical NaN of the type (`f32::NAN`, `f64::NAN`) for every NaN output.
 
-use super::{Divisor, LaneElem, Lanes};
+use super::reduction::{
+    AbsSum, Canon, Finish as _, Keep, MaxRule, Mean, PerOutput, PowRoot, PowSum, Reduction, Root, SquareSum, Sum,
+};
+use super::{LaneElem, Lanes};
 use crate::policy::{STRIP, slide_len};
 use crate::problem::{LpPower, Problem, Reduce};
 use core::array::from_fn;
 use core::ops::Range;
-
-const MAX: u8 = 0;
-const AVG: u8 = 1;
-const LP1: u8 = 2;
-const LP2: u8 = 3;
-/// Lp with a general exponent: `libm::powf` per lane, exactly the portable kernel's calls.
-const LPG: u8 = 4;
-
-/// What finishes a window besides its reduction: the average divisor override, and the Lp
-/// exponent as the per-element term's power and the root's power (`p` and `1 / p`, converted to
-/// the element type as the portable kernel converts them; unused by the other reductions).
-#[derive(Clone, Copy)]
-struct FinishParams<E> {
-    over: Option<i64>,
-    pw: E,
-    root: E,
-}
-
-impl<E: LaneElem> FinishParams<E> {
-    fn new(over: Option<i64>) -> Self {
-        FinishParams { over, pw: E::ONE, root: E::ONE }
-    }
-}
 
 /// One row's window shape, shared by all its output pixels except for the width taps, and the
 /// element strides between neighbouring taps.
@@ -126,44 +106,32 @@ impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '
     #[inline(always)]
     fn call(self) {
         let Job { l, p, red, input, output, rows } = self;
+        // The reduction and its finish as types: one loop body per pair.
+        let one = L::E::ONE;
         match *red {
-            Reduce::Max => pool_rows::<L, P, B, MAX>(l, p, FinishParams::new(None), input, output, rows),
+            Reduce::Max => pool_rows::<L, P, B, MaxRule, Keep>(l, p, Keep, one, input, output, rows),
             Reduce::Avg { divisor_override } => {
-                pool_rows::<L, P, B, AVG>(l, p, FinishParams::new(divisor_override), input, output, rows)
+                let fin = Mean { over: divisor_override };
+                pool_rows::<L, P, B, Sum, Mean>(l, p, fin, one, input, output, rows)
             }
-            Reduce::Lp(LpPower::One) => pool_rows::<L, P, B, LP1>(l, p, FinishParams::new(None), input, output, rows),
-            Reduce::Lp(LpPower::Two) => pool_rows::<L, P, B, LP2>(l, p, FinishParams::new(None), input, output, rows),
+            Reduce::Lp(LpPower::One) => pool_rows::<L, P, B, AbsSum, Canon>(l, p, Canon, one, input, output, rows),
+            Reduce::Lp(LpPower::Two) => pool_rows::<L, P, B, SquareSum, Root>(l, p, Root, one, input, output, rows),
             Reduce::Lp(LpPower::General(e)) => {
                 // The portable kernel's check and conversions, so the same `powf` calls.
                 assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
-                let fin = FinishParams { over: None, pw: L::E::from_f64(e), root: L::E::lp_root_exponent(e) };
-                pool_rows::<L, P, B, LPG>(l, p, fin, input, output, rows)
+                let (pw, root) = (L::E::from_f64(e), L::E::lp_root_exponent(e));
+                pool_rows::<L, P, B, PowSum, PowRoot<L::E>>(l, p, PowRoot(root), pw, input, output, rows)
             }
         }
     }
 }
 
-/// The average divisor of one output, as the portable kernel converts it (`i64`, then `E`).
 #[inline(always)]
-fn divisor<E: LaneElem>(over: Option<i64>, count_zy: usize, count_x: usize) -> E {
-    match over {
-        Some(d) => E::from_i64(d),
-        None => E::from_i64((count_zy * count_x) as i64),
-    }
-}
-
-/// [`divisor`] prepared for [`Lanes::avg_div`] (averages only: the other reductions skip the
-/// reciprocal).
-#[inline(always)]
-fn avg_divisor<E: LaneElem, const K: u8>(over: Option<i64>, count_zy: usize, count_x: usize) -> Divisor<E> {
-    Divisor::new(if K == AVG { divisor(over, count_zy, count_x) } else { E::ONE })
-}
-
-#[inline(always)]
-fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
+fn pool_rows<L: Lanes, const P: usize, const B: usize, R: Reduction, F: PerOutput<L>>(
     l: L,
     p: &Problem<'_>,
-    fin: FinishParams<L::E>,
+    fin: F,
+    pw: L::E,
     input: &[L::E],
     output: &mut [L::E],
     rows: Range<usize>,
@@ -213,6 +181,7 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 cz: az.count()[oz],
                 cy: &yc[oy..oy + run_len],
                 fin,
+                pw,
             };
             // SAFETY: rows `r .. r + run_len` are in `rows` (so their outputs are in `output`),
             // and row `r + t` reads input rows `ys[oy] + t .. ys[oy] + t + ky`, which are its
@@ -220,10 +189,10 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
             // the input by the axis invariants; see `slide`.
             unsafe {
                 match ky {
-                    2 => slide::<L, B, K, 2>(l, src, dst, &g, xs, xt, xc),
-                    3 => slide::<L, B, K, 3>(l, src, dst, &g, xs, xt, xc),
-                    4 => slide::<L, B, K, 4>(l, src, dst, &g, xs, xt, xc),
-                    _ => slide::<L, B, K, 5>(l, src, dst, &g, xs, xt, xc),
+                    2 => slide::<L, B, R, F, 2>(l, src, dst, &g, xs, xt, xc),
+                    3 => slide::<L, B, R, F, 3>(l, src, dst, &g, xs, xt, xc),
+                    4 => slide::<L, B, R, F, 4>(l, src, dst, &g, xs, xt, xc),
+                    _ => slide::<L, B, R, F, 5>(l, src, dst, &g, xs, xt, xc),
                 }
             }
             r += run_len;
@@ -237,7 +206,7 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
             win.xt = xt[ox];
             if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
                 let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
-                let divs: [Divisor<L::E>; P] = from_fn(|j| avg_divisor::<L::E, K>(fin.over, czy, xc[ox + j]));
+                let fins: [F::Each; P] = from_fn(|j| fin.each(czy * xc[ox + j]));
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
@@ -245,18 +214,27 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
                 unsafe {
                     let d = dst.add(ox * c);
                     match win.shape() {
-                        SHAPE_2X2 => pixels::<L, P, B, K, SHAPE_2X2>(l, src, d, bases, win, divs, fin, c),
-                        SHAPE_3X3 => pixels::<L, P, B, K, SHAPE_3X3>(l, src, d, bases, win, divs, fin, c),
-                        SHAPE_1X4 => pixels::<L, P, B, K, SHAPE_1X4>(l, src, d, bases, win, divs, fin, c),
-                        _ => pixels::<L, P, B, K, SHAPE_ANY>(l, src, d, bases, win, divs, fin, c),
+                        SHAPE_2X2 => pixels::<L, P, B, R, F, SHAPE_2X2>(l, src, d, bases, win, fins, pw, c),
+                        SHAPE_3X3 => pixels::<L, P, B, R, F, SHAPE_3X3>(l, src, d, bases, win, fins, pw, c),
+                        SHAPE_1X4 => pixels::<L, P, B, R, F, SHAPE_1X4>(l, src, d, bases, win, fins, pw, c),
+                        _ => pixels::<L, P, B, R, F, SHAPE_ANY>(l, src, d, bases, win, fins, pw, c),
                     }
                 }
                 ox += P;
             } else {
-                let divs = [avg_divisor::<L::E, K>(fin.over, czy, xc[ox])];
+                let fins = [fin.each(czy * xc[ox])];
                 // SAFETY: as above with one pixel (`ox < ow`).
                 unsafe {
-                    pixels::<L, 1, B, K, SHAPE_ANY>(l, src, dst.add(ox * c), [row_base + xs[ox] * c], win, divs, fin, c)
+                    pixels::<L, 1, B, R, F, SHAPE_ANY>(
+                        l,
+                        src,
+                        dst.add(ox * c),
+                        [row_base + xs[ox] * c],
+                        win,
+                        fins,
+                        pw,
+                        c,
+                    )
                 };
                 ox += 1;
             }
@@ -266,7 +244,7 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, const K: u8>(
 }
 
 /// A run of output rows reduced by sliding down the input rows.
-struct Slide<'a, E> {
+struct Slide<'a, E, F> {
     /// Input offset of the first window row of the run's first output row, at `x = 0`.
     base: usize,
     /// Output rows in the run.
@@ -281,7 +259,10 @@ struct Slide<'a, E> {
     /// Depth count and the run's height counts (average divisors).
     cz: usize,
     cy: &'a [usize],
-    fin: FinishParams<E>,
+    /// The finish (before the per-output count).
+    fin: F,
+    /// The general Lp power.
+    pw: E,
 }
 
 /// Reduces a run of `g.len` output rows whose windows are `KY` consecutive input rows, moving
@@ -295,33 +276,33 @@ struct Slide<'a, E> {
 /// `t .. t + KY` at `g.base + t' * g.sy + xs[ox] * c + x * g.sx` start `c` readable elements, and
 /// `dst + t * g.out_stride .. + ow * c` is writable (`ow = xs.len()`).
 #[inline(always)]
-unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
+unsafe fn slide<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const KY: usize>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
-    g: &Slide<'_, L::E>,
+    g: &Slide<'_, L::E, F>,
     xs: &[usize],
     xt: &[usize],
     xc: &[usize],
 ) {
     let c = g.c;
-    let mut ds = [Divisor::new(L::E::ONE); 2 * STRIP];
+    let mut ds = [g.fin.each(1); 2 * STRIP];
     for ox in 0..xs.len() {
         let base = g.base + xs[ox] * c;
         let taps = xt[ox];
         let dst = dst.wrapping_add(ox * c);
-        if K == AVG {
+        if F::COUNTED {
             for (t, d) in ds.iter_mut().enumerate().take(g.len) {
-                *d = Divisor::new(divisor(g.fin.over, g.cz * g.cy[t], xc[ox]));
+                *d = g.fin.each(g.cz * g.cy[t] * xc[ox]);
             }
         }
         // SAFETY: forwarded contract, for this column.
         unsafe {
             // Square windows (the common case) get an unrolled row reduction.
             if taps == KY {
-                columns::<L, B, K, KY, KY>(l, src, dst, base, taps, &ds, g);
+                columns::<L, B, R, F, KY, KY>(l, src, dst, base, taps, &ds, g);
             } else {
-                columns::<L, B, K, KY, 0>(l, src, dst, base, taps, &ds, g);
+                columns::<L, B, R, F, KY, 0>(l, src, dst, base, taps, &ds, g);
             }
         }
     }
@@ -332,14 +313,14 @@ unsafe fn slide<L: Lanes, const B: usize, const K: u8, const KY: usize>(
 /// # Safety
 /// As [`slide`], for this column: input taps from `base`, outputs from `dst`.
 #[inline(always)]
-unsafe fn columns<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
+unsafe fn columns<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const KY: usize, const KX: usize>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
     base: usize,
     taps: usize,
-    ds: &[Divisor<L::E>; 2 * STRIP],
-    g: &Slide<'_, L::E>,
+    ds: &[F::Each; 2 * STRIP],
+    g: &Slide<'_, L::E, F>,
 ) {
     let (c, n) = (g.c, L::N);
     let mut c0 = 0;
@@ -347,18 +328,18 @@ unsafe fn columns<L: Lanes, const B: usize, const K: u8, const KY: usize, const 
     // vector masked to exactly `c - c0` lanes: in bounds by this function's contract.
     while c0 + B * n <= c {
         // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
-        unsafe { column::<L, B, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
+        unsafe { column::<L, B, R, F, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
         c0 += B * n;
     }
     while c0 + n <= c {
         // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
-        unsafe { column::<L, 1, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
+        unsafe { column::<L, 1, R, F, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, None) };
         c0 += n;
     }
     if c0 < c {
         let m = l.mask(c - c0);
         // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
-        unsafe { column::<L, 1, K, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, Some(m)) };
+        unsafe { column::<L, 1, R, F, KY, KX>(l, src, dst, base + c0, taps, c0, ds, g, Some(m)) };
     }
 }
 
@@ -368,7 +349,7 @@ unsafe fn columns<L: Lanes, const B: usize, const K: u8, const KY: usize, const 
 /// # Safety
 /// Every tap starts `B * N` readable lanes (the mask's lanes for the last vector with `tail`).
 #[inline(always)]
-unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
+unsafe fn row_reduce<L: Lanes, const B: usize, R: Reduction, const KX: usize>(
     l: L,
     src: *const L::E,
     at: usize,
@@ -378,14 +359,14 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
     tail: Option<L::M>,
 ) -> [L::V; B] {
     let taps = if KX == 0 { taps } else { KX };
-    if K == MAX {
+    if R::MAX {
         // SAFETY: the first tap, in bounds by the contract.
         let mut acc: [L::V; B] = from_fn(|b| unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) });
         for x in 1..taps {
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
                 let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
-                *ab = l.max_rule(*ab, v);
+                *ab = R::comb(l, *ab, v);
             }
         }
         acc
@@ -394,12 +375,12 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
         // `+0.0` once per output (see `block`).
         // SAFETY: the first tap, in bounds by the contract.
         let mut acc: [L::V; B] =
-            from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw));
+            from_fn(|b| term::<L, R>(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw));
         for x in 1..taps {
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
                 let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
-                *ab = l.add(*ab, term::<L, K>(l, v, pw));
+                *ab = l.add(*ab, term::<L, R>(l, v, pw));
             }
         }
         acc
@@ -412,42 +393,33 @@ unsafe fn row_reduce<L: Lanes, const B: usize, const K: u8, const KX: usize>(
 /// As [`slide`], for this column's `B` vectors at `at` (input) and `dst + c0` (output).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const KX: usize>(
+unsafe fn column<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const KY: usize, const KX: usize>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
     at: usize,
     taps: usize,
     c0: usize,
-    ds: &[Divisor<L::E>; 2 * STRIP],
-    g: &Slide<'_, L::E>,
+    ds: &[F::Each; 2 * STRIP],
+    g: &Slide<'_, L::E, F>,
     tail: Option<L::M>,
 ) {
     let mut ring = [[l.zero(); B]; KY];
     for (k, rk) in ring.iter_mut().enumerate().take(KY - 1) {
         // SAFETY: input row `k < KY` of the run's first window.
-        *rk = unsafe { row_reduce::<L, B, K, KX>(l, src, at + k * g.sy, taps, g.sx, g.fin.pw, tail) };
+        *rk = unsafe { row_reduce::<L, B, R, KX>(l, src, at + k * g.sy, taps, g.sx, g.pw, tail) };
     }
     for (t, &dt) in ds.iter().enumerate().take(g.len) {
         // SAFETY: input row `t + KY - 1`, the last window row of output row `t`.
-        ring[KY - 1] =
-            unsafe { row_reduce::<L, B, K, KX>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.fin.pw, tail) };
+        ring[KY - 1] = unsafe { row_reduce::<L, B, R, KX>(l, src, at + (t + KY - 1) * g.sy, taps, g.sx, g.pw, tail) };
         let mut acc = ring[0];
         for rk in &ring[1..] {
             for (a, &v) in acc.iter_mut().zip(rk) {
-                *a = if K == MAX { l.max_rule(*a, v) } else { l.add(*a, v) };
+                *a = R::comb(l, *a, v);
             }
         }
-        if K == AVG {
-            acc = l.avg_div(acc, dt);
-        }
+        let acc = dt.apply_all(l, acc);
         for (b, &v) in acc.iter().enumerate() {
-            let v = match K {
-                MAX | AVG => v,
-                LP2 => l.canonical_nan(l.sqrt(v)),
-                LPG => l.canonical_nan(per_lane(l, v, |s| L::E::pow(s, g.fin.root))),
-                _ => l.canonical_nan(v),
-            };
             let ptr = dst.wrapping_add(t * g.out_stride + c0 + b * L::N);
             match tail {
                 // SAFETY: the mask's lanes of this output's channels: writable by the contract.
@@ -469,14 +441,14 @@ unsafe fn column<L: Lanes, const B: usize, const K: u8, const KY: usize, const K
 /// starts `c` readable elements at `src`, and `dst .. dst + P * c` is writable.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
+unsafe fn pixels<L: Lanes, const P: usize, const B: usize, R: Reduction, F: PerOutput<L>, const S: u8>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
     bases: [usize; P],
     win: Win,
-    divs: [Divisor<L::E>; P],
-    fin: FinishParams<L::E>,
+    fins: [F::Each; P],
+    pw: L::E,
     c: usize,
 ) {
     let n = L::N;
@@ -486,18 +458,18 @@ unsafe fn pixels<L: Lanes, const P: usize, const B: usize, const K: u8, const S:
     // this function's contract every access is in bounds.
     while c0 + B * n <= c {
         // SAFETY: `B` full vectors, channels `c0 .. c0 + B * n <= c`.
-        unsafe { block::<L, P, B, K, S>(l, src, dst, bases, win, divs, fin, c, c0, None) };
+        unsafe { block::<L, P, B, R, F, S>(l, src, dst, bases, win, fins, pw, c, c0, None) };
         c0 += B * n;
     }
     while c0 + n <= c {
         // SAFETY: one full vector, channels `c0 .. c0 + n <= c` (see above).
-        unsafe { block::<L, P, 1, K, S>(l, src, dst, bases, win, divs, fin, c, c0, None) };
+        unsafe { block::<L, P, 1, R, F, S>(l, src, dst, bases, win, fins, pw, c, c0, None) };
         c0 += n;
     }
     if c0 < c {
         let m = l.mask(c - c0);
         // SAFETY: the mask covers exactly channels `c0 .. c` (see above).
-        unsafe { block::<L, P, 1, K, S>(l, src, dst, bases, win, divs, fin, c, c0, Some(m)) };
+        unsafe { block::<L, P, 1, R, F, S>(l, src, dst, bases, win, fins, pw, c, c0, Some(m)) };
     }
 }
 
@@ -515,15 +487,11 @@ unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const L::E, b: usize, tail: O
     }
 }
 
-/// The per-element term of a sum (`pw`: the general Lp power).
+/// The term an element contributes to a sum: [`Reduction::term`], after `pow(|x|, pw)` for a
+/// powered reduction.
 #[inline(always)]
-fn term<L: Lanes, const K: u8>(l: L, v: L::V, pw: L::E) -> L::V {
-    match K {
-        LP1 => l.abs(v),
-        LP2 => l.mul(v, v),
-        LPG => per_lane(l, l.abs(v), |x| L::E::pow(x, pw)),
-        _ => v,
-    }
+fn term<L: Lanes, R: Reduction>(l: L, v: L::V, pw: L::E) -> L::V {
+    if R::POWERED { R::term(l, per_lane(l, l.abs(v), |x| L::E::pow(x, pw))) } else { R::term(l, v) }
 }
 
 /// `f` applied to every lane, one scalar call per lane: the same bits as the portable kernel's
@@ -547,7 +515,7 @@ fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(L::E) -> L::E) -> L::V {
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
+unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, const S: u8>(
     l: L,
     src: *const L::E,
     bases: [usize; P],
@@ -560,7 +528,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S
     // the end gives the canonical bits.
     // SAFETY: tap 0 is inside the window, so in bounds by the caller's contract.
     let mut s: [[L::V; B]; P] = from_fn(|j| {
-        from_fn(|b| term::<L, K>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
+        from_fn(|b| term::<L, R>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
     });
     for x in 1..win.dims::<S>().2 {
         let off = row + x * win.sx;
@@ -568,7 +536,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S
             for (b, sb) in s[j].iter_mut().enumerate() {
                 // SAFETY: the tap is inside the window, so in bounds by the caller's contract.
                 let v = unsafe { ld::<L, B>(l, src.add(bases[j] + off + b * L::N), b, tail) };
-                *sb = l.add(*sb, term::<L, K>(l, v, pw));
+                *sb = l.add(*sb, term::<L, R>(l, v, pw));
             }
         }
     }
@@ -580,7 +548,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
+unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, const S: u8>(
     l: L,
     src: *const L::E,
     bases: [usize; P],
@@ -590,10 +558,10 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const
     tail: Option<L::M>,
 ) -> [[L::V; B]; P] {
     // SAFETY: forwarded contract (rows `y < yt` of this plane).
-    let mut acc = unsafe { row_sum::<L, P, B, K, S>(l, src, bases, plane, win, pw, tail) };
+    let mut acc = unsafe { row_sum::<L, P, B, R, S>(l, src, bases, plane, win, pw, tail) };
     for y in 1..win.dims::<S>().1 {
         // SAFETY: as above.
-        let r = unsafe { row_sum::<L, P, B, K, S>(l, src, bases, plane + y * win.sy, win, pw, tail) };
+        let r = unsafe { row_sum::<L, P, B, R, S>(l, src, bases, plane + y * win.sy, win, pw, tail) };
         for j in 0..P {
             for b in 0..B {
                 acc[j][b] = l.add(acc[j][b], r[j][b]);
@@ -612,20 +580,20 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, const K: u8, const
 /// writable for the same lanes.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: u8>(
+unsafe fn block<L: Lanes, const P: usize, const B: usize, R: Reduction, F: PerOutput<L>, const S: u8>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
     bases: [usize; P],
     win: Win,
-    divs: [Divisor<L::E>; P],
-    fin: FinishParams<L::E>,
+    fins: [F::Each; P],
+    pw: L::E,
     c: usize,
     c0: usize,
     tail: Option<L::M>,
 ) {
     let bases: [usize; P] = from_fn(|j| bases[j] + c0);
-    let out: [[L::V; B]; P] = if K == MAX {
+    let out: [[L::V; B]; P] = if R::MAX {
         // SAFETY: the first tap of each window (offset 0) is in bounds by the contract.
         let mut acc: [[L::V; B]; P] =
             from_fn(|j| from_fn(|b| unsafe { ld::<L, B>(l, src.add(bases[j] + b * L::N), b, tail) }));
@@ -640,7 +608,7 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: 
                         for (b, ab) in acc[j].iter_mut().enumerate() {
                             // SAFETY: a tap of the window: in bounds by the contract.
                             let v = unsafe { ld::<L, B>(l, src.add(bases[j] + off + b * L::N), b, tail) };
-                            *ab = l.max_rule(*ab, v);
+                            *ab = R::comb(l, *ab, v);
                         }
                     }
                 }
@@ -649,10 +617,10 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: 
         acc
     } else {
         // SAFETY: planes `z < zt` of the window: in bounds by the contract.
-        let mut vol = unsafe { plane_sum::<L, P, B, K, S>(l, src, bases, 0, win, fin.pw, tail) };
+        let mut vol = unsafe { plane_sum::<L, P, B, R, S>(l, src, bases, 0, win, pw, tail) };
         for z in 1..win.dims::<S>().0 {
             // SAFETY: as above.
-            let s = unsafe { plane_sum::<L, P, B, K, S>(l, src, bases, z * win.sz, win, fin.pw, tail) };
+            let s = unsafe { plane_sum::<L, P, B, R, S>(l, src, bases, z * win.sz, win, pw, tail) };
             for j in 0..P {
                 for b in 0..B {
                     vol[j][b] = l.add(vol[j][b], s[j][b]);
@@ -663,25 +631,10 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, const K: u8, const S: 
         // first term instead. With `f(x) = x + 0.0` (`-0.0` to `+0.0`, every other value,
         // NaN and inf included, unchanged), round-to-nearest gives `f(a) + b == f(a + b)`
         // (`a + b` is `-0.0` only when both are), so the canonical sum is `f` of this one:
-        // one add per output (inside `avg_div` for averages) instead of one per window row.
-        // Lp terms are never `-0.0`, so neither are their sums.
-        if K == AVG {
-            for (j, vj) in vol.iter_mut().enumerate() {
-                *vj = l.avg_div(*vj, divs[j]);
-            }
-        }
-        for vj in vol.iter_mut() {
-            for vb in vj.iter_mut() {
-                let v = match K {
-                    AVG => continue,
-                    LP2 => l.sqrt(*vb),
-                    LPG => per_lane(l, *vb, |s| L::E::pow(s, fin.root)),
-                    _ => *vb,
-                };
-                // Which NaN an add returns when both operands are NaN depends on the operand
-                // order the compiler picks; a canonical NaN makes every path agree.
-                *vb = l.canonical_nan(v);
-            }
+        // one add per output (inside the average's finish, [`DivExact`]) instead of one per
+        // window row. Lp terms are never `-0.0`, so neither are their sums.
+        for (vj, fj) in vol.iter_mut().zip(&fins) {
+            *vj = fj.apply_all(l, *vj);
         }
         vol
     };

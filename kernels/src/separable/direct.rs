@@ -9,7 +9,8 @@
 //! valid lanes touch no padding and its reads stay inside the input (else it is copied once into
 //! a padded stack row), and output rows are walked with counters instead of divisions.
 
-use super::{BUF, Finish, Nests, Red, Ring, RowDivisors, Rows, SLOTS, TILE, axis_overlaps, extent, fold_rows, hvec};
+use super::{BUF, Nests, Ring, RowDivisors, Rows, SLOTS, TILE, axis_overlaps, extent, fold_rows, hvec};
+use crate::lanes::reduction::{Canon, DivBy, DivTable, Finish, FinishKind, FinishUser, Keep, PowRoot, Reduction, Root};
 use crate::lanes::{LaneElem, Lanes};
 use crate::problem::Problem;
 use core::marker::PhantomData;
@@ -24,7 +25,7 @@ pub(super) struct Lines<E, const L: usize>(pub(super) [E; L]);
 struct Direct<'a, 'p, E> {
     p: &'p Problem<'a>,
     input: &'p [E],
-    finish: Finish<E>,
+    finish: FinishKind<E>,
     /// x window: taps, dilation, virtual elements before the row.
     k: usize,
     d: usize,
@@ -83,11 +84,11 @@ fn shape(p: &Problem<'_>, (k, d): (usize, usize), st: usize, n: usize) -> Option
 /// Runs the lean nest when the problem has its shape; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
+pub(super) fn try_lean_nest<S: Nests, R: Reduction, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),
-    finish: Finish<S::E>,
+    finish: FinishKind<S::E>,
     input: &[S::E],
     output: &mut [S::E],
     rows: Range<usize>,
@@ -110,8 +111,8 @@ pub(super) fn try_lean_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
         w,
         nvec,
         ext,
-        clean: pb == 0 && reach <= w && !matches!(finish, Finish::Pow(_)),
-        pow: if let Finish::Pow(e) = finish { Some(S::E::from_f64(e)) } else { None },
+        clean: pb == 0 && reach <= w && !matches!(finish, FinishKind::Pow(_)),
+        pow: if let FinishKind::Pow(e) = finish { Some(S::E::from_f64(e)) } else { None },
         bufs: [Lines([S::E::ZERO; BUF + 16]); 2],
         lead: (16 - pb % 16) % 16,
         staged: [usize::MAX; 2],
@@ -152,7 +153,12 @@ pub(super) fn copy_row<S: Lanes>(s: S, dst: &mut [S::E], src: &[S::E]) {
 impl<E: LaneElem> Direct<'_, '_, E> {
     /// Reduces the row of input that starts at `base` into `hr[slot * TILE..][..nvec * N]`.
     #[inline(always)]
-    fn reduce_row<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(&mut self, s: S, base: usize, slot: usize) {
+    fn reduce_row<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
+        &mut self,
+        s: S,
+        base: usize,
+        slot: usize,
+    ) {
         let (k, d, nvec) = (self.k, self.d, self.nvec);
         let src = self.row_src::<S, R>(s, base);
         let dst = &mut self.hr.0[slot * TILE..slot * TILE + nvec * S::N];
@@ -167,7 +173,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
     /// A pointer to `ext` readable elements holding the row that starts at `base` at virtual
     /// position `pb`: the input itself when that is clean, else a padded copy in `bufs`.
     #[inline(always)]
-    fn row_src<S: Nests<E = E>, R: Red>(&mut self, s: S, base: usize) -> *const E {
+    fn row_src<S: Nests<E = E>, R: Reduction>(&mut self, s: S, base: usize) -> *const E {
         if self.clean && base + self.ext <= self.input.len() {
             return self.input[base..base + self.ext].as_ptr();
         }
@@ -215,7 +221,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
 
     /// Output rows whose windows share no input rows: each window row is reduced into registers.
     #[inline(always)]
-    fn fused<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
+    fn fused<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         output: &mut [E],
@@ -234,7 +240,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
         for out in output.chunks_exact_mut(ow) {
             let (sz, tz) = (az.start()[oz], az.taps()[oz]);
             let (sy, ty) = (ay.start()[oy], ay.taps()[oy]);
-            if let Finish::Div(None) = self.finish {
+            if let FinishKind::Div(None) = self.finish {
                 self.div.set(az.count()[oz] * ay.count()[oy], self.p.axes()[2].count());
             }
             let base = ((image * d_in + sz) * h_in + sy) * w;
@@ -251,7 +257,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                     red: PhantomData,
                 };
                 let user = FusedRows { src, tz, ty, nvec: self.nvec, out };
-                R::with_fin(s, self.finish, &self.div.values, user);
+                R::with_finish(s, self.finish, &self.div.values, user);
             } else {
                 // Some row needs its padded copy: reduce the window's rows into slots 0..count.
                 for zi in 0..tz {
@@ -284,7 +290,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
     /// 2-D and 1-D output rows whose windows overlap along y: input row `y` of the current image
     /// is reduced once into ring slot `y % SLOTS` and folded by every window that covers it.
     #[inline(always)]
-    fn rolling<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
+    fn rolling<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         output: &mut [E],
@@ -312,7 +318,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                     hi += 1;
                 }
                 lo = lo.max(hi.saturating_sub(SLOTS));
-                if let Finish::Div(None) = self.finish {
+                if let FinishKind::Div(None) = self.finish {
                     // A depth axis of length 1 can still count padding in the divisor.
                     self.div.set(cz * ay.count()[oy], self.p.axes()[2].count());
                 }
@@ -322,7 +328,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
                     *r = self.hr.0[slot * TILE..(slot + 1) * TILE].as_ptr();
                 }
                 let user = RingRows::<E, R> { ring: &ring, ty, nvec: self.nvec, out, red: PhantomData };
-                R::with_fin(s, fin, &self.div.values, user);
+                R::with_finish(s, fin, &self.div.values, user);
             }
             r += last - first;
         }
@@ -342,7 +348,7 @@ struct Strided<E, R, const ST: usize, const K: usize> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<S::E, R, ST, K> {
+impl<S: Nests, R: Reduction, const ST: usize, const K: usize> Rows<S> for Strided<S::E, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, zi: usize, yi: usize, _i: usize) -> S::V {
         // SAFETY: built only by `Direct::fused` after checking that the window's last row
@@ -355,13 +361,6 @@ impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Strided<S::E
     }
 }
 
-/// The code that runs once the finish is known: see [`Red::with_fin`], which picks among the
-/// finishes its reduction can have, so no other combination is compiled.
-pub(crate) trait FinishUser<S: Nests> {
-    /// Runs with finish `f`.
-    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F);
-}
-
 /// One fused output row read in place through `src` (window rows `tz x ty`).
 struct FusedRows<'o, E, R, const ST: usize, const K: usize> {
     src: Strided<E, R, ST, K>,
@@ -371,9 +370,9 @@ struct FusedRows<'o, E, R, const ST: usize, const K: usize> {
     out: &'o mut [E],
 }
 
-impl<S: Nests, R: Red, const ST: usize, const K: usize> FinishUser<S> for FusedRows<'_, S::E, R, ST, K> {
+impl<S: Nests, R: Reduction, const ST: usize, const K: usize> FinishUser<S> for FusedRows<'_, S::E, R, ST, K> {
     #[inline(always)]
-    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F) {
+    fn use_finish<F: Finish<S>>(self, s: S, f: F) {
         let Self { src, tz, ty, nvec, out } = self;
         match (tz, ty) {
             (1, 1) => fused_row::<S, R, F, ST, K, 1, 1>(s, f, src, (tz, ty, nvec), out),
@@ -393,9 +392,9 @@ pub(super) struct RingRows<'a, 'o, E, R> {
     pub(super) red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red> FinishUser<S> for RingRows<'_, '_, S::E, R> {
+impl<S: Nests, R: Reduction> FinishUser<S> for RingRows<'_, '_, S::E, R> {
     #[inline(always)]
-    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F) {
+    fn use_finish<F: Finish<S>>(self, s: S, f: F) {
         let Self { ring, ty, nvec, out, .. } = self;
         match ty {
             3 => vfold::<S, R, F, 3>(s, f, ring, ty, nvec, out),
@@ -408,7 +407,15 @@ impl<S: Nests, R: Red> FinishUser<S> for RingRows<'_, '_, S::E, R> {
 
 /// One fused output row with `TZ x TY` window rows (0: `tz x ty`) read in place through `src`.
 #[inline(always)]
-fn fused_row<S: Nests, R: Red, F: TypedFinish<S>, const ST: usize, const K: usize, const TZ: usize, const TY: usize>(
+fn fused_row<
+    S: Nests,
+    R: Reduction,
+    F: Finish<S>,
+    const ST: usize,
+    const K: usize,
+    const TZ: usize,
+    const TY: usize,
+>(
     s: S,
     f: F,
     mut src: Strided<S::E, R, ST, K>,
@@ -425,7 +432,7 @@ fn fused_row<S: Nests, R: Red, F: TypedFinish<S>, const ST: usize, const K: usiz
 /// The vertical pass of one output row: output vector `v` folds `rows[i][v * N..][..N]` for
 /// `i < ty` (`TY` when not 0), finishes and stores it. Each `rows[i]` starts a ring slot.
 #[inline(always)]
-fn vfold<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
+fn vfold<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
     s: S,
     f: F,
     rows: &[*const S::E; SLOTS],
@@ -461,120 +468,23 @@ fn store_vec<S: Nests>(s: S, y: S::V, v: usize, out: &mut [S::E]) {
     }
 }
 
-/// What happens to a folded window vector before it is stored: [`Finish`] as a type, so the
-/// vector loops are specialised to it.
-pub(crate) trait TypedFinish<S: Nests>: Copy {
-    /// The finished values of outputs `off..off + N` of the row.
-    fn apply(self, s: S, x: S::V, off: usize) -> S::V;
-    /// [`TypedFinish::apply`] without its bounds check, for loops that checked their whole range once.
-    ///
-    /// # Safety
-    /// [`TypedFinish::covers`]`(off + N)` must hold.
-    #[inline(always)]
-    unsafe fn apply_unchecked(self, s: S, x: S::V, off: usize) -> S::V {
-        self.apply(s, x, off)
-    }
-    /// Whether outputs `0..end` have what the finish needs (their divisors).
-    #[inline(always)]
-    fn covers(self, _end: usize) -> bool {
-        true
-    }
-}
-
-/// Max: the selected element.
-#[derive(Clone, Copy)]
-pub(crate) struct Keep;
-/// Lp with `p = 1`: the sum, NaN canonicalised.
-#[derive(Clone, Copy)]
-pub(crate) struct Canon;
-/// Lp with `p = 2`: the square root, NaN canonicalised.
-#[derive(Clone, Copy)]
-pub(crate) struct Root;
-/// Average with a divisor override.
-#[derive(Clone, Copy)]
-pub(crate) struct DivBy<V>(pub(crate) V);
 /// Any finish, chosen per vector at run time (the rare fused rows that need row copies).
 #[derive(Clone, Copy)]
 struct AnyFinish<'a, E> {
-    fin: Finish<E>,
+    fin: FinishKind<E>,
     div: &'a [E; TILE],
 }
 
-impl<S: Nests> TypedFinish<S> for AnyFinish<'_, S::E> {
+impl<S: Nests> Finish<S> for AnyFinish<'_, S::E> {
     #[inline(always)]
     fn apply(self, s: S, x: S::V, off: usize) -> S::V {
         match self.fin {
-            Finish::None => Keep.apply(s, x, off),
-            Finish::Sum => Canon.apply(s, x, off),
-            Finish::Sqrt => Root.apply(s, x, off),
-            Finish::Div(Some(d)) => DivBy(s.splat(d)).apply(s, x, off),
-            Finish::Div(None) => DivTable(&self.div[..]).apply(s, x, off),
-            Finish::Pow(e) => PowRoot(S::E::lp_root_exponent(e)).apply(s, x, off),
+            FinishKind::None => Keep.apply(s, x, off),
+            FinishKind::Sum => Canon.apply(s, x, off),
+            FinishKind::Sqrt => Root.apply(s, x, off),
+            FinishKind::Div(Some(d)) => DivBy(s.splat(d)).apply(s, x, off),
+            FinishKind::Div(None) => DivTable(&self.div[..]).apply(s, x, off),
+            FinishKind::Pow(e) => PowRoot(S::E::lp_root_exponent(e)).apply(s, x, off),
         }
-    }
-}
-
-/// Lp with a general exponent: `pow(sum, 1 / p)` per lane (the exponent as [`LaneElem`]
-/// converts it), NaN canonicalised.
-#[derive(Clone, Copy)]
-pub(crate) struct PowRoot<E>(pub(crate) E);
-/// Average by per-output divisors.
-#[derive(Clone, Copy)]
-pub(crate) struct DivTable<'a, E>(pub(crate) &'a [E]);
-
-impl<S: Nests> TypedFinish<S> for Keep {
-    #[inline(always)]
-    fn apply(self, _: S, x: S::V, _: usize) -> S::V {
-        x
-    }
-}
-impl<S: Nests> TypedFinish<S> for Canon {
-    #[inline(always)]
-    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        s.canonical_nan(x)
-    }
-}
-impl<S: Nests> TypedFinish<S> for Root {
-    #[inline(always)]
-    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        s.canonical_nan(s.sqrt(x))
-    }
-}
-impl<S: Nests> TypedFinish<S> for DivBy<S::V> {
-    #[inline(always)]
-    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        s.canonical_nan(s.div(x, self.0))
-    }
-}
-impl<S: Nests> TypedFinish<S> for PowRoot<S::E> {
-    #[inline(always)]
-    fn apply(self, s: S, x: S::V, _: usize) -> S::V {
-        let mut lanes = [S::E::ZERO; 16];
-        let l = &mut lanes[..S::N];
-        // SAFETY: `l` holds N elements (N <= 16), for this store and the load below.
-        unsafe { s.store(l.as_mut_ptr(), x) };
-        for v in l.iter_mut() {
-            *v = S::E::pow(*v, self.0).canon();
-        }
-        // SAFETY: as above.
-        unsafe { s.load(l.as_ptr()) }
-    }
-}
-impl<S: Nests> TypedFinish<S> for DivTable<'_, S::E> {
-    #[inline(always)]
-    fn apply(self, s: S, x: S::V, off: usize) -> S::V {
-        let d = &self.0[off..off + S::N];
-        // SAFETY: `d` holds N floats.
-        s.canonical_nan(s.div(x, unsafe { s.load(d.as_ptr()) }))
-    }
-    #[inline(always)]
-    unsafe fn apply_unchecked(self, s: S, x: S::V, off: usize) -> S::V {
-        debug_assert!(off + S::N <= self.0.len());
-        // SAFETY: the caller guarantees `covers(off + N)`: the table holds `off + N` divisors.
-        s.canonical_nan(s.div(x, unsafe { s.load(self.0.as_ptr().add(off)) }))
-    }
-    #[inline(always)]
-    fn covers(self, end: usize) -> bool {
-        end <= self.0.len()
     }
 }

@@ -31,6 +31,7 @@
 pub(crate) mod direct;
 mod plane;
 
+use crate::lanes::reduction::{AbsSum, FinishKind, MaxRule, PowSum, Reduction, SquareSum, Sum};
 use crate::lanes::{LaneElem, Lanes};
 use crate::problem::{Axis, LpPower, Problem, Reduce};
 use crate::route::{Route, SeparableLanes};
@@ -56,7 +57,7 @@ pub(crate) trait Nests: Lanes {
     const SPECIALISED: bool = true;
     /// Runs [`pool_nests`] for this level inside its token's `vectorize`.
     #[inline(always)]
-    fn nest<R: Red, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_, Self::E>) {
+    fn nest<R: Reduction, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_, Self::E>) {
         self.vectorize(
             #[inline(always)]
             || pool_nests::<Self, R, ST, K>(self, args),
@@ -64,144 +65,10 @@ pub(crate) trait Nests: Lanes {
     }
     /// Runs the plane nest for this level, or declines.
     #[inline(always)]
-    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, Self::E>) -> bool {
+    fn plane<R: Reduction, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, Self::E>) -> bool {
         plane_run::<Self, R, ST, K>(self, args)
     }
 }
-
-/// One reduction: the per-element term, the start of a row fold, and the combine step.
-pub(crate) trait Red {
-    /// The bit-neutral padding value.
-    fn pad<E: LaneElem>() -> E;
-    /// Whether this is the max (whose [`Finish`] is always [`Finish::None`]).
-    const MAX: bool = false;
-    /// Whether kernel sizes get their own copies of the loop nest (max and average).
-    const HOT: bool = false;
-    /// The same reduction for inputs known to hold no NaN (the max without its NaN lanes
-    /// check; sums are their own).
-    type Fast: Red;
-    /// The term an input element contributes.
-    fn term<S: Nests>(s: S, v: S::V) -> S::V;
-    /// A row fold's value after its first term (`+0.0 + t` for sums, `t` for max).
-    fn first<S: Nests>(s: S, t: S::V) -> S::V;
-    /// One fold step.
-    fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V;
-    /// Scalar [`Red::term`].
-    fn term1<E: LaneElem>(x: E) -> E;
-    /// Scalar [`Red::first`].
-    fn first1<E: LaneElem>(t: E) -> E;
-    /// Scalar [`Red::comb`].
-    fn comb1<E: LaneElem>(a: E, b: E) -> E;
-    /// Runs `user` with the finish of `fin`, among those this reduction can have (the kernel
-    /// entry pairs max with [`Finish::None`], sums with `Div` or `Pow`, `|x|` with `Sum`, `x^2`
-    /// with `Sqrt`), so only those loop bodies are compiled.
-    fn with_fin<S: Nests, U: direct::FinishUser<S>>(s: S, fin: Finish<S::E>, div: &[S::E], user: U);
-}
-
-/// Max by the canonical rule.
-pub(crate) struct MaxR;
-/// Max over inputs free of NaN: the same values as [`MaxR`] there, in fewer instructions.
-pub(crate) struct MaxF;
-/// Plain sum (average).
-pub(crate) struct SumR;
-/// Sum of absolute values (Lp, `p = 1`).
-pub(crate) struct AbsR;
-/// Sum of squares (Lp, `p = 2`).
-pub(crate) struct SqR;
-
-macro_rules! max_red {
-    ($t:ty, $comb:ident) => {
-        impl Red for $t {
-            const MAX: bool = true;
-            const HOT: bool = true;
-            type Fast = MaxF;
-            #[inline(always)]
-            fn pad<E: LaneElem>() -> E {
-                E::LOWEST
-            }
-            #[inline(always)]
-            fn term<S: Nests>(_: S, v: S::V) -> S::V {
-                v
-            }
-            #[inline(always)]
-            fn first<S: Nests>(_: S, t: S::V) -> S::V {
-                t
-            }
-            #[inline(always)]
-            fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V {
-                s.$comb(a, b)
-            }
-            #[inline(always)]
-            fn term1<E: LaneElem>(x: E) -> E {
-                x
-            }
-            #[inline(always)]
-            fn first1<E: LaneElem>(t: E) -> E {
-                t
-            }
-            #[inline(always)]
-            fn comb1<E: LaneElem>(a: E, b: E) -> E {
-                if b > a || b.is_nan() { b } else { a }
-            }
-            #[inline(always)]
-            fn with_fin<S: Nests, U: direct::FinishUser<S>>(s: S, _: Finish<S::E>, _: &[S::E], user: U) {
-                user.use_finish(s, direct::Keep)
-            }
-        }
-    };
-}
-
-max_red!(MaxR, max_rule);
-max_red!(MaxF, max_fast);
-
-macro_rules! sum_red {
-    ($t:ty, $hot:expr, |$s:ident, $v:ident| $term:expr, |$x:ident| $term1:expr, |$fs:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
-        impl Red for $t {
-            const HOT: bool = $hot;
-            type Fast = $t;
-            #[inline(always)]
-            fn pad<E: LaneElem>() -> E {
-                E::ZERO
-            }
-            #[inline(always)]
-            fn term<S: Nests>($s: S, $v: S::V) -> S::V {
-                $term
-            }
-            #[inline(always)]
-            fn first<S: Nests>(s: S, t: S::V) -> S::V {
-                s.add(s.zero(), t)
-            }
-            #[inline(always)]
-            fn comb<S: Nests>(s: S, a: S::V, b: S::V) -> S::V {
-                s.add(a, b)
-            }
-            #[inline(always)]
-            fn term1<E: LaneElem>($x: E) -> E {
-                $term1
-            }
-            #[inline(always)]
-            fn first1<E: LaneElem>(t: E) -> E {
-                E::ZERO + t
-            }
-            #[inline(always)]
-            fn comb1<E: LaneElem>(a: E, b: E) -> E {
-                a + b
-            }
-            #[inline(always)]
-            fn with_fin<S: Nests, U: direct::FinishUser<S>>($fs: S, $fin: Finish<S::E>, $div: &[S::E], $user: U) {
-                $with
-            }
-        }
-    };
-}
-
-sum_red!(SumR, true, |_s, v| v, |x| x, |s, fin, div, user| match fin {
-    Finish::Div(Some(d)) => user.use_finish(s, direct::DivBy(s.splat(d))),
-    Finish::Pow(e) => user.use_finish(s, direct::PowRoot(S::E::lp_root_exponent(e))),
-    _ => user.use_finish(s, direct::DivTable(div)),
-});
-sum_red!(AbsR, false, |s, v| s.abs(v), |x| x.abs(), |s, _fin, _div, user| user.use_finish(s, direct::Canon));
-sum_red!(SqR, false, |s, v| s.mul(v, v), |x| x * x, |s, _fin, _div, user| user.use_finish(s, direct::Root));
 
 /// How the horizontal pass reduces a row.
 #[derive(Clone, Copy)]
@@ -210,23 +77,6 @@ pub(crate) enum HMode {
     Table,
     /// Regular window with stride 1, 2 or 4, vectorised over outputs.
     Uniform { k: usize, d: usize, pb: usize },
-}
-
-/// What happens to a window's folded value before it is stored.
-#[derive(Clone, Copy)]
-pub(crate) enum Finish<E> {
-    /// Max: the selected element, untouched.
-    None,
-    /// Lp with `p = 1`: the sum, NaN canonicalised.
-    Sum,
-    /// Average: divided by the override or the per-output divisors, NaN canonicalised.
-    Div(Option<E>),
-    /// Lp with `p = 2`: square root, NaN canonicalised.
-    Sqrt,
-    /// Lp with a general exponent `p`: the terms are `pow(|x|, p)` (applied when a row is copied,
-    /// so only the lean and plane nests run it), the result `pow(sum, 1 / p)`, NaN canonicalised:
-    /// the portable kernel's functions and conversions ([`LaneElem`]), element by element.
-    Pow(f64),
 }
 
 /// Elements of the source row a uniform tile of `nvec` vectors reads, from its first tap.
@@ -241,7 +91,7 @@ fn extent(n: usize, nvec: usize, k: usize, s: usize, d: usize) -> usize {
 /// # Safety
 /// `sp[0..extent(N, v + 1, k, ST, d)]` must be readable.
 #[inline(always)]
-unsafe fn hvec<S: Nests, R: Red, const ST: usize, const K: usize>(
+unsafe fn hvec<S: Nests, R: Reduction, const ST: usize, const K: usize>(
     s: S,
     sp: *const S::E,
     v: usize,
@@ -285,9 +135,9 @@ unsafe fn tap<S: Nests, const ST: usize>(s: S, sp: *const S::E, base: usize, o: 
 /// Finishes the window values of outputs `off..off + N` (divisors `div[off..]`) and stores
 /// the valid ones (`off < nt <= out.len()`).
 #[inline(always)]
-fn finish_store<S: Nests, R: Red>(
+fn finish_store<S: Nests, R: Reduction>(
     s: S,
-    fin: Finish<S::E>,
+    fin: FinishKind<S::E>,
     div: &[S::E; TILE],
     x: S::V,
     off: usize,
@@ -296,12 +146,12 @@ fn finish_store<S: Nests, R: Red>(
 ) {
     let y = match fin {
         _ if R::MAX => x,
-        Finish::None => x,
-        Finish::Sum => s.canonical_nan(x),
-        Finish::Sqrt => s.canonical_nan(s.sqrt(x)),
-        Finish::Pow(_) => unreachable!("general Lp runs in the lean nest or the portable kernel"),
-        Finish::Div(Some(d)) => s.canonical_nan(s.div(x, s.splat(d))),
-        Finish::Div(None) => {
+        FinishKind::None => x,
+        FinishKind::Sum => s.canonical_nan(x),
+        FinishKind::Sqrt => s.canonical_nan(s.sqrt(x)),
+        FinishKind::Pow(_) => unreachable!("general Lp runs in the lean nest or the portable kernel"),
+        FinishKind::Div(Some(d)) => s.canonical_nan(s.div(x, s.splat(d))),
+        FinishKind::Div(None) => {
             let d = &div[off..off + S::N];
             // SAFETY: `d` holds N floats.
             s.canonical_nan(s.div(x, unsafe { s.load(d.as_ptr()) }))
@@ -370,7 +220,7 @@ struct Fused<'a, E, R, const ST: usize, const K: usize> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, S::E, R, ST, K> {
+impl<S: Nests, R: Reduction, const ST: usize, const K: usize> Rows<S> for Fused<'_, S::E, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
@@ -382,7 +232,7 @@ impl<S: Nests, R: Red, const ST: usize, const K: usize> Rows<S> for Fused<'_, S:
 /// Folds the rows of one window in the canonical order: rows `0..ty` of each depth plane top to
 /// bottom, the planes front to back. `TZ`/`TY` specialise the counts (0: use `tz`, `ty`).
 #[inline(always)]
-fn fold_rows<S: Nests, R: Red, const TZ: usize, const TY: usize>(
+fn fold_rows<S: Nests, R: Reduction, const TZ: usize, const TY: usize>(
     s: S,
     tz: usize,
     ty: usize,
@@ -435,14 +285,14 @@ pub(crate) fn window<S: Nests>(
     // Each arm builds its finish in place: `by_shape` is inlined into each, with the finish's
     // kind known there.
     match *red {
-        Reduce::Max => by_shape::<S, MaxR>(s, p, Finish::None, route, input, output, rows),
+        Reduce::Max => by_shape::<S, MaxRule>(s, p, FinishKind::None, route, input, output, rows),
         Reduce::Avg { divisor_override } => {
             let d = divisor_override.or_else(|| uniform_count(p).map(|c| c as i64)).map(S::E::from_i64);
-            by_shape::<S, SumR>(s, p, Finish::Div(d), route, input, output, rows)
+            by_shape::<S, Sum>(s, p, FinishKind::Div(d), route, input, output, rows)
         }
-        Reduce::Lp(LpPower::One) => by_shape::<S, AbsR>(s, p, Finish::Sum, route, input, output, rows),
-        Reduce::Lp(LpPower::Two) => by_shape::<S, SqR>(s, p, Finish::Sqrt, route, input, output, rows),
-        Reduce::Lp(LpPower::General(e)) => by_shape::<S, SumR>(s, p, Finish::Pow(e), route, input, output, rows),
+        Reduce::Lp(LpPower::One) => by_shape::<S, AbsSum>(s, p, FinishKind::Sum, route, input, output, rows),
+        Reduce::Lp(LpPower::Two) => by_shape::<S, SquareSum>(s, p, FinishKind::Sqrt, route, input, output, rows),
+        Reduce::Lp(LpPower::General(e)) => by_shape::<S, PowSum>(s, p, FinishKind::Pow(e), route, input, output, rows),
     }
 }
 
@@ -485,10 +335,10 @@ fn x_mode(p: &Problem<'_>, n: usize) -> (HMode, usize, usize) {
 
 /// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.
 #[inline(always)]
-fn by_shape<S: Nests, R: Red>(
+fn by_shape<S: Nests, R: Reduction>(
     s: S,
     p: &Problem<'_>,
-    finish: Finish<S::E>,
+    finish: FinishKind<S::E>,
     route: Route,
     input: &[S::E],
     output: &mut [S::E],
@@ -552,7 +402,7 @@ struct Nest<'a, 'p, E> {
     p: &'p Problem<'a>,
     input: &'p [E],
     mode: HMode,
-    finish: Finish<E>,
+    finish: FinishKind<E>,
     /// Whether consecutive output rows share input rows (then rows go through the cache).
     overlap: bool,
     /// Horizontally reduced rows, `SLOTS` slots of `TILE` floats.
@@ -576,11 +426,11 @@ struct Nest<'a, 'p, E> {
 /// The arguments of [`Nests::plane`]: the problem, the x window (`k`, `d`, `pad_begin`), the
 /// finish, the input, the output and its rows.
 pub(crate) type PlaneArgs<'a, 'p, 'o, E> =
-    (&'p Problem<'a>, (usize, usize, usize), Finish<E>, &'p [E], &'o mut [E], Range<usize>);
+    (&'p Problem<'a>, (usize, usize, usize), FinishKind<E>, &'p [E], &'o mut [E], Range<usize>);
 
 /// The plane nest for lanes `S` (what [`Nests::plane`] runs by default).
 #[inline(always)]
-pub(crate) fn plane_run<S: Nests, R: Red, const ST: usize, const K: usize>(
+pub(crate) fn plane_run<S: Nests, R: Reduction, const ST: usize, const K: usize>(
     s: S,
     args: PlaneArgs<'_, '_, '_, S::E>,
 ) -> bool {
@@ -590,7 +440,7 @@ pub(crate) fn plane_run<S: Nests, R: Red, const ST: usize, const K: usize>(
 
 /// The arguments of [`pool_nests`].
 pub(crate) type Args<'a, 'p, 'o, E> =
-    (&'p Problem<'a>, Route, HMode, usize, Finish<E>, &'p [E], &'o mut [E], Range<usize>);
+    (&'p Problem<'a>, Route, HMode, usize, FinishKind<E>, &'p [E], &'o mut [E], Range<usize>);
 
 /// Input-row ids (over `(image, z, y)`) of the rows of one window, depth-major.
 #[derive(Clone, Copy)]
@@ -621,7 +471,7 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 /// The loop nest for one ISA, reduction, x stride `ST` and x kernel `K` (0: any); each ISA
 /// instantiates it inside its token's `vectorize` ([`Nests::nest`]).
 #[inline(always)]
-pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_, S::E>) {
+pub(crate) fn pool_nests<S: Nests, R: Reduction, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_, S::E>) {
     let (p, route, mode, tile, finish, input, output, rows) = args;
     // Each nest still checks that its buffers hold the problem (a route the problem does not fit
     // falls through to the general nest, which holds every shape).
@@ -634,7 +484,7 @@ pub(crate) fn pool_nests<S: Nests, R: Red, const ST: usize, const K: usize>(s: S
     {
         return;
     }
-    if let Finish::Pow(e) = finish {
+    if let FinishKind::Pow(e) = finish {
         // Only the lean nest applies the general Lp terms; other shapes take the portable kernel.
         return crate::portable::window(p, &Reduce::Lp(LpPower::General(e)), input, output, rows);
     }
@@ -703,7 +553,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
     /// rows `lo..hi`. Window starts and ends never decrease with `oy` (windowed and adaptive
     /// axes), so each input row is reduced once per tile. `out` holds the rows' full outputs.
     #[inline(always)]
-    fn rolling_rows<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
+    fn rolling_rows<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         image: usize,
@@ -731,7 +581,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
                 hi += 1;
             }
             lo = lo.max(hi.saturating_sub(SLOTS));
-            if let Finish::Div(None) = self.finish {
+            if let FinishKind::Div(None) = self.finish {
                 self.div.set(cz * ay.count()[oy], &self.p.axes()[2].count()[ox0..ox0 + nt]);
             }
             let at = (oy - first) * ow + ox0;
@@ -752,7 +602,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
 
     /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
     #[inline(always)]
-    fn output_row<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
+    fn output_row<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         (image, oz, oy): (usize, usize, usize),
@@ -767,7 +617,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
         let (d_in, h_in, w) = (az.in_len(), ay.in_len(), ax.in_len());
         let id_of = RowIds { plane0: image * d_in + sz, dz, h_in, sy, dy, ty };
         let count = tz * ty;
-        if let Finish::Div(None) = self.finish {
+        if let FinishKind::Div(None) = self.finish {
             self.div.set(az.count()[oz] * ay.count()[oy], &self.p.axes()[2].count()[ox0..ox0 + nt]);
         }
         // Ids of the window's rows when they fit the fixed arrays (no divisions per row). The
@@ -895,7 +745,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
     /// Reduces input row `id` (over `(image, z, y)`) along x for outputs `ox0..ox0 + nt` into
     /// cache slot `slot` (lanes past `nt` get unspecified values).
     #[inline(always)]
-    fn hrow<S: Nests<E = E>, R: Red, const ST: usize, const K: usize>(
+    fn hrow<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         id: usize,

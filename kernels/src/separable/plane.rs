@@ -12,9 +12,10 @@
 //!
 //! Same folds in the same order as the other nests, so the same bits.
 
-use super::direct::{FinishUser, Lines, TypedFinish, copy_row};
-use super::{Finish, Nests, Red, SLOTS, TILE, extent, hvec};
+use super::direct::{Lines, copy_row};
+use super::{Nests, SLOTS, TILE, extent, hvec};
 use crate::lanes::LaneElem;
+use crate::lanes::reduction::{Finish, FinishKind, FinishUser, Reduction};
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -176,16 +177,16 @@ fn geometry(
 /// Runs the plane nest when its buffers hold the problem; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
+pub(super) fn try_plane_nest<S: Nests, R: Reduction, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     kdp: (usize, usize, usize),
-    finish: Finish<S::E>,
+    finish: FinishKind<S::E>,
     input: &[S::E],
     output: &mut [S::E],
     rows: Range<usize>,
 ) -> bool {
-    let (pow, table) = (matches!(finish, Finish::Pow(_)), matches!(finish, Finish::Div(None)));
+    let (pow, table) = (matches!(finish, FinishKind::Pow(_)), matches!(finish, FinishKind::Div(None)));
     let Some(g) = geometry(p, kdp, ST, S::N, pow, table) else {
         return false;
     };
@@ -195,7 +196,7 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
         g,
         input,
         finish,
-        pow: if let Finish::Pow(e) = finish { Some(S::E::from_f64(e)) } else { None },
+        pow: if let FinishKind::Pow(e) = finish { Some(S::E::from_f64(e)) } else { None },
         padded: MaybeUninit::uninit(),
         padded_ready: false,
         hr: MaybeUninit::uninit(),
@@ -203,7 +204,7 @@ pub(super) fn try_plane_nest<S: Nests, R: Red, const ST: usize, const K: usize>(
         red: PhantomData::<R>,
     };
     let oh = ay.out_len();
-    if let Finish::Div(None) = finish {
+    if let FinishKind::Div(None) = finish {
         let (cz, cy, cx) = (az.count()[0], ay.count(), ax.count());
         let dp = nest.divs.as_mut_ptr().cast::<S::E>();
         for (oy, &c) in cy.iter().enumerate() {
@@ -299,7 +300,7 @@ fn hvecs(lanes: usize, n: usize, wh: usize, nvec: usize) -> usize {
 struct Plane<'p, E, R> {
     g: Geo,
     input: &'p [E],
-    finish: Finish<E>,
+    finish: FinishKind<E>,
     pow: Option<E>,
     /// The padded plane: rows at pitch `wp`, each at `pb` within its pitch, the rest `R::PAD`
     /// (written on first use, up to the extent the horizontal pass reads; rows are copied into
@@ -314,7 +315,7 @@ struct Plane<'p, E, R> {
     red: PhantomData<R>,
 }
 
-impl<E: LaneElem, R: Red> Plane<'_, E, R> {
+impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
     /// Output rows `oys` of plane `image` into `out` (`oys.len()` rows of `ow`).
     #[inline(always)]
     fn plane<S: Nests<E = E>, const ST: usize, const K: usize>(
@@ -359,7 +360,7 @@ impl<E: LaneElem, R: Red> Plane<'_, E, R> {
     /// The horizontal pass of a band (reading `src`) and its vertical pass, by the reduction
     /// `R2` (`R` itself, or its NaN-free form).
     #[inline(always)]
-    fn reduce<S: Nests<E = E>, R2: Red, const ST: usize, const K: usize>(
+    fn reduce<S: Nests<E = E>, R2: Reduction, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         p: &Problem<'_>,
@@ -387,7 +388,7 @@ impl<E: LaneElem, R: Red> Plane<'_, E, R> {
             Self::refold(&self.g, self.input, (base, yhi - ylo), hp);
         }
         let ow = p.axes()[2].out_len();
-        let divs = if let Finish::Div(None) = self.finish {
+        let divs = if let FinishKind::Div(None) = self.finish {
             // SAFETY: `run` wrote `oh * ow + N` divisors (and checked that they fit).
             unsafe { core::slice::from_raw_parts(self.divs.as_ptr().cast::<E>(), ay.out_len() * ow + S::N) }
         } else {
@@ -396,7 +397,7 @@ impl<E: LaneElem, R: Red> Plane<'_, E, R> {
         let rows = BandRows { hp, wh, ylo, dy, starts, taps, first: oys.start, ow, nvec: self.g.nvec };
         let ends = &self.g.ends[..self.g.n_ends];
         let band = Band::<E, R2> { rows, oys, runs: self.g.runs, ends, out, red: PhantomData };
-        R2::with_fin(s, self.finish, divs, band);
+        R2::with_finish(s, self.finish, divs, band);
     }
 
     /// Edge mode: folds again the outputs whose windows reach past their row (the flat pass
@@ -411,7 +412,12 @@ impl<E: LaneElem, R: Red> Plane<'_, E, R> {
         let rows = &input[base..base + n * w];
         /// Refold `f` in rows `0..n`, with `T` taps when not 0.
         #[inline(always)]
-        fn each_row<E: LaneElem, R: Red, const T: usize>(rows: &[E], (w, wh, d, n): Dims, f: &Refold, hp: *mut E) {
+        fn each_row<E: LaneElem, R: Reduction, const T: usize>(
+            rows: &[E],
+            (w, wh, d, n): Dims,
+            f: &Refold,
+            hp: *mut E,
+        ) {
             let taps = if T > 0 { T } else { f.n };
             for y in 0..n {
                 // SAFETY: `run` built the refold with `f.n >= 1` taps at `off + t * d < w` for
@@ -529,9 +535,9 @@ struct Band<'a, 'o, E, R> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Red> FinishUser<S> for Band<'_, '_, S::E, R> {
+impl<S: Nests, R: Reduction> FinishUser<S> for Band<'_, '_, S::E, R> {
     #[inline(always)]
-    fn use_finish<F: TypedFinish<S>>(self, s: S, f: F) {
+    fn use_finish<F: Finish<S>>(self, s: S, f: F) {
         let Self { rows: band, oys, runs, ends, out, .. } = self;
         if !runs {
             if !ends.is_empty() {
@@ -607,7 +613,7 @@ struct BandRows<'a, E> {
 /// Output rows `oy..end` of a band (one row, or a run whose window rows slide down one row at a
 /// time, at the reduced rows' pitch) into the band's `out`.
 #[inline(always)]
-fn vrun<S: Nests, R: Red, F: TypedFinish<S>>(
+fn vrun<S: Nests, R: Reduction, F: Finish<S>>(
     s: S,
     f: F,
     b: &BandRows<'_, S::E>,
@@ -636,7 +642,7 @@ fn vrun<S: Nests, R: Red, F: TypedFinish<S>>(
 /// Output rows `oy..end` of a band, a run (as many taps, windows one row apart), row by row
 /// into the band's `out` (reduced rows longer than output rows).
 #[inline(always)]
-fn vrows<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
+fn vrows<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
     s: S,
     f: F,
     b: &BandRows<'_, S::E>,
@@ -661,7 +667,7 @@ fn vrows<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
 /// with divisor offset `foff + v * N` and stored; as whole vectors when `out` has room for them
 /// (the lanes past the run land on later rows, which their own stores overwrite), else exactly.
 #[inline(always)]
-fn vrow<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
+fn vrow<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
     s: S,
     f: F,
     (r0, step, (n, nv), foff): (*const S::E, usize, (usize, usize), usize),
@@ -672,7 +678,7 @@ fn vrow<S: Nests, R: Red, F: TypedFinish<S>, const TY: usize>(
     debug_assert!(n <= out.len());
     // (A function, not a closure: closures do not inherit the ISA's target features.)
     #[inline(always)]
-    fn fold<S: Nests, R: Red, F: TypedFinish<S>>(
+    fn fold<S: Nests, R: Reduction, F: Finish<S>>(
         s: S,
         f: F,
         (r0, step, foff): (*const S::E, usize, usize),

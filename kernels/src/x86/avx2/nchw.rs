@@ -2,16 +2,17 @@
 //! [`crate::separable`] over the 8 `f32` lanes of [`V3`] (shuffle + lane permute for the stride-2
 //! deinterleave, pieced stores for row tails).
 
+use crate::lanes::reduction::Reduction;
 use crate::lanes::{F64, Lanes};
 use crate::problem::{Problem, Reduce};
 use crate::route::Route;
-use crate::separable::{self, Nests, PlaneArgs, Red};
+use crate::separable::{self, Nests, PlaneArgs};
 use core::ops::Range;
 use pulp::x86::V3;
 
 impl Nests for V3 {
     #[inline(always)]
-    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
+    fn plane<R: Reduction, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
         // One out-of-line copy, shared with the AVX-512 level.
         plane_nest::<R, ST, K>(self, args)
     }
@@ -36,7 +37,10 @@ pub(crate) fn window(
 /// The plane nest at AVX2 width (8 lanes), for this level and the AVX-512 one
 /// ([`Nests::plane`]).
 #[inline(never)]
-pub(crate) fn plane_nest<R: Red, const ST: usize, const K: usize>(simd: V3, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
+pub(crate) fn plane_nest<R: Reduction, const ST: usize, const K: usize>(
+    simd: V3,
+    args: PlaneArgs<'_, '_, '_, f32>,
+) -> bool {
     simd.vectorize(
         #[inline(always)]
         || separable::plane_run::<V3, R, ST, K>(simd, args),

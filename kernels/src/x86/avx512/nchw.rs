@@ -3,15 +3,16 @@
 //! deinterleave, mask stores for row tails). 2-D and 1-D maps run the plane nest at AVX2 width
 //! instead ([`Nests::plane`] below: measured faster), 3-D windows and the rest at 16 lanes.
 
+use crate::lanes::reduction::Reduction;
 use crate::problem::{Problem, Reduce};
 use crate::route::Route;
-use crate::separable::{self, Nests, PlaneArgs, Red};
+use crate::separable::{self, Nests, PlaneArgs};
 use core::ops::Range;
 use pulp::x86::V4;
 
 impl Nests for V4 {
     #[inline(always)]
-    fn plane<R: Red, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
+    fn plane<R: Reduction, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
         // The plane nest's loops are shifted and deinterleaving loads of rows in the L1 cache. At
         // 16 lanes every unaligned load splits a cache line, and the 8-lane AVX2 nest measured
         // faster on the suite's 2-D and 1-D maps (Zen 5, `simdpool bench --isa all`: resnet stem

@@ -1,0 +1,383 @@
+//! Reductions and finishes as types, shared by every SIMD family (the channels-first nests,
+//! channels-last windows and global pooling).
+//!
+//! A pooled value is `finish(fold(term(x0), term(x1), ...))` in the portable kernel's order:
+//!
+//! * [`Reduction`] is what each element contributes (`term`: `x`, `|x|`, `x * x`), how a fold
+//!   starts (`first`: `+0.0 + t` for sums, `t` for max) and steps (`comb`), and the value padding
+//!   stands for. The max rule and the plain sum are the two folds; every Lp is a sum of terms.
+//! * [`Finish`] is what happens to a folded vector before it is stored: nothing ([`Keep`]), NaN
+//!   canonicalised ([`Canon`]), a square root ([`Root`]), the general root ([`PowRoot`]), a
+//!   division ([`DivBy`], [`DivTable`], [`DivExact`]).
+//!
+//! Both are types, so a family compiles one loop body per pair with no run-time branch per
+//! vector. [`FinishKind`] is the run-time description a kernel entry builds from the problem's
+//! `Reduce`; [`Reduction::with_finish`] turns it into the finish types that reduction can have, so
+//! no other pair is compiled. An improvement to a reduction or a finish (the exact power-of-two
+//! divisor of [`DivExact`], say) reaches every family that uses it.
+
+use super::{Divisor, LaneElem, Lanes};
+
+/// A fold as a type: the per-element term, the start of a fold and its step, in vector and scalar
+/// form (the scalar form serves the lanes a family folds one by one, with the same bits).
+pub(crate) trait Reduction {
+    /// The value padding stands for, neutral to the fold (`-inf` for max, `+0.0` for sums).
+    fn pad<E: LaneElem>() -> E;
+    /// Whether this is a max (finished by [`Keep`]).
+    const MAX: bool = false;
+    /// Whether the terms are `pow(|x|, p)`: the family raises each element to the plan's
+    /// exponent before [`Reduction::term`] (the channels-first nests when they copy a row, the
+    /// channels-last family per load), with the portable kernel's `pow`.
+    const POWERED: bool = false;
+    /// Whether the channels-first nests compile a copy per suite kernel size (max and average:
+    /// the hot reductions; each copy costs compile time per level and element type).
+    const HOT: bool = false;
+    /// The same reduction for inputs known to hold no NaN (the max without its NaN lanes
+    /// check; sums are their own).
+    type Fast: Reduction;
+    /// The term an input element contributes.
+    fn term<L: Lanes>(l: L, v: L::V) -> L::V;
+    /// A fold's value after its first term (`+0.0 + t` for sums, `t` for max).
+    fn first<L: Lanes>(l: L, t: L::V) -> L::V;
+    /// One fold step.
+    fn comb<L: Lanes>(l: L, a: L::V, b: L::V) -> L::V;
+    /// Scalar [`Reduction::term`].
+    fn term1<E: LaneElem>(x: E) -> E;
+    /// Scalar [`Reduction::first`].
+    fn first1<E: LaneElem>(t: E) -> E;
+    /// Scalar [`Reduction::comb`].
+    fn comb1<E: LaneElem>(a: E, b: E) -> E;
+    /// Runs `user` with the finish `fin` describes, among those this reduction can have (max:
+    /// [`Keep`]; [`Sum`]: a division; [`AbsSum`]: [`Canon`]; [`SquareSum`]: [`Root`];
+    /// [`PowSum`]: [`PowRoot`]), so only those loop bodies are compiled. `div` holds per-output
+    /// divisors for [`FinishKind::Div`]`(None)`.
+    fn with_finish<L: Lanes, U: FinishUser<L>>(l: L, fin: FinishKind<L::E>, div: &[L::E], user: U);
+}
+
+/// Max by the scan rule: `v > best || v.is_nan()` takes `v` (NaN propagates, the first of equal
+/// maxima stays).
+pub(crate) struct MaxRule;
+/// Max over inputs free of NaN: the same values as [`MaxRule`] there, in fewer instructions.
+pub(crate) struct MaxFast;
+/// Plain sum (average).
+pub(crate) struct Sum;
+/// Sum of absolute values (Lp, `p = 1`).
+pub(crate) struct AbsSum;
+/// Sum of squares (Lp, `p = 2`).
+pub(crate) struct SquareSum;
+/// Sum of `pow(|x|, p)` (Lp with any other `p`; see [`Reduction::POWERED`]).
+pub(crate) struct PowSum;
+
+macro_rules! max_reduction {
+    ($t:ty, $comb:ident) => {
+        impl Reduction for $t {
+            const MAX: bool = true;
+            const HOT: bool = true;
+            type Fast = MaxFast;
+            #[inline(always)]
+            fn pad<E: LaneElem>() -> E {
+                E::LOWEST
+            }
+            #[inline(always)]
+            fn term<L: Lanes>(_: L, v: L::V) -> L::V {
+                v
+            }
+            #[inline(always)]
+            fn first<L: Lanes>(_: L, t: L::V) -> L::V {
+                t
+            }
+            #[inline(always)]
+            fn comb<L: Lanes>(l: L, a: L::V, b: L::V) -> L::V {
+                l.$comb(a, b)
+            }
+            #[inline(always)]
+            fn term1<E: LaneElem>(x: E) -> E {
+                x
+            }
+            #[inline(always)]
+            fn first1<E: LaneElem>(t: E) -> E {
+                t
+            }
+            #[inline(always)]
+            fn comb1<E: LaneElem>(a: E, b: E) -> E {
+                if b > a || b.is_nan() { b } else { a }
+            }
+            #[inline(always)]
+            fn with_finish<L: Lanes, U: FinishUser<L>>(l: L, _: FinishKind<L::E>, _: &[L::E], user: U) {
+                user.use_finish(l, Keep)
+            }
+        }
+    };
+}
+
+max_reduction!(MaxRule, max_rule);
+max_reduction!(MaxFast, max_fast);
+
+macro_rules! sum_reduction {
+    ($t:ty, hot: $hot:expr, powered: $pow:expr, |$l:ident, $v:ident| $term:expr, |$x:ident| $term1:expr,
+     |$fl:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
+        impl Reduction for $t {
+            const HOT: bool = $hot;
+            const POWERED: bool = $pow;
+            type Fast = $t;
+            #[inline(always)]
+            fn pad<E: LaneElem>() -> E {
+                E::ZERO
+            }
+            #[inline(always)]
+            fn term<L: Lanes>($l: L, $v: L::V) -> L::V {
+                $term
+            }
+            #[inline(always)]
+            fn first<L: Lanes>(l: L, t: L::V) -> L::V {
+                l.add(l.zero(), t)
+            }
+            #[inline(always)]
+            fn comb<L: Lanes>(l: L, a: L::V, b: L::V) -> L::V {
+                l.add(a, b)
+            }
+            #[inline(always)]
+            fn term1<E: LaneElem>($x: E) -> E {
+                $term1
+            }
+            #[inline(always)]
+            fn first1<E: LaneElem>(t: E) -> E {
+                E::ZERO + t
+            }
+            #[inline(always)]
+            fn comb1<E: LaneElem>(a: E, b: E) -> E {
+                a + b
+            }
+            #[inline(always)]
+            fn with_finish<L: Lanes, U: FinishUser<L>>($fl: L, $fin: FinishKind<L::E>, $div: &[L::E], $user: U) {
+                $with
+            }
+        }
+    };
+}
+
+sum_reduction!(Sum, hot: true, powered: false, |_l, v| v, |x| x, |l, fin, div, user| match fin {
+    FinishKind::Div(Some(d)) => user.use_finish(l, DivBy(l.splat(d))),
+    _ => user.use_finish(l, DivTable(div)),
+});
+sum_reduction!(AbsSum, hot: false, powered: false, |l, v| l.abs(v), |x| x.abs(), |l, _fin, _div, user| {
+    user.use_finish(l, Canon)
+});
+sum_reduction!(SquareSum, hot: false, powered: false, |l, v| l.mul(v, v), |x| x * x, |l, _fin, _div, user| {
+    user.use_finish(l, Root)
+});
+// The family has raised `|x|` to `p` already: the term is the element itself.
+sum_reduction!(PowSum, hot: false, powered: true, |_l, v| v, |x| x, |l, fin, _div, user| match fin {
+    FinishKind::Pow(e) => user.use_finish(l, PowRoot(L::E::lp_root_exponent(e))),
+    _ => unreachable!("PowSum is finished by FinishKind::Pow"),
+});
+
+/// What happens to a window's folded value before it is stored, as a value: the plan's
+/// reduction maps to one, and [`Reduction::with_finish`] turns it into a [`Finish`] type.
+#[derive(Clone, Copy)]
+pub(crate) enum FinishKind<E> {
+    /// Max: the selected element, untouched.
+    None,
+    /// Lp with `p = 1`: the sum, NaN canonicalised.
+    Sum,
+    /// Average: divided by the override or the per-output divisors, NaN canonicalised.
+    Div(Option<E>),
+    /// Lp with `p = 2`: square root, NaN canonicalised.
+    Sqrt,
+    /// Lp with a general exponent `p`: the terms are `pow(|x|, p)` (see [`PowSum`]), the result `pow(sum, 1 / p)`, NaN canonicalised:
+    /// the portable kernel's functions and conversions ([`LaneElem`]), element by element.
+    Pow(f64),
+}
+
+/// The code that runs once the finish is known: see [`Reduction::with_finish`], which picks among the
+/// finishes its reduction can have, so no other combination is compiled.
+pub(crate) trait FinishUser<L: Lanes> {
+    /// Runs with finish `f`.
+    fn use_finish<F: Finish<L>>(self, l: L, f: F);
+}
+
+/// What happens to a folded window vector before it is stored: [`FinishKind`] as a type, so the
+/// vector loops are specialised to it.
+pub(crate) trait Finish<L: Lanes>: Copy {
+    /// The finished values of outputs `off..off + N` of the row.
+    fn apply(self, l: L, x: L::V, off: usize) -> L::V;
+    /// [`Finish::apply`] without its bounds check, for loops that checked their whole range once.
+    ///
+    /// # Safety
+    /// [`Finish::covers`]`(off + N)` must hold.
+    #[inline(always)]
+    unsafe fn apply_unchecked(self, l: L, x: L::V, off: usize) -> L::V {
+        self.apply(l, x, off)
+    }
+    /// [`Finish::apply`] to `B` vectors of one output (channels-last: a pixel's channels).
+    #[inline(always)]
+    fn apply_all<const B: usize>(self, l: L, mut xs: [L::V; B]) -> [L::V; B] {
+        // Loops, not `map` with a closure: a closure is not `inline(always)`, and compiled
+        // outside the kernel it loses the token's target features.
+        for x in &mut xs {
+            *x = self.apply(l, *x, 0);
+        }
+        xs
+    }
+    /// Whether outputs `0..end` have what the finish needs (their divisors).
+    #[inline(always)]
+    fn covers(self, _end: usize) -> bool {
+        true
+    }
+    /// Whether [`Finish::apply`] returns its input unchanged (families skip a finishing pass).
+    const IDENTITY: bool = false;
+}
+
+/// A finish that may depend on each output's element count (averages without a divisor
+/// override): what families that finish one output per vector group (channels-last pixels)
+/// hold, turned into each output's [`Finish`] by [`PerOutput::each`].
+pub(crate) trait PerOutput<L: Lanes>: Copy {
+    /// The finish of one output.
+    type Each: Finish<L>;
+    /// Whether [`PerOutput::each`] depends on the count (else families build it once).
+    const COUNTED: bool = false;
+    /// The finish of an output of `count` elements.
+    fn each(self, count: usize) -> Self::Each;
+}
+
+macro_rules! fixed_per_output {
+    ($($t:ty),*) => {$(
+        impl<L: Lanes> PerOutput<L> for $t {
+            type Each = Self;
+            #[inline(always)]
+            fn each(self, _count: usize) -> Self {
+                self
+            }
+        }
+    )*};
+}
+fixed_per_output!(Keep, Canon, Root, PowRoot<L::E>);
+
+/// Max: the selected element.
+#[derive(Clone, Copy)]
+pub(crate) struct Keep;
+/// Lp with `p = 1`: the sum, NaN canonicalised.
+#[derive(Clone, Copy)]
+pub(crate) struct Canon;
+/// Lp with `p = 2`: the square root, NaN canonicalised.
+#[derive(Clone, Copy)]
+pub(crate) struct Root;
+/// Average with a divisor override.
+#[derive(Clone, Copy)]
+pub(crate) struct DivBy<V>(pub(crate) V);
+/// Lp with a general exponent: `pow(sum, 1 / p)` per lane (the exponent as [`LaneElem`]
+/// converts it), NaN canonicalised.
+#[derive(Clone, Copy)]
+pub(crate) struct PowRoot<E>(pub(crate) E);
+/// Average by per-output divisors.
+#[derive(Clone, Copy)]
+pub(crate) struct DivTable<'a, E>(pub(crate) &'a [E]);
+/// Average of one output per vector lane group (channels-last pixels, global planes), by its
+/// [`Divisor`], for sums folded from their first term instead of from `+0.0`:
+/// `canonical_nan((x + 0.0) / d)` per lane, the division as an exact multiply when `d` is a
+/// power of two. The `+ 0.0` turns a `-0.0` sum into the canonical `+0.0` and leaves every other
+/// value unchanged, so it is also right for sums folded from `+0.0`.
+#[derive(Clone, Copy)]
+pub(crate) struct DivExact<E>(pub(crate) Divisor<E>);
+
+impl<E: LaneElem> DivExact<E> {
+    /// Division by `d` (the portable kernel's conversion from `i64`).
+    #[inline(always)]
+    pub(crate) fn new(d: i64) -> Self {
+        DivExact(Divisor::new(E::from_i64(d)))
+    }
+}
+
+/// The average's [`PerOutput`]: [`DivExact`] by the override when there is one, else by each
+/// output's element count.
+#[derive(Clone, Copy)]
+pub(crate) struct Mean {
+    /// The divisor override.
+    pub(crate) over: Option<i64>,
+}
+
+impl<L: Lanes> PerOutput<L> for Mean {
+    type Each = DivExact<L::E>;
+    const COUNTED: bool = true;
+    #[inline(always)]
+    fn each(self, count: usize) -> DivExact<L::E> {
+        DivExact::new(self.over.unwrap_or(count as i64))
+    }
+}
+
+impl<L: Lanes> Finish<L> for Keep {
+    const IDENTITY: bool = true;
+    #[inline(always)]
+    fn apply(self, _: L, x: L::V, _: usize) -> L::V {
+        x
+    }
+}
+impl<L: Lanes> Finish<L> for Canon {
+    #[inline(always)]
+    fn apply(self, l: L, x: L::V, _: usize) -> L::V {
+        l.canonical_nan(x)
+    }
+}
+impl<L: Lanes> Finish<L> for Root {
+    #[inline(always)]
+    fn apply(self, l: L, x: L::V, _: usize) -> L::V {
+        l.canonical_nan(l.sqrt(x))
+    }
+}
+impl<L: Lanes> Finish<L> for DivBy<L::V> {
+    #[inline(always)]
+    fn apply(self, l: L, x: L::V, _: usize) -> L::V {
+        l.canonical_nan(l.div(x, self.0))
+    }
+}
+impl<L: Lanes> Finish<L> for PowRoot<L::E> {
+    #[inline(always)]
+    fn apply(self, l: L, x: L::V, _: usize) -> L::V {
+        let mut lanes = [L::E::ZERO; 16];
+        let buf = &mut lanes[..L::N];
+        // SAFETY: `buf` holds N elements (N <= 16), for this store and the load below.
+        unsafe { l.store(buf.as_mut_ptr(), x) };
+        for v in buf.iter_mut() {
+            *v = L::E::pow(*v, self.0).canon();
+        }
+        // SAFETY: as above.
+        unsafe { l.load(buf.as_ptr()) }
+    }
+}
+impl<L: Lanes> Finish<L> for DivTable<'_, L::E> {
+    #[inline(always)]
+    fn apply(self, l: L, x: L::V, off: usize) -> L::V {
+        let d = &self.0[off..off + L::N];
+        // SAFETY: `d` holds N floats.
+        l.canonical_nan(l.div(x, unsafe { l.load(d.as_ptr()) }))
+    }
+    #[inline(always)]
+    unsafe fn apply_unchecked(self, l: L, x: L::V, off: usize) -> L::V {
+        debug_assert!(off + L::N <= self.0.len());
+        // SAFETY: the caller guarantees `covers(off + N)`: the table holds `off + N` divisors.
+        l.canonical_nan(l.div(x, unsafe { l.load(self.0.as_ptr().add(off)) }))
+    }
+    #[inline(always)]
+    fn covers(self, end: usize) -> bool {
+        end <= self.0.len()
+    }
+}
+impl<L: Lanes> Finish<L> for DivExact<L::E> {
+    #[inline(always)]
+    fn apply_all<const B: usize>(self, l: L, mut xs: [L::V; B]) -> [L::V; B] {
+        // One splat and one test of the kind for all `B` vectors.
+        let (by, pow2) = self.0.parts();
+        let (d, zero) = (l.splat(by), l.zero());
+        for x in &mut xs {
+            let y = l.add(*x, zero);
+            *x = l.canonical_nan(if pow2 { l.mul(y, d) } else { l.div(y, d) });
+        }
+        xs
+    }
+    #[inline(always)]
+    fn apply(self, l: L, x: L::V, _: usize) -> L::V {
+        let (by, pow2) = self.0.parts();
+        let x = l.add(x, l.zero());
+        l.canonical_nan(if pow2 { l.mul(x, l.splat(by)) } else { l.div(x, l.splat(by)) })
+    }
+}
