@@ -28,6 +28,7 @@ use super::{LaneElem, Lanes};
 use crate::policy::{STRIP, slide_len};
 use crate::problem::{LpPower, Problem, Reduce};
 use core::array::from_fn;
+use core::marker::PhantomData;
 use core::ops::Range;
 
 /// One row's window shape, shared by all its output pixels except for the width taps, and the
@@ -75,54 +76,82 @@ impl Win {
     }
 }
 
-/// A channels-last windowed job, runnable inside a token's `vectorize` (which enables the ISA's
-/// target features for everything inlined into it).
-pub(crate) struct Job<'a, 'p, L: Lanes, const P: usize, const B: usize> {
+/// The channels-last windowed kernel for one level (`P` pixels by `B` channel vectors per
+/// block): picks the reduction and finish types and runs each pair in its own call of the
+/// token's `vectorize`, so each pair is its own function (its register allocation and code
+/// layout do not depend on the other pairs). The caller has checked the buffers with
+/// [`Problem::check`].
+#[inline(always)]
+pub(crate) fn window<L: Lanes, const P: usize, const B: usize>(
+    l: L,
+    p: &Problem<'_>,
+    red: &Reduce,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    let one = L::E::ONE;
+    match *red {
+        Reduce::Max => l.vectorize(Rows::<L, MaxRule, Keep, P, B>::new(l, p, Keep, one, input, output, rows)),
+        Reduce::Avg { divisor_override } => {
+            let fin = Mean { over: divisor_override };
+            l.vectorize(Rows::<L, Sum, Mean, P, B>::new(l, p, fin, one, input, output, rows))
+        }
+        Reduce::Lp(LpPower::One) => {
+            l.vectorize(Rows::<L, AbsSum, Canon, P, B>::new(l, p, Canon, one, input, output, rows))
+        }
+        Reduce::Lp(LpPower::Two) => {
+            l.vectorize(Rows::<L, SquareSum, Root, P, B>::new(l, p, Root, one, input, output, rows))
+        }
+        Reduce::Lp(LpPower::General(e)) => {
+            // The portable kernel's check and conversions, so the same `powf` calls.
+            assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
+            let (pw, root) = (L::E::from_f64(e), L::E::lp_root_exponent(e));
+            let fin = PowRoot(root);
+            l.vectorize(Rows::<L, PowSum, PowRoot<L::E>, P, B>::new(l, p, fin, pw, input, output, rows))
+        }
+    }
+}
+
+/// Rows `rows` of a channels-last problem by reduction `R` and finish `F`, runnable inside a
+/// token's `vectorize` (which enables the level's target features for everything inlined into
+/// it).
+struct Rows<'a, 'p, L: Lanes, R, F, const P: usize, const B: usize> {
     l: L,
     p: &'a Problem<'p>,
-    red: &'a Reduce,
+    fin: F,
+    /// The general Lp power (unused by the other reductions).
+    pw: L::E,
     input: &'a [L::E],
     output: &'a mut [L::E],
     rows: Range<usize>,
+    red: PhantomData<R>,
 }
 
-impl<'a, 'p, L: Lanes, const P: usize, const B: usize> Job<'a, 'p, L, P, B> {
-    /// A job over `rows`; the caller has checked the buffers with [`Problem::check`].
-    pub(crate) fn new(
+impl<'a, 'p, L: Lanes, R, F, const P: usize, const B: usize> Rows<'a, 'p, L, R, F, P, B> {
+    #[inline(always)]
+    fn new(
         l: L,
         p: &'a Problem<'p>,
-        red: &'a Reduce,
+        fin: F,
+        pw: L::E,
         input: &'a [L::E],
         output: &'a mut [L::E],
         rows: Range<usize>,
     ) -> Self {
-        Job { l, p, red, input, output, rows }
+        Rows { l, p, fin, pw, input, output, rows, red: PhantomData }
     }
 }
 
-impl<L: Lanes, const P: usize, const B: usize> pulp::NullaryFnOnce for Job<'_, '_, L, P, B> {
+impl<L: Lanes, R: Reduction, F: PerOutput<L>, const P: usize, const B: usize> pulp::NullaryFnOnce
+    for Rows<'_, '_, L, R, F, P, B>
+{
     type Output = ();
 
     #[inline(always)]
     fn call(self) {
-        let Job { l, p, red, input, output, rows } = self;
-        // The reduction and its finish as types: one loop body per pair.
-        let one = L::E::ONE;
-        match *red {
-            Reduce::Max => pool_rows::<L, P, B, MaxRule, Keep>(l, p, Keep, one, input, output, rows),
-            Reduce::Avg { divisor_override } => {
-                let fin = Mean { over: divisor_override };
-                pool_rows::<L, P, B, Sum, Mean>(l, p, fin, one, input, output, rows)
-            }
-            Reduce::Lp(LpPower::One) => pool_rows::<L, P, B, AbsSum, Canon>(l, p, Canon, one, input, output, rows),
-            Reduce::Lp(LpPower::Two) => pool_rows::<L, P, B, SquareSum, Root>(l, p, Root, one, input, output, rows),
-            Reduce::Lp(LpPower::General(e)) => {
-                // The portable kernel's check and conversions, so the same `powf` calls.
-                assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
-                let (pw, root) = (L::E::from_f64(e), L::E::lp_root_exponent(e));
-                pool_rows::<L, P, B, PowSum, PowRoot<L::E>>(l, p, PowRoot(root), pw, input, output, rows)
-            }
-        }
+        let Rows { l, p, fin, pw, input, output, rows, .. } = self;
+        pool_rows::<L, P, B, R, F>(l, p, fin, pw, input, output, rows)
     }
 }
 

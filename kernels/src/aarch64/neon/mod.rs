@@ -4,8 +4,7 @@ mod lanes;
 mod nchw;
 mod nhwc;
 
-use crate::lanes::nhwc::Job;
-use crate::lanes::{F64, Lanes};
+use crate::lanes::F64;
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
 use crate::route::{Families, Route, SeparableLanes};
@@ -117,7 +116,7 @@ pub(crate) fn window_f64(
         (Layout::ChannelsLast, _) => {
             p.check(input.len(), output.len(), &rows);
             let l = F64(simd);
-            l.vectorize(Job::<F64<Neon>, 2, 4>::new(l, p, red, input, output, rows))
+            crate::lanes::nhwc::window::<F64<Neon>, 2, 4>(l, p, red, input, output, rows)
         }
         (Layout::ChannelsFirst, route) => nchw::window_f64(simd, p, red, route, input, output, rows),
     }

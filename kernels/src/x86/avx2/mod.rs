@@ -7,8 +7,7 @@ pub(crate) use nchw::{plane_nest, window_f64 as window_f64_channels_first};
 pub(crate) mod nhwc;
 pub(crate) mod transpose;
 
-use crate::lanes::nhwc::Job;
-use crate::lanes::{F64, Lanes};
+use crate::lanes::F64;
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
 use crate::route::{Families, Route, SeparableLanes};
@@ -120,7 +119,7 @@ pub(crate) fn window_f64(
         (Layout::ChannelsLast, _) => {
             p.check(input.len(), output.len(), &rows);
             let l = F64(simd);
-            l.vectorize(Job::<F64<V3>, 1, 4>::new(l, p, red, input, output, rows))
+            crate::lanes::nhwc::window::<F64<V3>, 1, 4>(l, p, red, input, output, rows)
         }
         (Layout::ChannelsFirst, route) => nchw::window_f64(simd, p, red, route, input, output, rows),
     }

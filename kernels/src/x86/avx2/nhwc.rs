@@ -1,7 +1,6 @@
 //! Channels-last windowed f32 kernels for AVX2: the lane-generic kernel of
 //! [`crate::lanes::nhwc`] at 8 lanes, blocked 1 pixel x 4 vectors.
 
-use crate::lanes::nhwc::Job;
 use crate::problem::{Problem, Reduce};
 use core::ops::Range;
 use pulp::x86::V3;
@@ -9,5 +8,5 @@ use pulp::x86::V3;
 /// Channels-last windowed and adaptive f32 pooling (see [`crate::WindowFn`]).
 pub(crate) fn window(simd: V3, p: &Problem<'_>, red: &Reduce, input: &[f32], output: &mut [f32], rows: Range<usize>) {
     p.check(input.len(), output.len(), &rows);
-    simd.vectorize(Job::<V3, 1, 4>::new(simd, p, red, input, output, rows))
+    crate::lanes::nhwc::window::<V3, 1, 4>(simd, p, red, input, output, rows)
 }

@@ -4,8 +4,7 @@ mod lanes;
 mod nchw;
 mod nhwc;
 
-use crate::lanes::nhwc::Job;
-use crate::lanes::{F64, Lanes};
+use crate::lanes::F64;
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
 use crate::route::{Families, Route, SeparableLanes};
@@ -140,7 +139,7 @@ pub(crate) fn window_f64(
         (Layout::ChannelsLast, _) => {
             p.check(input.len(), output.len(), &rows);
             let l = F64(simd);
-            l.vectorize(Job::<F64<V4>, 1, 4>::new(l, p, red, input, output, rows))
+            crate::lanes::nhwc::window::<F64<V4>, 1, 4>(l, p, red, input, output, rows)
         }
         // The AVX2 level's 4-lane nests, with the AVX-512 features on: within 4% of 8 lanes on the
         // suite's f64 layer, and one instantiation of the nests instead of two (build time).
