@@ -142,7 +142,7 @@ fn global_takes_global_ops_and_blocks_take_large_channels_last_planes() {
 }
 
 #[test]
-fn f64_takes_the_separable_lanes_argmax_and_global_routes() {
+fn f64_takes_every_simd_route() {
     for isa in Isa::available() {
         let max = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]));
         check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Lanes, false);
@@ -156,13 +156,15 @@ fn f64_takes_the_separable_lanes_argmax_and_global_routes() {
             Route::Lean,
             false,
         );
-        // Small planes with irregular x windows: the f32 transposed route's groups, which f64
-        // does not have; the general nest takes them.
-        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::General, false);
+        // Small planes with irregular x windows: transposed groups, as for f32.
+        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::Transposed, false);
+        check::<f64>(&PoolOp::AdaptiveAvg(vec![5, 3]), &nchw(&[2, 9, 8, 8]), isa, Route::Transposed, false);
+        // Planes too large for the groups: the general nest.
+        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 2, 100, 100]), isa, Route::General, false);
         check::<f64>(&max, &nchw(&[1, 4, 12, 12]), isa, Route::Argmax, true);
         check::<f64>(&max, &nhwc(&[1, 12, 12, 19]), isa, Route::Argmax, true);
-        // Small irregular planes: no f64 transposed route, the argmax family takes them.
-        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::Argmax, true);
+        // Small irregular planes with indices: transposed groups through the argmax family.
+        check::<f64>(&PoolOp::AdaptiveMax(vec![7, 7]), &nchw(&[1, 16, 10, 10]), isa, Route::Transposed, true);
         check::<f64>(&PoolOp::GlobalMax, &nchw(&[2, 5, 11, 13]), isa, Route::Global, false);
         check::<f64>(&PoolOp::GlobalAvg, &nchw(&[1, 3, 8, 8]), isa, Route::Global, false);
         check::<f64>(&PoolOp::GlobalAvg, &nhwc(&[2, 5, 7, 11]), isa, Route::Global, false);

@@ -39,6 +39,10 @@ pub(crate) trait LaneElem:
     fn canon(self) -> Self;
     /// An integer divisor converted as the portable kernel converts it (`d as f32` / `as f64`).
     fn from_i64(d: i64) -> Self;
+    /// A value whose low 32 bits are `i` (a bit pattern carried through a transpose).
+    fn from_index_bits(i: u32) -> Self;
+    /// The low 32 bits of the value's bit pattern ([`LaneElem::from_index_bits`] inverted).
+    fn index_bits(self) -> u32;
     /// An Lp exponent converted as the portable kernel converts it.
     fn from_f64(x: f64) -> Self;
     /// The Lp root's exponent `1 / p` as the portable kernel computes it.
@@ -67,6 +71,14 @@ impl LaneElem for f32 {
     #[inline(always)]
     fn from_i64(d: i64) -> f32 {
         d as f32
+    }
+    #[inline(always)]
+    fn from_index_bits(i: u32) -> f32 {
+        f32::from_bits(i)
+    }
+    #[inline(always)]
+    fn index_bits(self) -> u32 {
+        self.to_bits()
     }
     #[inline(always)]
     fn from_f64(x: f64) -> f32 {
@@ -104,6 +116,14 @@ impl LaneElem for f64 {
     #[inline(always)]
     fn from_i64(d: i64) -> f64 {
         d as f64
+    }
+    #[inline(always)]
+    fn from_index_bits(i: u32) -> f64 {
+        f64::from_bits(u64::from(i))
+    }
+    #[inline(always)]
+    fn index_bits(self) -> u32 {
+        self.to_bits() as u32
     }
     #[inline(always)]
     fn from_f64(x: f64) -> f64 {

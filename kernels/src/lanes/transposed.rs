@@ -17,18 +17,19 @@
 //! of 10x10 to 7x7, went from 74 µs on the channels-first argmax kernel (per-output gathers) to
 //! 33 µs (AVX-512 level, docs/design-argmax.md; the channels-last layout itself takes 10.7 µs).
 
-use crate::lanes::Lanes;
+use crate::lanes::{LaneElem, Lanes};
 use crate::problem::{Layout, Problem, Reduce};
 use core::ops::Range;
 
 /// Planes per group, at most.
 const GROUP: usize = 64;
-/// Floats in each scratch buffer (input and output): 32 KB, in L1 while the group is pooled.
+/// Elements in each scratch buffer (input and output): 32 KB of `f32` (64 KB of `f64`), in L1 or
+/// L2 while the group is pooled.
 const SCRATCH: usize = 8192;
 
-/// A window kernel of one layout (the shape of [`crate::WindowFn`] for `f32`), holding its level.
-pub(crate) trait Kernel: Fn(&Problem<'_>, &Reduce, &[f32], &mut [f32], Range<usize>) {}
-impl<F: Fn(&Problem<'_>, &Reduce, &[f32], &mut [f32], Range<usize>)> Kernel for F {}
+/// A window kernel of one layout (the shape of [`crate::WindowFn`] for `E`), holding its level.
+pub(crate) trait Kernel<E>: Fn(&Problem<'_>, &Reduce, &[E], &mut [E], Range<usize>) {}
+impl<E, F: Fn(&Problem<'_>, &Reduce, &[E], &mut [E], Range<usize>)> Kernel<E> for F {}
 
 /// Planes per group for `p`, or `None` when the channels-first nest should run `p` itself: the
 /// x windows are regular with a stride of 1, 2 or 4 (the nest's vector horizontal pass), or
@@ -48,7 +49,7 @@ pub(crate) fn group(p: &Problem<'_>) -> Option<usize> {
 
 /// `dst[c * rows + r] = src[r * cols + c]`: the `rows x cols` matrix `src`, transposed.
 #[inline(always)]
-fn transpose<V: Lanes<E = f32>>(v: V, src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+fn transpose<V: Lanes>(v: V, src: &[V::E], rows: usize, cols: usize, dst: &mut [V::E]) {
     assert!(src.len() == rows * cols && dst.len() == rows * cols);
     let (r8, c8) = (rows / 8 * 8, cols / 8 * 8);
     let (sp, dp) = (src.as_ptr(), dst.as_mut_ptr());
@@ -109,12 +110,12 @@ impl Cut {
 /// through `first`. Transposes use `v`'s 8x8 blocks ([`Lanes::transpose8`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn pool_groups<V: Lanes<E = f32>, F: Kernel, L: Kernel>(
+pub(crate) fn pool_groups<V: Lanes, F: Kernel<V::E>, L: Kernel<V::E>>(
     v: V,
     p: &Problem<'_>,
     red: &Reduce,
-    input: &[f32],
-    output: &mut [f32],
+    input: &[V::E],
+    output: &mut [V::E],
     rows: Range<usize>,
     g: usize,
     first: F,
@@ -127,8 +128,8 @@ pub(crate) fn pool_groups<V: Lanes<E = f32>, F: Kernel, L: Kernel>(
     if cut.head > rows.start {
         first(p, red, input, out_head, rows.start..cut.head);
     }
-    let mut xs = [0.0f32; SCRATCH];
-    let mut ys = [0.0f32; SCRATCH];
+    let mut xs = [V::E::ZERO; SCRATCH];
+    let mut ys = [V::E::ZERO; SCRATCH];
     for (k, out) in out_body.chunks_mut(g * op).enumerate() {
         let (pl, n) = (cut.plane0 + k * g, out.len() / op);
         let sub = Problem::new(Layout::ChannelsLast, 1, n, *p.axes()).expect("a group is smaller than the problem");
@@ -142,9 +143,9 @@ pub(crate) fn pool_groups<V: Lanes<E = f32>, F: Kernel, L: Kernel>(
     }
 }
 
-/// An argmax kernel of one layout (the shape of [`crate::ArgmaxFn`] for `f32`), holding its level.
-pub(crate) trait ArgKernel: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>) {}
-impl<F: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>)> ArgKernel for F {}
+/// An argmax kernel of one layout (the shape of [`crate::ArgmaxFn`] for `E`), holding its level.
+pub(crate) trait ArgKernel<E>: Fn(&Problem<'_>, &[E], &mut [E], &mut [i64], Range<usize>) {}
+impl<E, F: Fn(&Problem<'_>, &[E], &mut [E], &mut [i64], Range<usize>)> ArgKernel<E> for F {}
 
 /// [`pool_groups`] for max with indices: the channels-last argmax kernel pools each transposed group, and
 /// its values and indices are transposed back. Indices count positions inside a plane, the same
@@ -152,11 +153,11 @@ impl<F: Fn(&Problem<'_>, &[f32], &mut [f32], &mut [i64], Range<usize>)> ArgKerne
 /// (window rows top to bottom, each left to right), so the selected element is the same.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn pool_groups_argmax<V: Lanes<E = f32>, F: ArgKernel, L: ArgKernel>(
+pub(crate) fn pool_groups_argmax<V: Lanes, F: ArgKernel<V::E>, L: ArgKernel<V::E>>(
     v: V,
     p: &Problem<'_>,
-    input: &[f32],
-    output: &mut [f32],
+    input: &[V::E],
+    output: &mut [V::E],
     indices: &mut [i64],
     rows: Range<usize>,
     g: usize,
@@ -172,8 +173,8 @@ pub(crate) fn pool_groups_argmax<V: Lanes<E = f32>, F: ArgKernel, L: ArgKernel>(
     if cut.head > rows.start {
         first(p, input, out_head, idx_head, rows.start..cut.head);
     }
-    let mut xs = [0.0f32; SCRATCH];
-    let mut ys = [0.0f32; SCRATCH];
+    let mut xs = [V::E::ZERO; SCRATCH];
+    let mut ys = [V::E::ZERO; SCRATCH];
     let mut is = [0i64; SCRATCH];
     for (k, (out, idx)) in out_body.chunks_mut(g * op).zip(idx_body.chunks_mut(g * op)).enumerate() {
         let (pl, n) = (cut.plane0 + k * g, out.len() / op);
@@ -185,17 +186,17 @@ pub(crate) fn pool_groups_argmax<V: Lanes<E = f32>, F: ArgKernel, L: ArgKernel>(
             last(&sub, xg, yg, is, 0..cut.per_plane);
             transpose(v, yg, op, n, out);
         }
-        // The indices go back through the same f32 transpose as bit patterns (a transpose only
-        // moves bits): they are below 2^31 (the argmax kernels take planes of at most i32::MAX
-        // elements, and a group's planes fit the scratch), so the low 32 bits hold them whole.
-        // Both scratch buffers are free again, and each holds n * op floats (`group`).
+        // The indices go back through the same transpose as bit patterns of the element type (a
+        // transpose only moves bits): they are below 2^31 (the argmax kernels take planes of at
+        // most i32::MAX elements, and a group's planes fit the scratch), so 32 bits hold them
+        // whole. Both scratch buffers are free again, and each holds n * op elements (`group`).
         let (bits, back) = (&mut xs[..n * op], &mut ys[..n * op]);
-        for (b32, &i) in bits.iter_mut().zip(is.iter()) {
-            *b32 = f32::from_bits(i as u32);
+        for (b, &i) in bits.iter_mut().zip(is.iter()) {
+            *b = V::E::from_index_bits(i as u32);
         }
         transpose(v, bits, op, n, back);
         for (v, y) in idx.iter_mut().zip(back.iter()) {
-            *v = i64::from(y.to_bits());
+            *v = i64::from(y.index_bits());
         }
     }
     if rows.end > cut.body_end {

@@ -90,18 +90,14 @@ pub(crate) fn global_f32(
     crate::lanes::global::entry::<_, 16>(simd, p, red, input, output, rows)
 }
 
-/// The families with `f64` kernels at this level (the others run the portable kernels): the
-/// separable nests at 2 lanes.
-pub(crate) const FAMILIES_F64: Families = Families {
-    separable: Some(SeparableLanes { plane: 2, nests: 2 }),
-    lanes: true,
-    argmax: true,
-    global: true,
-    ..Families::NONE
-};
+/// The families with `f64` kernels at this level: every family, the separable nests at 2 lanes.
+pub(crate) const FAMILIES_F64: Families = Families::all(SEPARABLE_F64);
+
+/// The `f64` separable nests' widths at this level.
+const SEPARABLE_F64: SeparableLanes = SeparableLanes { plane: 2, nests: 2 };
 
 /// Windowed and adaptive f64 pooling on `route` (the plan's): channels-first on the separable
-/// nests, channels-last on the lanes.
+/// nests or transposed groups, channels-last on the lanes.
 pub(crate) fn window_f64(
     simd: Neon,
     p: &Problem<'_>,
@@ -118,11 +114,30 @@ pub(crate) fn window_f64(
             let l = F64(simd);
             crate::lanes::nhwc::window::<F64<Neon>, 2, 4>(l, p, red, input, output, rows)
         }
+        (Layout::ChannelsFirst, Route::Transposed) => match crate::route::transposed_group(p) {
+            Some(g) => crate::lanes::transposed::pool_groups(
+                F64(simd),
+                p,
+                red,
+                input,
+                output,
+                rows,
+                g,
+                |p: &Problem<'_>, red: &Reduce, i: &[f64], o: &mut [f64], r: Range<usize>| {
+                    nchw::window_f64(simd, p, red, separable::route(SEPARABLE_F64, p, red), i, o, r)
+                },
+                |p: &Problem<'_>, red: &Reduce, i: &[f64], o: &mut [f64], r: Range<usize>| {
+                    crate::lanes::nhwc::window::<F64<Neon>, 2, 4>(F64(simd), p, red, i, o, r)
+                },
+            ),
+            None => nchw::window_f64(simd, p, red, separable::route(SEPARABLE_F64, p, red), input, output, rows),
+        },
         (Layout::ChannelsFirst, route) => nchw::window_f64(simd, p, red, route, input, output, rows),
     }
 }
 
-/// f64 max pooling with indices: the argmax family at this level's `f64` lanes.
+/// f64 max pooling with indices on `route`: the argmax family at this level's `f64` lanes, or
+/// transposed groups of small channels-first planes.
 pub(crate) fn argmax_f64(
     simd: Neon,
     p: &Problem<'_>,
@@ -132,9 +147,17 @@ pub(crate) fn argmax_f64(
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    match route {
-        Route::Portable => portable::argmax(p, input, output, indices, rows),
-        _ => crate::lanes::argmax::entry(F64(simd), p, input, output, indices, rows),
+    let kernel = |p: &Problem<'_>, i: &[f64], o: &mut [f64], x: &mut [i64], r: Range<usize>| {
+        crate::lanes::argmax::entry(F64(simd), p, i, o, x, r)
+    };
+    // The groups are sized only on the route that uses them.
+    let group = if route == Route::Transposed { crate::route::transposed_group(p) } else { None };
+    match (route, group) {
+        (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
+        (Route::Transposed, Some(g)) => {
+            crate::lanes::transposed::pool_groups_argmax(F64(simd), p, input, output, indices, rows, g, kernel, kernel)
+        }
+        _ => kernel(p, input, output, indices, rows),
     }
 }
 

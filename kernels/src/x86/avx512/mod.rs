@@ -113,15 +113,8 @@ pub(crate) fn global_f32(
     )
 }
 
-/// The families with `f64` kernels at this level (the others run the portable kernels): the
-/// separable nests of the AVX2 level, at 4 lanes (see [`window_f64`]).
-pub(crate) const FAMILIES_F64: Families = Families {
-    separable: Some(SeparableLanes { plane: 4, nests: 4 }),
-    lanes: true,
-    argmax: true,
-    global: true,
-    ..Families::NONE
-};
+/// The families with `f64` kernels at this level: every family, the separable nests of the AVX2 level at 4 lanes (see [`window_f64`]).
+pub(crate) const FAMILIES_F64: Families = Families::all(SeparableLanes { plane: 4, nests: 4 });
 
 /// Windowed and adaptive f64 pooling on `route` (the plan's): channels-first on the separable
 /// nests, channels-last on the lanes.
@@ -149,7 +142,8 @@ pub(crate) fn window_f64(
     }
 }
 
-/// f64 max pooling with indices: the argmax family at this level's `f64` lanes.
+/// f64 max pooling with indices on `route`: the argmax family at this level's `f64` lanes, or
+/// transposed groups of small channels-first planes.
 pub(crate) fn argmax_f64(
     simd: V4,
     p: &Problem<'_>,
@@ -159,9 +153,25 @@ pub(crate) fn argmax_f64(
     indices: &mut [i64],
     rows: Range<usize>,
 ) {
-    match route {
-        Route::Portable => portable::argmax(p, input, output, indices, rows),
-        _ => crate::lanes::argmax::entry(F64(simd), p, input, output, indices, rows),
+    let kernel = |p: &Problem<'_>, i: &[f64], o: &mut [f64], x: &mut [i64], r: Range<usize>| {
+        crate::lanes::argmax::entry(F64(simd), p, i, o, x, r)
+    };
+    // The groups are sized only on the route that uses them.
+    let group = if route == Route::Transposed { crate::route::transposed_group(p) } else { None };
+    match (route, group) {
+        (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
+        (Route::Transposed, Some(g)) => crate::x86::avx2::transpose::pool_groups_argmax(
+            F64(simd),
+            p,
+            input,
+            output,
+            indices,
+            rows,
+            g,
+            kernel,
+            kernel,
+        ),
+        _ => kernel(p, input, output, indices, rows),
     }
 }
 
