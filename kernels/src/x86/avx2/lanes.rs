@@ -384,6 +384,28 @@ impl Lanes for F64<V3> {
         // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
         self.0.avx._mm256_max_pd(r, l)
     }
+    #[inline(always)]
+    unsafe fn load_even(self, ptr: *const f64) -> __m256d {
+        // SAFETY: forwarded contract (`ptr[0..8]` readable): two loads of four.
+        let (a, b) = unsafe { (self.0.avx._mm256_loadu_pd(ptr), self.0.avx._mm256_loadu_pd(ptr.add(4))) };
+        // (x0 x4 | x2 x6), per 128-bit half: `order::<2>` restores natural order.
+        self.0.avx._mm256_unpacklo_pd(a, b)
+    }
+    #[inline(always)]
+    unsafe fn load_odd(self, ptr: *const f64) -> __m256d {
+        // SAFETY: forwarded contract (`ptr[0..8]` readable): two loads of four.
+        let (a, b) = unsafe { (self.0.avx._mm256_loadu_pd(ptr), self.0.avx._mm256_loadu_pd(ptr.add(4))) };
+        // (x1 x5 | x3 x7), the order of `load_even`.
+        self.0.avx._mm256_unpackhi_pd(a, b)
+    }
+    #[inline(always)]
+    fn order<const ST: usize>(self, v: __m256d) -> __m256d {
+        match ST {
+            // Lanes (0 2 1 3) of the stride-2 loads: (x0 x4 x2 x6) -> (x0 x2 x4 x6).
+            2 => self.0.avx2._mm256_permute4x64_pd::<0b11_01_10_00>(v),
+            _ => v,
+        }
+    }
 }
 
 impl LaneIndices for V3 {
