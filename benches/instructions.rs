@@ -102,6 +102,8 @@ suite_benches!(
     resnet_stem_max_u8_nhwc = "resnet_stem_max_u8/nhwc",
     resnet_stem_max_f64_nchw = "resnet_stem_max_f64/nchw",
     resnet_stem_max_f64_nhwc = "resnet_stem_max_f64/nhwc",
+    vgg_max_deep_i8_nchw = "vgg_max_deep_i8/nchw",
+    vgg_max_deep_i8_nhwc = "vgg_max_deep_i8/nhwc",
 );
 
 library_benchmark_group!(

@@ -13,11 +13,13 @@
 //!   target-feature string is written in this crate and no kernel detects the CPU.
 //! * **The semantics** are in `portable/` (the kernels every level must match bit for bit) and
 //!   `scalar.rs` (per element type: accumulator types, rounding, NaN canonicalisation).
-//! * **The vector trait** is `Lanes` (`lanes/mod.rs`): one register of one element type at one
-//!   level, value operations safe, pointer operations `unsafe fn` with their bounds, and the
-//!   deinterleave and transpose primitives the families use. Each level implements it on its
-//!   token, in `x86/avx2/lanes.rs`, `x86/avx512/lanes.rs` and `aarch64/neon/lanes.rs` (`f32` on
-//!   the token, `f64` on `F64<token>`).
+//! * **The vector traits** are in `lanes/mod.rs`: `Lanes` is one register of one element type at
+//!   one level (loads, stores and tail masks, the max scan rule, the deinterleave and transpose
+//!   primitives), value operations safe, pointer operations `unsafe fn` with their bounds;
+//!   `FloatLanes` adds the float arithmetic the sums and their finishes need. Each level
+//!   implements them on its token, in `x86/avx2/lanes.rs`, `x86/avx512/lanes.rs` and
+//!   `aarch64/neon/lanes.rs` (`f32` on the token, `f64` on `F64<token>`), and `Lanes` alone for
+//!   the byte types in the levels' `bytes.rs` (`U8<token>`, `I8<token>`).
 //! * **The families**, each written once and instantiated per ISA in `x86/avx2`, `x86/avx512`
 //!   and `aarch64/neon`: over `Lanes`, `separable/` (channels-first plane, lean and general
 //!   nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small channels-first planes
@@ -26,16 +28,21 @@
 //! * **Reductions and finishes** are types shared by every family (`lanes/reduction.rs`):
 //!   `Reduction` (`MaxRule`, `MaxFast`, `Sum`, `AbsSum`, `SquareSum`, `PowSum`: term, fold
 //!   start, fold step) and `Finish` (`Keep`, `Canon`, `Root`, `PowRoot` and the divisions), so a
-//!   family compiles one loop body per pair.
+//!   family compiles one loop body per pair. Both are implemented per lanes type: the max types
+//!   and `Keep` for every `Lanes`, the sums and the other finishes for `FloatLanes`, so a family
+//!   written over `Lanes` with a generic reduction compiles for byte lanes with the max alone.
 //! * **Policy** the planner reads (slide lengths, work per row, split granules) is in [`policy`].
 //!
-//! To give an element type SIMD kernels at a level: implement the entry points for it in that
-//! level's module (taking the token, like `window_f32`), and list the type in the level's
-//! `level_set!` line in `set.rs`; types not listed there run the portable kernels at that level.
-//! To add an op: add its reduction to [`Reduce`] (and a `Reduction` or `Finish` type if its fold
-//! or finish is new; or a new signature to `set.rs` with its portable kernel), write the family file once over the vector abstraction, and add one entry
-//! per level to the `level_set!` lines.
-//!
+//! To give an element type SIMD kernels at a level: implement `Lanes` for it on the level's token
+//! (a wrapper such as `U8<token>`; `FloatLanes` too if its sums run in its own lanes), add the
+//! level's entry points for it (`window_u8` takes the max-only entry of `lanes/nhwc.rs`;
+//! `window_f64` every family), and list the type in the level's `level_set!` line in `set.rs`
+//! with the families it has (`Families::CHANNELS_LAST_MAX` for max-only lanes); types not listed
+//! there run the portable kernels at that level, and the routes say so. To add an op: add its
+//! reduction to [`Reduce`] (and a `Reduction` or `Finish` type if its fold or finish is new; or a
+//! new signature to `set.rs` with its portable kernel), write the family file once over the
+//! vector traits, and add one entry per level to the `level_set!` lines.
+
 //! # The canonical order of operations
 //! Every path (portable, AVX2, AVX-512, NEON) and every thread split computes the same bits, because
 //! the order of combination is fixed by the algorithm, not by the vector width:

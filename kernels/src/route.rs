@@ -84,15 +84,20 @@ pub struct Families {
     pub argmax: bool,
     /// Global pooling.
     pub global: bool,
+    /// Whether the families take sums (average, Lp) as well as max; lanes without float
+    /// arithmetic (the byte types) take max only, and their sums run the portable kernels.
+    pub sums: bool,
 }
 
 impl Families {
     /// No SIMD family: the portable kernels serve every route.
     pub const NONE: Families =
-        Families { separable: None, transposed: false, lanes: false, argmax: false, global: false };
+        Families { separable: None, transposed: false, lanes: false, argmax: false, global: false, sums: false };
+    /// Channels-last max only (the byte types): the channels-last family, without sums.
+    pub const CHANNELS_LAST_MAX: Families = Families { lanes: true, ..Families::NONE };
     /// Every family, with separable nests of the given widths.
     pub const fn all(separable: SeparableLanes) -> Families {
-        Families { separable: Some(separable), transposed: true, lanes: true, argmax: true, global: true }
+        Families { separable: Some(separable), transposed: true, lanes: true, argmax: true, global: true, sums: true }
     }
 }
 
@@ -116,7 +121,7 @@ pub fn window(f: Families, p: &Problem<'_>, red: &Reduce) -> Route {
     match (p.layout(), f.separable) {
         (Layout::ChannelsFirst, _) if f.transposed && transposed_group(p).is_some() => Route::Transposed,
         (Layout::ChannelsFirst, Some(lanes)) => separable(lanes, p, red),
-        (Layout::ChannelsLast, _) if f.lanes => Route::Lanes,
+        (Layout::ChannelsLast, _) if f.lanes && (f.sums || *red == Reduce::Max) => Route::Lanes,
         _ => Route::Portable,
     }
 }

@@ -82,24 +82,23 @@ const fn portable_set() -> KernelSet {
 /// a trampoline holds, or held, the proof that this CPU has the level.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 macro_rules! level_set {
-    ($token:ty, $isa:path, { $($t:ident => ($window:ident, $argmax:ident, $global:ident, $families:expr)),* $(,)? }) => {{
-        use $isa as isa;
+    ($token:ty, { $($t:ident => ($window:path, $argmax:path, $global:path, $families:expr)),* $(,)? }) => {{
         KernelSet {
             $($t: {
                 fn window(p: &Problem<'_>, red: &Reduce, route: Route, input: &[$t], output: &mut [$t], rows: Range<usize>) {
                     // SAFETY: see `level_set!`: this table is reachable only through a token.
                     let simd = unsafe { <$token>::new_unchecked() };
-                    isa::$window(simd, p, red, route, input, output, rows)
+                    $window(simd, p, red, route, input, output, rows)
                 }
                 fn argmax(p: &Problem<'_>, route: Route, input: &[$t], output: &mut [$t], indices: &mut [i64], rows: Range<usize>) {
                     // SAFETY: see `level_set!`: this table is reachable only through a token.
                     let simd = unsafe { <$token>::new_unchecked() };
-                    isa::$argmax(simd, p, route, input, output, indices, rows)
+                    $argmax(simd, p, route, input, output, indices, rows)
                 }
                 fn global(p: &GlobalProblem, red: GlobalReduce, input: &[$t], output: &mut [$t], rows: Range<usize>) {
                     // SAFETY: see `level_set!`: this table is reachable only through a token.
                     let simd = unsafe { <$token>::new_unchecked() };
-                    isa::$global(simd, p, red, input, output, rows)
+                    $global(simd, p, red, input, output, rows)
                 }
                 TypedKernels { window, argmax, global, families: $families }
             },)*
@@ -108,22 +107,65 @@ macro_rules! level_set {
     }};
 }
 
+/// Max with indices on the portable kernels, in a level table's entry shape (for element types
+/// whose lanes have no argmax family).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn portable_argmax<T: crate::Scalar, S>(
+    _: S,
+    p: &Problem<'_>,
+    _: Route,
+    input: &[T],
+    output: &mut [T],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    portable::argmax(p, input, output, indices, rows)
+}
+
+/// Global pooling on the portable kernels, in a level table's entry shape.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn portable_global<T: crate::Scalar, S>(
+    _: S,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[T],
+    output: &mut [T],
+    rows: Range<usize>,
+) {
+    portable::global(p, red, input, output, rows)
+}
+
 static PORTABLE: KernelSet = portable_set();
 #[cfg(target_arch = "x86_64")]
-static AVX2: KernelSet = level_set!(pulp::x86::V3, crate::x86::avx2, {
-    f32 => (window_f32, argmax_f32, global_f32, crate::x86::avx2::FAMILIES_F32),
-    f64 => (window_f64, argmax_f64, global_f64, crate::x86::avx2::FAMILIES_F64),
-});
+static AVX2: KernelSet = {
+    use crate::x86::avx2 as isa;
+    level_set!(pulp::x86::V3, {
+        f32 => (isa::window_f32, isa::argmax_f32, isa::global_f32, isa::FAMILIES_F32),
+        f64 => (isa::window_f64, isa::argmax_f64, isa::global_f64, isa::FAMILIES_F64),
+        u8 => (isa::window_u8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+        i8 => (isa::window_i8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+    })
+};
 #[cfg(target_arch = "x86_64")]
-static AVX512: KernelSet = level_set!(pulp::x86::V4, crate::x86::avx512, {
-    f32 => (window_f32, argmax_f32, global_f32, crate::x86::avx512::FAMILIES_F32),
-    f64 => (window_f64, argmax_f64, global_f64, crate::x86::avx512::FAMILIES_F64),
-});
+static AVX512: KernelSet = {
+    use crate::x86::avx512 as isa;
+    level_set!(pulp::x86::V4, {
+        f32 => (isa::window_f32, isa::argmax_f32, isa::global_f32, isa::FAMILIES_F32),
+        f64 => (isa::window_f64, isa::argmax_f64, isa::global_f64, isa::FAMILIES_F64),
+        u8 => (isa::window_u8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+        i8 => (isa::window_i8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+    })
+};
 #[cfg(target_arch = "aarch64")]
-static NEON: KernelSet = level_set!(pulp::aarch64::Neon, crate::aarch64::neon, {
-    f32 => (window_f32, argmax_f32, global_f32, crate::aarch64::neon::FAMILIES_F32),
-    f64 => (window_f64, argmax_f64, global_f64, crate::aarch64::neon::FAMILIES_F64),
-});
+static NEON: KernelSet = {
+    use crate::aarch64::neon as isa;
+    level_set!(pulp::aarch64::Neon, {
+        f32 => (isa::window_f32, isa::argmax_f32, isa::global_f32, isa::FAMILIES_F32),
+        f64 => (isa::window_f64, isa::argmax_f64, isa::global_f64, isa::FAMILIES_F64),
+        u8 => (isa::window_u8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+        i8 => (isa::window_i8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+    })
+};
 
 impl KernelSet {
     /// The portable kernels: no SIMD intrinsics, same results as every other level.

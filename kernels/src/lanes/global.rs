@@ -22,7 +22,7 @@
 //! `+ 0.0` maps it to `+0.0` while leaving every other value (NaN payloads too) unchanged.
 
 use super::reduction::{DivExact, Finish, Keep, MaxFast, MaxRule, Reduction, Sum};
-use super::{LaneElem, Lanes};
+use super::{FloatLanes, LaneElem, Lanes};
 use crate::GLOBAL_LANES;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout};
 use core::marker::PhantomData;
@@ -43,7 +43,7 @@ pub(crate) trait Op<L: Lanes>: Fn(L, L::V, L::V) -> L::V + Copy {}
 impl<L: Lanes, F: Fn(L, L::V, L::V) -> L::V + Copy> Op<L> for F {}
 
 /// A level's global entry (see [`crate::GlobalFn`]): [`global`] inside `l`'s `vectorize`.
-pub(crate) fn entry<L: Lanes, const CL_BLOCK: usize>(
+pub(crate) fn entry<L: FloatLanes, const CL_BLOCK: usize>(
     l: L,
     p: &GlobalProblem,
     red: GlobalReduce,
@@ -60,7 +60,7 @@ pub(crate) fn entry<L: Lanes, const CL_BLOCK: usize>(
 /// The global kernel, run inside `l`'s `vectorize`; checks the buffers against `p` and `rows`.
 /// `CL_BLOCK` is the most vectors of channels one channels-last pass holds.
 #[inline(always)]
-pub(crate) fn global<L: Lanes, const CL_BLOCK: usize>(
+pub(crate) fn global<L: FloatLanes, const CL_BLOCK: usize>(
     l: L,
     p: &GlobalProblem,
     red: GlobalReduce,
@@ -195,7 +195,7 @@ fn see<L: Lanes, const TRACK: bool>(l: L, seen: &mut L::Seen, xs: &[L::V; MAX_VE
 /// NaN rule of `max_rule` takes three) and watches for NaNs; a group that holds a NaN is redone
 /// with `max_rule`. Without NaNs both give the same bits, zeros included.
 #[inline(always)]
-fn channels_first<L: Lanes, R: Reduction, F: Finish<L>>(
+fn channels_first<L: Lanes, R: Reduction<L>, F: Finish<L>>(
     l: L,
     plane: usize,
     input: &[L::E],
@@ -203,7 +203,7 @@ fn channels_first<L: Lanes, R: Reduction, F: Finish<L>>(
     rows: Range<usize>,
     fin: F,
 ) {
-    let (init, op) = (R::pad::<L::E>(), R::comb::<L>);
+    let (init, op) = (R::pad(), R::comb);
     let w = L::N;
     let mut r = rows.start;
     let mut out = output;
@@ -221,7 +221,7 @@ fn channels_first<L: Lanes, R: Reduction, F: Finish<L>>(
         } else {
             let mut seen = l.seen_none();
             for (k, col) in cols.iter_mut().enumerate().take(g) {
-                *col = plane_registers::<L, true>(l, x(k), init, MaxFast::comb::<L>, &mut seen);
+                *col = plane_registers::<L, true>(l, x(k), init, <MaxFast as Reduction<L>>::comb, &mut seen);
             }
             if l.seen_any(seen) {
                 for (k, col) in cols.iter_mut().enumerate().take(g) {
@@ -229,7 +229,7 @@ fn channels_first<L: Lanes, R: Reduction, F: Finish<L>>(
                 }
                 l.tree_columns(&cols[..w], op)
             } else {
-                l.tree_columns(&cols[..w], MaxFast::comb::<L>)
+                l.tree_columns(&cols[..w], <MaxFast as Reduction<L>>::comb)
             }
         };
         let (head, rest) = out.split_at_mut(g);
@@ -240,7 +240,7 @@ fn channels_first<L: Lanes, R: Reduction, F: Finish<L>>(
 }
 
 #[inline(always)]
-fn channels_last<L: Lanes, R: Reduction, F: Finish<L>, const BIG: usize>(
+fn channels_last<L: Lanes, R: Reduction<L>, F: Finish<L>, const BIG: usize>(
     l: L,
     p: &GlobalProblem,
     input: &[L::E],
@@ -248,7 +248,7 @@ fn channels_last<L: Lanes, R: Reduction, F: Finish<L>, const BIG: usize>(
     rows: Range<usize>,
     fin: F,
 ) {
-    let (init, op) = (R::pad::<L::E>(), R::comb::<L>);
+    let (init, op) = (R::pad(), R::comb);
     let cc = p.channels();
     let plane = p.plane();
     let mut r = rows.start;
@@ -308,7 +308,7 @@ struct Block<'a, L: Lanes, R, F> {
     red: PhantomData<R>,
 }
 
-impl<L: Lanes, R: Reduction, F: Finish<L>> Block<'_, L, R, F> {
+impl<L: Lanes, R: Reduction<L>, F: Finish<L>> Block<'_, L, R, F> {
     /// Reduces channels `c .. c + NB * N` into `out`'s first outputs; returns the rest of `out`.
     #[inline(always)]
     fn reduce_into<'o, const NB: usize>(&self, c: usize, out: &'o mut [L::E], op: impl Op<L>) -> &'o mut [L::E] {

@@ -18,17 +18,31 @@ pub(crate) mod nhwc;
 pub(crate) mod reduction;
 pub(crate) mod transposed;
 
-/// The element types of [`Lanes`]: what the channels-last kernels need of a float besides
-/// vector operations, with the portable kernel's conversions (so the same bits).
-pub(crate) trait LaneElem:
-    crate::Scalar<Sum = Self>
+/// The element types of [`Lanes`]: what every lane-wise family needs of an element besides
+/// vector operations (the max families need nothing more; the sums need [`FloatElem`]).
+pub(crate) trait LaneElem: crate::Scalar + PartialEq {
+    /// Zero (`+0.0` for floats).
+    const ZERO: Self;
+}
+
+macro_rules! lane_elem {
+    ($($t:ty = $zero:expr),*) => {$(
+        impl LaneElem for $t {
+            const ZERO: $t = $zero;
+        }
+    )*};
+}
+lane_elem!(f32 = 0.0, f64 = 0.0, u8 = 0, i8 = 0);
+
+/// The float element types of [`FloatLanes`]: what the sums, finishes and transposed indices need
+/// of a float, with the portable kernel's conversions (so the same bits).
+pub(crate) trait FloatElem:
+    LaneElem
+    + crate::Scalar<Sum = Self>
     + core::ops::Add<Output = Self>
     + core::ops::Mul<Output = Self>
     + core::ops::Div<Output = Self>
-    + PartialEq
 {
-    /// `+0.0`.
-    const ZERO: Self;
     /// `1.0`.
     const ONE: Self;
     /// `|x|`: the sign bit cleared, NaN payloads kept (the portable kernel's `p = 1` term).
@@ -41,7 +55,7 @@ pub(crate) trait LaneElem:
     fn from_i64(d: i64) -> Self;
     /// A value whose low 32 bits are `i` (a bit pattern carried through a transpose).
     fn from_index_bits(i: u32) -> Self;
-    /// The low 32 bits of the value's bit pattern ([`LaneElem::from_index_bits`] inverted).
+    /// The low 32 bits of the value's bit pattern ([`FloatElem::from_index_bits`] inverted).
     fn index_bits(self) -> u32;
     /// An Lp exponent converted as the portable kernel converts it.
     fn from_f64(x: f64) -> Self;
@@ -53,8 +67,7 @@ pub(crate) trait LaneElem:
     fn is_pow2(d: Self) -> bool;
 }
 
-impl LaneElem for f32 {
-    const ZERO: f32 = 0.0;
+impl FloatElem for f32 {
     const ONE: f32 = 1.0;
     #[inline(always)]
     fn abs(self) -> f32 {
@@ -98,8 +111,7 @@ impl LaneElem for f32 {
     }
 }
 
-impl LaneElem for f64 {
-    const ZERO: f64 = 0.0;
+impl FloatElem for f64 {
     const ONE: f64 = 1.0;
     #[inline(always)]
     fn abs(self) -> f64 {
@@ -146,6 +158,13 @@ impl LaneElem for f64 {
 /// A token's `f64` lanes: `F64(token)` implements [`Lanes`] with `E = f64`.
 #[derive(Clone, Copy)]
 pub(crate) struct F64<S>(pub(crate) S);
+/// A token's `u8` lanes: `U8(token)` implements [`Lanes`] with `E = u8` (no [`FloatLanes`]:
+/// the byte types run max in lanes; their sums widen, which these lanes do not).
+#[derive(Clone, Copy)]
+pub(crate) struct U8<S>(pub(crate) S);
+/// A token's `i8` lanes, as [`U8`] with `E = i8`.
+#[derive(Clone, Copy)]
+pub(crate) struct I8<S>(pub(crate) S);
 
 /// Vectors of one ISA and element type. `V` holds [`Lanes::N`] lanes of [`Lanes::E`]; `M`
 /// selects the first `n < N` lanes.
@@ -189,25 +208,12 @@ pub(crate) trait Lanes: Copy {
     /// The selected lanes `ptr .. ptr + n` must be writable elements.
     unsafe fn store_masked(self, m: Self::M, ptr: *mut Self::E, v: Self::V);
 
-    /// All lanes `+0.0`.
+    /// All lanes zero (`+0.0` for floats).
     fn zero(self) -> Self::V;
     /// All lanes `x`.
     fn splat(self, x: Self::E) -> Self::V;
-    /// `a + b` per lane (IEEE, `a` is the first operand).
-    fn add(self, a: Self::V, b: Self::V) -> Self::V;
-    /// `a * b` per lane (never fused with a following add).
-    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
-    /// `a / b` per lane, correctly rounded.
-    fn div(self, a: Self::V, b: Self::V) -> Self::V;
-    /// `|a|` per lane (clears the sign bit, NaN payloads kept).
-    fn abs(self, a: Self::V) -> Self::V;
-    /// Correctly rounded square root per lane.
-    fn sqrt(self, a: Self::V) -> Self::V;
     /// The max scan rule per lane: `if r > l || r.is_nan() { r } else { l }`.
     fn max_rule(self, l: Self::V, r: Self::V) -> Self::V;
-    /// Replaces every NaN lane by the type's canonical quiet NaN (`f32::NAN`, `f64::NAN`), other
-    /// lanes unchanged.
-    fn canonical_nan(self, a: Self::V) -> Self::V;
 
     /// `if r > l { r } else { l }` per lane: equal to [`Lanes::max_rule`] wherever `r` is not
     /// NaN, for loops that have checked their input holds none. Defaults to `max_rule`.
@@ -223,8 +229,9 @@ pub(crate) trait Lanes: Copy {
     /// `ptr .. ptr + n` must be writable elements.
     #[inline(always)]
     unsafe fn store_first(self, ptr: *mut Self::E, n: usize, v: Self::V) {
+        const { assert!(Self::N <= MAX_LANES) };
         let mut buf = [Self::E::ZERO; MAX_LANES];
-        debug_assert!(Self::N <= MAX_LANES && n < Self::N);
+        debug_assert!(n < Self::N);
         // SAFETY: `buf` holds `MAX_LANES >= N` elements; the caller guarantees `ptr[0..n]`, and
         // `n < N` elements of `buf` are read.
         unsafe {
@@ -300,7 +307,8 @@ pub(crate) trait Lanes: Copy {
     /// `ptr .. ptr + n` must be readable elements.
     #[inline(always)]
     unsafe fn load_part(self, ptr: *const Self::E, n: usize, fill: Self::E) -> Self::V {
-        debug_assert!(n <= Self::N && Self::N <= MAX_LANES);
+        const { assert!(Self::N <= MAX_LANES) };
+        debug_assert!(n <= Self::N);
         let mut buf = [fill; MAX_LANES];
         // SAFETY: the caller guarantees `ptr[0..n]`; `buf` holds `MAX_LANES >= N >= n` elements.
         unsafe {
@@ -325,7 +333,8 @@ pub(crate) trait Lanes: Copy {
     /// the `f32` implementations override it with a transpose-and-fold network.
     #[inline(always)]
     fn tree_columns(self, vs: &[Self::V], op: impl Fn(Self, Self::V, Self::V) -> Self::V) -> Self::V {
-        assert!(vs.len() == Self::N && Self::N <= MAX_LANES);
+        const { assert!(Self::N <= MAX_LANES) };
+        assert!(vs.len() == Self::N);
         // A column with room to read `h` lanes past its `N` (stale lanes, which only reach lanes
         // `j >= h` of a step's result, never read again).
         let mut col = [Self::E::ZERO; 2 * MAX_LANES];
@@ -348,6 +357,27 @@ pub(crate) trait Lanes: Copy {
         // SAFETY: `firsts` holds `MAX_LANES >= N` elements.
         unsafe { self.load(firsts.as_ptr()) }
     }
+}
+
+/// The arithmetic of float lanes: what the sums and their finishes need besides [`Lanes`], each
+/// with the bit-exact semantics of the portable kernel's scalar operation.
+pub(crate) trait FloatLanes: Lanes<E = <Self as FloatLanes>::Float> {
+    /// The element type, a float.
+    type Float: FloatElem;
+
+    /// `a + b` per lane (IEEE, `a` is the first operand).
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b` per lane (never fused with a following add).
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b` per lane, correctly rounded.
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `|a|` per lane (clears the sign bit, NaN payloads kept).
+    fn abs(self, a: Self::V) -> Self::V;
+    /// Correctly rounded square root per lane.
+    fn sqrt(self, a: Self::V) -> Self::V;
+    /// Replaces every NaN lane by the type's canonical quiet NaN (`f32::NAN`, `f64::NAN`), other
+    /// lanes unchanged.
+    fn canonical_nan(self, a: Self::V) -> Self::V;
 }
 
 /// Index lanes beside the value lanes, and per-lane comparison masks: what the argmax family
@@ -403,7 +433,7 @@ pub(crate) struct Divisor<E> {
     pow2: bool,
 }
 
-impl<E: LaneElem> Divisor<E> {
+impl<E: FloatElem> Divisor<E> {
     /// `d`: a non-zero integer converted to `E`.
     #[inline(always)]
     pub(crate) fn new(d: E) -> Self {
@@ -420,7 +450,9 @@ impl<E: LaneElem> Divisor<E> {
     }
 }
 
-/// The most lanes of any [`Lanes`] implementation (16 `f32` lanes of AVX-512).
+/// The most lanes of the [`Lanes`] implementations whose defaults go through stack vectors (16
+/// `f32` lanes of AVX-512); wider lanes (bytes) override every default they use, and a default
+/// instantiated for them fails to compile.
 pub(crate) const MAX_LANES: usize = 16;
 
 /// `ptr[stride * j + phase]` for `j < N`, element by element (the default deinterleave).
@@ -429,8 +461,8 @@ pub(crate) const MAX_LANES: usize = 16;
 /// `ptr[stride * j + phase]` must be readable for every `j < N`.
 #[inline(always)]
 unsafe fn load_strided<L: Lanes>(l: L, ptr: *const L::E, stride: usize, phase: usize) -> L::V {
+    const { assert!(L::N <= MAX_LANES) };
     let mut buf = [L::E::ZERO; MAX_LANES];
-    debug_assert!(L::N <= MAX_LANES);
     for (j, b) in buf.iter_mut().take(L::N).enumerate() {
         // SAFETY: the caller's contract, `j < N`.
         *b = unsafe { *ptr.add(stride * j + phase) };

@@ -24,9 +24,10 @@
 use super::reduction::{
     AbsSum, Canon, Finish as _, Keep, MaxRule, Mean, PerOutput, PowRoot, PowSum, Reduction, Root, SquareSum, Sum,
 };
-use super::{LaneElem, Lanes};
+use super::{FloatElem, FloatLanes, LaneElem, Lanes};
 use crate::policy::{STRIP, slide_len};
-use crate::problem::{LpPower, Problem, Reduce};
+use crate::problem::{Layout, LpPower, Problem, Reduce};
+use crate::route::Route;
 use core::array::from_fn;
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -76,13 +77,13 @@ impl Win {
     }
 }
 
-/// The channels-last windowed kernel for one level (`P` pixels by `B` channel vectors per
-/// block): picks the reduction and finish types and runs each pair in its own call of the
-/// token's `vectorize`, so each pair is its own function (its register allocation and code
+/// The channels-last windowed kernel of float lanes for one level (`P` pixels by `B` channel
+/// vectors per block): picks the reduction and finish types and runs each pair in its own call of
+/// the token's `vectorize`, so each pair is its own function (its register allocation and code
 /// layout do not depend on the other pairs). The caller has checked the buffers with
 /// [`Problem::check`].
 #[inline(always)]
-pub(crate) fn window<L: Lanes, const P: usize, const B: usize>(
+pub(crate) fn window<L: FloatLanes, const P: usize, const B: usize>(
     l: L,
     p: &Problem<'_>,
     red: &Reduce,
@@ -90,9 +91,9 @@ pub(crate) fn window<L: Lanes, const P: usize, const B: usize>(
     output: &mut [L::E],
     rows: Range<usize>,
 ) {
-    let one = L::E::ONE;
+    let one = L::Float::ONE;
     match *red {
-        Reduce::Max => l.vectorize(Rows::<L, MaxRule, Keep, P, B>::new(l, p, Keep, one, input, output, rows)),
+        Reduce::Max => window_max::<L, P, B>(l, p, input, output, rows),
         Reduce::Avg { divisor_override } => {
             let fin = Mean { over: divisor_override };
             l.vectorize(Rows::<L, Sum, Mean, P, B>::new(l, p, fin, one, input, output, rows))
@@ -106,10 +107,44 @@ pub(crate) fn window<L: Lanes, const P: usize, const B: usize>(
         Reduce::Lp(LpPower::General(e)) => {
             // The portable kernel's check and conversions, so the same `powf` calls.
             assert!(e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
-            let (pw, root) = (L::E::from_f64(e), L::E::lp_root_exponent(e));
+            let (pw, root) = (L::Float::from_f64(e), L::Float::lp_root_exponent(e));
             let fin = PowRoot(root);
             l.vectorize(Rows::<L, PowSum, PowRoot<L::E>, P, B>::new(l, p, fin, pw, input, output, rows))
         }
+    }
+}
+
+/// The channels-last max of any lanes (the element types without sums in lanes take only this):
+/// [`window`]'s `Reduce::Max` arm.
+#[inline(always)]
+pub(crate) fn window_max<L: Lanes, const P: usize, const B: usize>(
+    l: L,
+    p: &Problem<'_>,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    l.vectorize(Rows::<L, MaxRule, Keep, P, B>::new(l, p, Keep, L::E::ZERO, input, output, rows))
+}
+
+/// A level's window entry for lanes that take max only ([`crate::route::Families::sums`] false,
+/// the byte types): channels-last max on the [`Route::Lanes`] route by [`window_max`], every
+/// other problem on the portable kernels.
+pub(crate) fn window_max_entry<L: Lanes, const P: usize, const B: usize>(
+    l: L,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    match (route, red, p.layout()) {
+        (Route::Lanes, Reduce::Max, Layout::ChannelsLast) => {
+            p.check(input.len(), output.len(), &rows);
+            window_max::<L, P, B>(l, p, input, output, rows)
+        }
+        _ => crate::portable::window(p, red, input, output, rows),
     }
 }
 
@@ -143,7 +178,7 @@ impl<'a, 'p, L: Lanes, R, F, const P: usize, const B: usize> Rows<'a, 'p, L, R, 
     }
 }
 
-impl<L: Lanes, R: Reduction, F: PerOutput<L>, const P: usize, const B: usize> pulp::NullaryFnOnce
+impl<L: Lanes, R: Reduction<L>, F: PerOutput<L>, const P: usize, const B: usize> pulp::NullaryFnOnce
     for Rows<'_, '_, L, R, F, P, B>
 {
     type Output = ();
@@ -156,7 +191,7 @@ impl<L: Lanes, R: Reduction, F: PerOutput<L>, const P: usize, const B: usize> pu
 }
 
 #[inline(always)]
-fn pool_rows<L: Lanes, const P: usize, const B: usize, R: Reduction, F: PerOutput<L>>(
+fn pool_rows<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: PerOutput<L>>(
     l: L,
     p: &Problem<'_>,
     fin: F,
@@ -305,7 +340,7 @@ struct Slide<'a, E, F> {
 /// `t .. t + KY` at `g.base + t' * g.sy + xs[ox] * c + x * g.sx` start `c` readable elements, and
 /// `dst + t * g.out_stride .. + ow * c` is writable (`ow = xs.len()`).
 #[inline(always)]
-unsafe fn slide<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const KY: usize>(
+unsafe fn slide<L: Lanes, const B: usize, R: Reduction<L>, F: PerOutput<L>, const KY: usize>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
@@ -342,7 +377,7 @@ unsafe fn slide<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const K
 /// # Safety
 /// As [`slide`], for this column: input taps from `base`, outputs from `dst`.
 #[inline(always)]
-unsafe fn columns<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const KY: usize, const KX: usize>(
+unsafe fn columns<L: Lanes, const B: usize, R: Reduction<L>, F: PerOutput<L>, const KY: usize, const KX: usize>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
@@ -378,7 +413,7 @@ unsafe fn columns<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const
 /// # Safety
 /// Every tap starts `B * N` readable lanes (the mask's lanes for the last vector with `tail`).
 #[inline(always)]
-unsafe fn row_reduce<L: Lanes, const B: usize, R: Reduction, const KX: usize>(
+unsafe fn row_reduce<L: Lanes, const B: usize, R: Reduction<L>, const KX: usize>(
     l: L,
     src: *const L::E,
     at: usize,
@@ -404,12 +439,12 @@ unsafe fn row_reduce<L: Lanes, const B: usize, R: Reduction, const KX: usize>(
         // `+0.0` once per output (see `block`).
         // SAFETY: the first tap, in bounds by the contract.
         let mut acc: [L::V; B] =
-            from_fn(|b| term::<L, R>(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw));
+            from_fn(|b| R::raw_term(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw));
         for x in 1..taps {
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
                 let v = unsafe { ld::<L, B>(l, src.add(at + x * sx + b * L::N), b, tail) };
-                *ab = l.add(*ab, term::<L, R>(l, v, pw));
+                *ab = R::comb(l, *ab, R::raw_term(l, v, pw));
             }
         }
         acc
@@ -422,7 +457,7 @@ unsafe fn row_reduce<L: Lanes, const B: usize, R: Reduction, const KX: usize>(
 /// As [`slide`], for this column's `B` vectors at `at` (input) and `dst + c0` (output).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn column<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const KY: usize, const KX: usize>(
+unsafe fn column<L: Lanes, const B: usize, R: Reduction<L>, F: PerOutput<L>, const KY: usize, const KX: usize>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
@@ -470,7 +505,7 @@ unsafe fn column<L: Lanes, const B: usize, R: Reduction, F: PerOutput<L>, const 
 /// starts `c` readable elements at `src`, and `dst .. dst + P * c` is writable.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn pixels<L: Lanes, const P: usize, const B: usize, R: Reduction, F: PerOutput<L>, const S: u8>(
+unsafe fn pixels<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: PerOutput<L>, const S: u8>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
@@ -516,35 +551,13 @@ unsafe fn ld<L: Lanes, const B: usize>(l: L, ptr: *const L::E, b: usize, tail: O
     }
 }
 
-/// The term an element contributes to a sum: [`Reduction::term`], after `pow(|x|, pw)` for a
-/// powered reduction.
-#[inline(always)]
-fn term<L: Lanes, R: Reduction>(l: L, v: L::V, pw: L::E) -> L::V {
-    if R::POWERED { R::term(l, per_lane(l, l.abs(v), |x| L::E::pow(x, pw))) } else { R::term(l, v) }
-}
-
-/// `f` applied to every lane, one scalar call per lane: the same bits as the portable kernel's
-/// scalar call on that element.
-#[inline(always)]
-fn per_lane<L: Lanes>(l: L, v: L::V, f: impl Fn(L::E) -> L::E) -> L::V {
-    const { assert!(L::N <= 16) };
-    let mut buf = [L::E::ZERO; 16];
-    // SAFETY: `buf` holds 16 >= N writable elements.
-    unsafe { l.store(buf.as_mut_ptr(), v) };
-    for x in &mut buf[..L::N] {
-        *x = f(*x);
-    }
-    // SAFETY: `buf` holds 16 >= N readable elements.
-    unsafe { l.load(buf.as_ptr()) }
-}
-
 /// Sums one window row (taps `row + x * sx`) left to right from its first term, for every
 /// accumulator (the caller adds the canonical `+0.0` once at the end).
 ///
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, const S: u8>(
+unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, const S: u8>(
     l: L,
     src: *const L::E,
     bases: [usize; P],
@@ -557,7 +570,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, const 
     // the end gives the canonical bits.
     // SAFETY: tap 0 is inside the window, so in bounds by the caller's contract.
     let mut s: [[L::V; B]; P] = from_fn(|j| {
-        from_fn(|b| term::<L, R>(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
+        from_fn(|b| R::raw_term(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
     });
     for x in 1..win.dims::<S>().2 {
         let off = row + x * win.sx;
@@ -565,7 +578,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, const 
             for (b, sb) in s[j].iter_mut().enumerate() {
                 // SAFETY: the tap is inside the window, so in bounds by the caller's contract.
                 let v = unsafe { ld::<L, B>(l, src.add(bases[j] + off + b * L::N), b, tail) };
-                *sb = l.add(*sb, term::<L, R>(l, v, pw));
+                *sb = R::comb(l, *sb, R::raw_term(l, v, pw));
             }
         }
     }
@@ -577,7 +590,7 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, const 
 /// # Safety
 /// As [`block`].
 #[inline(always)]
-unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, const S: u8>(
+unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, const S: u8>(
     l: L,
     src: *const L::E,
     bases: [usize; P],
@@ -593,7 +606,7 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, cons
         let r = unsafe { row_sum::<L, P, B, R, S>(l, src, bases, plane + y * win.sy, win, pw, tail) };
         for j in 0..P {
             for b in 0..B {
-                acc[j][b] = l.add(acc[j][b], r[j][b]);
+                acc[j][b] = R::comb(l, acc[j][b], r[j][b]);
             }
         }
     }
@@ -609,7 +622,7 @@ unsafe fn plane_sum<L: Lanes, const P: usize, const B: usize, R: Reduction, cons
 /// writable for the same lanes.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn block<L: Lanes, const P: usize, const B: usize, R: Reduction, F: PerOutput<L>, const S: u8>(
+unsafe fn block<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: PerOutput<L>, const S: u8>(
     l: L,
     src: *const L::E,
     dst: *mut L::E,
@@ -652,7 +665,7 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, R: Reduction, F: PerOu
             let s = unsafe { plane_sum::<L, P, B, R, S>(l, src, bases, z * win.sz, win, pw, tail) };
             for j in 0..P {
                 for b in 0..B {
-                    vol[j][b] = l.add(vol[j][b], s[j][b]);
+                    vol[j][b] = R::comb(l, vol[j][b], s[j][b]);
                 }
             }
         }

@@ -16,13 +16,14 @@
 //! no other pair is compiled. An improvement to a reduction or a finish (the exact power-of-two
 //! divisor of [`DivExact`], say) reaches every family that uses it.
 
-use super::{Divisor, LaneElem, Lanes};
+use super::{Divisor, FloatElem, FloatLanes, LaneElem, Lanes};
+use crate::Scalar;
 
 /// A fold as a type: the per-element term, the start of a fold and its step, in vector and scalar
 /// form (the scalar form serves the lanes a family folds one by one, with the same bits).
-pub(crate) trait Reduction {
+pub(crate) trait Reduction<L: Lanes> {
     /// The value padding stands for, neutral to the fold (`-inf` for max, `+0.0` for sums).
-    fn pad<E: LaneElem>() -> E;
+    fn pad() -> L::E;
     /// Whether this is a max (finished by [`Keep`]).
     const MAX: bool = false;
     /// Whether the terms are `pow(|x|, p)`: the family raises each element to the plan's
@@ -34,24 +35,35 @@ pub(crate) trait Reduction {
     const HOT: bool = false;
     /// The same reduction for inputs known to hold no NaN (the max without its NaN lanes
     /// check; sums are their own).
-    type Fast: Reduction;
+    type Fast: Reduction<L>;
+    /// The same reduction at other float lanes (a level may run a nest at another level's
+    /// width: the AVX-512 level runs the AVX2 plane nest).
+    type At<M: FloatLanes>: Reduction<M>;
     /// The term an input element contributes.
-    fn term<L: Lanes>(l: L, v: L::V) -> L::V;
+    fn term(l: L, v: L::V) -> L::V;
+    /// The term of an element a family has not raised to the power yet: [`Reduction::term`], after
+    /// `pow(|x|, pw)` for a [`Reduction::POWERED`] reduction (one scalar `pow` per lane, the
+    /// portable kernel's call).
+    #[inline(always)]
+    fn raw_term(l: L, v: L::V, pw: L::E) -> L::V {
+        let _ = pw;
+        Self::term(l, v)
+    }
     /// A fold's value after its first term (`+0.0 + t` for sums, `t` for max).
-    fn first<L: Lanes>(l: L, t: L::V) -> L::V;
+    fn first(l: L, t: L::V) -> L::V;
     /// One fold step.
-    fn comb<L: Lanes>(l: L, a: L::V, b: L::V) -> L::V;
+    fn comb(l: L, a: L::V, b: L::V) -> L::V;
     /// Scalar [`Reduction::term`].
-    fn term1<E: LaneElem>(x: E) -> E;
+    fn term1(x: L::E) -> L::E;
     /// Scalar [`Reduction::first`].
-    fn first1<E: LaneElem>(t: E) -> E;
+    fn first1(t: L::E) -> L::E;
     /// Scalar [`Reduction::comb`].
-    fn comb1<E: LaneElem>(a: E, b: E) -> E;
+    fn comb1(a: L::E, b: L::E) -> L::E;
     /// Runs `user` with the finish `fin` describes, among those this reduction can have (max:
     /// [`Keep`]; [`Sum`]: a division; [`AbsSum`]: [`Canon`]; [`SquareSum`]: [`Root`];
     /// [`PowSum`]: [`PowRoot`]), so only those loop bodies are compiled. `div` holds per-output
     /// divisors for [`FinishKind::Div`]`(None)`.
-    fn with_finish<L: Lanes, U: FinishUser<L>>(l: L, fin: FinishKind<L::E>, div: &[L::E], user: U);
+    fn with_finish<U: FinishUser<L>>(l: L, fin: FinishKind<L::E>, div: &[L::E], user: U);
 }
 
 /// Max by the scan rule: `v > best || v.is_nan()` takes `v` (NaN propagates, the first of equal
@@ -70,40 +82,41 @@ pub(crate) struct PowSum;
 
 macro_rules! max_reduction {
     ($t:ty, $comb:ident) => {
-        impl Reduction for $t {
+        impl<L: Lanes> Reduction<L> for $t {
             const MAX: bool = true;
             const HOT: bool = true;
             type Fast = MaxFast;
+            type At<M: FloatLanes> = $t;
             #[inline(always)]
-            fn pad<E: LaneElem>() -> E {
-                E::LOWEST
+            fn pad() -> L::E {
+                L::E::LOWEST
             }
             #[inline(always)]
-            fn term<L: Lanes>(_: L, v: L::V) -> L::V {
+            fn term(_: L, v: L::V) -> L::V {
                 v
             }
             #[inline(always)]
-            fn first<L: Lanes>(_: L, t: L::V) -> L::V {
+            fn first(_: L, t: L::V) -> L::V {
                 t
             }
             #[inline(always)]
-            fn comb<L: Lanes>(l: L, a: L::V, b: L::V) -> L::V {
+            fn comb(l: L, a: L::V, b: L::V) -> L::V {
                 l.$comb(a, b)
             }
             #[inline(always)]
-            fn term1<E: LaneElem>(x: E) -> E {
+            fn term1(x: L::E) -> L::E {
                 x
             }
             #[inline(always)]
-            fn first1<E: LaneElem>(t: E) -> E {
+            fn first1(t: L::E) -> L::E {
                 t
             }
             #[inline(always)]
-            fn comb1<E: LaneElem>(a: E, b: E) -> E {
+            fn comb1(a: L::E, b: L::E) -> L::E {
                 if b > a || b.is_nan() { b } else { a }
             }
             #[inline(always)]
-            fn with_finish<L: Lanes, U: FinishUser<L>>(l: L, _: FinishKind<L::E>, _: &[L::E], user: U) {
+            fn with_finish<U: FinishUser<L>>(l: L, _: FinishKind<L::E>, _: &[L::E], user: U) {
                 user.use_finish(l, Keep)
             }
         }
@@ -116,40 +129,49 @@ max_reduction!(MaxFast, max_fast);
 macro_rules! sum_reduction {
     ($t:ty, hot: $hot:expr, powered: $pow:expr, |$l:ident, $v:ident| $term:expr, |$x:ident| $term1:expr,
      |$fl:ident, $fin:ident, $div:ident, $user:ident| $with:expr) => {
-        impl Reduction for $t {
+        impl<L: FloatLanes> Reduction<L> for $t {
             const HOT: bool = $hot;
             const POWERED: bool = $pow;
             type Fast = $t;
+            type At<M: FloatLanes> = $t;
             #[inline(always)]
-            fn pad<E: LaneElem>() -> E {
-                E::ZERO
+            fn pad() -> L::E {
+                L::Float::ZERO
             }
             #[inline(always)]
-            fn term<L: Lanes>($l: L, $v: L::V) -> L::V {
+            fn term($l: L, $v: L::V) -> L::V {
                 $term
             }
             #[inline(always)]
-            fn first<L: Lanes>(l: L, t: L::V) -> L::V {
+            fn first(l: L, t: L::V) -> L::V {
                 l.add(l.zero(), t)
             }
             #[inline(always)]
-            fn comb<L: Lanes>(l: L, a: L::V, b: L::V) -> L::V {
+            fn raw_term(l: L, v: L::V, pw: L::E) -> L::V {
+                if <Self as Reduction<L>>::POWERED {
+                    Self::term(l, pow_lanes(l, l.abs(v), pw))
+                } else {
+                    Self::term(l, v)
+                }
+            }
+            #[inline(always)]
+            fn comb(l: L, a: L::V, b: L::V) -> L::V {
                 l.add(a, b)
             }
             #[inline(always)]
-            fn term1<E: LaneElem>($x: E) -> E {
+            fn term1($x: L::E) -> L::E {
                 $term1
             }
             #[inline(always)]
-            fn first1<E: LaneElem>(t: E) -> E {
-                E::ZERO + t
+            fn first1(t: L::E) -> L::E {
+                L::Float::ZERO + t
             }
             #[inline(always)]
-            fn comb1<E: LaneElem>(a: E, b: E) -> E {
+            fn comb1(a: L::E, b: L::E) -> L::E {
                 a + b
             }
             #[inline(always)]
-            fn with_finish<L: Lanes, U: FinishUser<L>>($fl: L, $fin: FinishKind<L::E>, $div: &[L::E], $user: U) {
+            fn with_finish<U: FinishUser<L>>($fl: L, $fin: FinishKind<L::E>, $div: &[L::E], $user: U) {
                 $with
             }
         }
@@ -168,9 +190,25 @@ sum_reduction!(SquareSum, hot: false, powered: false, |l, v| l.mul(v, v), |x| x 
 });
 // The family has raised `|x|` to `p` already: the term is the element itself.
 sum_reduction!(PowSum, hot: false, powered: true, |_l, v| v, |x| x, |l, fin, _div, user| match fin {
-    FinishKind::Pow(e) => user.use_finish(l, PowRoot(L::E::lp_root_exponent(e))),
+    FinishKind::Pow(e) => user.use_finish(l, PowRoot(L::Float::lp_root_exponent(e))),
     _ => unreachable!("PowSum is finished by FinishKind::Pow"),
 });
+
+/// `pow(x, y)` for every lane `x` of `v`, one scalar call per lane: the same bits as the portable
+/// kernel's call on that element.
+#[inline(always)]
+fn pow_lanes<L: FloatLanes>(l: L, v: L::V, y: L::E) -> L::V {
+    const { assert!(L::N <= 16) };
+    let mut buf = [L::Float::ZERO; 16];
+    // SAFETY: `buf` holds 16 >= N writable elements.
+    unsafe { l.store(buf.as_mut_ptr(), v) };
+    // A loop, not a closure (see `Finish::apply_all`).
+    for x in &mut buf[..L::N] {
+        *x = L::Float::pow(*x, y);
+    }
+    // SAFETY: `buf` holds 16 >= N readable elements.
+    unsafe { l.load(buf.as_ptr()) }
+}
 
 /// What happens to a window's folded value before it is stored, as a value: the plan's
 /// reduction maps to one, and [`Reduction::with_finish`] turns it into a [`Finish`] type.
@@ -185,7 +223,7 @@ pub(crate) enum FinishKind<E> {
     /// Lp with `p = 2`: square root, NaN canonicalised.
     Sqrt,
     /// Lp with a general exponent `p`: the terms are `pow(|x|, p)` (see [`PowSum`]), the result `pow(sum, 1 / p)`, NaN canonicalised:
-    /// the portable kernel's functions and conversions ([`LaneElem`]), element by element.
+    /// the portable kernel's functions and conversions ([`FloatElem`]), element by element.
     Pow(f64),
 }
 
@@ -242,7 +280,7 @@ pub(crate) trait PerOutput<L: Lanes>: Copy {
 
 macro_rules! fixed_per_output {
     ($($t:ty),*) => {$(
-        impl<L: Lanes> PerOutput<L> for $t {
+        impl<L: FloatLanes> PerOutput<L> for $t {
             type Each = Self;
             #[inline(always)]
             fn each(self, _count: usize) -> Self {
@@ -251,7 +289,14 @@ macro_rules! fixed_per_output {
         }
     )*};
 }
-fixed_per_output!(Keep, Canon, Root, PowRoot<L::E>);
+impl<L: Lanes> PerOutput<L> for Keep {
+    type Each = Self;
+    #[inline(always)]
+    fn each(self, _count: usize) -> Self {
+        self
+    }
+}
+fixed_per_output!(Canon, Root, PowRoot<L::E>);
 
 /// Max: the selected element.
 #[derive(Clone, Copy)]
@@ -265,7 +310,7 @@ pub(crate) struct Root;
 /// Average with a divisor override.
 #[derive(Clone, Copy)]
 pub(crate) struct DivBy<V>(pub(crate) V);
-/// Lp with a general exponent: `pow(sum, 1 / p)` per lane (the exponent as [`LaneElem`]
+/// Lp with a general exponent: `pow(sum, 1 / p)` per lane (the exponent as [`FloatElem`]
 /// converts it), NaN canonicalised.
 #[derive(Clone, Copy)]
 pub(crate) struct PowRoot<E>(pub(crate) E);
@@ -280,7 +325,7 @@ pub(crate) struct DivTable<'a, E>(pub(crate) &'a [E]);
 #[derive(Clone, Copy)]
 pub(crate) struct DivExact<E>(pub(crate) Divisor<E>);
 
-impl<E: LaneElem> DivExact<E> {
+impl<E: FloatElem> DivExact<E> {
     /// Division by `d` (the portable kernel's conversion from `i64`).
     #[inline(always)]
     pub(crate) fn new(d: i64) -> Self {
@@ -296,7 +341,7 @@ pub(crate) struct Mean {
     pub(crate) over: Option<i64>,
 }
 
-impl<L: Lanes> PerOutput<L> for Mean {
+impl<L: FloatLanes> PerOutput<L> for Mean {
     type Each = DivExact<L::E>;
     const COUNTED: bool = true;
     #[inline(always)]
@@ -312,25 +357,25 @@ impl<L: Lanes> Finish<L> for Keep {
         x
     }
 }
-impl<L: Lanes> Finish<L> for Canon {
+impl<L: FloatLanes> Finish<L> for Canon {
     #[inline(always)]
     fn apply(self, l: L, x: L::V, _: usize) -> L::V {
         l.canonical_nan(x)
     }
 }
-impl<L: Lanes> Finish<L> for Root {
+impl<L: FloatLanes> Finish<L> for Root {
     #[inline(always)]
     fn apply(self, l: L, x: L::V, _: usize) -> L::V {
         l.canonical_nan(l.sqrt(x))
     }
 }
-impl<L: Lanes> Finish<L> for DivBy<L::V> {
+impl<L: FloatLanes> Finish<L> for DivBy<L::V> {
     #[inline(always)]
     fn apply(self, l: L, x: L::V, _: usize) -> L::V {
         l.canonical_nan(l.div(x, self.0))
     }
 }
-impl<L: Lanes> Finish<L> for PowRoot<L::E> {
+impl<L: FloatLanes> Finish<L> for PowRoot<L::E> {
     #[inline(always)]
     fn apply(self, l: L, x: L::V, _: usize) -> L::V {
         let mut lanes = [L::E::ZERO; 16];
@@ -338,13 +383,13 @@ impl<L: Lanes> Finish<L> for PowRoot<L::E> {
         // SAFETY: `buf` holds N elements (N <= 16), for this store and the load below.
         unsafe { l.store(buf.as_mut_ptr(), x) };
         for v in buf.iter_mut() {
-            *v = L::E::pow(*v, self.0).canon();
+            *v = L::Float::pow(*v, self.0).canon();
         }
         // SAFETY: as above.
         unsafe { l.load(buf.as_ptr()) }
     }
 }
-impl<L: Lanes> Finish<L> for DivTable<'_, L::E> {
+impl<L: FloatLanes> Finish<L> for DivTable<'_, L::E> {
     #[inline(always)]
     fn apply(self, l: L, x: L::V, off: usize) -> L::V {
         let d = &self.0[off..off + L::N];
@@ -362,7 +407,7 @@ impl<L: Lanes> Finish<L> for DivTable<'_, L::E> {
         end <= self.0.len()
     }
 }
-impl<L: Lanes> Finish<L> for DivExact<L::E> {
+impl<L: FloatLanes> Finish<L> for DivExact<L::E> {
     #[inline(always)]
     fn apply_all<const B: usize>(self, l: L, mut xs: [L::V; B]) -> [L::V; B] {
         // One splat and one test of the kind for all `B` vectors.

@@ -17,7 +17,7 @@
 //! of 10x10 to 7x7, went from 74 µs on the channels-first argmax kernel (per-output gathers) to
 //! 33 µs (AVX-512 level, docs/design-argmax.md; the channels-last layout itself takes 10.7 µs).
 
-use crate::lanes::{LaneElem, Lanes};
+use crate::lanes::{FloatElem, FloatLanes, LaneElem, Lanes};
 use crate::problem::{Layout, Problem, Reduce};
 use core::ops::Range;
 
@@ -153,7 +153,7 @@ impl<E, F: Fn(&Problem<'_>, &[E], &mut [E], &mut [i64], Range<usize>)> ArgKernel
 /// (window rows top to bottom, each left to right), so the selected element is the same.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn pool_groups_argmax<V: Lanes, F: ArgKernel<V::E>, L: ArgKernel<V::E>>(
+pub(crate) fn pool_groups_argmax<V: FloatLanes, F: ArgKernel<V::E>, L: ArgKernel<V::E>>(
     v: V,
     p: &Problem<'_>,
     input: &[V::E],

@@ -11,7 +11,7 @@
 
 use super::{BUF, Nests, Ring, RowDivisors, Rows, SLOTS, TILE, axis_overlaps, extent, fold_rows, hvec};
 use crate::lanes::reduction::{Canon, DivBy, DivTable, Finish, FinishKind, FinishUser, Keep, PowRoot, Reduction, Root};
-use crate::lanes::{LaneElem, Lanes};
+use crate::lanes::{FloatElem, LaneElem, Lanes};
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::ops::Range;
@@ -84,7 +84,7 @@ fn shape(p: &Problem<'_>, (k, d): (usize, usize), st: usize, n: usize) -> Option
 /// Runs the lean nest when the problem has its shape; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn try_lean_nest<S: Nests, R: Reduction, const ST: usize, const K: usize>(
+pub(super) fn try_lean_nest<S: Nests, R: Reduction<S>, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     (k, d, pb): (usize, usize, usize),
@@ -150,10 +150,10 @@ pub(super) fn copy_row<S: Lanes>(s: S, dst: &mut [S::E], src: &[S::E]) {
     }
 }
 
-impl<E: LaneElem> Direct<'_, '_, E> {
+impl<E: FloatElem> Direct<'_, '_, E> {
     /// Reduces the row of input that starts at `base` into `hr[slot * TILE..][..nvec * N]`.
     #[inline(always)]
-    fn reduce_row<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
+    fn reduce_row<S: Nests<Float = E>, R: Reduction<S>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         base: usize,
@@ -173,7 +173,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
     /// A pointer to `ext` readable elements holding the row that starts at `base` at virtual
     /// position `pb`: the input itself when that is clean, else a padded copy in `bufs`.
     #[inline(always)]
-    fn row_src<S: Nests<E = E>, R: Reduction>(&mut self, s: S, base: usize) -> *const E {
+    fn row_src<S: Nests<Float = E>, R: Reduction<S>>(&mut self, s: S, base: usize) -> *const E {
         if self.clean && base + self.ext <= self.input.len() {
             return self.input[base..base + self.ext].as_ptr();
         }
@@ -198,7 +198,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
 
     /// Copies the row that starts at `base` (or its part that `ext` covers) into buffer `b`.
     #[inline(always)]
-    fn stage<S: Nests<E = E>>(&mut self, s: S, b: usize, base: usize) {
+    fn stage<S: Nests<Float = E>>(&mut self, s: S, b: usize, base: usize) {
         // Only `pb..pb + n` (after `lead`) is ever written, so the rest of the `ext` floats from
         // `lead` keeps the padding;
         // the lanes that read it are padding or unused (`pb <= (k - 1) * d < ext`, as every
@@ -221,7 +221,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
 
     /// Output rows whose windows share no input rows: each window row is reduced into registers.
     #[inline(always)]
-    fn fused<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
+    fn fused<S: Nests<Float = E>, R: Reduction<S>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         output: &mut [E],
@@ -290,7 +290,7 @@ impl<E: LaneElem> Direct<'_, '_, E> {
     /// 2-D and 1-D output rows whose windows overlap along y: input row `y` of the current image
     /// is reduced once into ring slot `y % SLOTS` and folded by every window that covers it.
     #[inline(always)]
-    fn rolling<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
+    fn rolling<S: Nests<Float = E>, R: Reduction<S>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         output: &mut [E],
@@ -348,7 +348,7 @@ struct Strided<E, R, const ST: usize, const K: usize> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Reduction, const ST: usize, const K: usize> Rows<S> for Strided<S::E, R, ST, K> {
+impl<S: Nests, R: Reduction<S>, const ST: usize, const K: usize> Rows<S> for Strided<S::E, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, zi: usize, yi: usize, _i: usize) -> S::V {
         // SAFETY: built only by `Direct::fused` after checking that the window's last row
@@ -370,7 +370,7 @@ struct FusedRows<'o, E, R, const ST: usize, const K: usize> {
     out: &'o mut [E],
 }
 
-impl<S: Nests, R: Reduction, const ST: usize, const K: usize> FinishUser<S> for FusedRows<'_, S::E, R, ST, K> {
+impl<S: Nests, R: Reduction<S>, const ST: usize, const K: usize> FinishUser<S> for FusedRows<'_, S::E, R, ST, K> {
     #[inline(always)]
     fn use_finish<F: Finish<S>>(self, s: S, f: F) {
         let Self { src, tz, ty, nvec, out } = self;
@@ -392,7 +392,7 @@ pub(super) struct RingRows<'a, 'o, E, R> {
     pub(super) red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Reduction> FinishUser<S> for RingRows<'_, '_, S::E, R> {
+impl<S: Nests, R: Reduction<S>> FinishUser<S> for RingRows<'_, '_, S::E, R> {
     #[inline(always)]
     fn use_finish<F: Finish<S>>(self, s: S, f: F) {
         let Self { ring, ty, nvec, out, .. } = self;
@@ -409,7 +409,7 @@ impl<S: Nests, R: Reduction> FinishUser<S> for RingRows<'_, '_, S::E, R> {
 #[inline(always)]
 fn fused_row<
     S: Nests,
-    R: Reduction,
+    R: Reduction<S>,
     F: Finish<S>,
     const ST: usize,
     const K: usize,
@@ -432,7 +432,7 @@ fn fused_row<
 /// The vertical pass of one output row: output vector `v` folds `rows[i][v * N..][..N]` for
 /// `i < ty` (`TY` when not 0), finishes and stores it. Each `rows[i]` starts a ring slot.
 #[inline(always)]
-fn vfold<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
+fn vfold<S: Nests, R: Reduction<S>, F: Finish<S>, const TY: usize>(
     s: S,
     f: F,
     rows: &[*const S::E; SLOTS],

@@ -32,7 +32,7 @@ pub(crate) mod direct;
 mod plane;
 
 use crate::lanes::reduction::{AbsSum, FinishKind, MaxRule, PowSum, Reduction, SquareSum, Sum};
-use crate::lanes::{LaneElem, Lanes};
+use crate::lanes::{FloatElem, FloatLanes, LaneElem};
 use crate::problem::{Axis, LpPower, Problem, Reduce};
 use crate::route::{Route, SeparableLanes};
 use core::marker::PhantomData;
@@ -51,13 +51,13 @@ const BUF: usize = 2560;
 /// reduction, stride and kernel size). [`Nests::plane`] runs the plane nest (2-D and 1-D maps, see
 /// [`plane`]) or declines (`false`, nothing written); a level may run it at another vector width
 /// (AVX-512 runs the AVX2 one; the folds are the same, so are the bits).
-pub(crate) trait Nests: Lanes {
+pub(crate) trait Nests: FloatLanes {
     /// Whether the suite's kernel sizes get their own copies of the nests (see `by_shape`); each
     /// copy costs compile time per level and element type.
     const SPECIALISED: bool = true;
     /// Runs [`pool_nests`] for this level inside its token's `vectorize`.
     #[inline(always)]
-    fn nest<R: Reduction, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_, Self::E>) {
+    fn nest<R: Reduction<Self>, const ST: usize, const K: usize>(self, args: Args<'_, '_, '_, Self::E>) {
         self.vectorize(
             #[inline(always)]
             || pool_nests::<Self, R, ST, K>(self, args),
@@ -65,7 +65,7 @@ pub(crate) trait Nests: Lanes {
     }
     /// Runs the plane nest for this level, or declines.
     #[inline(always)]
-    fn plane<R: Reduction, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, Self::E>) -> bool {
+    fn plane<R: Reduction<Self>, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, Self::E>) -> bool {
         plane_run::<Self, R, ST, K>(self, args)
     }
 }
@@ -91,7 +91,7 @@ fn extent(n: usize, nvec: usize, k: usize, s: usize, d: usize) -> usize {
 /// # Safety
 /// `sp[0..extent(N, v + 1, k, ST, d)]` must be readable.
 #[inline(always)]
-unsafe fn hvec<S: Nests, R: Reduction, const ST: usize, const K: usize>(
+unsafe fn hvec<S: Nests, R: Reduction<S>, const ST: usize, const K: usize>(
     s: S,
     sp: *const S::E,
     v: usize,
@@ -135,7 +135,7 @@ unsafe fn tap<S: Nests, const ST: usize>(s: S, sp: *const S::E, base: usize, o: 
 /// Finishes the window values of outputs `off..off + N` (divisors `div[off..]`) and stores
 /// the valid ones (`off < nt <= out.len()`).
 #[inline(always)]
-fn finish_store<S: Nests, R: Reduction>(
+fn finish_store<S: Nests, R: Reduction<S>>(
     s: S,
     fin: FinishKind<S::E>,
     div: &[S::E; TILE],
@@ -220,7 +220,7 @@ struct Fused<'a, E, R, const ST: usize, const K: usize> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Reduction, const ST: usize, const K: usize> Rows<S> for Fused<'_, S::E, R, ST, K> {
+impl<S: Nests, R: Reduction<S>, const ST: usize, const K: usize> Rows<S> for Fused<'_, S::E, R, ST, K> {
     #[inline(always)]
     fn row(&self, s: S, _zi: usize, _yi: usize, i: usize) -> S::V {
         // SAFETY: built by `output_row` with `src[i][0..extent(N, nvec, k, ST, d)]` inside the
@@ -232,7 +232,7 @@ impl<S: Nests, R: Reduction, const ST: usize, const K: usize> Rows<S> for Fused<
 /// Folds the rows of one window in the canonical order: rows `0..ty` of each depth plane top to
 /// bottom, the planes front to back. `TZ`/`TY` specialise the counts (0: use `tz`, `ty`).
 #[inline(always)]
-fn fold_rows<S: Nests, R: Reduction, const TZ: usize, const TY: usize>(
+fn fold_rows<S: Nests, R: Reduction<S>, const TZ: usize, const TY: usize>(
     s: S,
     tz: usize,
     ty: usize,
@@ -335,7 +335,7 @@ fn x_mode(p: &Problem<'_>, n: usize) -> (HMode, usize, usize) {
 
 /// Picks the horizontal mode and tile, and the loop nest specialised for the x stride and kernel.
 #[inline(always)]
-fn by_shape<S: Nests, R: Reduction>(
+fn by_shape<S: Nests, R: Reduction<S>>(
     s: S,
     p: &Problem<'_>,
     finish: FinishKind<S::E>,
@@ -375,7 +375,7 @@ pub(super) struct RowDivisors<E> {
     key: usize,
 }
 
-impl<E: LaneElem> RowDivisors<E> {
+impl<E: FloatElem> RowDivisors<E> {
     pub(super) fn new() -> Self {
         RowDivisors { values: [E::ONE; TILE], key: usize::MAX }
     }
@@ -430,7 +430,7 @@ pub(crate) type PlaneArgs<'a, 'p, 'o, E> =
 
 /// The plane nest for lanes `S` (what [`Nests::plane`] runs by default).
 #[inline(always)]
-pub(crate) fn plane_run<S: Nests, R: Reduction, const ST: usize, const K: usize>(
+pub(crate) fn plane_run<S: Nests, R: Reduction<S>, const ST: usize, const K: usize>(
     s: S,
     args: PlaneArgs<'_, '_, '_, S::E>,
 ) -> bool {
@@ -471,7 +471,10 @@ fn axis_overlaps(a: &Axis<'_>) -> bool {
 /// The loop nest for one ISA, reduction, x stride `ST` and x kernel `K` (0: any); each ISA
 /// instantiates it inside its token's `vectorize` ([`Nests::nest`]).
 #[inline(always)]
-pub(crate) fn pool_nests<S: Nests, R: Reduction, const ST: usize, const K: usize>(s: S, args: Args<'_, '_, '_, S::E>) {
+pub(crate) fn pool_nests<S: Nests, R: Reduction<S>, const ST: usize, const K: usize>(
+    s: S,
+    args: Args<'_, '_, '_, S::E>,
+) {
     let (p, route, mode, tile, finish, input, output, rows) = args;
     // Each nest still checks that its buffers hold the problem (a route the problem does not fit
     // falls through to the general nest, which holds every shape).
@@ -547,13 +550,13 @@ pub(crate) fn pool_nests<S: Nests, R: Reduction, const ST: usize, const K: usize
     }
 }
 
-impl<E: LaneElem> Nest<'_, '_, E> {
+impl<E: FloatElem> Nest<'_, '_, E> {
     /// Output rows `oys` (all in the plane `image`, depth 1) for outputs `ox0..ox0 + nt`, with a
     /// ring of reduced input rows: input row `y` lives in slot `y % SLOTS`, and the ring holds
     /// rows `lo..hi`. Window starts and ends never decrease with `oy` (windowed and adaptive
     /// axes), so each input row is reduced once per tile. `out` holds the rows' full outputs.
     #[inline(always)]
-    fn rolling_rows<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
+    fn rolling_rows<S: Nests<Float = E>, R: Reduction<S>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         image: usize,
@@ -602,7 +605,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
 
     /// Computes the outputs `ox0..ox0 + nt` of output row `(image, oz, oy)` into `out`.
     #[inline(always)]
-    fn output_row<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
+    fn output_row<S: Nests<Float = E>, R: Reduction<S>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         (image, oz, oy): (usize, usize, usize),
@@ -745,7 +748,7 @@ impl<E: LaneElem> Nest<'_, '_, E> {
     /// Reduces input row `id` (over `(image, z, y)`) along x for outputs `ox0..ox0 + nt` into
     /// cache slot `slot` (lanes past `nt` get unspecified values).
     #[inline(always)]
-    fn hrow<S: Nests<E = E>, R: Reduction, const ST: usize, const K: usize>(
+    fn hrow<S: Nests<Float = E>, R: Reduction<S>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         id: usize,

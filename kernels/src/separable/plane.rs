@@ -14,8 +14,8 @@
 
 use super::direct::{Lines, copy_row};
 use super::{Nests, SLOTS, TILE, extent, hvec};
-use crate::lanes::LaneElem;
 use crate::lanes::reduction::{Finish, FinishKind, FinishUser, Reduction};
+use crate::lanes::{FloatElem, LaneElem};
 use crate::problem::Problem;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -177,7 +177,7 @@ fn geometry(
 /// Runs the plane nest when its buffers hold the problem; `false` (nothing written) otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) fn try_plane_nest<S: Nests, R: Reduction, const ST: usize, const K: usize>(
+pub(super) fn try_plane_nest<S: Nests, R: Reduction<S>, const ST: usize, const K: usize>(
     s: S,
     p: &Problem<'_>,
     kdp: (usize, usize, usize),
@@ -315,17 +315,19 @@ struct Plane<'p, E, R> {
     red: PhantomData<R>,
 }
 
-impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
+impl<E: FloatElem, R> Plane<'_, E, R> {
     /// Output rows `oys` of plane `image` into `out` (`oys.len()` rows of `ow`).
     #[inline(always)]
-    fn plane<S: Nests<E = E>, const ST: usize, const K: usize>(
+    fn plane<S: Nests<Float = E>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         p: &Problem<'_>,
         image: usize,
         (oys, ylo, yhi): (Range<usize>, usize, usize),
         out: &mut [E],
-    ) {
+    ) where
+        R: Reduction<S>,
+    {
         let ay = p.axes()[1];
         let h_in = ay.in_len();
         // Input rows `ylo..yhi` hold every window of these outputs (`next_band`).
@@ -339,7 +341,7 @@ impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
         let src = if g.inplace && base >= g.shift && base - g.shift + ext <= self.input.len() {
             Some(base - g.shift)
         } else if g.inplace {
-            self.copy_flat(base as isize - g.shift as isize, ext);
+            self.copy_flat::<S>(base as isize - g.shift as isize, ext);
             None
         } else {
             self.copy_rows(s, base, yhi - ylo);
@@ -360,7 +362,7 @@ impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
     /// The horizontal pass of a band (reading `src`) and its vertical pass, by the reduction
     /// `R2` (`R` itself, or its NaN-free form).
     #[inline(always)]
-    fn reduce<S: Nests<E = E>, R2: Reduction, const ST: usize, const K: usize>(
+    fn reduce<S: Nests<Float = E>, R2: Reduction<S>, const ST: usize, const K: usize>(
         &mut self,
         s: S,
         p: &Problem<'_>,
@@ -385,7 +387,7 @@ impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
             unsafe { s.store(hp.add(v * S::N), hvec::<S, R2, ST, K>(s, src, v, k, d)) }
         }
         if self.g.nfix > 0 {
-            Self::refold(&self.g, self.input, (base, yhi - ylo), hp);
+            Self::refold::<S, R2>(&self.g, self.input, (base, yhi - ylo), hp);
         }
         let ow = p.axes()[2].out_len();
         let divs = if let FinishKind::Div(None) = self.finish {
@@ -407,16 +409,16 @@ impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
     /// the fold over the padded row.
     #[inline(always)]
     /// (An associated function: `hp` points into `self`'s buffer, so `self` is not borrowed.)
-    fn refold(g: &Geo, input: &[E], (base, n): (usize, usize), hp: *mut E) {
+    fn refold<S: Nests<Float = E>, R2: Reduction<S>>(g: &Geo, input: &[E], (base, n): (usize, usize), hp: *mut E) {
         let Geo { d, w, wh, nfix, .. } = *g;
         let rows = &input[base..base + n * w];
         /// Refold `f` in rows `0..n`, with `T` taps when not 0.
         #[inline(always)]
-        fn each_row<E: LaneElem, R: Reduction, const T: usize>(
-            rows: &[E],
+        fn each_row<S: Nests, R: Reduction<S>, const T: usize>(
+            rows: &[S::E],
             (w, wh, d, n): Dims,
             f: &Refold,
-            hp: *mut E,
+            hp: *mut S::E,
         ) {
             let taps = if T > 0 { T } else { f.n };
             for y in 0..n {
@@ -436,11 +438,11 @@ impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
         for f in &g.fix[..nfix] {
             let dims = (w, wh, d, n);
             match f.n {
-                1 => each_row::<E, R, 1>(rows, dims, f, hp),
-                2 => each_row::<E, R, 2>(rows, dims, f, hp),
-                3 => each_row::<E, R, 3>(rows, dims, f, hp),
-                4 => each_row::<E, R, 4>(rows, dims, f, hp),
-                _ => each_row::<E, R, 0>(rows, dims, f, hp),
+                1 => each_row::<S, R2, 1>(rows, dims, f, hp),
+                2 => each_row::<S, R2, 2>(rows, dims, f, hp),
+                3 => each_row::<S, R2, 3>(rows, dims, f, hp),
+                4 => each_row::<S, R2, 4>(rows, dims, f, hp),
+                _ => each_row::<S, R2, 0>(rows, dims, f, hp),
             }
         }
     }
@@ -448,7 +450,10 @@ impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
     /// Edge mode, a band whose flat reads would leave the input: copies `input[start..][..n]`
     /// into the padded buffer, the padding value outside the input.
     #[inline(always)]
-    fn copy_flat(&mut self, start: isize, n: usize) {
+    fn copy_flat<S: Nests<Float = E>>(&mut self, start: isize, n: usize)
+    where
+        R: Reduction<S>,
+    {
         // The last band of the input reads up to a vector past its end, so this copies a whole
         // band: `lead` padding values before the input's start, then one block copy of the
         // `mid` elements inside it, then padding (it was element by element: 30 thousand
@@ -470,7 +475,10 @@ impl<E: LaneElem, R: Reduction> Plane<'_, E, R> {
 
     /// Copies input rows `base..` (`n` of them) into the padded plane.
     #[inline(always)]
-    fn copy_rows<S: Nests<E = E>>(&mut self, s: S, base: usize, n: usize) {
+    fn copy_rows<S: Nests<Float = E>>(&mut self, s: S, base: usize, n: usize)
+    where
+        R: Reduction<S>,
+    {
         let pp = self.padded.as_mut_ptr().cast::<E>();
         if !self.padded_ready {
             for i in 0..self.g.pad_len {
@@ -535,7 +543,7 @@ struct Band<'a, 'o, E, R> {
     red: PhantomData<R>,
 }
 
-impl<S: Nests, R: Reduction> FinishUser<S> for Band<'_, '_, S::E, R> {
+impl<S: Nests, R: Reduction<S>> FinishUser<S> for Band<'_, '_, S::E, R> {
     #[inline(always)]
     fn use_finish<F: Finish<S>>(self, s: S, f: F) {
         let Self { rows: band, oys, runs, ends, out, .. } = self;
@@ -613,7 +621,7 @@ struct BandRows<'a, E> {
 /// Output rows `oy..end` of a band (one row, or a run whose window rows slide down one row at a
 /// time, at the reduced rows' pitch) into the band's `out`.
 #[inline(always)]
-fn vrun<S: Nests, R: Reduction, F: Finish<S>>(
+fn vrun<S: Nests, R: Reduction<S>, F: Finish<S>>(
     s: S,
     f: F,
     b: &BandRows<'_, S::E>,
@@ -642,7 +650,7 @@ fn vrun<S: Nests, R: Reduction, F: Finish<S>>(
 /// Output rows `oy..end` of a band, a run (as many taps, windows one row apart), row by row
 /// into the band's `out` (reduced rows longer than output rows).
 #[inline(always)]
-fn vrows<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
+fn vrows<S: Nests, R: Reduction<S>, F: Finish<S>, const TY: usize>(
     s: S,
     f: F,
     b: &BandRows<'_, S::E>,
@@ -667,7 +675,7 @@ fn vrows<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
 /// with divisor offset `foff + v * N` and stored; as whole vectors when `out` has room for them
 /// (the lanes past the run land on later rows, which their own stores overwrite), else exactly.
 #[inline(always)]
-fn vrow<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
+fn vrow<S: Nests, R: Reduction<S>, F: Finish<S>, const TY: usize>(
     s: S,
     f: F,
     (r0, step, (n, nv), foff): (*const S::E, usize, (usize, usize), usize),
@@ -678,7 +686,7 @@ fn vrow<S: Nests, R: Reduction, F: Finish<S>, const TY: usize>(
     debug_assert!(n <= out.len());
     // (A function, not a closure: closures do not inherit the ISA's target features.)
     #[inline(always)]
-    fn fold<S: Nests, R: Reduction, F: Finish<S>>(
+    fn fold<S: Nests, R: Reduction<S>, F: Finish<S>>(
         s: S,
         f: F,
         (r0, step, foff): (*const S::E, usize, usize),

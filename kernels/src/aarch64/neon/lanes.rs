@@ -2,7 +2,7 @@
 //! [`F64<Neon>`]. Holding the token proves the CPU has Advanced SIMD; every method is
 //! `#[inline(always)]`, compiled inside the token's `vectorize`.
 
-use crate::lanes::{F64, LaneIndices, Lanes};
+use crate::lanes::{F64, FloatLanes, LaneIndices, Lanes};
 use core::arch::aarch64::*;
 use pulp::aarch64::Neon;
 
@@ -61,35 +61,11 @@ impl Lanes for Neon {
         self.neon.vdupq_n_f32(x)
     }
     #[inline(always)]
-    fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        self.neon.vaddq_f32(a, b)
-    }
-    #[inline(always)]
-    fn mul(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        self.neon.vmulq_f32(a, b)
-    }
-    #[inline(always)]
-    fn div(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
-        self.neon.vdivq_f32(a, b)
-    }
-    #[inline(always)]
-    fn abs(self, a: float32x4_t) -> float32x4_t {
-        self.neon.vabsq_f32(a)
-    }
-    #[inline(always)]
-    fn sqrt(self, a: float32x4_t) -> float32x4_t {
-        self.neon.vsqrtq_f32(a)
-    }
-    #[inline(always)]
     fn max_rule(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
         // Not `fmax`: it returns +0 for (-0, +0) and the first operand's NaN. Select explicitly.
         let gt = self.neon.vcgtq_f32(r, l);
         let nan = self.neon.vmvnq_u32(self.neon.vceqq_f32(r, r));
         self.neon.vbslq_f32(self.neon.vorrq_u32(gt, nan), r, l)
-    }
-    #[inline(always)]
-    fn canonical_nan(self, a: float32x4_t) -> float32x4_t {
-        self.neon.vbslq_f32(self.neon.vceqq_f32(a, a), a, self.neon.vdupq_n_f32(f32::NAN))
     }
 
     #[inline(always)]
@@ -160,6 +136,35 @@ impl Lanes for Neon {
     }
 }
 
+impl FloatLanes for Neon {
+    type Float = f32;
+
+    #[inline(always)]
+    fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        self.neon.vaddq_f32(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        self.neon.vmulq_f32(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        self.neon.vdivq_f32(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: float32x4_t) -> float32x4_t {
+        self.neon.vabsq_f32(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: float32x4_t) -> float32x4_t {
+        self.neon.vsqrtq_f32(a)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: float32x4_t) -> float32x4_t {
+        self.neon.vbslq_f32(self.neon.vceqq_f32(a, a), a, self.neon.vdupq_n_f32(f32::NAN))
+    }
+}
+
 impl Lanes for F64<Neon> {
     type E = f64;
     const N: usize = 2;
@@ -215,26 +220,6 @@ impl Lanes for F64<Neon> {
         self.0.neon.vdupq_n_f64(x)
     }
     #[inline(always)]
-    fn add(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
-        self.0.neon.vaddq_f64(a, b)
-    }
-    #[inline(always)]
-    fn mul(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
-        self.0.neon.vmulq_f64(a, b)
-    }
-    #[inline(always)]
-    fn div(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
-        self.0.neon.vdivq_f64(a, b)
-    }
-    #[inline(always)]
-    fn abs(self, a: float64x2_t) -> float64x2_t {
-        self.0.neon.vabsq_f64(a)
-    }
-    #[inline(always)]
-    fn sqrt(self, a: float64x2_t) -> float64x2_t {
-        self.0.neon.vsqrtq_f64(a)
-    }
-    #[inline(always)]
     fn max_rule(self, l: float64x2_t, r: float64x2_t) -> float64x2_t {
         // Not `fmax`: it returns +0 for (-0, +0) and the first operand's NaN. Select explicitly.
         let gt = self.0.neon.vcgtq_f64(r, l);
@@ -242,10 +227,6 @@ impl Lanes for F64<Neon> {
         // Take `r` where `r > l` or `r` is NaN (`!(r == r)`): `gt | !num`.
         let take = self.0.neon.vorrq_u64(gt, self.0.neon.veorq_u64(num, self.0.neon.vdupq_n_u64(u64::MAX)));
         self.0.neon.vbslq_f64(take, r, l)
-    }
-    #[inline(always)]
-    fn canonical_nan(self, a: float64x2_t) -> float64x2_t {
-        self.0.neon.vbslq_f64(self.0.neon.vceqq_f64(a, a), a, self.0.neon.vdupq_n_f64(f64::NAN))
     }
     /// NaN in every lane that met a NaN (`fmax` returns NaN when either operand is NaN).
     type Seen = float64x2_t;
@@ -267,6 +248,35 @@ impl Lanes for F64<Neon> {
     fn max_fast(self, l: float64x2_t, r: float64x2_t) -> float64x2_t {
         // Take `r` where `r > l` (ties keep `l`, unlike `fmax` on signed zeros).
         self.0.neon.vbslq_f64(self.0.neon.vcgtq_f64(r, l), r, l)
+    }
+}
+
+impl FloatLanes for F64<Neon> {
+    type Float = f64;
+
+    #[inline(always)]
+    fn add(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        self.0.neon.vaddq_f64(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        self.0.neon.vmulq_f64(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        self.0.neon.vdivq_f64(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: float64x2_t) -> float64x2_t {
+        self.0.neon.vabsq_f64(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: float64x2_t) -> float64x2_t {
+        self.0.neon.vsqrtq_f64(a)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: float64x2_t) -> float64x2_t {
+        self.0.neon.vbslq_f64(self.0.neon.vceqq_f64(a, a), a, self.0.neon.vdupq_n_f64(f64::NAN))
     }
 }
 

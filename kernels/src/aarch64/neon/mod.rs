@@ -1,10 +1,11 @@
 //! NEON kernels, one file per job; the entries below are what the kernel set points at.
 
+mod bytes;
 mod lanes;
 mod nchw;
 mod nhwc;
 
-use crate::lanes::F64;
+use crate::lanes::{F64, I8, U8};
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
 use crate::route::{Families, Route, SeparableLanes};
@@ -171,4 +172,31 @@ pub(crate) fn global_f64(
     rows: Range<usize>,
 ) {
     crate::lanes::global::entry::<_, 16>(F64(simd), p, red, input, output, rows)
+}
+
+/// Windowed and adaptive `u8` pooling on `route`: channels-last max on this level's byte lanes,
+/// every other problem on the portable kernels.
+pub(crate) fn window_u8(
+    simd: Neon,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[u8],
+    output: &mut [u8],
+    rows: Range<usize>,
+) {
+    crate::lanes::nhwc::window_max_entry::<_, 2, 4>(U8(simd), p, red, route, input, output, rows)
+}
+
+/// Windowed and adaptive `i8` pooling on `route`, as [`window_u8`].
+pub(crate) fn window_i8(
+    simd: Neon,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[i8],
+    output: &mut [i8],
+    rows: Range<usize>,
+) {
+    crate::lanes::nhwc::window_max_entry::<_, 2, 4>(I8(simd), p, red, route, input, output, rows)
 }

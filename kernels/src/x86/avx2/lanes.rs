@@ -2,7 +2,7 @@
 //! Holding the token proves the CPU has AVX2 and FMA (x86-64-v3); every method is
 //! `#[inline(always)]`, compiled inside the token's `vectorize`.
 
-use crate::lanes::{F64, LaneIndices, Lanes};
+use crate::lanes::{F64, FloatLanes, LaneIndices, Lanes};
 use core::arch::x86_64::*;
 use pulp::x86::V3;
 
@@ -99,37 +99,11 @@ impl Lanes for V3 {
         self.avx._mm256_set1_ps(x)
     }
     #[inline(always)]
-    fn add(self, a: __m256, b: __m256) -> __m256 {
-        self.avx._mm256_add_ps(a, b)
-    }
-    #[inline(always)]
-    fn mul(self, a: __m256, b: __m256) -> __m256 {
-        self.avx._mm256_mul_ps(a, b)
-    }
-    #[inline(always)]
-    fn div(self, a: __m256, b: __m256) -> __m256 {
-        self.avx._mm256_div_ps(a, b)
-    }
-    #[inline(always)]
-    fn abs(self, a: __m256) -> __m256 {
-        let bits = self.avx._mm256_castsi256_ps(self.avx._mm256_set1_epi32(0x7fff_ffff));
-        self.avx._mm256_and_ps(a, bits)
-    }
-    #[inline(always)]
-    fn sqrt(self, a: __m256) -> __m256 {
-        self.avx._mm256_sqrt_ps(a)
-    }
-    #[inline(always)]
     fn max_rule(self, l: __m256, r: __m256) -> __m256 {
         // `maxps(r, l)` is `r > l ? r : l`; then take `r` wherever it is NaN.
         let m = self.avx._mm256_max_ps(r, l);
         let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(r, r);
         self.avx._mm256_blendv_ps(m, r, nan)
-    }
-    #[inline(always)]
-    fn canonical_nan(self, a: __m256) -> __m256 {
-        let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(a, a);
-        self.avx._mm256_blendv_ps(a, self.avx._mm256_set1_ps(f32::NAN), nan)
     }
 
     #[inline(always)]
@@ -275,6 +249,37 @@ impl Lanes for V3 {
     }
 }
 
+impl FloatLanes for V3 {
+    type Float = f32;
+
+    #[inline(always)]
+    fn add(self, a: __m256, b: __m256) -> __m256 {
+        self.avx._mm256_add_ps(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256, b: __m256) -> __m256 {
+        self.avx._mm256_mul_ps(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m256, b: __m256) -> __m256 {
+        self.avx._mm256_div_ps(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m256) -> __m256 {
+        let bits = self.avx._mm256_castsi256_ps(self.avx._mm256_set1_epi32(0x7fff_ffff));
+        self.avx._mm256_and_ps(a, bits)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m256) -> __m256 {
+        self.avx._mm256_sqrt_ps(a)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m256) -> __m256 {
+        let nan = self.avx._mm256_cmp_ps::<_CMP_UNORD_Q>(a, a);
+        self.avx._mm256_blendv_ps(a, self.avx._mm256_set1_ps(f32::NAN), nan)
+    }
+}
+
 impl Lanes for F64<V3> {
     type E = f64;
     const N: usize = 4;
@@ -321,37 +326,11 @@ impl Lanes for F64<V3> {
         self.0.avx._mm256_set1_pd(x)
     }
     #[inline(always)]
-    fn add(self, a: __m256d, b: __m256d) -> __m256d {
-        self.0.avx._mm256_add_pd(a, b)
-    }
-    #[inline(always)]
-    fn mul(self, a: __m256d, b: __m256d) -> __m256d {
-        self.0.avx._mm256_mul_pd(a, b)
-    }
-    #[inline(always)]
-    fn div(self, a: __m256d, b: __m256d) -> __m256d {
-        self.0.avx._mm256_div_pd(a, b)
-    }
-    #[inline(always)]
-    fn abs(self, a: __m256d) -> __m256d {
-        let bits = self.0.avx._mm256_castsi256_pd(self.0.avx._mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
-        self.0.avx._mm256_and_pd(a, bits)
-    }
-    #[inline(always)]
-    fn sqrt(self, a: __m256d) -> __m256d {
-        self.0.avx._mm256_sqrt_pd(a)
-    }
-    #[inline(always)]
     fn max_rule(self, l: __m256d, r: __m256d) -> __m256d {
         // `maxpd(r, l)` is `r > l ? r : l`; then take `r` wherever it is NaN.
         let m = self.0.avx._mm256_max_pd(r, l);
         let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(r, r);
         self.0.avx._mm256_blendv_pd(m, r, nan)
-    }
-    #[inline(always)]
-    fn canonical_nan(self, a: __m256d) -> __m256d {
-        let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(a, a);
-        self.0.avx._mm256_blendv_pd(a, self.0.avx._mm256_set1_pd(f64::NAN), nan)
     }
     #[inline(always)]
     unsafe fn load_part(self, ptr: *const f64, n: usize, fill: f64) -> __m256d {
@@ -405,6 +384,37 @@ impl Lanes for F64<V3> {
             2 => self.0.avx2._mm256_permute4x64_pd::<0b11_01_10_00>(v),
             _ => v,
         }
+    }
+}
+
+impl FloatLanes for F64<V3> {
+    type Float = f64;
+
+    #[inline(always)]
+    fn add(self, a: __m256d, b: __m256d) -> __m256d {
+        self.0.avx._mm256_add_pd(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256d, b: __m256d) -> __m256d {
+        self.0.avx._mm256_mul_pd(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m256d, b: __m256d) -> __m256d {
+        self.0.avx._mm256_div_pd(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m256d) -> __m256d {
+        let bits = self.0.avx._mm256_castsi256_pd(self.0.avx._mm256_set1_epi64x(0x7fff_ffff_ffff_ffff));
+        self.0.avx._mm256_and_pd(a, bits)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m256d) -> __m256d {
+        self.0.avx._mm256_sqrt_pd(a)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m256d) -> __m256d {
+        let nan = self.0.avx._mm256_cmp_pd::<_CMP_UNORD_Q>(a, a);
+        self.0.avx._mm256_blendv_pd(a, self.0.avx._mm256_set1_pd(f64::NAN), nan)
     }
 }
 

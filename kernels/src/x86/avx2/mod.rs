@@ -1,5 +1,6 @@
 //! AVX2 + FMA kernels, one file per job; the entries below are what the kernel set points at.
 
+mod bytes;
 mod lanes;
 mod nchw;
 
@@ -7,7 +8,7 @@ pub(crate) use nchw::plane_nest;
 pub(crate) mod nhwc;
 pub(crate) mod transpose;
 
-use crate::lanes::F64;
+use crate::lanes::{F64, I8, U8};
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
 use crate::route::{Families, Route, SeparableLanes};
@@ -192,4 +193,31 @@ pub(crate) fn global_f64(
     rows: Range<usize>,
 ) {
     crate::lanes::global::entry::<_, 8>(F64(simd), p, red, input, output, rows)
+}
+
+/// Windowed and adaptive `u8` pooling on `route`: channels-last max on this level's byte lanes,
+/// every other problem on the portable kernels.
+pub(crate) fn window_u8(
+    simd: V3,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[u8],
+    output: &mut [u8],
+    rows: Range<usize>,
+) {
+    crate::lanes::nhwc::window_max_entry::<_, 4, 2>(U8(simd), p, red, route, input, output, rows)
+}
+
+/// Windowed and adaptive `i8` pooling on `route`, as [`window_u8`].
+pub(crate) fn window_i8(
+    simd: V3,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[i8],
+    output: &mut [i8],
+    rows: Range<usize>,
+) {
+    crate::lanes::nhwc::window_max_entry::<_, 2, 2>(I8(simd), p, red, route, input, output, rows)
 }

@@ -12,7 +12,7 @@ use pulp::x86::V3;
 
 impl Nests for V3 {
     #[inline(always)]
-    fn plane<R: Reduction, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
+    fn plane<R: Reduction<Self>, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
         // One out-of-line copy, shared with the AVX-512 level.
         plane_nest::<R, ST, K>(self, args)
     }
@@ -37,7 +37,7 @@ pub(crate) fn window(
 /// The plane nest at AVX2 width (8 lanes), for this level and the AVX-512 one
 /// ([`Nests::plane`]).
 #[inline(never)]
-pub(crate) fn plane_nest<R: Reduction, const ST: usize, const K: usize>(
+pub(crate) fn plane_nest<R: Reduction<V3>, const ST: usize, const K: usize>(
     simd: V3,
     args: PlaneArgs<'_, '_, '_, f32>,
 ) -> bool {

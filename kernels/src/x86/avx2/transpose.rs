@@ -5,8 +5,8 @@
 
 #[cfg(doc)]
 use crate::lanes::F64;
-use crate::lanes::Lanes;
 use crate::lanes::transposed::{self, ArgKernel, Kernel};
+use crate::lanes::{FloatLanes, Lanes};
 use crate::problem::{Problem, Reduce};
 use core::ops::Range;
 #[cfg(doc)]
@@ -33,7 +33,7 @@ pub(crate) fn pool_groups<V: Lanes>(
 
 /// [`transposed::pool_groups_argmax`] inside `simd`'s `vectorize`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn pool_groups_argmax<V: Lanes>(
+pub(crate) fn pool_groups_argmax<V: FloatLanes>(
     simd: V,
     p: &Problem<'_>,
     input: &[V::E],

@@ -2,7 +2,7 @@
 //! [`F64<V4>`]. Holding the token proves the CPU has AVX-512 F/BW/CD/DQ/VL (and x86-64-v3); every
 //! method is `#[inline(always)]`, compiled inside the token's `vectorize`.
 
-use crate::lanes::{F64, LaneIndices, Lanes};
+use crate::lanes::{F64, FloatLanes, LaneIndices, Lanes};
 use core::arch::x86_64::*;
 use pulp::x86::{V3, V4};
 
@@ -87,35 +87,10 @@ impl Lanes for V4 {
         self.avx512f._mm512_set1_ps(x)
     }
     #[inline(always)]
-    fn add(self, a: __m512, b: __m512) -> __m512 {
-        self.avx512f._mm512_add_ps(a, b)
-    }
-    #[inline(always)]
-    fn mul(self, a: __m512, b: __m512) -> __m512 {
-        self.avx512f._mm512_mul_ps(a, b)
-    }
-    #[inline(always)]
-    fn div(self, a: __m512, b: __m512) -> __m512 {
-        self.avx512f._mm512_div_ps(a, b)
-    }
-    #[inline(always)]
-    fn abs(self, a: __m512) -> __m512 {
-        self.avx512f._mm512_abs_ps(a)
-    }
-    #[inline(always)]
-    fn sqrt(self, a: __m512) -> __m512 {
-        self.avx512f._mm512_sqrt_ps(a)
-    }
-    #[inline(always)]
     fn max_rule(self, l: __m512, r: __m512) -> __m512 {
         // Lanes where `r` is a number: `maxps(r, l)` is `r > l ? r : l`; where `r` is NaN, keep `r`.
         let ord = self.avx512f._mm512_cmp_ps_mask::<_CMP_ORD_Q>(r, r);
         self.avx512f._mm512_mask_max_ps(r, ord, r, l)
-    }
-    #[inline(always)]
-    fn canonical_nan(self, a: __m512) -> __m512 {
-        let nan = self.avx512f._mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a);
-        self.avx512f._mm512_mask_mov_ps(a, nan, self.avx512f._mm512_set1_ps(f32::NAN))
     }
 
     #[inline(always)]
@@ -216,6 +191,36 @@ impl Lanes for V4 {
     }
 }
 
+impl FloatLanes for V4 {
+    type Float = f32;
+
+    #[inline(always)]
+    fn add(self, a: __m512, b: __m512) -> __m512 {
+        self.avx512f._mm512_add_ps(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512, b: __m512) -> __m512 {
+        self.avx512f._mm512_mul_ps(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m512, b: __m512) -> __m512 {
+        self.avx512f._mm512_div_ps(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m512) -> __m512 {
+        self.avx512f._mm512_abs_ps(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m512) -> __m512 {
+        self.avx512f._mm512_sqrt_ps(a)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m512) -> __m512 {
+        let nan = self.avx512f._mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a);
+        self.avx512f._mm512_mask_mov_ps(a, nan, self.avx512f._mm512_set1_ps(f32::NAN))
+    }
+}
+
 impl Lanes for F64<V4> {
     type E = f64;
     const N: usize = 8;
@@ -263,35 +268,10 @@ impl Lanes for F64<V4> {
         self.0.avx512f._mm512_set1_pd(x)
     }
     #[inline(always)]
-    fn add(self, a: __m512d, b: __m512d) -> __m512d {
-        self.0.avx512f._mm512_add_pd(a, b)
-    }
-    #[inline(always)]
-    fn mul(self, a: __m512d, b: __m512d) -> __m512d {
-        self.0.avx512f._mm512_mul_pd(a, b)
-    }
-    #[inline(always)]
-    fn div(self, a: __m512d, b: __m512d) -> __m512d {
-        self.0.avx512f._mm512_div_pd(a, b)
-    }
-    #[inline(always)]
-    fn abs(self, a: __m512d) -> __m512d {
-        self.0.avx512f._mm512_abs_pd(a)
-    }
-    #[inline(always)]
-    fn sqrt(self, a: __m512d) -> __m512d {
-        self.0.avx512f._mm512_sqrt_pd(a)
-    }
-    #[inline(always)]
     fn max_rule(self, l: __m512d, r: __m512d) -> __m512d {
         // Lanes where `r` is a number: `maxpd(r, l)` is `r > l ? r : l`; where `r` is NaN, keep `r`.
         let ord = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_ORD_Q>(r, r);
         self.0.avx512f._mm512_mask_max_pd(r, ord, r, l)
-    }
-    #[inline(always)]
-    fn canonical_nan(self, a: __m512d) -> __m512d {
-        let nan = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a);
-        self.0.avx512f._mm512_mask_mov_pd(a, nan, self.0.avx512f._mm512_set1_pd(f64::NAN))
     }
     #[inline(always)]
     unsafe fn load_part(self, ptr: *const f64, n: usize, fill: f64) -> __m512d {
@@ -319,6 +299,36 @@ impl Lanes for F64<V4> {
     fn max_fast(self, l: __m512d, r: __m512d) -> __m512d {
         // `maxpd(r, l)` is `r` where `r > l`, else `l` (ties keep `l`).
         self.0.avx512f._mm512_max_pd(r, l)
+    }
+}
+
+impl FloatLanes for F64<V4> {
+    type Float = f64;
+
+    #[inline(always)]
+    fn add(self, a: __m512d, b: __m512d) -> __m512d {
+        self.0.avx512f._mm512_add_pd(a, b)
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512d, b: __m512d) -> __m512d {
+        self.0.avx512f._mm512_mul_pd(a, b)
+    }
+    #[inline(always)]
+    fn div(self, a: __m512d, b: __m512d) -> __m512d {
+        self.0.avx512f._mm512_div_pd(a, b)
+    }
+    #[inline(always)]
+    fn abs(self, a: __m512d) -> __m512d {
+        self.0.avx512f._mm512_abs_pd(a)
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m512d) -> __m512d {
+        self.0.avx512f._mm512_sqrt_pd(a)
+    }
+    #[inline(always)]
+    fn canonical_nan(self, a: __m512d) -> __m512d {
+        let nan = self.0.avx512f._mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a);
+        self.0.avx512f._mm512_mask_mov_pd(a, nan, self.0.avx512f._mm512_set1_pd(f64::NAN))
     }
 }
 

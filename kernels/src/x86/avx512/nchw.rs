@@ -8,18 +8,18 @@ use crate::problem::{Problem, Reduce};
 use crate::route::Route;
 use crate::separable::{self, Nests, PlaneArgs};
 use core::ops::Range;
-use pulp::x86::V4;
+use pulp::x86::{V3, V4};
 
 impl Nests for V4 {
     #[inline(always)]
-    fn plane<R: Reduction, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
+    fn plane<R: Reduction<Self>, const ST: usize, const K: usize>(self, args: PlaneArgs<'_, '_, '_, f32>) -> bool {
         // The plane nest's loops are shifted and deinterleaving loads of rows in the L1 cache. At
         // 16 lanes every unaligned load splits a cache line, and the 8-lane AVX2 nest measured
         // faster on the suite's 2-D and 1-D maps (Zen 5, `simdpool bench --isa all`: resnet stem
         // 96 vs 103 us, vgg 2x2 323 vs 384, inception 64 vs 71, sppf 63 vs 74), as LLVM prefers
         // 256-bit vectors on AVX-512 CPUs. The 3-D and general nests stay at 16 lanes (C3D: 294
         // vs 351 us).
-        crate::x86::avx2::plane_nest::<R, ST, K>(*self, args)
+        crate::x86::avx2::plane_nest::<R::At<V3>, ST, K>(*self, args)
     }
 }
 

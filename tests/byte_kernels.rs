@@ -1,0 +1,173 @@
+//! `u8` and `i8` SIMD kernels (channels-last max and adaptive max on each level's byte lanes,
+//! from the same family code as the float types): on random shapes, every level this machine has
+//! gives the bytes of the portable kernels (the scalar level) and of the reference, for every op;
+//! channels-last max takes the lanes route at every SIMD level, and the ops the byte lanes do not
+//! take (sums, channels-first, indices, global) say so by the portable route. Channel counts run
+//! past two vectors of the widest level (64 lanes) to cover every block width and tail.
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use simdpool::{AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolOp, Route, TensorShape, Window, reference};
+
+/// The byte types under test, with a deterministic input full of ties and both extremes.
+trait Byte: Element + Copy + PartialEq + core::fmt::Debug {
+    fn from_bits(b: u8) -> Self;
+}
+impl Byte for u8 {
+    fn from_bits(b: u8) -> u8 {
+        b
+    }
+}
+impl Byte for i8 {
+    fn from_bits(b: u8) -> i8 {
+        b as i8
+    }
+}
+
+fn data<T: Byte>(len: usize, seed: u64) -> Vec<T> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            T::from_bits(match s % 13 {
+                0 => 0,
+                1 => 0x7f,
+                2 => 0x80,
+                3 => 0xff,
+                // Few distinct values: many equal maxima.
+                4..=6 => (s >> 32) as u8 % 4,
+                _ => (s >> 24) as u8,
+            })
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    op: PoolOp,
+    shape: TensorShape,
+    seed: u64,
+}
+
+/// One spatial axis: (kernel, stride, dilation, padding, length).
+type Axis = (usize, usize, usize, usize, usize);
+
+fn axis() -> impl Strategy<Value = Axis> {
+    (1usize..=5, 1usize..=3, 1usize..=2).prop_flat_map(|(k, s, d)| {
+        let span = d * (k - 1) + 1;
+        (Just(k), Just(s), Just(d), 0..=k / 2, span..span + 12)
+    })
+}
+
+fn op_of(kind: u8, w: Window, flag: bool, spatial: &[usize]) -> PoolOp {
+    match kind {
+        0..=3 => PoolOp::max(w),
+        4 => PoolOp::AdaptiveMax(spatial.iter().map(|l| (2 * l).div_ceil(3)).collect()),
+        5 => PoolOp::Avg(w, AvgOptions { count_include_pad: flag, divisor_override: None }),
+        6 => PoolOp::lp(w, 2.0),
+        _ => PoolOp::GlobalMax,
+    }
+}
+
+fn case(first: bool) -> impl Strategy<Value = Case> {
+    (1usize..=3).prop_flat_map(move |rank| {
+        (proptest::collection::vec(axis(), rank), 1usize..=2, 1usize..=200, 0u8..8, any::<bool>(), any::<u64>())
+            .prop_map(move |(axes, n, c, kind, flag, seed)| {
+                let k: Vec<usize> = axes.iter().map(|a| a.0).collect();
+                let s: Vec<usize> = axes.iter().map(|a| a.1).collect();
+                let d: Vec<usize> = axes.iter().map(|a| a.2).collect();
+                let p: Vec<usize> = axes.iter().map(|a| a.3).collect();
+                let spatial: Vec<usize> = axes.iter().map(|a| a.4).collect();
+                let w = Window::new(&k).stride(&s).dilation(&d).padding(&p).ceil_mode(flag);
+                let op = op_of(kind, w, flag, &spatial);
+                let shape = if first {
+                    TensorShape::nchw(&[&[n, c][..], &spatial].concat()).unwrap()
+                } else {
+                    TensorShape::nhwc(&[&[n][..], &spatial, &[c]].concat()).unwrap()
+                };
+                Case { op, shape, seed }
+            })
+    })
+}
+
+/// The route the byte types take at a SIMD level: the lanes for channels-last max, the portable
+/// kernels for everything else.
+fn byte_route(case: &Case) -> Route {
+    let max = matches!(case.op, PoolOp::Max(_) | PoolOp::AdaptiveMax(_));
+    if max && case.shape.layout() == Layout::ChannelsLast { Route::Lanes } else { Route::Portable }
+}
+
+/// Runs `case` at every level: all equal the scalar level's bytes and the reference's.
+fn check<T: Byte>(case: &Case) -> Result<(), TestCaseError> {
+    let x = data::<T>(case.shape.len(), case.seed);
+    let scalar = Plan::<T>::with_options(&case.op, &case.shape, PlanOptions::isa(Isa::Scalar).calling_thread());
+    let (plan, want) = match (scalar, reference::pool::<T>(&case.op, &x, &case.shape)) {
+        (Ok(plan), Ok(want)) => (plan, want),
+        (Err(a), Err(b)) => {
+            prop_assert_eq!(a, b);
+            return Err(TestCaseError::reject("no output of this size"));
+        }
+        (a, b) => return Err(TestCaseError::fail(format!("plan {a:?} vs reference {b:?}"))),
+    };
+    let mut base = vec![T::from_bits(0x5a); plan.output_len()];
+    plan.run(&x, &mut base).unwrap();
+    prop_assert_eq!(&base, &want.values, "scalar level vs reference");
+    for isa in Isa::available() {
+        let plan = Plan::<T>::with_options(&case.op, &case.shape, PlanOptions::isa(isa).calling_thread()).unwrap();
+        let route = if isa == Isa::Scalar { Route::Portable } else { byte_route(case) };
+        prop_assert_eq!(plan.route(), route, "{} {:?}", isa, case);
+        // A poisoned output: every element must be written.
+        let mut y = vec![T::from_bits(0xa5); plan.output_len()];
+        plan.run(&x, &mut y).unwrap();
+        prop_assert_eq!(&y, &base, "{} ({:?})", isa, plan.route());
+    }
+    Ok(())
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        max_global_rejects: 4096,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn u8_channels_last_matches_the_portable_kernels(case in case(false)) {
+        check::<u8>(&case)?;
+    }
+
+    #[test]
+    fn i8_channels_last_matches_the_portable_kernels(case in case(false)) {
+        check::<i8>(&case)?;
+    }
+
+    #[test]
+    fn u8_channels_first_stays_on_the_portable_kernels(case in case(true)) {
+        check::<u8>(&case)?;
+    }
+}
+
+#[test]
+fn bytes_channels_last_max_at_every_block_width_and_tail() {
+    // Channel counts around one and two vectors of 16, 32 and 64 lanes, on the suite's windows
+    // (3x3 stride 2 with padding: the pixel blocks; 3x3 stride 1: the sliding rows; 2x2 stride 2).
+    let windows = [(3, 2, 1), (3, 1, 1), (2, 2, 0)];
+    for c in [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 130, 200] {
+        for (i, &(k, s, p)) in windows.iter().enumerate() {
+            let w = Window::new(&[k, k]).stride(&[s, s]).padding(&[p, p]);
+            let case = Case {
+                op: PoolOp::max(w),
+                shape: TensorShape::nhwc(&[1, 9, 11, c]).unwrap(),
+                seed: c as u64 + i as u64,
+            };
+            check::<u8>(&case).unwrap();
+            check::<i8>(&case).unwrap();
+        }
+    }
+}
