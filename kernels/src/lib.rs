@@ -34,11 +34,13 @@
 //! * **Policy** the planner reads (slide lengths, work per row, split granules) is in [`policy`].
 //!
 //! To give an element type SIMD kernels at a level: implement `Lanes` for it on the level's token
-//! (a wrapper such as `U8<token>`; `FloatLanes` too if its sums run in its own lanes), add the
-//! level's entry points for it (`window_u8` takes the max-only entry of `lanes/nhwc.rs`;
-//! `window_f64` every family), and list the type in the level's `level_set!` line in `set.rs`
-//! with the families it has (`Families::CHANNELS_LAST_MAX` for max-only lanes); types not listed
-//! there run the portable kernels at that level, and the routes say so. To add an op: add its
+//! (a wrapper such as `U8<token>`; `FloatLanes` and `LaneIndices` too if its sums and indices run
+//! in its own lanes). A float type then gets every family from one `float_level!` line in the
+//! level's `mod.rs` (which lanes each family runs on) and the generic entries of `level.rs`; a
+//! max-only type gets an entry of a few lines (`window_u8`, the max-only entry of
+//! `lanes/nhwc.rs`). List the type in the level's `level_set!` line in `set.rs` with the families
+//! it has (`Families::CHANNELS_LAST_MAX` for max-only lanes); types not listed there run the
+//! portable kernels at that level, and the routes say so. To add an op: add its
 //! reduction to [`Reduce`] (and a `Reduction` or `Finish` type if its fold or finish is new; or a
 //! new signature to `set.rs` with its portable kernel), write the family file once over the
 //! vector traits, and add one entry per level to the `level_set!` lines.
@@ -78,6 +80,8 @@
 mod aarch64;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod lanes;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod level;
 pub mod policy;
 pub mod portable;
 mod problem;
@@ -86,7 +90,6 @@ mod scalar;
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 mod separable;
 mod set;
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[cfg(target_arch = "x86_64")]
 mod x86;
 

@@ -1,5 +1,7 @@
 //! The small set of kernel signatures, and the per-ISA tables of them.
 
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+use crate::level::FloatLevel;
 use crate::portable;
 use crate::problem::{GlobalProblem, GlobalReduce, Problem, Reduce};
 use crate::route::{Families, Route};
@@ -135,13 +137,19 @@ fn portable_global<T: crate::Scalar, S>(
     portable::global(p, red, input, output, rows)
 }
 
+/// Every family of a [`FloatLevel`], with its separable nests' widths.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+const fn families<K: FloatLevel>() -> Families {
+    Families::all(K::SEPARABLE)
+}
+
 static PORTABLE: KernelSet = portable_set();
 #[cfg(target_arch = "x86_64")]
 static AVX2: KernelSet = {
     use crate::x86::avx2 as isa;
     level_set!(pulp::x86::V3, {
-        f32 => (isa::window_f32, isa::argmax_f32, isa::global_f32, isa::FAMILIES_F32),
-        f64 => (isa::window_f64, isa::argmax_f64, isa::global_f64, isa::FAMILIES_F64),
+        f32 => (crate::level::window::<isa::Avx2F32, 1, 4>, crate::level::argmax::<isa::Avx2F32>, isa::global_f32, families::<isa::Avx2F32>()),
+        f64 => (crate::level::window::<isa::Avx2F64, 1, 4>, crate::level::argmax::<isa::Avx2F64>, isa::global_f64, families::<isa::Avx2F64>()),
         u8 => (isa::window_u8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
         i8 => (isa::window_i8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
     })
@@ -150,8 +158,8 @@ static AVX2: KernelSet = {
 static AVX512: KernelSet = {
     use crate::x86::avx512 as isa;
     level_set!(pulp::x86::V4, {
-        f32 => (isa::window_f32, isa::argmax_f32, isa::global_f32, isa::FAMILIES_F32),
-        f64 => (isa::window_f64, isa::argmax_f64, isa::global_f64, isa::FAMILIES_F64),
+        f32 => (crate::level::window::<isa::Avx512F32, 1, 4>, crate::level::argmax::<isa::Avx512F32>, isa::global_f32, families::<isa::Avx512F32>()),
+        f64 => (crate::level::window::<isa::Avx512F64, 1, 4>, crate::level::argmax::<isa::Avx512F64>, isa::global_f64, families::<isa::Avx512F64>()),
         u8 => (isa::window_u8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
         i8 => (isa::window_i8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
     })
@@ -160,8 +168,8 @@ static AVX512: KernelSet = {
 static NEON: KernelSet = {
     use crate::aarch64::neon as isa;
     level_set!(pulp::aarch64::Neon, {
-        f32 => (isa::window_f32, isa::argmax_f32, isa::global_f32, isa::FAMILIES_F32),
-        f64 => (isa::window_f64, isa::argmax_f64, isa::global_f64, isa::FAMILIES_F64),
+        f32 => (crate::level::window::<isa::NeonF32, 2, 4>, crate::level::argmax::<isa::NeonF32>, isa::global_f32, families::<isa::NeonF32>()),
+        f64 => (crate::level::window::<isa::NeonF64, 2, 4>, crate::level::argmax::<isa::NeonF64>, isa::global_f64, families::<isa::NeonF64>()),
         u8 => (isa::window_u8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
         i8 => (isa::window_i8, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
     })

@@ -3,81 +3,35 @@
 mod bytes;
 mod lanes;
 mod nchw;
-mod nhwc;
 
 use crate::lanes::{F64, I8, U8};
-use crate::portable;
-use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
-use crate::route::{Families, Route, SeparableLanes};
-use crate::separable;
+use crate::level::float_level;
+use crate::problem::{GlobalProblem, GlobalReduce, Problem, Reduce};
+use crate::route::{Route, SeparableLanes};
 use core::ops::Range;
 use pulp::aarch64::Neon;
 
-/// The `f32` families of this level: every one, the separable nests at 4 lanes.
-pub(crate) const FAMILIES_F32: Families = Families::all(SEPARABLE_F32);
-const SEPARABLE_F32: SeparableLanes = SeparableLanes { plane: 4, nests: 4 };
-
-/// Windowed and adaptive f32 pooling on `route` (the plan's).
-pub(crate) fn window_f32(
-    simd: Neon,
-    p: &Problem<'_>,
-    red: &Reduce,
-    route: Route,
-    input: &[f32],
-    output: &mut [f32],
-    rows: Range<usize>,
-) {
-    // The nests of a plane the transposed groups leave (and of a route that does not apply).
-    let nests = |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
-        nchw::window(simd, p, red, separable::route(SEPARABLE_F32, p, red), i, o, r)
-    };
-    match (p.layout(), route) {
-        (_, Route::Portable) => portable::window(p, red, input, output, rows),
-        (Layout::ChannelsLast, _) => nhwc::window(simd, p, red, input, output, rows),
-        (Layout::ChannelsFirst, Route::Transposed) => match crate::route::transposed_group(p) {
-            Some(g) => crate::lanes::transposed::pool_groups(
-                simd,
-                p,
-                red,
-                input,
-                output,
-                rows,
-                g,
-                nests,
-                |p: &Problem<'_>, red: &Reduce, i: &[f32], o: &mut [f32], r: Range<usize>| {
-                    nhwc::window(simd, p, red, i, o, r)
-                },
-            ),
-            None => nests(p, red, input, output, rows),
-        },
-        (Layout::ChannelsFirst, route) => nchw::window(simd, p, red, route, input, output, rows),
+float_level!(
+    /// `f32` at this level: every family on the 4 lanes of the token.
+    NeonF32(Neon): f32 {
+        lanes: Neon = |t| t,
+        group: Neon = |t| t,
+        transpose: Neon = |t| t,
+        nests: Neon = |t| t,
+        separable: SeparableLanes { plane: 4, nests: 4 },
     }
-}
+);
 
-/// f32 max pooling with indices on `route` (the plan's): the argmax family, or transposed
-/// groups of small channels-first planes, like [`window_f32`].
-pub(crate) fn argmax_f32(
-    simd: Neon,
-    p: &Problem<'_>,
-    route: Route,
-    input: &[f32],
-    output: &mut [f32],
-    indices: &mut [i64],
-    rows: Range<usize>,
-) {
-    let kernel = |p: &Problem<'_>, i: &[f32], o: &mut [f32], x: &mut [i64], r: Range<usize>| {
-        crate::lanes::argmax::entry(simd, p, i, o, x, r)
-    };
-    // The groups are sized only on the route that uses them.
-    let group = if route == Route::Transposed { crate::route::transposed_group(p) } else { None };
-    match (route, group) {
-        (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
-        (Route::Transposed, Some(g)) => {
-            crate::lanes::transposed::pool_groups_argmax(simd, p, input, output, indices, rows, g, kernel, kernel)
-        }
-        _ => kernel(p, input, output, indices, rows),
+float_level!(
+    /// `f64` at this level: every family on 2 lanes.
+    NeonF64(Neon): f64 {
+        lanes: F64<Neon> = |t| F64(t),
+        group: F64<Neon> = |t| F64(t),
+        transpose: F64<Neon> = |t| F64(t),
+        nests: F64<Neon> = |t| F64(t),
+        separable: SeparableLanes { plane: 2, nests: 2 },
     }
-}
+);
 
 /// Global f32 pooling.
 pub(crate) fn global_f32(
@@ -89,77 +43,6 @@ pub(crate) fn global_f32(
     rows: Range<usize>,
 ) {
     crate::lanes::global::entry::<_, 16>(simd, p, red, input, output, rows)
-}
-
-/// The families with `f64` kernels at this level: every family, the separable nests at 2 lanes.
-pub(crate) const FAMILIES_F64: Families = Families::all(SEPARABLE_F64);
-
-/// The `f64` separable nests' widths at this level.
-const SEPARABLE_F64: SeparableLanes = SeparableLanes { plane: 2, nests: 2 };
-
-/// Windowed and adaptive f64 pooling on `route` (the plan's): channels-first on the separable
-/// nests or transposed groups, channels-last on the lanes.
-pub(crate) fn window_f64(
-    simd: Neon,
-    p: &Problem<'_>,
-    red: &Reduce,
-    route: Route,
-    input: &[f64],
-    output: &mut [f64],
-    rows: Range<usize>,
-) {
-    match (p.layout(), route) {
-        (_, Route::Portable) => portable::window(p, red, input, output, rows),
-        (Layout::ChannelsLast, _) => {
-            p.check(input.len(), output.len(), &rows);
-            let l = F64(simd);
-            crate::lanes::nhwc::window::<F64<Neon>, 2, 4>(l, p, red, input, output, rows)
-        }
-        (Layout::ChannelsFirst, Route::Transposed) => match crate::route::transposed_group(p) {
-            Some(g) => crate::lanes::transposed::pool_groups(
-                F64(simd),
-                p,
-                red,
-                input,
-                output,
-                rows,
-                g,
-                |p: &Problem<'_>, red: &Reduce, i: &[f64], o: &mut [f64], r: Range<usize>| {
-                    nchw::window_f64(simd, p, red, separable::route(SEPARABLE_F64, p, red), i, o, r)
-                },
-                |p: &Problem<'_>, red: &Reduce, i: &[f64], o: &mut [f64], r: Range<usize>| {
-                    crate::lanes::nhwc::window::<F64<Neon>, 2, 4>(F64(simd), p, red, i, o, r)
-                },
-            ),
-            None => nchw::window_f64(simd, p, red, separable::route(SEPARABLE_F64, p, red), input, output, rows),
-        },
-        (Layout::ChannelsFirst, route) => nchw::window_f64(simd, p, red, route, input, output, rows),
-    }
-}
-
-/// f64 max pooling with indices on `route`: the argmax family at this level's `f64` lanes, or
-/// transposed groups of small channels-first planes.
-pub(crate) fn argmax_f64(
-    simd: Neon,
-    p: &Problem<'_>,
-    route: Route,
-    input: &[f64],
-    output: &mut [f64],
-    indices: &mut [i64],
-    rows: Range<usize>,
-) {
-    let kernel = |p: &Problem<'_>, i: &[f64], o: &mut [f64], x: &mut [i64], r: Range<usize>| {
-        crate::lanes::argmax::entry(F64(simd), p, i, o, x, r)
-    };
-    // The groups are sized only on the route that uses them.
-    let group = if route == Route::Transposed { crate::route::transposed_group(p) } else { None };
-    match (route, group) {
-        (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
-        (Route::Transposed, Some(g)) => {
-            crate::lanes::transposed::pool_groups_argmax(F64(simd), p, input, output, indices, rows, g, kernel, kernel)
-        }
-        _ => kernel(p, input, output, indices, rows),
-    }
 }
 
 /// Global f64 pooling: the global family at this level's `f64` lanes.

@@ -4,10 +4,7 @@
 //! instead ([`Nests::plane`] below: measured faster), 3-D windows and the rest at 16 lanes.
 
 use crate::lanes::reduction::Reduction;
-use crate::problem::{Problem, Reduce};
-use crate::route::Route;
-use crate::separable::{self, Nests, PlaneArgs};
-use core::ops::Range;
+use crate::separable::{Nests, PlaneArgs};
 use pulp::x86::{V3, V4};
 
 impl Nests for V4 {
@@ -21,20 +18,4 @@ impl Nests for V4 {
         // vs 351 us).
         crate::x86::avx2::plane_nest::<R::At<V3>, ST, K>(*self, args)
     }
-}
-
-/// The channels-first windowed f32 kernel (see [`crate::WindowFn`]).
-pub(crate) fn window(
-    simd: V4,
-    p: &Problem<'_>,
-    red: &Reduce,
-    route: Route,
-    input: &[f32],
-    output: &mut [f32],
-    rows: Range<usize>,
-) {
-    simd.vectorize(
-        #[inline(always)]
-        || separable::window(simd, p, red, route, input, output, rows),
-    )
 }

@@ -1,0 +1,188 @@
+//! The entry points of one float element type at one level, written once: a level describes
+//! which lanes each family runs on ([`FloatLevel`]), and [`window`] and [`argmax`] follow the
+//! plan's route to the family.
+//!
+//! The lanes differ by family at one level where measurement said so (the AVX-512 level runs the
+//! AVX2 plane nest, transposes and channels-last groups for `f32`, and the AVX2 channels-first
+//! kernels for `f64`); the families give the same bits at every width, so the choice is speed
+//! only. The channels-last block shape (`P` pixels by `B` vectors) is a const parameter of the
+//! entries, given in the level's table line.
+
+use crate::lanes::transposed;
+use crate::lanes::{FloatElem, FloatLanes, LaneIndices, Lanes};
+use crate::portable;
+use crate::problem::{Layout, Problem, Reduce};
+use crate::route::{Route, SeparableLanes};
+use crate::separable::{self, Nests};
+use core::ops::Range;
+
+/// The lanes each family of one float element type runs on at one level. Built from the level's
+/// token (the proof), so holding one is holding the token.
+pub(crate) trait FloatLevel: Copy {
+    /// The element type.
+    type E: FloatElem;
+    /// The level's token.
+    type Token: Copy;
+    /// Channels-last windows, max with indices and global pooling.
+    type Lanes: FloatLanes<Float = Self::E> + LaneIndices;
+    /// The channels-last kernel inside transposed groups of small channels-first planes.
+    type Group: FloatLanes<Float = Self::E>;
+    /// The 8x8 transposes of those groups.
+    type Transpose: FloatLanes<Float = Self::E>;
+    /// The channels-first separable nests.
+    type Nests: Nests<Float = Self::E>;
+    /// The widths of [`FloatLevel::Nests`] (which nest fits a problem depends on them).
+    const SEPARABLE: SeparableLanes;
+    /// The level's lanes, from its token.
+    fn new(token: Self::Token) -> Self;
+    /// [`FloatLevel::Lanes`].
+    fn lanes(self) -> Self::Lanes;
+    /// [`FloatLevel::Group`].
+    fn group(self) -> Self::Group;
+    /// [`FloatLevel::Transpose`].
+    fn transpose(self) -> Self::Transpose;
+    /// [`FloatLevel::Nests`].
+    fn nests(self) -> Self::Nests;
+}
+
+/// The separable nests on `route`, inside the nests' `vectorize`.
+fn nests<K: FloatLevel>(
+    k: K,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[K::E],
+    output: &mut [K::E],
+    rows: Range<usize>,
+) {
+    let s = k.nests();
+    s.vectorize(
+        #[inline(always)]
+        || separable::window(s, p, red, route, input, output, rows),
+    )
+}
+
+/// Windowed and adaptive pooling on `route` (the plan's): the channels-last family
+/// (`P` pixels by `B` vectors per block), transposed groups of small channels-first planes, or the
+/// separable nests; a route that does not apply takes a family that holds every shape.
+pub(crate) fn window<K: FloatLevel, const P: usize, const B: usize>(
+    token: K::Token,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[K::E],
+    output: &mut [K::E],
+    rows: Range<usize>,
+) {
+    let k = K::new(token);
+    match (p.layout(), route) {
+        (_, Route::Portable) => portable::window(p, red, input, output, rows),
+        (Layout::ChannelsLast, _) => {
+            p.check(input.len(), output.len(), &rows);
+            crate::lanes::nhwc::window::<_, P, B>(k.lanes(), p, red, input, output, rows)
+        }
+        (Layout::ChannelsFirst, Route::Transposed) => {
+            // The nests of a plane the transposed groups leave (and of a route that does not
+            // apply).
+            let rest = |p: &Problem<'_>, red: &Reduce, i: &[K::E], o: &mut [K::E], r: Range<usize>| {
+                nests(k, p, red, separable::route(K::SEPARABLE, p, red), i, o, r)
+            };
+            match crate::route::transposed_group(p) {
+                Some(g) => {
+                    let last = |p: &Problem<'_>, red: &Reduce, i: &[K::E], o: &mut [K::E], r: Range<usize>| {
+                        p.check(i.len(), o.len(), &r);
+                        crate::lanes::nhwc::window::<_, P, B>(k.group(), p, red, i, o, r)
+                    };
+                    let t = k.transpose();
+                    t.vectorize(
+                        #[inline(always)]
+                        || transposed::pool_groups(t, p, red, input, output, rows, g, rest, last),
+                    )
+                }
+                None => rest(p, red, input, output, rows),
+            }
+        }
+        (Layout::ChannelsFirst, route) => nests(k, p, red, route, input, output, rows),
+    }
+}
+
+/// Max pooling with indices on `route` (the plan's): the argmax family, or transposed groups of
+/// small channels-first planes pooled by it.
+pub(crate) fn argmax<K: FloatLevel>(
+    token: K::Token,
+    p: &Problem<'_>,
+    route: Route,
+    input: &[K::E],
+    output: &mut [K::E],
+    indices: &mut [i64],
+    rows: Range<usize>,
+) {
+    let k = K::new(token);
+    let kernel = |p: &Problem<'_>, i: &[K::E], o: &mut [K::E], x: &mut [i64], r: Range<usize>| {
+        crate::lanes::argmax::entry(k.lanes(), p, i, o, x, r)
+    };
+    // The groups are sized only on the route that uses them.
+    let group = if route == Route::Transposed { crate::route::transposed_group(p) } else { None };
+    match (route, group) {
+        (Route::Portable, _) => portable::argmax(p, input, output, indices, rows),
+        (Route::Transposed, Some(g)) => {
+            let t = k.transpose();
+            t.vectorize(
+                #[inline(always)]
+                || transposed::pool_groups_argmax(t, p, input, output, indices, rows, g, kernel, kernel),
+            )
+        }
+        _ => kernel(p, input, output, indices, rows),
+    }
+}
+
+/// A [`FloatLevel`]: `float_level!(Name(Token): E { lanes: L = |t| expr, ... })` defines the
+/// struct `Name` around the token and builds each family's lanes from it with `expr`.
+macro_rules! float_level {
+    ($(#[$doc:meta])* $name:ident($token:ty): $e:ty {
+        lanes: $l:ty = |$t1:ident| $lf:expr,
+        group: $g:ty = |$t2:ident| $gf:expr,
+        transpose: $x:ty = |$t3:ident| $xf:expr,
+        nests: $n:ty = |$t4:ident| $nf:expr,
+        separable: $sep:expr $(,)?
+    }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub(crate) struct $name($token);
+
+        impl $crate::level::FloatLevel for $name {
+            type E = $e;
+            type Token = $token;
+            type Lanes = $l;
+            type Group = $g;
+            type Transpose = $x;
+            type Nests = $n;
+            const SEPARABLE: $crate::route::SeparableLanes = $sep;
+            #[inline(always)]
+            fn new(token: $token) -> Self {
+                $name(token)
+            }
+            #[inline(always)]
+            fn lanes(self) -> $l {
+                let $t1 = self.0;
+                $lf
+            }
+            #[inline(always)]
+            fn group(self) -> $g {
+                let $t2 = self.0;
+                $gf
+            }
+            #[inline(always)]
+            fn transpose(self) -> $x {
+                let $t3 = self.0;
+                $xf
+            }
+            #[inline(always)]
+            fn nests(self) -> $n {
+                let $t4 = self.0;
+                $nf
+            }
+        }
+    };
+}
+pub(crate) use float_level;
