@@ -245,6 +245,27 @@ impl Lanes for F64<Neon> {
         self.0.neon.vgetq_lane_u64::<0>(e) & self.0.neon.vgetq_lane_u64::<1>(e) == 0
     }
     #[inline(always)]
+    unsafe fn load_even(self, ptr: *const f64) -> float64x2_t {
+        // SAFETY: the caller guarantees `ptr[0..4]` is readable; NEON is proven by the token.
+        unsafe { vld2q_f64(ptr).0 }
+    }
+    #[inline(always)]
+    unsafe fn load_odd(self, ptr: *const f64) -> float64x2_t {
+        // SAFETY: the caller guarantees `ptr[0..4]` is readable; NEON is proven by the token.
+        unsafe { vld2q_f64(ptr).1 }
+    }
+    #[inline(always)]
+    unsafe fn load_stride4(self, ptr: *const f64, phase: usize) -> float64x2_t {
+        // SAFETY: the caller guarantees `ptr[0..8]` is readable; NEON is proven by the token.
+        let q = unsafe { vld4q_f64(ptr) };
+        match phase {
+            0 => q.0,
+            1 => q.1,
+            2 => q.2,
+            _ => q.3,
+        }
+    }
+    #[inline(always)]
     fn max_fast(self, l: float64x2_t, r: float64x2_t) -> float64x2_t {
         // Take `r` where `r > l` (ties keep `l`, unlike `fmax` on signed zeros).
         self.0.neon.vbslq_f64(self.0.neon.vcgtq_f64(r, l), r, l)

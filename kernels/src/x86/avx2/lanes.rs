@@ -378,6 +378,61 @@ impl Lanes for F64<V3> {
         self.0.avx._mm256_unpackhi_pd(a, b)
     }
     #[inline(always)]
+    unsafe fn load_stride4(self, ptr: *const f64, phase: usize) -> __m256d {
+        debug_assert!(phase < 4);
+        let avx = self.0.avx;
+        // SAFETY: forwarded contract (`ptr[0..16]` readable): four loads of four.
+        // (Plain loads, not `map` with a closure: a closure is not `inline(always)`, and compiled
+        // outside the kernel it loses the token's target features.)
+        let (a, b, c, d) = unsafe {
+            (
+                avx._mm256_loadu_pd(ptr),
+                avx._mm256_loadu_pd(ptr.add(4)),
+                avx._mm256_loadu_pd(ptr.add(8)),
+                avx._mm256_loadu_pd(ptr.add(12)),
+            )
+        };
+        // Row `phase` of the 4x4 transpose of (a b c d), in natural order: the unpacks pair the
+        // even (odd) lanes of each 128-bit half, the lane permute joins the halves.
+        let (ab, cd) = if phase & 1 == 0 {
+            (avx._mm256_unpacklo_pd(a, b), avx._mm256_unpacklo_pd(c, d))
+        } else {
+            (avx._mm256_unpackhi_pd(a, b), avx._mm256_unpackhi_pd(c, d))
+        };
+        if phase < 2 { avx._mm256_permute2f128_pd::<0x20>(ab, cd) } else { avx._mm256_permute2f128_pd::<0x31>(ab, cd) }
+    }
+    #[inline(always)]
+    unsafe fn transpose8(self, src: *const f64, ss: usize, dst: *mut f64, ds: usize) {
+        let avx = self.0.avx;
+        // Four 4x4 blocks: rows `r0..r0 + 4`, columns `c0..c0 + 4` of the source go to rows
+        // `c0..c0 + 4`, columns `r0..r0 + 4` of the destination.
+        for (r0, c0) in [(0, 0), (0, 4), (4, 0), (4, 4)] {
+            // SAFETY: rows `r0 + r < 8`, columns `c0..c0 + 4 <= 8` of the source block, readable
+            // by the caller's guarantee.
+            let (x0, x1, x2, x3) = unsafe {
+                (
+                    avx._mm256_loadu_pd(src.add(r0 * ss + c0)),
+                    avx._mm256_loadu_pd(src.add((r0 + 1) * ss + c0)),
+                    avx._mm256_loadu_pd(src.add((r0 + 2) * ss + c0)),
+                    avx._mm256_loadu_pd(src.add((r0 + 3) * ss + c0)),
+                )
+            };
+            let (t0, t1) = (avx._mm256_unpacklo_pd(x0, x1), avx._mm256_unpackhi_pd(x0, x1));
+            let (t2, t3) = (avx._mm256_unpacklo_pd(x2, x3), avx._mm256_unpackhi_pd(x2, x3));
+            let cols = [
+                avx._mm256_permute2f128_pd::<0x20>(t0, t2),
+                avx._mm256_permute2f128_pd::<0x20>(t1, t3),
+                avx._mm256_permute2f128_pd::<0x31>(t0, t2),
+                avx._mm256_permute2f128_pd::<0x31>(t1, t3),
+            ];
+            for (c, v) in cols.into_iter().enumerate() {
+                // SAFETY: destination row `c0 + c < 8`, columns `r0..r0 + 4 <= 8`, writable by
+                // the caller's guarantee (and disjoint from the source).
+                unsafe { avx._mm256_storeu_pd(dst.add((c0 + c) * ds + r0), v) };
+            }
+        }
+    }
+    #[inline(always)]
     fn order<const ST: usize>(self, v: __m256d) -> __m256d {
         match ST {
             // Lanes (0 2 1 3) of the stride-2 loads: (x0 x4 x2 x6) -> (x0 x2 x4 x6).
