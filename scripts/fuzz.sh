@@ -5,6 +5,8 @@
 # Installs what it needs if missing (scripts/lib/need.sh; fails if it cannot): the nightly
 # toolchain, cargo-fuzz 0.13.2, and a C++ compiler (libfuzzer-sys builds libFuzzer). Crash inputs
 # are kept in fuzz/artifacts/<target>/; replay one with `cargo +nightly fuzz run <target> <file>`.
+# fuzz/corpus/npy/ starts from committed seeds (NumPy's own files for every dtype and version 1-3,
+# and odd but legal headers: scripts/npy_corpus.py), and fuzz/npy.dict holds the header's tokens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
@@ -32,8 +34,11 @@ for t in "${targets[@]}"; do
     # libFuzzer runs every input in it first, then fuzzes; new finds go to fuzz/corpus/<target>.
     dirs=("fuzz/corpus/$t")
     [ -d "fuzz/regressions/$t" ] && dirs+=("fuzz/regressions/$t")
+    # fuzz/<target>.dict (tokens of the input format), if there is one.
+    dict=()
+    [ -f "fuzz/$t.dict" ] && dict+=("-dict=fuzz/$t.dict")
     cargo +nightly fuzz run "$t" -a "${dirs[@]}" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=20 \
-        -print_final_stats=1 >"$log" 2>&1
+        -print_final_stats=1 "${dict[@]}" >"$log" 2>&1
     rc=$?
     set -e
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || true)

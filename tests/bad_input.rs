@@ -523,34 +523,88 @@ const ROWS: &[Row] = &[
         let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({}, 2), }}", usize::MAX / 2);
         npy_fails(&npy(&dict, &[]), NpyError::BadHeader("shape overflows".into()))
     }),
-    ("npy: header is not UTF-8", || {
+    ("npy: version 3.0 header that is not UTF-8", || {
+        let mut f = npy(F32_2X3, &[0; 24]);
+        // Version 3.0: a 4-byte header length (the header shifts by 2 bytes; its end stays put
+        // because the padding shrinks by 2).
+        let len = u16::from_le_bytes([f[8], f[9]]) as u32 - 2;
+        f[6] = 3;
+        f.splice(8..10, len.to_le_bytes());
+        f.remove(12 + len as usize - 2);
+        f.remove(12 + len as usize - 2);
+        f[14] = 0xff;
+        npy_fails(&f, NpyError::BadHeader("a version 3.0 header must be UTF-8".into()))
+    }),
+    ("npy: version 1.0 header with a latin-1 byte in a key", || {
         let mut f = npy(F32_2X3, &[0; 24]);
         f[12] = 0xff;
-        npy_fails(&f, NpyError::BadHeader("not UTF-8".into()))
+        let want = "unexpected key \"\u{ff}escr\": a header has exactly the keys 'descr', 'fortran_order' and 'shape'";
+        npy_fails(&f, NpyError::BadHeader(want.into()))
     }),
     ("npy: garbage header without keys", || {
-        npy_fails(&npy("garbage garbage garbage", &[]), NpyError::BadHeader("no 'descr' key".into()))
+        let want = "expected '{' at the start of the header dictionary, found \"garbage garbage \"...";
+        npy_fails(&npy("garbage garbage garbage", &[]), NpyError::BadHeader(want.into()))
     }),
     ("npy: descr that is not a string", || {
         let f = npy("{'descr': 4, 'fortran_order': False, 'shape': (2, 3), }", &[0; 24]);
-        npy_fails(&f, NpyError::BadHeader("descr is not a string".into()))
+        let want = "expected descr (a quoted string), found \"4, 'fortran_orde\"...";
+        npy_fails(&f, NpyError::BadHeader(want.into()))
     }),
     ("npy: fortran_order neither True nor False", || {
         let f = npy("{'descr': '<f4', 'fortran_order': maybe, 'shape': (2, 3), }", &[0; 24]);
-        npy_fails(&f, NpyError::BadHeader("fortran_order is neither True nor False".into()))
+        npy_fails(&f, NpyError::BadHeader("fortran_order must be True or False, found \"maybe\"".into()))
+    }),
+    ("npy: fortran_order that only starts like False", || {
+        let f = npy("{'descr': '<f4', 'fortran_order': Falsehood, 'shape': (2, 3), }", &[0; 24]);
+        npy_fails(&f, NpyError::BadHeader("fortran_order must be True or False, found \"Falsehood\"".into()))
     }),
     ("npy: shape that is not a tuple", || {
         let f = npy("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3], }", &[0; 24]);
-        npy_fails(&f, NpyError::BadHeader("shape is not a tuple".into()))
+        npy_fails(&f, NpyError::BadHeader("shape is not a tuple: expected '(', found \"[2, 3], }\"".into()))
     }),
     ("npy: negative dimension", || {
         let f = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }", &[0; 24]);
-        npy_fails(&f, NpyError::BadHeader("bad dimension \"-3\"".into()))
+        let want = "bad dimension \"-3\": shape entries are non-negative decimal integers";
+        npy_fails(&f, NpyError::BadHeader(want.into()))
+    }),
+    ("npy: shape with empty elements", || {
+        let f = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,,, 1,,4 ,4), }", &[0; 64]);
+        let want = "shape has an empty element (a comma with no dimension before it)";
+        npy_fails(&f, NpyError::BadHeader(want.into()))
+    }),
+    ("npy: junk after the shape", || {
+        let f = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 4, 4, ) junk}", &[0; 64]);
+        let want = "expected ',' or '}' after the value of \"shape\", found \"junk}\"";
+        npy_fails(&f, NpyError::BadHeader(want.into()))
+    }),
+    ("npy: junk after the dictionary", || {
+        let f = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 4, 4), } junk", &[0; 64]);
+        let want = "unexpected text after the header dictionary: \"junk\"";
+        npy_fails(&f, NpyError::BadHeader(want.into()))
+    }),
+    ("npy: version 1.7", || {
+        let mut f = npy(F32_2X3, &[0; 24]);
+        f[7] = 7;
+        npy_fails(&f, NpyError::UnsupportedVersion(1, 7))
+    }),
+    ("npy: duplicate key", || {
+        let f = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'shape': (6,), }", &[0; 24]);
+        npy_fails(&f, NpyError::BadHeader("duplicate key \"shape\"".into()))
+    }),
+    ("npy: extra key whose value spells a shape", || {
+        let dict = "{'descr': '<f4', 'x': \"'shape': (6,)\", 'fortran_order': False, 'shape': (2, 3), }";
+        let want = "unexpected key \"x\": a header has exactly the keys 'descr', 'fortran_order' and 'shape'";
+        npy_fails(&npy(dict, &[0; 24]), NpyError::BadHeader(want.into()))
     }),
     ("npy: header length pointing past the end", || {
         let mut f = npy(F32_2X3, &[]);
+        f[8..10].copy_from_slice(&9000u16.to_le_bytes());
+        npy_fails(&f, NpyError::Truncated { needed: 9010, got: 128 })
+    }),
+    ("npy: header longer than NumPy allows", || {
+        let mut f = npy(F32_2X3, &[]);
         f[8..10].copy_from_slice(&u16::MAX.to_le_bytes());
-        npy_fails(&f, NpyError::Truncated { needed: 10 + u16::MAX as usize, got: 128 })
+        npy_fails(&f, NpyError::HeaderTooLong(u16::MAX as usize))
     }),
     ("npy: reading another dtype than stored", || {
         let a = NpyArray::parse(&npy(F32_2X3, &[0; 24])).unwrap();

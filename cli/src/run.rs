@@ -2,7 +2,7 @@
 
 use crate::args::{self, CliError, Flag, Parsed, runtime, usage};
 use crate::usage as help;
-use simdpool::npy::{NpyArray, NpyDType, NpyElement};
+use simdpool::npy::{NpyArray, NpyDType, NpyElement, NpyError};
 use simdpool::{
     AutoPad, AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, Route, TensorShape, Threading,
     Window, bf16, f16,
@@ -352,9 +352,13 @@ fn alloc<T: Clone>(n: usize, v: T, what: &str) -> Result<Vec<T>, CliError> {
     Ok(buf)
 }
 
+/// Reads the input: a regular file only (a FIFO or a device is refused, never read from), and
+/// its header is checked against the file's length before the data is read.
 fn read_npy(path: &Path) -> Result<NpyArray, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| runtime(format!("cannot read {}: {e}", path.display())))?;
-    NpyArray::parse(&bytes).map_err(|e| runtime(format!("{}: {e}", path.display())))
+    NpyArray::read_file(path).map_err(|e| match e {
+        NpyError::Io(why) => runtime(format!("cannot read {}: {why}", path.display())),
+        e => runtime(format!("{}: {e}", path.display())),
+    })
 }
 
 /// Writes every file to a temporary sibling first and renames only when all were written, so a

@@ -98,3 +98,120 @@ fn a_huge_dilation_with_one_tap_per_window_runs() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(wrote);
 }
+
+/// Runs simdpool with `input` (a path) as INPUT.npy, failing the test rather than hanging if it
+/// does not finish within 30 s.
+fn run_on(dir: &Dir, input: &str, tag: &str) -> (Output, bool) {
+    use std::io::Read;
+    let y = dir.s("y.npy");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simdpool"))
+        .args(["pool", "--op", "max", "--kernel", "1", input, &y])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run simdpool");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{tag}: simdpool did not finish in 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
+    (Output { status, stdout, stderr }, std::path::Path::new(&y).exists())
+}
+
+fn input_fails(dir: &Dir, input: &str, tag: &str, needle: &str) {
+    let (out, wrote) = run_on(dir, input, tag);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{tag}: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{tag}: expected one error line: {err}");
+    assert!(lines[0].starts_with("simdpool: error: ") && lines[0].contains(needle), "{tag}: {err}");
+    assert!(!wrote, "{tag}: wrote an output file");
+}
+
+/// A version 1.0 `.npy` file with this header text (padded as NumPy pads it) and data.
+fn npy_file(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = dict.to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+#[test]
+fn hostile_npy_inputs_are_one_error_line() {
+    let dir = Dir::new("npy");
+    let write = |name: &str, bytes: Vec<u8>| {
+        std::fs::write(dir.0.join(name), bytes).unwrap();
+        dir.s(name)
+    };
+    let dict = |order: &str, shape: &str| format!("{{'descr': '<f4', 'fortran_order': {order}, 'shape': {shape}, }}");
+    let cases = [
+        ("falsehood", npy_file(&dict("Falsehood", "(1, 1, 4, 4)"), &[0; 64]), "fortran_order must be True or False"),
+        ("empty-dims", npy_file(&dict("False", "(1,,, 1,,4 ,4)"), &[0; 64]), "shape has an empty element"),
+        (
+            "junk",
+            npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 4, 4, ) junk}", &[0; 64]),
+            "found \"junk}\"",
+        ),
+        (
+            "version-1.7",
+            {
+                let mut f = npy_file(&dict("False", "(1, 1, 4, 4)"), &[0; 64]);
+                f[7] = 7;
+                f
+            },
+            "version 1.7 is not supported",
+        ),
+        (
+            "duplicate-key",
+            npy_file(
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 8, 2), 'shape': (1, 1, 4, 4)}",
+                &[0; 64],
+            ),
+            "duplicate key \"shape\"",
+        ),
+        (
+            "extra-key-spelling-a-shape",
+            npy_file(
+                "{'descr': '<f4', 'x': \"'shape': (1, 1, 16)\", 'fortran_order': False, 'shape': (1, 1, 4, 4)}",
+                &[0; 64],
+            ),
+            "unexpected key \"x\"",
+        ),
+        (
+            "4-tb-claimed",
+            npy_file(&dict("False", "(1000, 1000, 1000, 1000)"), &[0; 64]),
+            "has 64 bytes but its shape needs 4000000000000",
+        ),
+    ];
+    for (tag, bytes, needle) in cases {
+        let path = write(&format!("{tag}.npy"), bytes);
+        input_fails(&dir, &path, tag, needle);
+    }
+    input_fails(&dir, &dir.s(""), "directory", "not a regular file but a directory");
+    #[cfg(unix)]
+    {
+        if std::path::Path::new("/dev/zero").exists() {
+            input_fails(&dir, "/dev/zero", "dev-zero", "not a regular file but a character device");
+        }
+        let fifo = dir.s("fifo.npy");
+        if Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+            input_fails(&dir, &fifo, "fifo", "not a regular file but a FIFO");
+        }
+    }
+}
