@@ -7,7 +7,7 @@ mod nchw;
 
 pub(crate) use nchw::plane_nest;
 
-use crate::lanes::{F64, I8, U8};
+use crate::lanes::{F64, I8, Lanes, U8};
 use crate::level::float_level;
 use crate::problem::{GlobalProblem, GlobalReduce, Problem, Reduce};
 use crate::route::{Route, SeparableLanes};
@@ -71,7 +71,7 @@ pub(crate) fn window_u8(
     output: &mut [u8],
     rows: Range<usize>,
 ) {
-    crate::lanes::nhwc::window_max_entry::<_, 4, 2>(U8(simd), p, red, route, input, output, rows)
+    window_bytes(U8(simd), p, red, route, input, output, rows)
 }
 
 /// Windowed and adaptive `i8` pooling on `route`, as [`window_u8`].
@@ -84,5 +84,19 @@ pub(crate) fn window_i8(
     output: &mut [i8],
     rows: Range<usize>,
 ) {
-    crate::lanes::nhwc::window_max_entry::<_, 2, 2>(I8(simd), p, red, route, input, output, rows)
+    window_bytes(I8(simd), p, red, route, input, output, rows)
+}
+
+/// The byte types' channels-last max, blocked 4 pixels x 2 vectors of 32 (measured 10-11% faster than 2 x 2 on `resnet_stem_max_u8`, whose 64 channels are two vectors: the pixels supply the independent chains).
+#[inline(always)]
+fn window_bytes<L: Lanes>(
+    l: L,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    crate::lanes::nhwc::window_max_entry::<L, 4, 2>(l, p, red, route, input, output, rows)
 }
