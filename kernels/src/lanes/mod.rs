@@ -2,13 +2,15 @@
 //! is generic over (the channels-first nests of `separable`, and here the channels-last,
 //! transposed, global and argmax families).
 //!
-//! [`Lanes`] is a deliberately small trait: exactly the operations the families need, each with
-//! the bit-exact semantics of the portable kernel's scalar operation (same operand order for `+`,
-//! no fused multiply-add, correctly rounded division and square root, the max scan rule with
-//! NaN); [`LaneIndices`] adds the index lanes, compare masks and gathers of the argmax family.
-//! For `f32` they are implemented on the `pulp` tokens [`pulp::x86::V3`] (AVX2),
-//! [`pulp::x86::V4`] (AVX-512) and `pulp::aarch64::Neon` themselves, for `f64` on [`F64`] around
-//! the same tokens; holding a token proves the CPU has the features, and every method is
+//! [`Lanes`] is a deliberately small trait: exactly the operations the families need of any
+//! element (loads, stores and tails, the max scan rule with NaN, deinterleaves, transposes), each
+//! with the bit-exact semantics of the portable kernel's scalar operation. [`FloatLanes`] adds the
+//! float arithmetic of the sums and their finishes (same operand order for `+`, no fused
+//! multiply-add, correctly rounded division and square root); [`LaneIndices`] adds the index
+//! lanes, compare masks and gathers of the argmax family. For `f32` they are implemented on the
+//! `pulp` tokens [`pulp::x86::V3`] (AVX2), [`pulp::x86::V4`] (AVX-512) and `pulp::aarch64::Neon`
+//! themselves, for `f64` on [`F64`] around the same tokens, and [`Lanes`] alone for `u8` and `i8`
+//! on [`U8`] and [`I8`]; holding a token proves the CPU has the features, and every method is
 //! `#[inline(always)]` so the code is compiled inside the token's `vectorize` call, where the
 //! features are enabled.
 

@@ -1,5 +1,6 @@
-//! Channels-last (NLC, NHWC, NDHWC) windowed and adaptive pooling of `f32` and `f64`, written once over
-//! [`Lanes`] and instantiated by each ISA module.
+//! Channels-last (NLC, NHWC, NDHWC) windowed and adaptive pooling, written once over [`Lanes`]
+//! and instantiated by each ISA module: every reduction for float lanes ([`window`]), max for any
+//! lanes ([`window_max`], which the byte types run).
 //!
 //! Vectorised over channels: every tap of a window is a contiguous run of channels, so a window
 //! reduces whole vectors lane by lane and the canonical order per channel falls out unchanged

@@ -1,5 +1,5 @@
 //! The channels-first (NCL, NCHW, NCDHW) windowed loop nest, written once over the vector trait
-//! [`Lanes`] (with its deinterleaving loads) for every float element type, and instantiated by
+//! [`FloatLanes`] (with its deinterleaving loads) for every float element type, and instantiated by
 //! the AVX-512, AVX2 and NEON modules through [`Nests`] (`f32` on the tokens, `f64` on
 //! [`crate::lanes::F64`]).
 //!
@@ -45,7 +45,7 @@ const SLOTS: usize = 16;
 /// Elements in the padded row buffer.
 const BUF: usize = 2560;
 
-/// Where a level compiles this family's nests: its [`Lanes`] plus two entry points.
+/// Where a level compiles this family's nests: its [`FloatLanes`] plus two entry points.
 ///
 /// [`Nests::nest`] runs [`pool_nests`] inside the token's `vectorize` (one out-of-line copy per
 /// reduction, stride and kernel size). [`Nests::plane`] runs the plane nest (2-D and 1-D maps, see
