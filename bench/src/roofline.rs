@@ -108,9 +108,21 @@ impl Bandwidth {
 /// Measures read and write bandwidth over a buffer of `footprint` bytes (at least 4 KiB) on the
 /// calling thread, or split over the current rayon pool when `threads > 1` (call it inside
 /// `ThreadPool::install`).
+///
+/// # Panics
+///
+/// If the buffer cannot be allocated; [`try_measure_bandwidth`] returns that as an error.
 pub fn measure_bandwidth(footprint: usize, threads: usize, budget: &Budget) -> Bandwidth {
+    try_measure_bandwidth(footprint, threads, budget).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`measure_bandwidth`], with an error instead of an abort if the buffer cannot be allocated.
+pub fn try_measure_bandwidth(footprint: usize, threads: usize, budget: &Budget) -> Result<Bandwidth, String> {
     let len = (footprint / 4).max(1024);
-    let mut buf = vec![1.0f32; len];
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len)
+        .map_err(|_| format!("cannot allocate the {footprint}-byte buffer of the bandwidth measurement"))?;
+    buf.resize(len, 1.0f32);
     let bytes = (len * 4) as f64;
     let chunk = len.div_ceil(threads.max(1));
     let read_stats = measure(budget, || {
@@ -127,7 +139,7 @@ pub fn measure_bandwidth(footprint: usize, threads: usize, budget: &Budget) -> B
         }
         std::hint::black_box(&mut buf);
     });
-    Bandwidth {
+    Ok(Bandwidth {
         requested: footprint,
         footprint: len * 4,
         threads,
@@ -135,7 +147,7 @@ pub fn measure_bandwidth(footprint: usize, threads: usize, budget: &Budget) -> B
         write: bytes / write_stats.median,
         read_stats,
         write_stats,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (cached across ISA levels and thread counts), the memory roofline at the case's footprint, and
 //! a plan per ISA level and thread count, each checked against the reference.
 
-use crate::roofline::{Bandwidth, measure_bandwidth};
+use crate::roofline::{Bandwidth, try_measure_bandwidth};
 use crate::suite::{LAYOUTS, Suite, layout_name};
 use crate::timing::{Budget, measure};
 use crate::workload::{Threads, Workload};
@@ -61,6 +61,10 @@ impl IsaChoice {
     }
 }
 
+/// The most threads a measurement may use (as `simdpool pool --threads`): more is surely a typo,
+/// and would only spawn idle threads, or fail to spawn them.
+pub const MAX_THREADS: usize = 1024;
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -68,7 +72,8 @@ pub struct Options {
     pub cases: Vec<String>,
     /// ISA levels.
     pub isa: IsaChoice,
-    /// Thread counts (1 runs on the calling thread; `N > 1` in a rayon pool of `N` threads).
+    /// Thread counts (1 runs on the calling thread; `N > 1` in a rayon pool of `N` threads), at
+    /// most [`MAX_THREADS`].
     pub threads: Vec<usize>,
     /// Layouts.
     pub layouts: Vec<Layout>,
@@ -222,6 +227,9 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
     if opts.threads.is_empty() || opts.threads.contains(&0) {
         return Err("--threads needs counts of at least 1".into());
     }
+    if let Some(t) = opts.threads.iter().find(|&&t| t > MAX_THREADS) {
+        return Err(format!("--threads {t}: at most {MAX_THREADS}"));
+    }
     if opts.layouts.is_empty() {
         return Err("no layout selected".into());
     }
@@ -259,14 +267,23 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
         let mut w = Workload::new(case, layout)?;
         step += 1;
         progress(step, total, &format!("{} {lname} reference", case.name));
-        let reference = measure(&reference_budget, || w.run_reference());
+        // A reference that cannot allocate its output is an error (after its first attempt).
+        let mut failed = None;
+        let reference = measure(&reference_budget, || {
+            if let Err(e) = w.try_run_reference() {
+                failed.get_or_insert(e);
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
         let footprint = w.input_bytes() + w.output_bytes();
         let mut rooflines = Vec::new();
         for &t in &opts.threads {
             let bw = match bandwidth.iter().find(|b| b.threads == t && b.requested == footprint) {
                 Some(b) => *b,
                 None => {
-                    let b = install(&pools, t, || measure_bandwidth(footprint, t, &bandwidth_budget));
+                    let b = install(&pools, t, || try_measure_bandwidth(footprint, t, &bandwidth_budget))?;
                     bandwidth.push(b);
                     b
                 }

@@ -13,23 +13,32 @@ pub enum Threads {
     Pool,
 }
 
+/// An empty vector with room for exactly `len` elements, or an error naming `what` if memory
+/// cannot hold them (never an abort in the allocator).
+fn room_for<T>(len: usize, what: &str) -> Result<Vec<T>, String> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| format!("cannot allocate the {what}: {len} elements of {} bytes", std::mem::size_of::<T>()))?;
+    Ok(v)
+}
+
 /// Deterministic input data: a 64-bit LCG, so every run and every tool sees the same values.
-fn fill<T: Element>(len: usize, seed: u64, dtype: DType) -> Vec<T> {
+fn fill<T: Element>(len: usize, seed: u64, dtype: DType) -> Result<Vec<T>, String> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let bits = (state >> 40) as u32; // 24 random bits
-            let v = match dtype {
-                DType::U8 => (bits & 0xff) as f64,
-                DType::I8 => (bits & 0xff) as f64 - 128.0,
-                // Floats: [-8, 8) on a 1/2^20 grid, exactly representable in every float type
-                // after rounding.
-                _ => (bits as f64 / (1u64 << 20) as f64) - 8.0,
-            };
-            T::from_f64(v)
-        })
-        .collect()
+    let mut input = room_for(len, "input")?;
+    input.extend((0..len).map(|_| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let bits = (state >> 40) as u32; // 24 random bits
+        let v = match dtype {
+            DType::U8 => (bits & 0xff) as f64,
+            DType::I8 => (bits & 0xff) as f64 - 128.0,
+            // Floats: [-8, 8) on a 1/2^20 grid, exactly representable in every float type
+            // after rounding.
+            _ => (bits as f64 / (1u64 << 20) as f64) - 8.0,
+        };
+        T::from_f64(v)
+    }));
+    Ok(input)
 }
 
 /// Type-erased operations on a workload's buffers.
@@ -55,7 +64,10 @@ struct Typed<T: Element> {
 impl<T: Element + Send> Buffers for Typed<T> {
     fn prepare(&mut self, op: &PoolOp, shape: &TensorShape, options: PlanOptions) -> Result<(), String> {
         let plan = Plan::<T>::with_options(op, shape, options).map_err(|e| e.to_string())?;
-        self.output.resize(plan.output_len(), T::zeroed());
+        if self.output.len() != plan.output_len() {
+            self.output = room_for(plan.output_len(), "output")?;
+            self.output.resize(plan.output_len(), T::zeroed());
+        }
         self.plan = Some(plan);
         Ok(())
     }
@@ -126,8 +138,60 @@ fn compare<T: Element>(got: &[T], want: &[T], exact: bool) -> Result<(), String>
     }
 }
 
-fn typed<T: Element + Send>(len: usize, seed: u64, exact: bool) -> Box<dyn Buffers> {
-    Box::new(Typed::<T> { input: fill(len, seed, T::DTYPE), output: Vec::new(), plan: None, reference: None, exact })
+fn typed<T: Element + Send>(len: usize, seed: u64, exact: bool) -> Result<Box<dyn Buffers>, String> {
+    let input = fill(len, seed, T::DTYPE)?;
+    Ok(Box::new(Typed::<T> { input, output: Vec::new(), plan: None, reference: None, exact }))
+}
+
+/// This machine's physical memory in bytes, where the system says (Linux: `/proc/meminfo`).
+fn physical_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// `512 B`, `3.0 MiB`, `37.3 GiB`...
+fn human(bytes: u128) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", units[u]) }
+}
+
+/// The bytes a run of this case needs at its peak: the input, the plan's output, the
+/// reference's output (twice while the reference replaces its previous result), and the
+/// roofline's buffer of input + output bytes. Errors if that overflows or exceeds this machine's
+/// memory, so that a case too large to run fails with a message before anything is allocated,
+/// rather than being killed halfway by the out-of-memory killer.
+pub fn memory_needed(case: &Case, layout: Layout) -> Result<u128, String> {
+    let dtype = case.dtype()?;
+    let shape = case.shape(layout)?;
+    let op = case.pool_op()?;
+    let output = op.output_shape(&shape).map_err(|e| format!("case {}: {e}", case.name))?;
+    let size = dtype.size() as u128;
+    let (input, output) = (shape.len() as u128 * size, output.len() as u128 * size);
+    let need = 2 * input + 4 * output;
+    if let Some(total) = physical_memory().filter(|&t| need > t as u128) {
+        return Err(format!(
+            "case {} ({}): its buffers need {} ({} of input, {} of output, kept more than once), \
+             more than this machine's {} of memory",
+            case.name,
+            layout_name(layout),
+            human(need),
+            human(input),
+            human(output),
+            human(total as u128)
+        ));
+    }
+    if input + output > isize::MAX as u128 {
+        return Err(format!("case {}: {} of input and output cannot be addressed", case.name, human(input + output)));
+    }
+    Ok(need)
 }
 
 /// One suite case in one layout, with its input buffer.
@@ -156,6 +220,7 @@ impl Workload {
         let shape = case.shape(layout)?;
         let output_shape = op.output_shape(&shape).map_err(|e| format!("case {}: {e}", case.name))?;
         let dtype = case.dtype()?;
+        memory_needed(case, layout)?;
         let seed = case.name.bytes().fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
         let exact = is_exact(&op);
         let n = shape.len();
@@ -166,7 +231,8 @@ impl Workload {
             DType::BF16 => typed::<bf16>(n, seed, exact),
             DType::U8 => typed::<u8>(n, seed, exact),
             DType::I8 => typed::<i8>(n, seed, exact),
-        };
+        }
+        .map_err(|e| format!("case {} ({}): {e}", case.name, layout_name(layout)))?;
         Ok(Workload { case: case.clone(), layout, op, shape, output_shape, dtype, buffers })
     }
 
@@ -206,8 +272,21 @@ impl Workload {
     }
 
     /// Runs the scalar reference once, keeping its output for [`Workload::verify`].
+    ///
+    /// # Panics
+    ///
+    /// If the reference fails, which for a case that [`Workload::new`] accepted means its output
+    /// cannot be allocated; [`Workload::try_run_reference`] returns that as an error.
     pub fn run_reference(&mut self) {
-        self.buffers.run_reference(&self.op, &self.shape).expect("the case was validated")
+        if let Err(e) = self.try_run_reference() {
+            panic!("{e}");
+        }
+    }
+
+    /// Runs the scalar reference once, keeping its output for [`Workload::verify`]; an error if
+    /// it fails (its output cannot be allocated).
+    pub fn try_run_reference(&mut self) -> Result<(), String> {
+        self.buffers.run_reference(&self.op, &self.shape).map_err(|e| format!("{}: reference: {e}", self.label()))
     }
 
     /// The input data in this workload's layout, if its element type is `T`.

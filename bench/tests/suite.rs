@@ -171,3 +171,35 @@ fn a_run_reports_every_layout_level_and_thread_count_as_json() {
     assert!(run(&suite, &bad, &mut |_, _, _: &str| {}).unwrap_err().contains("unknown case"));
     assert!(IsaChoice::parse("avx9").is_err());
 }
+
+#[test]
+fn cases_too_large_to_allocate_and_thread_counts_past_the_cap_are_errors() {
+    use simdpool_bench::runner::{MAX_THREADS, Options, run};
+    use simdpool_bench::workload::memory_needed;
+    let suite = Suite::from_json(
+        r#"{"cases": [
+            {"name": "huge_global", "op": "gmax", "dims": [1, 1, 1024, 1024, 1048576]},
+            {"name": "huge_adaptive", "op": "adaptive_avg", "dims": [1, 1, 4, 4], "out": [100000, 100000]},
+            {"name": "tiny", "op": "max", "dims": [1, 1, 4, 4], "k": [2, 2]}
+        ]}"#,
+    )
+    .unwrap();
+    // 2^40 elements: 4 TiB of input. Refused (by the machine's memory, or by the allocator),
+    // never an abort while filling it.
+    let e = Workload::new(&suite.cases[0], Layout::ChannelsFirst).err().expect("a 4 TiB input was allocated");
+    assert!(e.contains("huge_global"), "{e}");
+    // 10^10 outputs: 37 GiB. Refused by Workload::new where the machine has less memory than a
+    // run needs, else by the fallible allocation of the output in prepare().
+    let adaptive = &suite.cases[1];
+    if memory_needed(adaptive, Layout::ChannelsFirst).is_err() {
+        let e = Workload::new(adaptive, Layout::ChannelsFirst).err().expect("refused up front");
+        assert!(e.contains("huge_adaptive") && e.contains("more than this machine's"), "{e}");
+    }
+    let mut progress = |_: usize, _: usize, _: &str| {};
+    let opts = Options { cases: vec!["huge_global".into()], time_scale: 0.01, ..Options::default() };
+    assert!(run(&suite, &opts, &mut progress).unwrap_err().contains("huge_global"));
+    // The thread cap is checked before any pool is built.
+    let opts = Options { cases: vec!["tiny".into()], threads: vec![2, MAX_THREADS + 1], ..Options::default() };
+    let e = run(&suite, &opts, &mut progress).unwrap_err();
+    assert!(e.contains(&format!("at most {MAX_THREADS}")), "{e}");
+}

@@ -30,7 +30,7 @@ fn help(topic: Option<&str>) -> Result<(), CliError> {
     match topic {
         None => emit(usage::MAIN),
         Some("info") => emit(usage::INFO),
-        Some("bench") => bench::run(&["--help".to_string()]).map_err(args::runtime)?,
+        Some("bench") => bench::run(&["--help".to_string()])?,
         Some("help") => emit(usage::MAIN),
         Some(other) => match pooling(other) {
             Some(cmd) => emit(&cmd.help()),
@@ -68,7 +68,7 @@ fn dispatch(argv: &[String]) -> Result<(), CliError> {
             emit(&info::report());
             Ok(())
         }
-        "bench" => bench::run(rest).map_err(args::runtime),
+        "bench" => bench::run(rest),
         name => match pooling(name) {
             Some(cmd) => run::run(cmd, rest),
             None => Err(usage(format!("unknown command {name:?} (see `simdpool --help`)"))),

@@ -14,8 +14,9 @@ const fn flag(name: &'static str, value: bool) -> Flag {
     Flag { name, value }
 }
 
-/// More threads than this is surely a typo (and would only spawn idle threads).
-const MAX_THREADS: usize = 1024;
+/// More threads than this is surely a typo (and would only spawn idle threads). `simdpool bench`
+/// caps its `--threads` with the same number.
+pub const MAX_THREADS: usize = 1024;
 
 const COMMON: [Flag; 7] = [
     flag("op", true),

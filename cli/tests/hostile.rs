@@ -215,3 +215,71 @@ fn hostile_npy_inputs_are_one_error_line() {
         }
     }
 }
+
+/// Runs `simdpool bench ARGS` (through `sh -c PREFIX` when a shell prefix such as a `ulimit` is
+/// given) and checks one `simdpool: error:` line containing one of `needles`, and exit `code`.
+fn bench_fails(tag: &str, prefix: Option<&str>, args: &[&str], code: i32, needles: &[&str]) {
+    let bin = env!("CARGO_BIN_EXE_simdpool");
+    let out = match prefix {
+        None => Command::new(bin).arg("bench").args(args).output(),
+        Some(p) => {
+            Command::new("sh").arg("-c").arg(format!("{p} && exec \"$0\" bench \"$@\"")).arg(bin).args(args).output()
+        }
+    }
+    .expect("run simdpool bench");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{tag}: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{tag}: expected one error line: {err}");
+    assert!(lines[0].starts_with("simdpool: error: "), "{tag}: {err}");
+    assert!(needles.iter().any(|n| lines[0].contains(n)), "{tag}: {err}");
+}
+
+#[test]
+fn bench_never_panics_or_aborts() {
+    let dir = Dir::new("bench");
+    let suite = dir.s("suite.json");
+    std::fs::write(
+        &suite,
+        r#"{"cases": [
+            {"name": "huge_adaptive", "op": "adaptive_avg", "dims": [1, 1, 4, 4], "out": [100000, 100000]},
+            {"name": "huge_global", "op": "gmax", "dims": [1, 1, 1024, 1024, 1048576]},
+            {"name": "two_gib", "op": "gavg", "dims": [1, 1, 1024, 1024, 512]}
+        ]}"#,
+    )
+    .unwrap();
+    let refused = ["more than this machine's", "cannot allocate"];
+    for case in ["huge_adaptive", "huge_global"] {
+        bench_fails(case, None, &["--suite", &suite, "--case", case, "--time-scale", "0.01"], 1, &refused);
+    }
+    // A case the machine may hold but the process may not: 2 GiB of input under a 1 GiB
+    // address-space limit fails in the fallible allocation, not in an abort.
+    #[cfg(unix)]
+    bench_fails(
+        "address-space-limit",
+        Some("ulimit -v 1048576"),
+        &["--suite", &suite, "--case", "two_gib", "--layout", "nchw", "--time-scale", "0.01"],
+        1,
+        &refused,
+    );
+    // The thread cap of `pool`, as a usage error.
+    bench_fails("threads-100000", None, &["--threads", "100000"], 2, &["--threads 100000: at most 1024"]);
+    bench_fails("threads-1025", None, &["--threads", "1,1025"], 2, &["--threads 1025: at most 1024"]);
+    bench_fails("threads-0", None, &["--threads", "0"], 2, &["at least 1 thread"]);
+    bench_fails("unknown-flag", None, &["--bogus"], 2, &["unknown argument \"--bogus\""]);
+    bench_fails("missing-value", None, &["--suite"], 2, &["--suite needs a value"]);
+    // A closed stdout is not a panic.
+    for args in [&["--list"][..], &["--help"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_simdpool"))
+            .arg("bench")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
