@@ -9,9 +9,9 @@
 //! entries, given in the level's table line.
 
 use crate::lanes::transposed;
-use crate::lanes::{FloatElem, FloatLanes, LaneIndices, Lanes};
+use crate::lanes::{FloatElem, FloatLanes, I8, LaneIndices, Lanes, U8};
 use crate::portable;
-use crate::problem::{Layout, Problem, Reduce};
+use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
 use crate::route::{Route, SeparableLanes};
 use crate::separable::{self, Nests};
 use core::ops::Range;
@@ -134,6 +134,66 @@ pub(crate) fn argmax<K: FloatLevel>(
         }
         _ => kernel(p, input, output, indices, rows),
     }
+}
+
+/// Global pooling: the global family on [`FloatLevel::Lanes`], at most `CL_BLOCK` vectors of
+/// channels per channels-last pass.
+pub(crate) fn global<K: FloatLevel, const CL_BLOCK: usize>(
+    token: K::Token,
+    p: &GlobalProblem,
+    red: GlobalReduce,
+    input: &[K::E],
+    output: &mut [K::E],
+    rows: Range<usize>,
+) {
+    crate::lanes::global::entry::<_, CL_BLOCK>(K::new(token).lanes(), p, red, input, output, rows)
+}
+
+/// Lanes built from a level's token by wrapping it (the byte lanes [`U8`] and [`I8`]).
+pub(crate) trait OnToken: Lanes {
+    /// The level's token.
+    type Token: Copy;
+    /// The lanes of `token`.
+    fn on(token: Self::Token) -> Self;
+}
+
+impl<S: Copy> OnToken for U8<S>
+where
+    U8<S>: Lanes,
+{
+    type Token = S;
+    #[inline(always)]
+    fn on(token: S) -> Self {
+        U8(token)
+    }
+}
+
+impl<S: Copy> OnToken for I8<S>
+where
+    I8<S>: Lanes,
+{
+    type Token = S;
+    #[inline(always)]
+    fn on(token: S) -> Self {
+        I8(token)
+    }
+}
+
+/// Windowed and adaptive pooling for lanes that take max only ([`Families`]`::sums` false, the
+/// byte types): channels-last max on `L` in blocks of `P` pixels by `B` vectors (see
+/// [`crate::lanes::nhwc::window_max_entry`]), everything else on the portable kernels.
+///
+/// [`Families`]: crate::route::Families
+pub(crate) fn window_max<L: OnToken, const P: usize, const B: usize>(
+    token: L::Token,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    crate::lanes::nhwc::window_max_entry::<L, P, B>(L::on(token), p, red, route, input, output, rows)
 }
 
 /// A [`FloatLevel`]: `float_level!(Name(Token): E { lanes: L = |t| expr, ... })` defines the

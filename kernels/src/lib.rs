@@ -37,8 +37,7 @@
 //! (a wrapper such as `U8<token>`; `FloatLanes` and `LaneIndices` too if its sums and indices run
 //! in its own lanes). A float type then gets every family from one `float_level!` line in the
 //! level's `mod.rs` (which lanes each family runs on) and the generic entries of `level.rs`; a
-//! max-only type gets an entry of a few lines (`window_u8`, the max-only entry of
-//! `lanes/nhwc.rs`). List the type in the level's `level_set!` line in `set.rs` with the families
+//! max-only wrapper gets `level::window_max` (with `OnToken`, which builds it from the token). List the type in the level's `level_set!` line in `set.rs` with the families
 //! it has (`Families::CHANNELS_LAST_MAX` for max-only lanes); types not listed there run the
 //! portable kernels at that level, and the routes say so. To add an op: add its
 //! reduction to [`Reduce`] (and a `Reduction` or `Finish` type if its fold or finish is new; or a

@@ -51,8 +51,6 @@ pub(crate) trait FloatElem:
     fn abs(self) -> Self;
     /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
-    /// NaN replaced by the type's canonical quiet NaN, as the portable kernel's finishes do.
-    fn canon(self) -> Self;
     /// An integer divisor converted as the portable kernel converts it (`d as f32` / `as f64`).
     fn from_i64(d: i64) -> Self;
     /// A value whose low 32 bits are `i` (a bit pattern carried through a transpose).
@@ -78,10 +76,6 @@ impl FloatElem for f32 {
     #[inline(always)]
     fn is_finite(self) -> bool {
         f32::is_finite(self)
-    }
-    #[inline(always)]
-    fn canon(self) -> f32 {
-        crate::canon32(self)
     }
     #[inline(always)]
     fn from_i64(d: i64) -> f32 {
@@ -122,10 +116,6 @@ impl FloatElem for f64 {
     #[inline(always)]
     fn is_finite(self) -> bool {
         f64::is_finite(self)
-    }
-    #[inline(always)]
-    fn canon(self) -> f64 {
-        crate::canon64(self)
     }
     #[inline(always)]
     fn from_i64(d: i64) -> f64 {

@@ -113,7 +113,7 @@ macro_rules! max_reduction {
             }
             #[inline(always)]
             fn comb1(a: L::E, b: L::E) -> L::E {
-                if b > a || b.is_nan() { b } else { a }
+                if crate::max_takes(b, a) { b } else { a }
             }
             #[inline(always)]
             fn with_finish<U: FinishUser<L>>(l: L, _: FinishKind<L::E>, _: &[L::E], user: U) {
@@ -378,15 +378,7 @@ impl<L: FloatLanes> Finish<L> for DivBy<L::V> {
 impl<L: FloatLanes> Finish<L> for PowRoot<L::E> {
     #[inline(always)]
     fn apply(self, l: L, x: L::V, _: usize) -> L::V {
-        let mut lanes = [L::E::ZERO; 16];
-        let buf = &mut lanes[..L::N];
-        // SAFETY: `buf` holds N elements (N <= 16), for this store and the load below.
-        unsafe { l.store(buf.as_mut_ptr(), x) };
-        for v in buf.iter_mut() {
-            *v = L::Float::pow(*v, self.0).canon();
-        }
-        // SAFETY: as above.
-        unsafe { l.load(buf.as_ptr()) }
+        l.canonical_nan(pow_lanes(l, x, self.0))
     }
 }
 impl<L: FloatLanes> Finish<L> for DivTable<'_, L::E> {
