@@ -31,7 +31,9 @@
 //!   NaNs), as `i64` flat over the spatial dims of the `(n, c)` plane ([`Plan::run_with_indices`]).
 //! * Average: `count_include_pad` counts padding but never the ceil-mode overhang past the padded
 //!   end; `divisor_override` wins over both ([`AvgOptions`]).
-//! * Lp: ONNX `LpPool`, `(sum |x|^p)^(1/p)` over the valid taps, `p >= 1` ([`PoolOp::Lp`]).
+//! * Lp: ONNX `LpPool`, `(sum |x|^p)^(1/p)` over the valid taps, `p >= 1`, without overflow at
+//!   any `p` (rescaled by the window's largest magnitude where the direct sum leaves its range;
+//!   rule and accuracy bound on [`PoolOp::Lp`]).
 //! * Adaptive: output `i` of `O` over length `L` covers `[floor(i*L/O), ceil((i+1)*L/O))`.
 //! * Accumulation and rounding per element type: see [`Element`].
 //!

@@ -14,6 +14,8 @@
 //!   `run` as from `run_with_indices`, see [`PoolOp::GlobalMax`]).
 //! * Average and Lp: sums accumulate in `f64` and the result is rounded once to the element type
 //!   (integers: exactly, to nearest, ties to even, saturating); a NaN result is the canonical NaN.
+//!   An Lp sum that overflows `f64` or falls below `2^-960` is evaluated scaled by the window's
+//!   largest magnitude ([`p_norm`]), the rule the kernels apply in their own sum type.
 //! * Average divisor: `divisor_override` if set; else with `count_include_pad` the number of taps
 //!   inside `[-pad_begin, L + pad_end)` per axis (the ceil-mode overhang never counts), else the
 //!   number of valid taps.
@@ -215,20 +217,36 @@ pub fn avg_pool<T: Element>(
     })
 }
 
-/// Windowed Lp pooling (ONNX `LpPool`): `(sum over valid taps of |x|^p)^(1/p)`.
+/// Windowed Lp pooling (ONNX `LpPool`): `(sum over valid taps of |x|^p)^(1/p)`, in `f64`
+/// without overflow at any `p` (see [`p_norm`]).
 pub fn lp_pool<T: Element>(input: &[T], shape: &TensorShape, window: &Window, p: f64) -> Result<Pooled<T>> {
     check_input(input, shape)?;
     PoolOp::Lp(window.clone(), p).check_params()?;
     let axes = window.resolve(shape.spatial())?;
     let out: Vec<usize> = axes.iter().map(|a| a.output).collect();
+    let mut magnitudes = Vec::new();
     map_outputs(shape, &out, false, |n, c, o| {
-        let mut sum = 0.0f64;
-        let (valid, _) = window_taps(&axes, o, |pos| sum += input[shape.offset(n, c, pos)].to_f64().abs().powf(p));
+        magnitudes.clear();
+        let (valid, _) = window_taps(&axes, o, |pos| magnitudes.push(input[shape.offset(n, c, pos)].to_f64().abs()));
         if valid == 0 {
             return Err(all_padding(&axes, o));
         }
-        Ok((T::from_f64(canonical_nan(sum.powf(1.0 / p))), 0))
+        Ok((T::from_f64(canonical_nan(p_norm(&magnitudes, p))), 0))
     })
+}
+
+/// The p-norm `(sum a^p)^(1/p)` of non-negative values, in `f64`. Where the direct sum overflows
+/// or falls below `2^-960` (where subnormal terms would cost it precision) and the largest value
+/// `m` is finite and nonzero, it is evaluated as `m * (sum (a/m)^p)^(1/p)`, whose sum lies in
+/// `[1, len]`. The kernels follow the same rule in their own sum type.
+pub fn p_norm(a: &[f64], p: f64) -> f64 {
+    let direct: f64 = a.iter().map(|x| x.powf(p)).sum();
+    let m = a.iter().fold(0.0f64, |m, &x| if x > m { x } else { m });
+    let in_range = direct.is_nan() || (direct.is_finite() && direct >= 2f64.powi(-960));
+    if in_range || m == 0.0 || m.is_infinite() {
+        return direct.powf(1.0 / p);
+    }
+    m * a.iter().map(|x| (x / m).powf(p)).sum::<f64>().powf(1.0 / p)
 }
 
 /// Adaptive windows of one output: every position in the product of the axes' ranges.

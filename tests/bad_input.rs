@@ -9,7 +9,7 @@
 mod common;
 
 use common::isas;
-use simdpool::npy::{NpyArray, NpyDType, NpyError};
+use simdpool::npy::{NpyArray, NpyDType, NpyError, NpyReader, write_slice};
 use simdpool::{
     AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Window, bf16, f16, pool,
     pool_with_indices, reference,
@@ -175,6 +175,23 @@ fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(data);
     out
+}
+
+/// A file in the temp dir holding `bytes`, removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(tag: &str, bytes: &[u8]) -> TempFile {
+        let path = std::env::temp_dir().join(format!("simdpool-bad-input-{}-{tag}.npy", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn npy_fails(bytes: &[u8], want: NpyError) {
@@ -467,6 +484,25 @@ const ROWS: &[Row] = &[
             matches_reference(&PoolOp::lp(Window::new(&[3]).stride(&[1]), p), &nchw(&[2, 2, 300]));
         }
     }),
+    ("Lp whose powers overflow or vanish: the norm, not inf, 1 or 0", || {
+        // 6^200 overflows f32 (inf^(1/p) is not the answer); at p = 1e308, |x|^p is inf for
+        // |x| > 1 (the root then gave 1); 1e-30^2 vanishes in f32. The result is the norm.
+        let shape = nchw(&[1, 1, 6]);
+        let w = Window::new(&[2]);
+        for (x, p, want) in [
+            ([5.0, 6.0, 1.0, 2.0, 0.5, 0.25], 200.0, [6.0, 2.0, 0.5]),
+            ([5.0, 6.0, 1.0, 2.0, 0.5, 0.25], 1e308, [6.0, 2.0, 0.5]),
+            ([3e-30, 4e-30, 3e20, 4e20, 0.0, 5.0], 2.0, [5e-30, 5e20, 5.0]),
+        ] {
+            let op = PoolOp::lp(w.clone(), p);
+            for isa in isas() {
+                let got = common::run_plan(&op, &x.map(|v| v as f32), &shape, PlanOptions::isa(isa)).values;
+                common::assert_close(&got, &want.map(|v| v as f32), 1e-5, 0.0, &format!("p = {p:e} at {isa}"));
+            }
+            let r = reference::lp_pool(&x, &shape, &w, p).unwrap().values;
+            common::assert_close(&r, &want, 1e-12, 0.0, &format!("reference, p = {p:e}"));
+        }
+    }),
     ("an ISA this machine lacks", || {
         let missing = if cfg!(target_arch = "aarch64") { Isa::Avx2 } else { Isa::Neon };
         let shape = nchw(&[1, 1, 4]);
@@ -609,6 +645,25 @@ const ROWS: &[Row] = &[
     ("npy: reading another dtype than stored", || {
         let a = NpyArray::parse(&npy(F32_2X3, &[0; 24])).unwrap();
         assert_eq!(a.to_vec::<u8>().unwrap_err(), NpyError::WrongDType { wanted: NpyDType::U8, found: NpyDType::F32 });
+    }),
+    ("npy: typed reader, another dtype than stored", || {
+        let f = TempFile::new("typed-dtype", &npy(F32_2X3, &[0; 24]));
+        let got = NpyReader::open(&f.0).unwrap().read_vec::<i8>().unwrap_err();
+        assert_eq!(got, NpyError::WrongDType { wanted: NpyDType::I8, found: NpyDType::F32 });
+    }),
+    ("npy: typed reader, header claiming more data than the file holds", || {
+        // Refused on opening, before any buffer for the data exists.
+        let f = TempFile::new(
+            "typed-lying",
+            &npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000), }", &[0; 24]),
+        );
+        assert_eq!(NpyReader::open(&f.0).unwrap_err(), NpyError::DataLength { expected: 8_000_000_000_000, got: 24 });
+    }),
+    ("npy: write_slice with data that does not fill the shape", || {
+        let mut out = Vec::new();
+        let err = write_slice(&mut out, &[2, 3], &[0u8; 7]).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(out.is_empty());
     }),
 ];
 

@@ -75,8 +75,9 @@ pub(crate) fn window<K: FloatLevel, const P: usize, const B: usize>(
     rows: Range<usize>,
 ) {
     let k = K::new(token);
+    let written = rows.clone();
     match (p.layout(), route) {
-        (_, Route::Portable) => portable::window(p, red, input, output, rows),
+        (_, Route::Portable) => return portable::window(p, red, input, output, rows),
         (Layout::ChannelsLast, _) => {
             p.check(input.len(), output.len(), &rows);
             crate::lanes::nhwc::window::<_, P, B>(k.lanes(), p, red, input, output, rows)
@@ -104,6 +105,8 @@ pub(crate) fn window<K: FloatLevel, const P: usize, const B: usize>(
         }
         (Layout::ChannelsFirst, route) => nests(k, p, red, route, input, output, rows),
     }
+    // Lp results that lost range, as every level finishes them (a no-op for other reductions).
+    portable::rescale_lp(p, red, input, output, written)
 }
 
 /// Max pooling with indices on `route` (the plan's): the argmax family, or transposed groups of

@@ -18,7 +18,7 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     /// Accumulator for sums.
     type Sum: Copy + Add<Output = Self::Sum>;
     /// Accumulator for Lp sums.
-    type LpSum: Copy + Default + Add<Output = Self::LpSum>;
+    type LpSum: Copy + Default + PartialOrd + Add<Output = Self::LpSum>;
     /// The smallest value (`-inf` for floats): the identity of max.
     const LOWEST: Self;
     /// True for NaN (never for integers).
@@ -46,6 +46,24 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     fn from_sum(sum: Self::Sum) -> Self;
     /// `sum^(1/p)`, rounded to this type.
     fn lp_root(sum: Self::LpSum, p: LpPower) -> Self;
+    /// The least Lp result whose sum certainly kept its precision: `lp_root` of
+    /// [`LP_SUM_FLOOR_32`] (`f32`, `f16`, `bf16`) or [`LP_SUM_FLOOR_64`] (`f64`), widened to
+    /// `f64`; `0` for the integer types, whose nonzero terms are at least `1`.
+    fn lp_floor(p: LpPower) -> f64;
+    /// Whether the directly evaluated Lp result `y` may have lost range, so the window is
+    /// evaluated again scaled by its largest magnitude: `y` is `+inf` or below `floor`
+    /// ([`Scalar::lp_floor`]); for the integer types, `y` is the type's maximum (a saturated or
+    /// overflowed sum).
+    fn lp_out_of_range(y: Self, floor: f64) -> bool;
+    /// `|x|` in the Lp sum type.
+    fn lp_magnitude(self) -> Self::LpSum;
+    /// Whether a window's largest magnitude `m` can scale it: finite and nonzero. (With `m = 0`
+    /// every term is `0`; with `m = inf` the direct result `inf` stands.)
+    fn lp_scalable(m: Self::LpSum) -> bool;
+    /// `(|x| / m)^p` as an Lp sum term: at most `1`, so it never overflows.
+    fn lp_scaled_term(self, m: Self::LpSum, p: LpPower) -> Self::LpSum;
+    /// `m * sum^(1/p)`, rounded to this type (`sum` of [`Scalar::lp_scaled_term`]s).
+    fn lp_scaled_root(m: Self::LpSum, sum: Self::LpSum, p: LpPower) -> Self;
     /// This type's kernels in a kernel set.
     fn kernels(set: &KernelSet) -> &TypedKernels<Self>;
 }
@@ -129,6 +147,25 @@ fn lp_root64(s: f64, p: LpPower) -> f64 {
     }
 }
 
+/// Lp sums of `f32`, `f16` and `bf16` windows at or above `2^-100` kept their precision: every
+/// term below the smallest normal `f32` (`2^-126`), rounded to a multiple of `2^-149`, moves such a
+/// sum by at most `2^-49` of itself. Smaller sums, and sums that overflowed, are evaluated again
+/// scaled (see [`Scalar::lp_out_of_range`]).
+pub const LP_SUM_FLOOR_32: f32 = f32::from_bits(27 << 23); // 2^-100: biased exponent 127 - 100
+/// [`LP_SUM_FLOOR_32`] for `f64` sums: `2^-960`, so a subnormal term moves it by at most
+/// `2^-114` of itself.
+pub const LP_SUM_FLOOR_64: f64 = f64::from_bits(63 << 52); // 2^-960: biased exponent 1023 - 960
+
+#[inline(always)]
+fn lp_scaled_term32(x: f32, m: f32, p: LpPower) -> f32 {
+    lp_term32(abs32(x) / m, p)
+}
+
+#[inline(always)]
+fn lp_scaled_term64(x: f64, m: f64, p: LpPower) -> f64 {
+    lp_term64(abs64(x) / m, p)
+}
+
 /// `sum / divisor` rounded to nearest, ties to even, exactly (`divisor != 0`).
 pub(crate) fn div_round_even(sum: i64, divisor: i64) -> i64 {
     let (n, d) = if divisor < 0 { (-(sum as i128), -(divisor as i128)) } else { (sum as i128, divisor as i128) };
@@ -180,6 +217,29 @@ impl Scalar for f32 {
     fn lp_root(sum: f32, p: LpPower) -> f32 {
         canon32(lp_root32(sum, p))
     }
+    fn lp_floor(p: LpPower) -> f64 {
+        lp_root32(LP_SUM_FLOOR_32, p) as f64
+    }
+    #[inline(always)]
+    fn lp_out_of_range(y: f32, floor: f64) -> bool {
+        y == f32::INFINITY || (y as f64) < floor
+    }
+    #[inline(always)]
+    fn lp_magnitude(self) -> f32 {
+        abs32(self)
+    }
+    #[inline(always)]
+    fn lp_scalable(m: f32) -> bool {
+        m.is_finite() && m > 0.0
+    }
+    #[inline(always)]
+    fn lp_scaled_term(self, m: f32, p: LpPower) -> f32 {
+        lp_scaled_term32(self, m, p)
+    }
+    #[inline(always)]
+    fn lp_scaled_root(m: f32, sum: f32, p: LpPower) -> f32 {
+        canon32(m * lp_root32(sum, p))
+    }
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f32
     }
@@ -216,6 +276,29 @@ impl Scalar for f64 {
     #[inline(always)]
     fn lp_root(sum: f64, p: LpPower) -> f64 {
         canon64(lp_root64(sum, p))
+    }
+    fn lp_floor(p: LpPower) -> f64 {
+        lp_root64(LP_SUM_FLOOR_64, p)
+    }
+    #[inline(always)]
+    fn lp_out_of_range(y: f64, floor: f64) -> bool {
+        y == f64::INFINITY || y < floor
+    }
+    #[inline(always)]
+    fn lp_magnitude(self) -> f64 {
+        abs64(self)
+    }
+    #[inline(always)]
+    fn lp_scalable(m: f64) -> bool {
+        m.is_finite() && m > 0.0
+    }
+    #[inline(always)]
+    fn lp_scaled_term(self, m: f64, p: LpPower) -> f64 {
+        lp_scaled_term64(self, m, p)
+    }
+    #[inline(always)]
+    fn lp_scaled_root(m: f64, sum: f64, p: LpPower) -> f64 {
+        canon64(m * lp_root64(sum, p))
     }
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f64
@@ -255,6 +338,30 @@ macro_rules! narrow_float {
             #[inline(always)]
             fn lp_root(sum: f32, p: LpPower) -> Self {
                 <$t>::from_f32(canon32(lp_root32(sum, p)))
+            }
+            fn lp_floor(p: LpPower) -> f64 {
+                lp_root32(LP_SUM_FLOOR_32, p) as f64
+            }
+            #[inline(always)]
+            fn lp_out_of_range(y: Self, floor: f64) -> bool {
+                let y = y.to_f32();
+                y == f32::INFINITY || (y as f64) < floor
+            }
+            #[inline(always)]
+            fn lp_magnitude(self) -> f32 {
+                abs32(self.to_f32())
+            }
+            #[inline(always)]
+            fn lp_scalable(m: f32) -> bool {
+                m.is_finite() && m > 0.0
+            }
+            #[inline(always)]
+            fn lp_scaled_term(self, m: f32, p: LpPower) -> f32 {
+                lp_scaled_term32(self.to_f32(), m, p)
+            }
+            #[inline(always)]
+            fn lp_scaled_root(m: f32, sum: f32, p: LpPower) -> Self {
+                <$t>::from_f32(canon32(m * lp_root32(sum, p)))
             }
             fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
                 &set.$field
@@ -298,6 +405,29 @@ macro_rules! integer {
             #[inline(always)]
             fn lp_root(sum: f64, p: LpPower) -> Self {
                 round_even_sat(lp_root64(sum, p), <$t>::MIN as f64, <$t>::MAX as f64) as $t
+            }
+            fn lp_floor(_p: LpPower) -> f64 {
+                0.0
+            }
+            #[inline(always)]
+            fn lp_out_of_range(y: Self, _floor: f64) -> bool {
+                y == <$t>::MAX
+            }
+            #[inline(always)]
+            fn lp_magnitude(self) -> f64 {
+                abs64(self as f64)
+            }
+            #[inline(always)]
+            fn lp_scalable(m: f64) -> bool {
+                m.is_finite() && m > 0.0
+            }
+            #[inline(always)]
+            fn lp_scaled_term(self, m: f64, p: LpPower) -> f64 {
+                lp_scaled_term64(self as f64, m, p)
+            }
+            #[inline(always)]
+            fn lp_scaled_root(m: f64, sum: f64, p: LpPower) -> Self {
+                round_even_sat(m * lp_root64(sum, p), <$t>::MIN as f64, <$t>::MAX as f64) as $t
             }
             fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
                 &set.$field

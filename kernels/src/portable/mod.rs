@@ -11,4 +11,5 @@ pub use global::global;
 // The SIMD global family ends with it too (x86-64 and aarch64 only).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) use global::settle_max_ties;
+pub(crate) use window::rescale_lp;
 pub use window::{argmax, window};

@@ -112,6 +112,11 @@ fn reduce_one<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], t: &Taps, b
 /// The portable windowed kernel (see [`crate::WindowFn`]).
 pub fn window<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], output: &mut [T], rows: Range<usize>) {
     p.check(input.len(), output.len(), &rows);
+    window_direct(p, red, input, output, rows.clone());
+    rescale_lp(p, red, input, output, rows);
+}
+
+fn window_direct<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], output: &mut [T], rows: Range<usize>) {
     if let Reduce::Lp(LpPower::General(e)) = red {
         assert!(*e >= 1.0 && e.is_finite(), "Lp exponent must be finite and >= 1");
     }
@@ -136,6 +141,63 @@ pub fn window<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], output: &mu
                         out_row[ox * c_count + c] = reduce_one(p, red, input, &t, base + c, [oz, oy, ox]);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Lp windows whose direct result lost range, evaluated again scaled by their largest magnitude.
+///
+/// Every Lp kernel first evaluates `y = (sum |x|^p)^(1/p)` directly, in the sum type (`f32` for
+/// `f32`, `f16` and `bf16`; `f64` for `f64` and the integer types). At large `p` or extreme
+/// magnitudes the sum overflows to `inf` (`6^200` in `f32`) or falls to subnormals or zero
+/// (`(10^-3)^20`), and `y` is wrong by any factor. So every kernel of every level ends with this
+/// pass over the rows it wrote: an output with [`Scalar::lp_out_of_range`] (`y = inf`, `y` below
+/// the root of the sum floor, or an integer maximum) whose window's largest magnitude `m` is finite
+/// and nonzero becomes
+///
+/// ```text
+/// y = m * (sum over the valid taps of (|x| / m)^p)^(1/p)
+/// ```
+///
+/// summed in the canonical order. Each scaled term is at most `1` and the largest is exactly `1`,
+/// so the sum lies in `[1, taps]`: no overflow, no loss to subnormals, at any `p` up to `f64::MAX`
+/// (as `p` grows the result tends to `m`, the L-infinity norm). The test is on the output each
+/// level computed bit-identically, and the pass is scalar code, so every level and thread count
+/// keep the same bits. Windows that need it cost two scalar passes; the others, one comparison.
+/// Lp with `p = 1` never needs it: its sum overflows only when the result does.
+pub(crate) fn rescale_lp<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], output: &mut [T], rows: Range<usize>) {
+    let power = match *red {
+        Reduce::Lp(LpPower::One) | Reduce::Max | Reduce::Avg { .. } => return,
+        Reduce::Lp(power) => power,
+    };
+    let floor = T::lp_floor(power);
+    let row_len = p.row_len();
+    let c_count = if p.layout() == Layout::ChannelsFirst { 1 } else { p.channels() };
+    for (r, out_row) in rows.zip(output.chunks_exact_mut(row_len)) {
+        let (image_base, stride, oz, oy) = locate(p, r);
+        for (i, out) in out_row.iter_mut().enumerate() {
+            if !T::lp_out_of_range(*out, floor) {
+                continue;
+            }
+            let (ox, c) = (i / c_count, i % c_count);
+            let t = window_of(p, oz, oy, ox, stride);
+            let base = image_base + first_offset(p, &t, stride) + c;
+            let mut m = T::LpSum::default();
+            for z in 0..t.taps[0] {
+                for y in 0..t.taps[1] {
+                    let row0 = base + z * t.step[0] + y * t.step[1];
+                    for x in 0..t.taps[2] {
+                        let a = input[row0 + x * t.step[2]].lp_magnitude();
+                        if a > m {
+                            m = a;
+                        }
+                    }
+                }
+            }
+            if T::lp_scalable(m) {
+                let sum = nested_sum(&t, base, T::LpSum::default(), |i| input[i].lp_scaled_term(m, power));
+                *out = T::lp_scaled_root(m, sum, power);
             }
         }
     }
