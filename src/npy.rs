@@ -552,72 +552,22 @@ impl NpyArray {
     /// Reads a `.npy` file. Only a regular file is read: a FIFO, a device such as `/dev/zero` or
     /// a directory is refused before anything is read from it. The data size the header implies
     /// is checked against the file's length before the data is read, so a file whose header lies
-    /// costs no more memory than its header.
+    /// costs no more memory than its header. ([`NpyReader`] reads the data straight into a typed
+    /// buffer instead.)
     pub fn read_file(path: impl AsRef<std::path::Path>) -> Result<Self, NpyError> {
-        use std::io::Read;
-        let io = |e: std::io::Error| NpyError::Io(e.to_string());
-        // Checked before opening, because opening a FIFO blocks until a writer opens it too...
-        if let Some(kind) = special_kind(&std::fs::metadata(&path).map_err(io)?) {
-            return Err(NpyError::NotAFile(kind));
-        }
-        let mut file = std::fs::File::open(&path).map_err(io)?;
-        // ...and again on what was opened, in case the path was replaced in between.
-        let meta = file.metadata().map_err(io)?;
-        if let Some(kind) = special_kind(&meta) {
-            return Err(NpyError::NotAFile(kind));
-        }
-        let file_len = meta.len();
-        let mut head = Vec::with_capacity(12);
-        (&mut file).take(12).read_to_end(&mut head).map_err(io)?;
-        let pre = Preamble::read(&head, file_len)?;
-        // The header is at most MAX_HEADER_LEN bytes and lies inside the file (both checked).
-        // A version 1.0 file's first 12 bytes already hold 2 bytes past the preamble.
-        let mut raw = head.split_off(pre.start);
-        let mut extra = raw.split_off(raw.len().min(pre.len));
-        (&mut file).take((pre.len - raw.len()) as u64).read_to_end(&mut raw).map_err(io)?;
-        if raw.len() < pre.len {
-            // The file shrank while it was read.
-            return Err(NpyError::Truncated { needed: pre.end(), got: pre.start + raw.len() });
-        }
-        let header = Header::parse(pre.major, &raw)?;
-        let on_disk = file_len - pre.end() as u64;
-        if on_disk != header.data_len as u64 {
-            let got = usize::try_from(on_disk).unwrap_or(usize::MAX);
-            return Err(NpyError::DataLength { expected: header.data_len, got });
-        }
+        let mut reader = NpyReader::open(path)?;
         let mut data = Vec::new();
-        data.try_reserve_exact(header.data_len).map_err(|_| NpyError::TooLarge(header.data_len))?;
-        extra.truncate(header.data_len);
-        data.extend_from_slice(&extra);
-        file.take((header.data_len - data.len()) as u64).read_to_end(&mut data).map_err(io)?;
-        if data.len() != header.data_len {
-            return Err(NpyError::DataLength { expected: header.data_len, got: data.len() });
-        }
-        Ok(NpyArray { dtype: header.dtype, shape: header.shape, data })
+        data.try_reserve_exact(reader.data_len).map_err(|_| NpyError::TooLarge(reader.data_len))?;
+        data.resize(reader.data_len, 0);
+        reader.fill(&mut data)?;
+        Ok(NpyArray { dtype: reader.dtype, shape: reader.shape, data })
     }
 
     /// The array as a file (format 1.0, or 2.0 if the header is too long).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let dims: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
-        let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-        let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", self.dtype.descr());
-        let v1 = header.len() + 11 <= u16::MAX as usize;
-        let prefix = if v1 { 10 } else { 12 };
-        let total = (prefix + header.len() + 1).div_ceil(64) * 64;
-        while prefix + header.len() + 1 < total {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = Vec::with_capacity(total + self.data.len());
-        out.extend_from_slice(b"\x93NUMPY");
-        if v1 {
-            out.extend_from_slice(&[1, 0]);
-            out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        } else {
-            out.extend_from_slice(&[2, 0]);
-            out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        }
-        out.extend_from_slice(header.as_bytes());
+        let header = header_bytes(self.dtype, &self.shape);
+        let mut out = Vec::with_capacity(header.len() + self.data.len());
+        out.extend_from_slice(&header);
         out.extend_from_slice(&self.data);
         out
     }
@@ -666,5 +616,202 @@ impl NpyArray {
     /// True if the array has no elements.
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
+    }
+}
+
+/// The preamble and header of a file holding an array of `dtype` and `shape`: format 1.0, or 2.0
+/// if the header is too long for 1.0, padded to a multiple of 64 bytes as NumPy pads it.
+fn header_bytes(dtype: NpyDType, shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", dtype.descr());
+    let v1 = header.len() + 11 <= u16::MAX as usize;
+    let prefix = if v1 { 10 } else { 12 };
+    let total = (prefix + header.len() + 1).div_ceil(64) * 64;
+    while prefix + header.len() + 1 < total {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"\x93NUMPY");
+    if v1 {
+        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    } else {
+        out.extend_from_slice(&[2, 0]);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    }
+    out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// Writes `data` as a `.npy` file of this `shape` to `w`, the same bytes as
+/// [`NpyArray::from_slice`]`(shape, data).to_bytes()` but without building them in memory: on a
+/// little-endian machine the elements go to `w` as they lie in `data`. An `InvalidInput` error if
+/// `data.len()` is not the product of `shape`. Wrap a file in a `BufWriter` (the header is small
+/// writes).
+pub fn write_slice<T: NpyElement, W: std::io::Write>(w: &mut W, shape: &[usize], data: &[T]) -> std::io::Result<()> {
+    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if n != Some(data.len()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} elements do not fill the shape {shape:?}", data.len()),
+        ));
+    }
+    w.write_all(&header_bytes(T::NPY, shape))?;
+    if cfg!(target_endian = "little") {
+        return w.write_all(bytemuck::cast_slice(data));
+    }
+    // Big-endian: byte-swap a bounded chunk at a time.
+    let mut buf = Vec::with_capacity(CHUNK.min(std::mem::size_of_val(data)));
+    for part in data.chunks((CHUNK / std::mem::size_of::<T>().max(1)).max(1)) {
+        buf.clear();
+        for v in part {
+            buf.extend(bytemuck::bytes_of(v).iter().rev());
+        }
+        w.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+/// Bytes written per step when elements must be converted on the way (big-endian machines).
+const CHUNK: usize = 1 << 20;
+
+/// A `.npy` file whose header has been read and checked, and whose data has not been read yet:
+/// look at [`dtype`](Self::dtype) and [`shape`](Self::shape) (say, to validate a request), then
+/// read the data straight into the buffer that will use it with [`read_vec`](Self::read_vec),
+/// with no intermediate copy: the memory a file costs is its data, once.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use simdpool::npy::{NpyArray, NpyDType, NpyReader};
+/// let path = std::env::temp_dir().join(format!("npy-reader-doc-{}.npy", std::process::id()));
+/// std::fs::write(&path, NpyArray::from_f32(&[2, 2], &[1.0, 2.0, 3.0, 4.0]).to_bytes())?;
+/// let r = NpyReader::open(&path)?;
+/// assert_eq!((r.dtype(), r.shape()), (NpyDType::F32, &[2, 2][..]));
+/// assert_eq!(r.read_vec::<f32>()?, [1.0, 2.0, 3.0, 4.0]);
+/// # std::fs::remove_file(&path)?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct NpyReader {
+    file: std::fs::File,
+    dtype: NpyDType,
+    shape: Vec<usize>,
+    /// Data bytes the header says follow it (checked against the file's length on opening).
+    data_len: usize,
+    /// Data bytes already read along with the header.
+    pending: Vec<u8>,
+}
+
+impl NpyReader {
+    /// Opens a `.npy` file and reads and checks its header, as [`NpyArray::read_file`] does:
+    /// only a regular file is opened (a FIFO, a device or a directory is refused from its
+    /// metadata, before it is opened, since opening a FIFO blocks until a writer opens it, and
+    /// again from the opened file's metadata), and the data size the header implies must be the
+    /// rest of the file's length. Nothing past the header is read.
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, NpyError> {
+        use std::io::Read;
+        let io = |e: std::io::Error| NpyError::Io(e.to_string());
+        // Checked before opening, because opening a FIFO blocks until a writer opens it too...
+        if let Some(kind) = special_kind(&std::fs::metadata(&path).map_err(io)?) {
+            return Err(NpyError::NotAFile(kind));
+        }
+        let mut file = std::fs::File::open(&path).map_err(io)?;
+        // ...and again on what was opened, in case the path was replaced in between.
+        let meta = file.metadata().map_err(io)?;
+        if let Some(kind) = special_kind(&meta) {
+            return Err(NpyError::NotAFile(kind));
+        }
+        let file_len = meta.len();
+        let mut head = Vec::with_capacity(12);
+        (&mut file).take(12).read_to_end(&mut head).map_err(io)?;
+        let pre = Preamble::read(&head, file_len)?;
+        // The header is at most MAX_HEADER_LEN bytes and lies inside the file (both checked).
+        // A version 1.0 file's first 12 bytes already hold 2 bytes past the preamble.
+        let mut raw = head.split_off(pre.start);
+        let mut pending = raw.split_off(raw.len().min(pre.len));
+        (&mut file).take((pre.len - raw.len()) as u64).read_to_end(&mut raw).map_err(io)?;
+        if raw.len() < pre.len {
+            // The file shrank while it was read.
+            return Err(NpyError::Truncated { needed: pre.end(), got: pre.start + raw.len() });
+        }
+        let header = Header::parse(pre.major, &raw)?;
+        let on_disk = file_len - pre.end() as u64;
+        if on_disk != header.data_len as u64 {
+            let got = usize::try_from(on_disk).unwrap_or(usize::MAX);
+            return Err(NpyError::DataLength { expected: header.data_len, got });
+        }
+        pending.truncate(header.data_len);
+        Ok(NpyReader { file, dtype: header.dtype, shape: header.shape, data_len: header.data_len, pending })
+    }
+
+    /// The element type the header names.
+    pub fn dtype(&self) -> NpyDType {
+        self.dtype
+    }
+
+    /// The shape the header names (C order).
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.data_len / self.dtype.size()
+    }
+
+    /// True if the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.data_len == 0
+    }
+
+    /// The open file (to compare it with other paths, say: its metadata is the file read, even
+    /// if the path was replaced since).
+    pub fn file(&self) -> &std::fs::File {
+        &self.file
+    }
+
+    /// Reads the data into a new `Vec<T>`: one allocation of exactly the data's size
+    /// ([`NpyError::TooLarge`] if it fails), filled from the file directly; no other copy of the
+    /// data is made. [`NpyError::WrongDType`] if the file holds another type;
+    /// [`NpyError::DataLength`] if the file shrank since it was opened.
+    pub fn read_vec<T: NpyElement>(mut self) -> Result<Vec<T>, NpyError> {
+        if self.dtype != T::NPY || std::mem::size_of::<T>() != self.dtype.size() {
+            return Err(NpyError::WrongDType { wanted: T::NPY, found: self.dtype });
+        }
+        let n = self.len();
+        let mut out: Vec<T> = Vec::new();
+        out.try_reserve_exact(n).map_err(|_| NpyError::TooLarge(self.data_len))?;
+        out.resize(n, T::zeroed());
+        self.fill(bytemuck::cast_slice_mut(&mut out))?;
+        if cfg!(target_endian = "big") {
+            for v in &mut out {
+                bytemuck::bytes_of_mut(v).reverse();
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills `buf` (exactly `data_len` bytes) with the data.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), NpyError> {
+        use std::io::Read;
+        let k = self.pending.len().min(buf.len());
+        buf[..k].copy_from_slice(&self.pending[..k]);
+        let mut got = k;
+        while got < buf.len() {
+            match self.file.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(r) => got += r,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(NpyError::Io(e.to_string())),
+            }
+        }
+        if got != self.data_len {
+            // The file shrank while it was read.
+            return Err(NpyError::DataLength { expected: self.data_len, got });
+        }
+        Ok(())
     }
 }

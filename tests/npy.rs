@@ -2,10 +2,11 @@
 //! each refused with its own message; hand-made headers NumPy reads, each read with NumPy's shape
 //! and dtype, in format versions 1.0, 2.0 and 3.0; the files NumPy itself wrote
 //! (tests/data/npy, from scripts/npy_corpus.py); and paths that are not regular files. Every
-//! byte string goes through both entry points, `NpyArray::parse` and `NpyArray::read_file`, which
-//! must agree.
+//! byte string goes through the three entry points, `NpyArray::parse`, `NpyArray::read_file` and
+//! `NpyReader` (the header first, then the data straight into a typed buffer), which must agree;
+//! and `write_slice` writes the bytes `to_bytes` builds.
 
-use simdpool::npy::{MAX_HEADER_LEN, NpyArray, NpyDType, NpyError};
+use simdpool::npy::{MAX_HEADER_LEN, NpyArray, NpyDType, NpyElement, NpyError, NpyReader, write_slice};
 use std::path::{Path, PathBuf};
 
 struct TempDir(PathBuf);
@@ -54,14 +55,37 @@ fn exact(version: u8, header: &[u8], data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads `bytes` from memory and from a file; both must give the same result.
+/// Reads `bytes` from memory, from a file, and from a file through the typed reader; all must
+/// give the same result.
 fn read_both(dir: &TempDir, bytes: &[u8]) -> Result<NpyArray, NpyError> {
     let path = dir.path("case.npy");
     std::fs::write(&path, bytes).unwrap();
     let from_memory = NpyArray::parse(bytes);
     let from_file = NpyArray::read_file(&path);
     assert_eq!(from_memory, from_file, "parse and read_file disagree");
+    assert_eq!(read_typed(&path), from_file, "NpyReader and read_file disagree");
     from_memory
+}
+
+/// Reads `path` with `NpyReader::read_vec` as the element type its header names.
+fn read_typed(path: &Path) -> Result<NpyArray, NpyError> {
+    fn read<T: NpyElement>(r: NpyReader) -> Result<NpyArray, NpyError> {
+        let shape = r.shape().to_vec();
+        let n = r.len();
+        let v = r.read_vec::<T>()?;
+        assert_eq!(v.len(), n);
+        Ok(NpyArray::from_slice(&shape, &v))
+    }
+    let r = NpyReader::open(path)?;
+    match r.dtype() {
+        NpyDType::F32 => read::<f32>(r),
+        NpyDType::F64 => read::<f64>(r),
+        NpyDType::F16 => read::<simdpool::f16>(r),
+        NpyDType::U16 => read::<simdpool::bf16>(r),
+        NpyDType::U8 => read::<u8>(r),
+        NpyDType::I8 => read::<i8>(r),
+        NpyDType::I64 => read::<i64>(r),
+    }
 }
 
 fn header_error(why: &str) -> NpyError {
@@ -624,4 +648,83 @@ fn a_lying_header_on_a_large_sparse_file_is_refused_before_reading() {
     f.set_len(head.len() as u64 + (1 << 30)).unwrap();
     drop(f);
     assert_eq!(NpyArray::read_file(&path), Err(NpyError::DataLength { expected: 4_000_000_000_000, got: 1 << 30 }));
+}
+
+#[test]
+fn the_typed_reader_refuses_special_files_and_lying_sizes_unread() {
+    let dir = TempDir::new("typed-special");
+    assert_eq!(NpyReader::open(&dir.0).unwrap_err(), NpyError::NotAFile("a directory"));
+    #[cfg(unix)]
+    {
+        if Path::new("/dev/zero").exists() {
+            assert_eq!(NpyReader::open("/dev/zero").unwrap_err(), NpyError::NotAFile("a character device"));
+        }
+        let fifo = dir.path("fifo.npy");
+        if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+            // Through a symbolic link too: the link is followed, the FIFO never opened.
+            let link = dir.path("link.npy");
+            std::os::unix::fs::symlink(&fifo, &link).unwrap();
+            assert_eq!(NpyReader::open(&fifo).unwrap_err(), NpyError::NotAFile("a FIFO"));
+            assert_eq!(NpyReader::open(&link).unwrap_err(), NpyError::NotAFile("a FIFO"));
+        }
+    }
+    // 4 TB claimed, 1 GiB present (sparse): refused on opening, from the length alone.
+    let path = dir.path("big.npy");
+    let head = file(1, &f32_with_shape("(1000, 1000, 1000, 1000)"), &[]);
+    std::fs::write(&path, &head).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(head.len() as u64 + (1 << 30)).unwrap();
+    assert_eq!(NpyReader::open(&path).unwrap_err(), NpyError::DataLength { expected: 4_000_000_000_000, got: 1 << 30 });
+}
+
+#[test]
+fn the_typed_reader_reads_the_stored_type_only_and_notices_a_shrunk_file() {
+    let dir = TempDir::new("typed");
+    let path = dir.path("a.npy");
+    std::fs::write(&path, NpyArray::from_f32(&[2, 3], &[1., 2., 3., 4., 5., 6.]).to_bytes()).unwrap();
+    let r = NpyReader::open(&path).unwrap();
+    assert_eq!((r.dtype(), r.shape(), r.len(), r.is_empty()), (NpyDType::F32, &[2, 3][..], 6, false));
+    assert_eq!(r.read_vec::<u8>(), Err(NpyError::WrongDType { wanted: NpyDType::U8, found: NpyDType::F32 }));
+    assert_eq!(NpyReader::open(&path).unwrap().read_vec::<f32>().unwrap(), [1., 2., 3., 4., 5., 6.]);
+    // The file loses its last element after the header was checked.
+    let r = NpyReader::open(&path).unwrap();
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 4).unwrap();
+    assert_eq!(r.read_vec::<f32>(), Err(NpyError::DataLength { expected: 24, got: 20 }));
+    // An empty array reads as an empty buffer.
+    std::fs::write(&path, NpyArray::from_f32(&[0, 3], &[]).to_bytes()).unwrap();
+    let r = NpyReader::open(&path).unwrap();
+    assert!(r.is_empty());
+    assert_eq!(r.read_vec::<f32>().unwrap(), Vec::<f32>::new());
+}
+
+#[test]
+fn write_slice_writes_what_to_bytes_builds() {
+    fn same<T: NpyElement>(shape: &[usize], data: &[T]) {
+        let mut streamed = Vec::new();
+        write_slice(&mut streamed, shape, data).unwrap();
+        assert_eq!(streamed, NpyArray::from_slice(shape, data).to_bytes(), "{:?} {shape:?}", T::NPY);
+    }
+    let vals: Vec<f64> = (0..24).map(|k| k as f64 * 0.75 - 4.0).collect();
+    for shape in [&[24][..], &[2, 3, 4], &[1, 1, 1, 2, 3, 4], &[0, 5], &[]] {
+        let n: usize = shape.iter().product();
+        let v = &vals[..n];
+        same(shape, &v.iter().map(|&x| x as f32).collect::<Vec<_>>());
+        same(shape, v);
+        same(shape, &v.iter().map(|&x| simdpool::f16::from_f64(x)).collect::<Vec<_>>());
+        same(shape, &v.iter().map(|&x| simdpool::bf16::from_f64(x)).collect::<Vec<_>>());
+        same(shape, &v.iter().map(|&x| x as i64 as u8).collect::<Vec<_>>());
+        same(shape, &v.iter().map(|&x| x as i8).collect::<Vec<_>>());
+        same(shape, &v.iter().map(|&x| x as i64).collect::<Vec<_>>());
+    }
+    // A header over 65535 bytes is written as format 2.0, as to_bytes writes it.
+    let long: Vec<usize> = [1; 30_000].iter().chain(&[0]).copied().collect();
+    let mut streamed = Vec::new();
+    write_slice(&mut streamed, &long, &[0f32; 0]).unwrap();
+    assert_eq!(&streamed[6..8], [2, 0]);
+    same(&long, &[0f32; 0]);
+    // Data that does not fill the shape is an error, and nothing is written.
+    let mut out = Vec::new();
+    let err = write_slice(&mut out, &[2, 3], &[0f32; 5]).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(out.is_empty());
 }

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod info;
+mod output;
 mod run;
 mod usage;
 

@@ -1,8 +1,9 @@
 //! `simdpool pool`, `global` and `adaptive`: read a .npy, build a plan, run it, write the result.
 
 use crate::args::{self, CliError, Flag, Parsed, runtime, usage};
+use crate::output::{self, Dests, Staging};
 use crate::usage as help;
-use simdpool::npy::{NpyArray, NpyDType, NpyElement, NpyError};
+use simdpool::npy::{self, NpyDType, NpyElement, NpyError, NpyReader};
 use simdpool::{
     AutoPad, AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, Route, TensorShape, Threading,
     Window, bf16, f16,
@@ -285,10 +286,10 @@ impl Job {
     }
 }
 
-/// The result of one run, before anything is written.
+/// What a run did, for the summary line (the files are written by then).
 struct Outcome {
-    output: NpyArray,
-    indices: Option<NpyArray>,
+    output_dims: Vec<usize>,
+    indices: bool,
     isa: Isa,
     route: Route,
     elapsed: Duration,
@@ -299,17 +300,21 @@ fn pool_error(e: PoolError) -> CliError {
     runtime(e.to_string())
 }
 
+/// Builds the plan, reads the input straight into the buffer the plan reads, runs, and writes the
+/// results. Nothing is read past the header before the plan and the output buffers exist, and the
+/// only full-size buffers are the input, the output and the indices.
 fn execute<T: Element + NpyElement>(
     job: &Job,
     op: &PoolOp,
     shape: &TensorShape,
-    arr: &NpyArray,
+    reader: NpyReader,
+    dests: &Dests,
 ) -> Result<Outcome, CliError> {
-    let input: Vec<T> = arr.to_vec().map_err(|e| runtime(e.to_string()))?;
     let threading = if job.threads == Some(1) { Threading::CallingThread } else { Threading::Auto };
     let plan = Plan::<T>::with_options(op, shape, PlanOptions { isa: job.isa, threading }).map_err(pool_error)?;
     let mut values = alloc(plan.output_len(), T::zeroed(), "output")?;
     let mut indices = job.indices.as_ref().map(|_| alloc(plan.output_len(), 0i64, "indices")).transpose()?;
+    let input: Vec<T> = reader.read_vec().map_err(|e| input_error(&job.input, e))?;
     let mut work = || match indices.as_mut() {
         Some(idx) => plan.run_with_indices(&input, &mut values, idx),
         None => plan.run(&input, &mut values),
@@ -331,10 +336,17 @@ fn execute<T: Element + NpyElement>(
     }
     .map_err(pool_error)?;
     let elapsed = start.elapsed();
+    drop(input);
     let dims = plan.output_shape().dims();
+    let mut staging = Staging::default();
+    staging.add(&dests.output, |w| npy::write_slice(w, &dims, &values))?;
+    if let (Some(dest), Some(idx)) = (&dests.indices, &indices) {
+        staging.add(dest, |w| npy::write_slice(w, &dims, idx))?;
+    }
+    staging.commit()?;
     Ok(Outcome {
-        output: NpyArray::from_slice(&dims, &values),
-        indices: indices.map(|idx| NpyArray::from_slice(&dims, &idx)),
+        output_dims: dims,
+        indices: indices.is_some(),
         isa: plan.isa(),
         route: if job.indices.is_some() { plan.indices_route().unwrap_or(plan.route()) } else { plan.route() },
         elapsed,
@@ -353,42 +365,11 @@ fn alloc<T: Clone>(n: usize, v: T, what: &str) -> Result<Vec<T>, CliError> {
     Ok(buf)
 }
 
-/// Reads the input: a regular file only (a FIFO or a device is refused, never read from), and
-/// its header is checked against the file's length before the data is read.
-fn read_npy(path: &Path) -> Result<NpyArray, CliError> {
-    NpyArray::read_file(path).map_err(|e| match e {
+fn input_error(path: &Path, e: NpyError) -> CliError {
+    match e {
         NpyError::Io(why) => runtime(format!("cannot read {}: {why}", path.display())),
         e => runtime(format!("{}: {e}", path.display())),
-    })
-}
-
-/// Writes every file to a temporary sibling first and renames only when all were written, so a
-/// failure leaves no partial output behind.
-fn write_all(files: &[(&Path, &NpyArray)]) -> Result<(), CliError> {
-    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
-    let cleanup = |temps: &[(PathBuf, &Path)]| {
-        for (t, _) in temps {
-            let _ = std::fs::remove_file(t);
-        }
-    };
-    for (path, arr) in files {
-        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-        name.push(format!(".simdpool-{}.tmp", std::process::id()));
-        let temp = path.with_file_name(name);
-        if let Err(e) = std::fs::write(&temp, arr.to_bytes()) {
-            let _ = std::fs::remove_file(&temp);
-            cleanup(&temps);
-            return Err(runtime(format!("cannot write {}: {e}", path.display())));
-        }
-        temps.push((temp, path));
     }
-    for i in 0..temps.len() {
-        if let Err(e) = std::fs::rename(&temps[i].0, temps[i].1) {
-            cleanup(&temps[i..]);
-            return Err(runtime(format!("cannot write {}: {e}", temps[i].1.display())));
-        }
-    }
-    Ok(())
 }
 
 fn dims_text(dims: &[usize]) -> String {
@@ -403,29 +384,28 @@ pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
         return Ok(());
     }
     let job = Job::from_args(command, &parsed)?;
-    let arr = read_npy(&job.input)?;
-    let shape = TensorShape::from_dims(job.layout, &arr.shape)
-        .map_err(|e| runtime(format!("{} (shape {:?}): {e}", job.input.display(), arr.shape)))?;
+    // The input's header is read and checked (a regular file only, its data size against its
+    // length), and so is every destination, before any data is read or anything written.
+    let reader = NpyReader::open(&job.input).map_err(|e| input_error(&job.input, e))?;
+    let dests = output::check(&job.output, job.indices.as_deref(), &job.input, reader.file())?;
+    let (dtype, in_dims) = (reader.dtype(), reader.shape().to_vec());
+    let shape = TensorShape::from_dims(job.layout, &in_dims)
+        .map_err(|e| runtime(format!("{} (shape {:?}): {e}", job.input.display(), in_dims)))?;
     let op = job.op(shape.rank())?;
-    let outcome = match arr.dtype {
-        NpyDType::F32 => execute::<f32>(&job, &op, &shape, &arr),
-        NpyDType::F64 => execute::<f64>(&job, &op, &shape, &arr),
-        NpyDType::F16 => execute::<f16>(&job, &op, &shape, &arr),
-        NpyDType::U16 => execute::<bf16>(&job, &op, &shape, &arr),
-        NpyDType::U8 => execute::<u8>(&job, &op, &shape, &arr),
-        NpyDType::I8 => execute::<i8>(&job, &op, &shape, &arr),
+    let outcome = match dtype {
+        NpyDType::F32 => execute::<f32>(&job, &op, &shape, reader, &dests),
+        NpyDType::F64 => execute::<f64>(&job, &op, &shape, reader, &dests),
+        NpyDType::F16 => execute::<f16>(&job, &op, &shape, reader, &dests),
+        NpyDType::U16 => execute::<bf16>(&job, &op, &shape, reader, &dests),
+        NpyDType::U8 => execute::<u8>(&job, &op, &shape, reader, &dests),
+        NpyDType::I8 => execute::<i8>(&job, &op, &shape, reader, &dests),
         NpyDType::I64 => Err(runtime(format!(
             "{}: int64 (<i8) input is not supported: use f4, f8, f2, u2 (bf16 bits), u1 or i1",
             job.input.display()
         ))),
     }?;
-    let mut files = vec![(job.output.as_path(), &outcome.output)];
-    if let (Some(path), Some(idx)) = (job.indices.as_deref(), outcome.indices.as_ref()) {
-        files.push((path, idx));
-    }
-    write_all(&files)?;
     if !job.quiet {
-        if arr.dtype == NpyDType::U16 {
+        if dtype == NpyDType::U16 {
             eprintln!(
                 "simdpool: note: <u2 data was read as raw bf16 bits and {} holds raw bf16 bits as <u2 (NumPy has no bf16)",
                 job.output.display()
@@ -437,9 +417,9 @@ pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
             op_label(&op),
             outcome.dtype,
             if job.layout == Layout::ChannelsFirst { "nchw" } else { "nhwc" },
-            dims_text(&arr.shape),
-            dims_text(&outcome.output.shape),
-            if outcome.indices.is_some() { " (+indices)" } else { "" },
+            dims_text(&in_dims),
+            dims_text(&outcome.output_dims),
+            if outcome.indices { " (+indices)" } else { "" },
             outcome.isa,
             if job.verbose { format!(" | route {}", outcome.route) } else { String::new() },
             threads,

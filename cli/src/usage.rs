@@ -22,6 +22,11 @@ Results go to OUT.npy; a one-line summary goes to stderr. Exit status: 0 on succ
 work fails (unreadable file, unsupported dtype, parameters the input rejects, CPU lacks the ISA),
 2 for a malformed command line. On any error nothing is written.
 
+IN.npy must be a regular file. OUT.npy and IDX.npy must be new names or regular files in an
+existing directory (a symbolic link is written through to its target; a FIFO, device or directory
+is refused). Naming one file twice (OUT.npy and IDX.npy, or either and IN.npy), however spelled,
+is a command-line error.
+
 Environment: SIMDPOOL_ISA=scalar|avx2|avx512|neon caps the ISA level for the whole process.
 ";
 

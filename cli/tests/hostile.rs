@@ -1,10 +1,15 @@
 //! The CLI rows of the bad-input corpus (tests/bad_input.rs in the library): hostile parameters
 //! that once panicked or aborted inside the library must reach the user as exactly one
 //! `simdpool: error:` line and a non-zero exit, with no output file written; and a huge dilation
-//! that leaves one tap per window runs.
+//! that leaves one tap per window runs. Then the destinations: on any error no output or index
+//! file is created or changed (each case with the files absent and present beforehand), aliases
+//! of one file under other spellings are refused, symbolic links are written through, special
+//! files are never replaced or opened, any valid file name works; and the memory a run takes is
+//! its input and output, once.
 
 use simdpool::npy::NpyArray;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 struct Dir(PathBuf);
@@ -99,17 +104,12 @@ fn a_huge_dilation_with_one_tap_per_window_runs() {
     assert!(wrote);
 }
 
-/// Runs simdpool with `input` (a path) as INPUT.npy, failing the test rather than hanging if it
-/// does not finish within 30 s.
-fn run_on(dir: &Dir, input: &str, tag: &str) -> (Output, bool) {
+/// Runs `cmd` with piped output, failing the test rather than hanging if it does not finish
+/// within 30 s.
+fn timed(cmd: &mut Command, tag: &str) -> Output {
     use std::io::Read;
-    let y = dir.s("y.npy");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simdpool"))
-        .args(["pool", "--op", "max", "--kernel", "1", input, &y])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run simdpool");
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("run simdpool");
     let start = std::time::Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -125,7 +125,15 @@ fn run_on(dir: &Dir, input: &str, tag: &str) -> (Output, bool) {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     child.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
     child.stderr.take().unwrap().read_to_end(&mut stderr).unwrap();
-    (Output { status, stdout, stderr }, std::path::Path::new(&y).exists())
+    Output { status, stdout, stderr }
+}
+
+/// Runs simdpool with `input` (a path) as INPUT.npy, within 30 s.
+fn run_on(dir: &Dir, input: &str, tag: &str) -> (Output, bool) {
+    let y = dir.s("y.npy");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_simdpool"));
+    cmd.args(["pool", "--op", "max", "--kernel", "1", input, &y]);
+    (timed(&mut cmd, tag), std::path::Path::new(&y).exists())
 }
 
 fn input_fails(dir: &Dir, input: &str, tag: &str, needle: &str) {
@@ -282,4 +290,426 @@ fn bench_never_panics_or_aborts() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Destinations
+
+/// What a directory tree holds: each path's kind and, for files and links, content or target.
+#[derive(Debug, PartialEq, Eq)]
+enum Entry {
+    File(Vec<u8>),
+    Link(PathBuf),
+    Dir,
+    Other(String),
+}
+
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let ft = std::fs::symlink_metadata(&path).unwrap().file_type();
+            let entry = if ft.is_symlink() {
+                Entry::Link(std::fs::read_link(&path).unwrap())
+            } else if ft.is_file() {
+                Entry::File(std::fs::read(&path).unwrap())
+            } else if ft.is_dir() {
+                todo.push(path.clone());
+                Entry::Dir
+            } else {
+                Entry::Other(format!("{ft:?}"))
+            };
+            out.insert(path.strip_prefix(root).unwrap().to_path_buf(), entry);
+        }
+    }
+    out
+}
+
+/// Runs simdpool in `dir` (within 30 s); `@` in an argument stands for `dir`'s absolute path.
+fn run_in(dir: &Dir, args: &[&str], tag: &str) -> Output {
+    let abs = dir.0.to_string_lossy().into_owned();
+    let argv: Vec<String> = args.iter().map(|a| a.replace('@', &abs)).collect();
+    timed(Command::new(env!("CARGO_BIN_EXE_simdpool")).current_dir(&dir.0).args(&argv), tag)
+}
+
+/// The old bytes of a destination that exists before the run.
+const OLD: &[u8] = b"old bytes: must survive a failed run";
+
+/// A setup: prepares `dir`, with the destinations present beforehand or not; false if this
+/// system cannot make the case (no mkfifo, not root for mknod).
+type Setup = fn(dir: &Path, present: bool) -> bool;
+
+/// Runs a failing command after `setup`, once with the destinations absent and once present, and
+/// checks the exit status, the one error line, and that the directory is exactly as it was.
+fn dest_fails(tag: &str, setup: Setup, args: &[&str], code: i32, needle: &str) {
+    for present in [false, true] {
+        let tag = format!("{tag}-{}", if present { "present" } else { "absent" });
+        let dir = Dir::new(&tag);
+        if !setup(&dir.0, present) {
+            eprintln!("{tag}: skipped, this system cannot make the case");
+            continue;
+        }
+        let before = snapshot(&dir.0);
+        let out = run_in(&dir, args, &tag);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{tag}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{tag}: expected one error line: {err}");
+        assert!(lines[0].starts_with("simdpool: error: ") && lines[0].contains(needle), "{tag}: {err}");
+        assert_eq!(snapshot(&dir.0), before, "{tag}: a failed run changed the directory");
+    }
+}
+
+fn old(dir: &Path, name: &str, present: bool) {
+    if present {
+        std::fs::write(dir.join(name), OLD).unwrap();
+    }
+}
+
+#[cfg(unix)]
+fn symlink(to: &str, at: &Path) {
+    std::os::unix::fs::symlink(to, at).unwrap();
+}
+
+#[cfg(unix)]
+fn mkfifo(at: &Path) -> bool {
+    Command::new("mkfifo").arg(at).status().is_ok_and(|s| s.success())
+}
+
+const MAX_IDX: [&str; 7] = ["pool", "--op", "max", "--kernel", "2", "-q", "--indices"];
+
+fn with_indices(idx: &str, output: &str) -> Vec<&'static str> {
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    [&MAX_IDX[..], &[leak(idx), "x.npy", leak(output)]].concat()
+}
+
+#[test]
+fn one_file_under_two_spellings_is_refused_before_anything_is_written() {
+    let same = "name the same file";
+    let both: Setup = |d, p| {
+        old(d, "y.npy", p);
+        true
+    };
+    dest_fails("alias-dot", both, &with_indices("./y.npy", "y.npy"), 2, same);
+    let sub: Setup = |d, p| {
+        std::fs::create_dir(d.join("sub")).unwrap();
+        old(d, "y.npy", p);
+        true
+    };
+    dest_fails("alias-dotdot", sub, &with_indices("sub/../y.npy", "y.npy"), 2, same);
+    dest_fails("alias-absolute", both, &with_indices("@/y.npy", "y.npy"), 2, same);
+    dest_fails("alias-absolute-output", both, &with_indices("y.npy", "@/./y.npy"), 2, same);
+    dest_fails("output-is-input", both, &["pool", "--op", "max", "--kernel", "2", "x.npy", "./x.npy"], 2, same);
+    dest_fails("indices-is-input", both, &with_indices("@/x.npy", "y.npy"), 2, same);
+    #[cfg(unix)]
+    {
+        // A link to y.npy (dangling while y.npy is absent).
+        let link: Setup = |d, p| {
+            old(d, "y.npy", p);
+            symlink("y.npy", &d.join("l.npy"));
+            true
+        };
+        dest_fails("alias-symlink", link, &with_indices("l.npy", "y.npy"), 2, same);
+        dest_fails("alias-symlink-output", link, &with_indices("y.npy", "l.npy"), 2, same);
+        let dir_link: Setup = |d, p| {
+            old(d, "y.npy", p);
+            symlink(".", &d.join("here"));
+            true
+        };
+        dest_fails("alias-symlinked-dir", dir_link, &with_indices("here/y.npy", "y.npy"), 2, same);
+        let hard: Setup = |d, p| {
+            // Only a file that exists has a second name.
+            std::fs::write(d.join("y.npy"), OLD).unwrap();
+            if p {
+                std::fs::hard_link(d.join("y.npy"), d.join("h.npy")).unwrap();
+            } else {
+                std::fs::write(d.join("h.npy"), OLD).unwrap();
+            }
+            true
+        };
+        // Absent: two distinct files, so the run succeeds; checked below. Present: refused.
+        dest_fails_present_only("alias-hardlink", hard, &with_indices("h.npy", "y.npy"), 2, same);
+        let to_input: Setup = |d, _| {
+            symlink("x.npy", &d.join("y.npy"));
+            true
+        };
+        dest_fails("output-symlink-to-input", to_input, &with_indices("idx.npy", "y.npy"), 2, same);
+        let hard_input: Setup = |d, _| {
+            std::fs::hard_link(d.join("x.npy"), d.join("y.npy")).unwrap();
+            true
+        };
+        dest_fails(
+            "output-hardlink-to-input",
+            hard_input,
+            &["pool", "--op", "max", "--kernel", "2", "x.npy", "y.npy"],
+            2,
+            same,
+        );
+    }
+}
+
+/// `dest_fails` for the `present` case only.
+fn dest_fails_present_only(tag: &str, setup: Setup, args: &[&str], code: i32, needle: &str) {
+    let tag = format!("{tag}-present");
+    let dir = Dir::new(&tag);
+    assert!(setup(&dir.0, true));
+    let before = snapshot(&dir.0);
+    let out = run_in(&dir, args, &tag);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{tag}: {err}");
+    assert!(err.lines().count() == 1 && err.contains(needle), "{tag}: {err}");
+    assert_eq!(snapshot(&dir.0), before, "{tag}: a failed run changed the directory");
+}
+
+/// A directory `name` in `d`, holding a file.
+fn dir_at(d: &Path, name: &str) {
+    std::fs::create_dir(d.join(name)).unwrap();
+    std::fs::write(d.join(name).join("inside"), b"kept").unwrap();
+}
+
+#[test]
+fn a_bad_destination_fails_before_any_file_is_written() {
+    let idx_dir: Setup = |d, p| {
+        dir_at(d, "d");
+        old(d, "y.npy", p);
+        true
+    };
+    dest_fails("indices-directory", idx_dir, &with_indices("d", "y.npy"), 1, "cannot write d: it is a directory");
+    let out_dir: Setup = |d, p| {
+        dir_at(d, "d");
+        old(d, "idx.npy", p);
+        true
+    };
+    dest_fails("output-directory", out_dir, &with_indices("idx.npy", "d"), 1, "cannot write d: it is a directory");
+    let no_dir: Setup = |d, p| {
+        old(d, "y.npy", p);
+        true
+    };
+    dest_fails("indices-missing-dir", no_dir, &with_indices("nodir/idx.npy", "y.npy"), 1, "cannot write nodir/idx.npy");
+    dest_fails(
+        "output-missing-dir",
+        |d, p| {
+            old(d, "idx.npy", p);
+            true
+        },
+        &with_indices("idx.npy", "nodir/y.npy"),
+        1,
+        "cannot write nodir/y.npy",
+    );
+    let file_dir: Setup = |d, p| {
+        std::fs::write(d.join("f"), b"a file").unwrap();
+        old(d, "y.npy", p);
+        true
+    };
+    dest_fails("indices-under-a-file", file_dir, &with_indices("f/idx.npy", "y.npy"), 1, "cannot write f/idx.npy");
+    dest_fails("trailing-slash", no_dir, &with_indices("idx.npy/", "y.npy"), 1, "names a directory");
+    dest_fails("empty-name", no_dir, &with_indices("", "y.npy"), 1, "an empty path is not a file name");
+    // NAME_MAX is 255 on the usual file systems.
+    let long = format!("{}.npy", "i".repeat(252));
+    dest_fails("name-too-long", no_dir, &with_indices(&long, "y.npy"), 1, "cannot write iii");
+    // A failure after the destinations were checked (the plan refuses indices for avg pooling;
+    // the input's dtype): nothing written either.
+    let both: Setup = |d, p| {
+        old(d, "y.npy", p);
+        old(d, "idx.npy", p);
+        true
+    };
+    let avg = ["pool", "--op", "avg", "--kernel", "2", "--indices", "idx.npy", "x.npy", "y.npy"];
+    dest_fails("late-plan-error", both, &avg, 1, "indices");
+    let i64_input: Setup = |d, p| {
+        std::fs::write(d.join("x.npy"), NpyArray::from_slice(&[1, 1, 4], &[1i64, 2, 3, 4]).to_bytes()).unwrap();
+        old(d, "y.npy", p);
+        old(d, "idx.npy", p);
+        true
+    };
+    dest_fails("late-dtype-error", i64_input, &with_indices("idx.npy", "y.npy"), 1, "int64");
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_are_never_replaced_or_opened() {
+    let fifo_out: Setup = |d, p| {
+        old(d, "idx.npy", p);
+        mkfifo(&d.join("y.npy"))
+    };
+    dest_fails("output-fifo", fifo_out, &with_indices("idx.npy", "y.npy"), 1, "not a regular file but a FIFO");
+    let fifo_idx: Setup = |d, p| {
+        old(d, "y.npy", p);
+        mkfifo(&d.join("idx.npy"))
+    };
+    dest_fails("indices-fifo", fifo_idx, &with_indices("idx.npy", "y.npy"), 1, "not a regular file but a FIFO");
+    let link_fifo: Setup = |d, p| {
+        old(d, "idx.npy", p);
+        symlink("f", &d.join("y.npy"));
+        mkfifo(&d.join("f"))
+    };
+    dest_fails("output-symlink-to-fifo", link_fifo, &with_indices("idx.npy", "y.npy"), 1, "a FIFO");
+    let socket: Setup = |d, p| {
+        old(d, "idx.npy", p);
+        std::os::unix::net::UnixListener::bind(d.join("y.npy")).is_ok()
+    };
+    dest_fails("output-socket", socket, &with_indices("idx.npy", "y.npy"), 1, "not a regular file but a socket");
+    // A character device (the null device's numbers) made in the test directory: only root can.
+    let device: Setup = |d, p| {
+        old(d, "idx.npy", p);
+        Command::new("mknod")
+            .arg(d.join("y.npy"))
+            .args(["c", "1", "3"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    dest_fails(
+        "output-device",
+        device,
+        &with_indices("idx.npy", "y.npy"),
+        1,
+        "not a regular file but a character device",
+    );
+    let loop_: Setup = |d, p| {
+        old(d, "idx.npy", p);
+        symlink("y2.npy", &d.join("y.npy"));
+        symlink("y.npy", &d.join("y2.npy"));
+        true
+    };
+    dest_fails("output-symlink-loop", loop_, &with_indices("idx.npy", "y.npy"), 1, "too many levels of symbolic links");
+    // An input behind a symbolic link to a FIFO: refused from its metadata, never opened.
+    let dir = Dir::new("input-link-fifo");
+    if mkfifo(&dir.0.join("f")) {
+        symlink("f", &dir.0.join("in.npy"));
+        input_fails(&dir, &dir.s("in.npy"), "input-link-fifo", "not a regular file but a FIFO");
+    }
+}
+
+/// The output of max pooling x.npy (1x2x5) with kernel 2, and its indices.
+fn expected() -> (NpyArray, NpyArray) {
+    (NpyArray::from_f32(&[1, 2, 2], &[2., 4., 7., 9.]), NpyArray::from_slice(&[1, 2, 2], &[1i64, 3, 1, 3]))
+}
+
+fn read(path: &Path) -> NpyArray {
+    NpyArray::parse(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn succeeds(dir: &Dir, args: &[&str], tag: &str) {
+    let out = run_in(dir, args, tag);
+    assert!(out.status.success(), "{tag}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The entries of a directory, sorted: no temporary is left behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_output_is_written_through_to_its_target() {
+    use std::os::unix::fs::PermissionsExt;
+    for present in [false, true] {
+        let tag = format!("symlink-through-{present}");
+        let dir = Dir::new(&tag);
+        let d = &dir.0;
+        std::fs::create_dir(d.join("sub")).unwrap();
+        symlink("real.npy", &d.join("link.npy"));
+        // Relative to the link's own directory, through a second link.
+        symlink("../chain.npy", &d.join("sub/idx-link.npy"));
+        symlink("real-idx.npy", &d.join("chain.npy"));
+        if present {
+            std::fs::write(d.join("real.npy"), OLD).unwrap();
+            std::fs::set_permissions(d.join("real.npy"), std::fs::Permissions::from_mode(0o640)).unwrap();
+            std::fs::write(d.join("real-idx.npy"), OLD).unwrap();
+        }
+        succeeds(&dir, &with_indices("sub/idx-link.npy", "link.npy"), &tag);
+        let (y, idx) = expected();
+        assert_eq!(std::fs::read_link(d.join("link.npy")).unwrap(), Path::new("real.npy"), "{tag}");
+        assert_eq!(std::fs::read_link(d.join("sub/idx-link.npy")).unwrap(), Path::new("../chain.npy"), "{tag}");
+        assert_eq!(std::fs::read_link(d.join("chain.npy")).unwrap(), Path::new("real-idx.npy"), "{tag}");
+        assert_eq!(read(&d.join("real.npy")), y, "{tag}");
+        assert_eq!(read(&d.join("real-idx.npy")), idx, "{tag}");
+        if present {
+            // The replaced file keeps its mode.
+            let mode = std::fs::metadata(d.join("real.npy")).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640, "{tag}");
+        }
+        assert_eq!(
+            listing(d),
+            ["chain.npy", "link.npy", "real-idx.npy", "real.npy", "sub", "x.npy", "x5.npy"],
+            "{tag}"
+        );
+        assert_eq!(listing(&d.join("sub")), ["idx-link.npy"], "{tag}");
+    }
+    // Two names of one file are refused (above), but two different files are fine while absent.
+    let dir = Dir::new("hardlink-absent");
+    std::fs::write(dir.0.join("h.npy"), OLD).unwrap();
+    succeeds(&dir, &with_indices("h.npy", "y.npy"), "hardlink-absent");
+    assert_eq!(read(&dir.0.join("y.npy")), expected().0);
+}
+
+#[test]
+fn any_valid_file_name_works() {
+    // 255 bytes, NAME_MAX on the usual file systems: the temporary files must not lengthen it.
+    let (out_name, idx_name) = (format!("{}.npy", "y".repeat(251)), format!("{}.npy", "i".repeat(251)));
+    for present in [false, true] {
+        let tag = format!("long-names-{present}");
+        let dir = Dir::new(&tag);
+        old(&dir.0, &out_name, present);
+        old(&dir.0, &idx_name, present);
+        succeeds(&dir, &with_indices(&idx_name, &out_name), &tag);
+        let (y, idx) = expected();
+        assert_eq!(read(&dir.0.join(&out_name)), y, "{tag}");
+        assert_eq!(read(&dir.0.join(&idx_name)), idx, "{tag}");
+        let mut want = vec![idx_name.clone(), "x.npy".into(), "x5.npy".into(), out_name.clone()];
+        want.sort();
+        assert_eq!(listing(&dir.0), want, "{tag}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/// Runs simdpool under an address-space limit of `kib` KiB (`ulimit -v`), on the calling thread.
+#[cfg(unix)]
+fn limited(dir: &Dir, kib: u64, args: &[&str]) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.current_dir(&dir.0)
+        .arg("-c")
+        .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_simdpool"))
+        .args(args);
+    timed(&mut cmd, "ulimit")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_run_holds_its_input_and_output_once() {
+    // 32 MiB in, 32 MiB out (kernel 1 copies): the run needs 64 MiB of data. Reading the input
+    // into a byte buffer and converting it, or building the output file in memory, is one more
+    // 32 MiB copy. The limit leaves 24 MiB for the program, its libraries and stacks (it needs
+    // about 14 MiB on x86-64 Linux: the same run passes at 78 MiB and fails at 76).
+    let dir = Dir::new("memory");
+    let n = 8 << 20;
+    let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    std::fs::write(dir.0.join("big.npy"), NpyArray::from_f32(&[1, 8, 1024, 1024], &x).to_bytes()).unwrap();
+    drop(x);
+    let args = ["pool", "--op", "max", "--kernel", "1", "--threads", "1", "-q", "big.npy", "y.npy"];
+    let out = limited(&dir, (64 + 24) << 10, &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        std::fs::metadata(dir.0.join("y.npy")).unwrap().len(),
+        std::fs::metadata(dir.0.join("big.npy")).unwrap().len()
+    );
+    // A header claiming 16 GB over a 1 GiB sparse file is refused under 64 MiB.
+    let mut head = NpyArray::from_f32(&[1, 4, 1_000_000, 1000], &[]).to_bytes();
+    head.truncate(128);
+    std::fs::write(dir.0.join("lie.npy"), &head).unwrap();
+    std::fs::OpenOptions::new().write(true).open(dir.0.join("lie.npy")).unwrap().set_len(1 << 30).unwrap();
+    let out = limited(&dir, 64 << 10, &["pool", "--op", "max", "--kernel", "2", "--threads", "1", "lie.npy", "z.npy"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("its shape needs 16000000000"), "{err}");
+    assert!(!dir.0.join("z.npy").exists());
 }
