@@ -83,6 +83,29 @@ pub enum PoolError {
         /// The op's name.
         op: &'static str,
     },
+    /// A backward pass for an element type without gradients (`u8`, `i8`).
+    NoGradient {
+        /// The element type.
+        dtype: &'static str,
+    },
+    /// A backward pass that needs more than the output gradient: max and Lp need the forward
+    /// input (and Lp its output), or max the forward indices.
+    BackwardNeeds {
+        /// The op's name.
+        op: &'static str,
+        /// What else it needs.
+        what: &'static str,
+    },
+    /// A max index (as the forward pass writes them, flat over the spatial dims of the plane)
+    /// outside its `(n, c)` plane.
+    IndexOutOfPlane {
+        /// Position of the index in the index buffer.
+        position: usize,
+        /// The index.
+        index: i64,
+        /// Elements per plane.
+        plane: usize,
+    },
     /// The Lp exponent is not a finite number `>= 1`.
     InvalidLpPower {
         /// The exponent given.
@@ -132,6 +155,13 @@ impl fmt::Display for PoolError {
             }
             IndicesUnsupported { op } => {
                 write!(f, "indices were requested from {op} pooling, but only max pooling produces indices")
+            }
+            NoGradient { dtype } => {
+                write!(f, "{dtype} has no gradient: backward passes take f32, f64, f16 or bf16")
+            }
+            BackwardNeeds { op, what } => write!(f, "the backward pass of {op} pooling needs {what}"),
+            IndexOutOfPlane { position, index, plane } => {
+                write!(f, "index {index} at position {position} lies outside its plane: indices must be in 0..{plane}")
             }
             InvalidLpPower { p } => write!(f, "Lp exponent p = {p} is invalid: p must be a finite number >= 1"),
             ZeroDivisor => write!(f, "divisor_override is 0: it must be non-zero"),

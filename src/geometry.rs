@@ -3,7 +3,7 @@
 use crate::error::{PoolError, Result};
 use crate::op::adaptive_range;
 use crate::window::AxisWindow;
-use simdpool_kernels::{Axis, Uniform};
+use simdpool_kernels::{Axis, Cover, Uniform};
 
 /// A table of `n` entries, or an error instead of an allocation failure for absurd sizes.
 fn table(n: usize) -> Result<Vec<usize>> {
@@ -21,12 +21,25 @@ pub(crate) struct AxisTable {
     start: Vec<usize>,
     taps: Vec<usize>,
     count: Vec<usize>,
+    /// Per input position, the outputs whose windows may hold it (`cover_lo..cover_hi`), for the
+    /// backward pass's gather.
+    cover_lo: Vec<usize>,
+    cover_hi: Vec<usize>,
 }
 
 impl AxisTable {
     /// The trivial axis (length 1) that pads lower ranks up to three.
     pub fn trivial() -> Self {
-        AxisTable { in_len: 1, dilation: 1, uniform: None, start: vec![0], taps: vec![1], count: vec![1] }
+        AxisTable {
+            in_len: 1,
+            dilation: 1,
+            uniform: None,
+            start: vec![0],
+            taps: vec![1],
+            count: vec![1],
+            cover_lo: vec![0],
+            cover_hi: vec![1],
+        }
     }
 
     /// Tables of a windowed axis. `count` is the number of valid taps, or with
@@ -39,6 +52,8 @@ impl AxisTable {
             start: table(w.output)?,
             taps: table(w.output)?,
             count: table(w.output)?,
+            cover_lo: Vec::new(),
+            cover_hi: Vec::new(),
         };
         // i128: `-s0 + d` can exceed i64 when both the begin pad and the dilation are near 2^62.
         let d = w.dilation as i128;
@@ -74,6 +89,7 @@ impl AxisTable {
                 t.uniform = None;
             }
         }
+        t.fill_cover()?;
         Ok(t)
     }
 
@@ -86,6 +102,8 @@ impl AxisTable {
             start: table(output)?,
             taps: table(output)?,
             count: table(output)?,
+            cover_lo: Vec::new(),
+            cover_hi: Vec::new(),
         };
         for o in 0..output {
             let (b, e) = adaptive_range(o, input, output);
@@ -98,7 +116,36 @@ impl AxisTable {
             let k = input / output;
             t.uniform = Some(Uniform { kernel: k, stride: k, pad_begin: 0, pad_end: 0 });
         }
+        t.fill_cover()?;
         Ok(t)
+    }
+
+    /// Fills the cover tables from the windows: position `i` gets the range from the first to
+    /// the last output with a tap on it (both empty where none has). Costs one step per tap.
+    fn fill_cover(&mut self) -> Result<()> {
+        let mut lo = table(self.in_len)?;
+        let mut hi = table(self.in_len)?;
+        lo.resize(self.in_len, usize::MAX);
+        hi.resize(self.in_len, 0);
+        for (o, (&start, &taps)) in self.start.iter().zip(&self.taps).enumerate() {
+            for t in 0..taps {
+                let i = start + t * self.dilation;
+                lo[i] = lo[i].min(o);
+                hi[i] = hi[i].max(o + 1);
+            }
+        }
+        for (l, h) in lo.iter_mut().zip(&hi) {
+            if *h == 0 {
+                *l = 0;
+            }
+        }
+        (self.cover_lo, self.cover_hi) = (lo, hi);
+        Ok(())
+    }
+
+    /// The backward kernels' view of the cover tables.
+    pub fn cover(&self) -> Cover<'_> {
+        Cover::new(&self.axis(), &self.cover_lo, &self.cover_hi).expect("cover tables are consistent by construction")
     }
 
     /// The kernel view of these tables.

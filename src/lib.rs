@@ -37,6 +37,44 @@
 //! * Adaptive: output `i` of `O` over length `L` covers `[floor(i*L/O), ceil((i+1)*L/O))`.
 //! * Accumulation and rounding per element type: see [`Element`].
 //!
+//! # Backward passes
+//! [`Plan::backward`] (averages), [`Plan::backward_from_input`] (every op) and
+//! [`Plan::backward_with_indices`] (max) write the gradient of the input; references in
+//! [`reference::pool_backward`] and [`reference::max_pool_backward_with_indices`].
+//!
+//! Gradients are PyTorch's:
+//!
+//! * **Max** (windowed, adaptive, global): each output's gradient flows to its argmax, the index
+//!   the forward pass returns (same scan rule: first of equal maxima, last of several NaNs);
+//!   where several outputs pick the same input, their gradients add. Padding receives nothing.
+//! * **Average** (windowed, adaptive, global): each output's gradient divided by that output's
+//!   divisor (`divisor_override`, else the count with or without padding, never the ceil-mode
+//!   overhang: exactly the forward pass's) is added to every valid tap.
+//! * **Lp**: `g * sign(x) * (|x| / y)^(p - 1)` to every valid tap `x`, with `y` the forward
+//!   output; nothing where `y = 0` (and `sign(0) = 0`). The quotient form is the analytic
+//!   `g sign(x) |x|^(p-1) / y^(p-1)` without the overflow of either power.
+//!
+//! **Order and rounding.** Contributions to one input element are added in increasing output
+//! order (row-major over the output's spatial dims), starting from `+0.0`, in `f32` for `f32`,
+//! `f16` and `bf16` and in `f64` for `f64`, and rounded once to the element type. The kernels
+//! gather: each input element visits the windows that hold it, so no two threads write one
+//! element, nothing is zeroed first, and every level and thread count give the same bits.
+//! `u8` and `i8` have no gradient ([`PoolError::NoGradient`]). Every level runs the portable
+//! gather kernel for now: backward passes are not yet vectorised.
+//!
+//! ```
+//! use simdpool::{Plan, PoolOp, TensorShape, Window};
+//! let input = TensorShape::nchw(&[1, 1, 4, 4])?;
+//! let plan = Plan::<f32>::new(&PoolOp::max(Window::new(&[2, 2])), &input)?;
+//! let x = [1., 3., 2., 4., 5., 6., 1., 2., 7., 8., 9., 0., 4., 3., 2., 1.];
+//! let (mut y, mut idx) = ([0.0f32; 4], [0i64; 4]);
+//! plan.run_with_indices(&x, &mut y, &mut idx)?;
+//! let mut gx = [f32::NAN; 16];
+//! plan.backward_with_indices(&idx, &[1.0, 2.0, 3.0, 4.0], &mut gx)?;
+//! assert_eq!(gx, [0., 0., 0., 2., 0., 1., 0., 0., 0., 3., 4., 0., 0., 0., 0., 0.]);
+//! # Ok::<(), simdpool::PoolError>(())
+//! ```
+//!
 //! # Determinism
 //! Every ISA path and every thread count give bit-identical results for the same input: the
 //! order of additions is fixed by the algorithm (see the `simdpool-kernels` crate docs), and
@@ -45,6 +83,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod backward;
 mod dispatch;
 mod element;
 mod error;

@@ -35,7 +35,7 @@ impl PlanOptions {
 }
 
 #[derive(Clone, Debug)]
-enum Body {
+pub(crate) enum Body {
     /// Windowed and adaptive ops (and the index path of global max).
     Window { axes: [AxisTable; 3], reduce: Reduce },
     /// Global ops; `axes` covers each plane with one window for the index path.
@@ -62,14 +62,14 @@ enum Body {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Plan<T: Element> {
-    op: &'static str,
-    has_indices: bool,
-    input: TensorShape,
-    output: TensorShape,
+    pub(crate) op: &'static str,
+    pub(crate) has_indices: bool,
+    pub(crate) input: TensorShape,
+    pub(crate) output: TensorShape,
     isa: Isa,
-    threading: Threading,
+    pub(crate) threading: Threading,
     kernels: &'static TypedKernels<T>,
-    body: Body,
+    pub(crate) body: Body,
     /// The kernel family [`Plan::run`] takes.
     route: Route,
     /// The kernel family [`Plan::run_with_indices`] takes (ops with indices only).
@@ -217,7 +217,7 @@ impl<T: Element> Plan<T> {
         Ok(())
     }
 
-    fn problem<'a>(&self, axes: &'a [AxisTable; 3]) -> Problem<'a> {
+    pub(crate) fn problem<'a>(&self, axes: &'a [AxisTable; 3]) -> Problem<'a> {
         Problem::new(
             self.input.layout(),
             self.input.batch(),

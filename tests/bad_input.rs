@@ -503,6 +503,31 @@ const ROWS: &[Row] = &[
             common::assert_close(&r, &want, 1e-12, 0.0, &format!("reference, p = {p:e}"));
         }
     }),
+    ("backward: an index outside its plane, before anything is written", || {
+        let shape = nchw(&[1, 2, 4, 4]);
+        let plan = Plan::<f32>::new(&max(Window::new(&[2, 2])), &shape).unwrap();
+        let mut gx = [5.0f32; 32];
+        for bad in [-1, 16, i64::MIN, i64::MAX] {
+            let e = plan.backward_with_indices(&[0, 0, bad, 0, 0, 0, 0, 0], &[1.0; 8], &mut gx).unwrap_err();
+            assert_same(&e, &PoolError::IndexOutOfPlane { position: 2, index: bad, plane: 16 }, "plan");
+        }
+        assert_eq!(gx, [5.0; 32]);
+    }),
+    ("backward: u8 and i8 have no gradient", || {
+        let shape = nchw(&[1, 1, 4]);
+        let op = PoolOp::Avg(Window::new(&[2]), AvgOptions::default());
+        let e = Plan::<u8>::new(&op, &shape).unwrap().backward(&[1, 1], &mut [0; 4]).unwrap_err();
+        assert_same(&e, &PoolError::NoGradient { dtype: "u8" }, "u8");
+        let e = reference::pool_backward::<i8>(&op, &[0; 4], &shape, &[1, 1]).unwrap_err();
+        assert_same(&e, &PoolError::NoGradient { dtype: "i8" }, "reference i8");
+    }),
+    ("backward: max and Lp from the output gradient alone", || {
+        let shape = nchw(&[1, 1, 4]);
+        for (op, name) in [(max(Window::new(&[2])), "max"), (PoolOp::lp(Window::new(&[2]), 3.0), "lp")] {
+            let e = Plan::<f32>::new(&op, &shape).unwrap().backward(&[1.0, 1.0], &mut [0.0; 4]).unwrap_err();
+            assert!(matches!(e, PoolError::BackwardNeeds { op, .. } if op == name), "{e}");
+        }
+    }),
     ("an ISA this machine lacks", || {
         let missing = if cfg!(target_arch = "aarch64") { Isa::Avx2 } else { Isa::Neon };
         let shape = nchw(&[1, 1, 4]);

@@ -1,12 +1,12 @@
 //! PyTorch golden vectors (`tests/data/golden/*`): the reference and every plan path, in both
-//! layouts, must reproduce PyTorch's outputs and indices.
+//! layouts, must reproduce PyTorch's outputs and indices, and (28 cases) its gradients.
 
 mod common;
 
 use common::*;
 use serde_json::Value;
 use simdpool::npy::NpyArray;
-use simdpool::{AvgOptions, Layout, PlanOptions, PoolOp, TensorShape, Window, reference};
+use simdpool::{AvgOptions, Layout, Plan, PlanOptions, PoolOp, TensorShape, Window, reference};
 use std::path::{Path, PathBuf};
 
 fn usizes(v: &Value) -> Vec<usize> {
@@ -110,6 +110,66 @@ fn every_golden_case_matches_pytorch() {
             check(&op, &back(&p_l), &want, want_idx.as_deref(), &format!("{name} plan {isa} nhwc"));
         }
     }
+}
+
+/// The 28 cases with PyTorch gradients (`grad_output.npy`, `grad_input.npy`): the reference
+/// backward, and every plan backward at every level in both layouts (from the forward input,
+/// and for max from the forward indices), match PyTorch's `grad_input`. PyTorch accumulates
+/// in `f32` in its own order, so sums compare within `1e-5` relative.
+#[test]
+fn every_golden_gradient_matches_pytorch() {
+    let mut seen = 0;
+    for dir in cases() {
+        if !dir.join("grad_input.npy").exists() {
+            continue;
+        }
+        seen += 1;
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let case: Value = serde_json::from_slice(&std::fs::read(dir.join("case.json")).unwrap()).unwrap();
+        let op = op_of(&case);
+        let input = load(&dir, "input.npy");
+        let x: Vec<f32> = input.to_vec().unwrap();
+        let go: Vec<f32> = load(&dir, "grad_output.npy").to_vec().unwrap();
+        let want: Vec<f32> = load(&dir, "grad_input.npy").to_vec().unwrap();
+        let shape = TensorShape::nchw(&input.shape).unwrap();
+        let close = |got: &[f32], what: &str| assert_close(got, &want, 1e-5, 1e-6, &format!("{name} {what}"));
+
+        close(&reference::pool_backward(&op, &x, &shape, &go).unwrap(), "reference");
+        let shape_l = shape.with_layout(Layout::ChannelsLast);
+        let x_l = to_channels_last(&x, &shape);
+        let out_shape = op.output_shape(&shape).unwrap();
+        let go_l = to_channels_last(&go, &out_shape);
+        close(
+            &to_channels_first(&reference::pool_backward(&op, &x_l, &shape_l, &go_l).unwrap(), &shape_l),
+            "reference nhwc",
+        );
+
+        for isa in isas() {
+            for (sh, xx, g, layout) in [(&shape, &x, &go, "nchw"), (&shape_l, &x_l, &go_l, "nhwc")] {
+                let plan = Plan::<f32>::with_options(&op, sh, PlanOptions::isa(isa)).unwrap();
+                let mut y = vec![0.0f32; plan.output_len()];
+                let mut gx = vec![f32::NAN; plan.input_len()];
+                let back = |v: &[f32]| if layout == "nhwc" { to_channels_first(v, sh) } else { v.to_vec() };
+                if op.has_indices() {
+                    let mut idx = vec![0i64; plan.output_len()];
+                    plan.run_with_indices(xx, &mut y, &mut idx).unwrap();
+                    plan.backward_with_indices(&idx, g, &mut gx).unwrap();
+                    close(&back(&gx), &format!("plan {isa} {layout} with indices"));
+                    gx.fill(f32::NAN);
+                } else {
+                    plan.run(xx, &mut y).unwrap();
+                }
+                plan.backward_from_input(xx, &y, g, &mut gx).unwrap();
+                close(&back(&gx), &format!("plan {isa} {layout} from input"));
+                if !op.has_indices() {
+                    gx.fill(f32::NAN);
+                    plan.backward(g, &mut gx).unwrap();
+                    close(&back(&gx), &format!("plan {isa} {layout}"));
+                }
+            }
+        }
+    }
+    assert_eq!(seen, 28, "expected 28 golden gradients");
 }
 
 #[test]

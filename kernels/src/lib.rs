@@ -92,9 +92,9 @@ mod set;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use problem::{Axis, GlobalProblem, GlobalReduce, Layout, LpPower, Problem, Reduce, Uniform};
+pub use problem::{Axis, Cover, GlobalProblem, GlobalReduce, GradRule, Layout, LpPower, Problem, Reduce, Uniform};
 pub use route::{Families, Route, SeparableLanes};
-pub use scalar::{Scalar, canon32, canon64, max_takes};
+pub use scalar::{GradAcc, Scalar, canon32, canon64, max_takes};
 pub use set::{ArgmaxFn, GlobalFn, KernelSet, TypedKernels, WindowFn};
 
 /// Number of interleaved partial sums in the canonical global reduction over a contiguous plane.

@@ -113,6 +113,65 @@ impl<'a> Axis<'a> {
     }
 }
 
+/// For each input position of one axis, the outputs whose windows may hold it: `lo[i]..hi[i]`
+/// (empty when no window holds `i`). Backward kernels visit these candidates in increasing order
+/// and test each against the [`Axis`] tables, so a candidate that does not hold `i` (a dilated
+/// window that steps over it) adds nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Cover<'a> {
+    lo: &'a [usize],
+    hi: &'a [usize],
+}
+
+impl<'a> Cover<'a> {
+    /// Checks the tables against `axis` and builds the cover; `None` unless both hold one entry
+    /// per input position and every range lies in `0..out_len`.
+    pub fn new(axis: &Axis<'_>, lo: &'a [usize], hi: &'a [usize]) -> Option<Self> {
+        let ok = lo.len() == axis.in_len()
+            && hi.len() == axis.in_len()
+            && lo.iter().zip(hi).all(|(&l, &h)| l <= h && h <= axis.out_len());
+        ok.then_some(Cover { lo, hi })
+    }
+    /// The candidate outputs of input position `i`.
+    pub fn outputs(&self, i: usize) -> Range<usize> {
+        self.lo[i]..self.hi[i]
+    }
+}
+
+impl Axis<'_> {
+    /// Whether output `o`'s window holds input position `i`.
+    #[inline(always)]
+    pub fn holds(&self, o: usize, i: usize) -> bool {
+        let s = self.start[o];
+        i >= s && (i - s).is_multiple_of(self.dilation) && (i - s) / self.dilation < self.taps[o]
+    }
+}
+
+/// What a backward kernel distributes each output's gradient by.
+#[derive(Clone, Copy, Debug)]
+pub enum GradRule<'a, T> {
+    /// Average: `g / divisor` to every valid tap (the divisor as in [`Reduce::Avg`]).
+    Avg {
+        /// Replaces the computed divisor when set (never zero).
+        divisor_override: Option<i64>,
+    },
+    /// Lp: `g * sign(x) * (|x| / y)^(p - 1)` to every valid tap, nothing where `y = 0`; `input`
+    /// and `output` are the forward pass's.
+    Lp {
+        /// The exponent.
+        power: LpPower,
+        /// The forward input.
+        input: &'a [T],
+        /// The forward output `y`.
+        output: &'a [T],
+    },
+    /// Max: `g` to the tap at the output's index (flat over the spatial dims of its plane, as
+    /// the forward pass writes them; the caller has checked every index lies in its plane).
+    MaxIndices(&'a [i64]),
+    /// Max: `g` to the tap the forward scan rule selects, found again in `input`.
+    MaxInput(&'a [T]),
+}
+
 /// The exponent of Lp pooling, with the cases that have fast exact paths split out.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LpPower {

@@ -64,8 +64,79 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     fn lp_scaled_term(self, m: Self::LpSum, p: LpPower) -> Self::LpSum;
     /// `m * sum^(1/p)`, rounded to this type (`sum` of [`Scalar::lp_scaled_term`]s).
     fn lp_scaled_root(m: Self::LpSum, sum: Self::LpSum, p: LpPower) -> Self;
+    /// Accumulator of gradients: `f32` for `f32`, `f16` and `bf16`, `f64` for `f64` (and for the
+    /// integer types, which have no gradient: plans refuse them).
+    type Grad: GradAcc;
+    /// The value as a gradient term (exact).
+    fn grad(self) -> Self::Grad;
+    /// An accumulated gradient rounded once to this type (integers: to nearest, ties to even,
+    /// saturating).
+    fn from_grad(g: Self::Grad) -> Self;
     /// This type's kernels in a kernel set.
     fn kernels(set: &KernelSet) -> &TypedKernels<Self>;
+}
+
+/// The float a gradient accumulates in (`f32` or `f64`), with what backward kernels compute.
+pub trait GradAcc: Copy + PartialEq + Add<Output = Self> + Send + Sync + 'static {
+    /// `+0.0`.
+    const ZERO: Self;
+    /// `g / divisor`: an average's share of its output gradient.
+    fn avg_share(g: Self, divisor: i64) -> Self;
+    /// `g * sign(x) * (|x| / y)^(p - 1)`: an Lp tap's share (`0` where `y = 0`; `sign(0) = 0`).
+    /// The quotient form keeps `|x|^(p-1)` and `y^(p-1)` from overflowing separately.
+    fn lp_share(g: Self, x: Self, y: Self, p: LpPower) -> Self;
+}
+
+impl GradAcc for f32 {
+    const ZERO: f32 = 0.0;
+    #[inline(always)]
+    fn avg_share(g: f32, divisor: i64) -> f32 {
+        g / divisor as f32
+    }
+    #[inline(always)]
+    fn lp_share(g: f32, x: f32, y: f32, p: LpPower) -> f32 {
+        if y == 0.0 || x == 0.0 {
+            return 0.0;
+        }
+        let sign = if x.is_nan() {
+            x
+        } else if x < 0.0 {
+            -1.0
+        } else {
+            1.0
+        };
+        match p {
+            LpPower::One => g * sign,
+            LpPower::Two => g * (x / y),
+            LpPower::General(p) => g * sign * libm::powf(abs32(x) / y, (p - 1.0) as f32),
+        }
+    }
+}
+
+impl GradAcc for f64 {
+    const ZERO: f64 = 0.0;
+    #[inline(always)]
+    fn avg_share(g: f64, divisor: i64) -> f64 {
+        g / divisor as f64
+    }
+    #[inline(always)]
+    fn lp_share(g: f64, x: f64, y: f64, p: LpPower) -> f64 {
+        if y == 0.0 || x == 0.0 {
+            return 0.0;
+        }
+        let sign = if x.is_nan() {
+            x
+        } else if x < 0.0 {
+            -1.0
+        } else {
+            1.0
+        };
+        match p {
+            LpPower::One => g * sign,
+            LpPower::Two => g * (x / y),
+            LpPower::General(p) => g * sign * libm::pow(abs64(x) / y, p - 1.0),
+        }
+    }
 }
 
 /// PyTorch's scan rule: does `v` replace the running maximum `best`? (`v > best || isnan(v)`)
@@ -240,6 +311,15 @@ impl Scalar for f32 {
     fn lp_scaled_root(m: f32, sum: f32, p: LpPower) -> f32 {
         canon32(m * lp_root32(sum, p))
     }
+    type Grad = f32;
+    #[inline(always)]
+    fn grad(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn from_grad(g: f32) -> f32 {
+        g
+    }
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f32
     }
@@ -299,6 +379,15 @@ impl Scalar for f64 {
     #[inline(always)]
     fn lp_scaled_root(m: f64, sum: f64, p: LpPower) -> f64 {
         canon64(m * lp_root64(sum, p))
+    }
+    type Grad = f64;
+    #[inline(always)]
+    fn grad(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_grad(g: f64) -> f64 {
+        g
     }
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f64
@@ -362,6 +451,15 @@ macro_rules! narrow_float {
             #[inline(always)]
             fn lp_scaled_root(m: f32, sum: f32, p: LpPower) -> Self {
                 <$t>::from_f32(canon32(m * lp_root32(sum, p)))
+            }
+            type Grad = f32;
+            #[inline(always)]
+            fn grad(self) -> f32 {
+                self.to_f32()
+            }
+            #[inline(always)]
+            fn from_grad(g: f32) -> Self {
+                <$t>::from_f32(g)
             }
             fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
                 &set.$field
@@ -428,6 +526,15 @@ macro_rules! integer {
             #[inline(always)]
             fn lp_scaled_root(m: f64, sum: f64, p: LpPower) -> Self {
                 round_even_sat(m * lp_root64(sum, p), <$t>::MIN as f64, <$t>::MAX as f64) as $t
+            }
+            type Grad = f64;
+            #[inline(always)]
+            fn grad(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn from_grad(g: f64) -> Self {
+                round_even_sat(g, <$t>::MIN as f64, <$t>::MAX as f64) as $t
             }
             fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
                 &set.$field

@@ -4,9 +4,11 @@
 //! level has no kernel for. They follow the same order of combination as the SIMD kernels, so
 //! every level gives the same bits.
 
+mod backward;
 mod global;
 mod window;
 
+pub use backward::backward;
 pub use global::global;
 // The SIMD global family ends with it too (x86-64 and aarch64 only).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]

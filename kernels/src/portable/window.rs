@@ -5,7 +5,7 @@ use crate::scalar::{Scalar, max_takes};
 use core::ops::Range;
 
 /// Where one output's window lies: per axis `(start, taps, dilation)` and the input strides.
-struct Taps {
+pub(super) struct Taps {
     start: [usize; 3],
     taps: [usize; 3],
     step: [usize; 3],
@@ -24,7 +24,7 @@ fn locate(p: &Problem<'_>, row: usize) -> (usize, usize, usize, usize) {
     }
 }
 
-fn window_of(p: &Problem<'_>, oz: usize, oy: usize, ox: usize, stride: usize) -> Taps {
+pub(super) fn window_of(p: &Problem<'_>, oz: usize, oy: usize, ox: usize, stride: usize) -> Taps {
     let [az, ay, ax] = p.axes();
     let (h, w) = (ay.in_len(), ax.in_len());
     Taps {
@@ -35,7 +35,7 @@ fn window_of(p: &Problem<'_>, oz: usize, oy: usize, ox: usize, stride: usize) ->
 }
 
 /// Offset of the first tap of the window relative to the plane base.
-fn first_offset(p: &Problem<'_>, t: &Taps, stride: usize) -> usize {
+pub(super) fn first_offset(p: &Problem<'_>, t: &Taps, stride: usize) -> usize {
     let [_, ay, ax] = p.axes();
     ((t.start[0] * ay.in_len() + t.start[1]) * ax.in_len() + t.start[2]) * stride
 }
@@ -69,7 +69,7 @@ fn nested_sum<A: Copy + core::ops::Add<Output = A>>(t: &Taps, base: usize, zero:
 
 /// Scans a window in row-major order by the max rule; returns the offset of the selected tap.
 #[inline(always)]
-fn scan_max<T: Scalar>(input: &[T], t: &Taps, base: usize) -> usize {
+pub(super) fn scan_max<T: Scalar>(input: &[T], t: &Taps, base: usize) -> usize {
     let mut best_at = base;
     let mut best = input[base];
     for z in 0..t.taps[0] {

@@ -30,6 +30,10 @@
 //! # Ok::<(), simdpool::PoolError>(())
 //! ```
 
+mod backward;
+
+pub use backward::{max_pool_backward_with_indices, pool_backward};
+
 use crate::Pooled;
 use crate::element::{DType, Element};
 use crate::error::{PoolError, Result};
