@@ -105,8 +105,13 @@ pub(crate) fn window<K: FloatLevel, const P: usize, const B: usize>(
         }
         (Layout::ChannelsFirst, route) => nests(k, p, red, route, input, output, rows),
     }
-    // Lp results that lost range, as every level finishes them (a no-op for other reductions).
-    portable::rescale_lp(p, red, input, output, written)
+    // Lp results that lost range, as every level finishes them (a no-op for other reductions);
+    // with the level's target features, so the range test over the outputs vectorises.
+    let l = k.lanes();
+    l.vectorize(
+        #[inline(always)]
+        || portable::rescale_lp(p, red, input, output, written),
+    )
 }
 
 /// Max pooling with indices on `route` (the plan's): the argmax family, or transposed groups of

@@ -55,6 +55,12 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     /// ([`Scalar::lp_floor`]); for the integer types, `y` is the type's maximum (a saturated or
     /// overflowed sum).
     fn lp_out_of_range(y: Self, floor: f64) -> bool;
+    /// Whether no element of `ys` is [`Scalar::lp_out_of_range`]: `f32` and `f64` test the bit
+    /// patterns branch-free, so the loop vectorises (it runs over every Lp output).
+    #[inline(always)]
+    fn lp_all_in_range(ys: &[Self], floor: f64) -> bool {
+        ys.iter().all(|&y| !Self::lp_out_of_range(y, floor))
+    }
     /// `|x|` in the Lp sum type.
     fn lp_magnitude(self) -> Self::LpSum;
     /// Whether a window's largest magnitude `m` can scale it: finite and nonzero. (With `m = 0`
@@ -296,6 +302,22 @@ impl Scalar for f32 {
         y == f32::INFINITY || (y as f64) < floor
     }
     #[inline(always)]
+    fn lp_all_in_range(ys: &[f32], floor: f64) -> bool {
+        // In range: `floor <= y < inf`, i.e. `lo <= bits < inf` for the least `f32` `lo` at or
+        // above `floor`; NaN, `-0.0` and the rest fall outside (the exact test then sorts them).
+        let mut lo = floor as f32;
+        if (lo as f64) < floor {
+            lo = f32::from_bits(lo.to_bits() + 1);
+        }
+        let (lo, span) = (lo.to_bits(), f32::INFINITY.to_bits() - lo.to_bits());
+        // A loop, not a closure: it must inline into the caller's target features.
+        let mut out = false;
+        for y in ys {
+            out |= y.to_bits().wrapping_sub(lo) >= span;
+        }
+        !out
+    }
+    #[inline(always)]
     fn lp_magnitude(self) -> f32 {
         abs32(self)
     }
@@ -363,6 +385,17 @@ impl Scalar for f64 {
     #[inline(always)]
     fn lp_out_of_range(y: f64, floor: f64) -> bool {
         y == f64::INFINITY || y < floor
+    }
+    #[inline(always)]
+    fn lp_all_in_range(ys: &[f64], floor: f64) -> bool {
+        // As for `f32`: `floor <= y < inf` on the bit patterns.
+        let (lo, span) = (floor.to_bits(), f64::INFINITY.to_bits() - floor.to_bits());
+        // A loop, not a closure: it must inline into the caller's target features.
+        let mut out = false;
+        for y in ys {
+            out |= y.to_bits().wrapping_sub(lo) >= span;
+        }
+        !out
     }
     #[inline(always)]
     fn lp_magnitude(self) -> f64 {
@@ -544,3 +577,36 @@ macro_rules! integer {
 }
 integer!(u8, u8);
 integer!(i8, i8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectorised range test flags everything the per-element test flags (and NaN and `-0.0`
+    /// besides, which the exact test then passes), at the floor's neighbours, zeros, infinities
+    /// and NaN, for every exponent kind.
+    #[test]
+    fn the_fast_lp_range_test_agrees_with_the_exact_one() {
+        for p in [LpPower::Two, LpPower::General(1.5), LpPower::General(200.0), LpPower::General(1e308)] {
+            let floor = <f32 as Scalar>::lp_floor(p);
+            let f = floor as f32;
+            let near = [f, f32::from_bits(f.to_bits() + 1), f32::from_bits(f.to_bits().saturating_sub(1))];
+            let special = [0.0, -0.0, 1.0, f32::MAX, f32::INFINITY, f32::NAN, f32::MIN_POSITIVE, f32::from_bits(1)];
+            for y in near.into_iter().chain(special) {
+                let fast = <f32 as Scalar>::lp_all_in_range(&[1.0, y, 2.0], floor);
+                let exact = !<f32 as Scalar>::lp_out_of_range(y, floor);
+                let expect = exact && !y.is_nan() && y.to_bits() != (-0.0f32).to_bits();
+                assert_eq!(fast, expect, "f32 {y:e} at {p:?}");
+            }
+            let floor = <f64 as Scalar>::lp_floor(p);
+            let near = [floor, f64::from_bits(floor.to_bits() + 1), f64::from_bits(floor.to_bits() - 1)];
+            let special = [0.0, -0.0, 1.0, f64::MAX, f64::INFINITY, f64::NAN, f64::MIN_POSITIVE, f64::from_bits(1)];
+            for y in near.into_iter().chain(special) {
+                let fast = <f64 as Scalar>::lp_all_in_range(&[1.0, y, 2.0], floor);
+                let exact = !<f64 as Scalar>::lp_out_of_range(y, floor);
+                let expect = exact && !y.is_nan() && y.to_bits() != (-0.0f64).to_bits();
+                assert_eq!(fast, expect, "f64 {y:e} at {p:?}");
+            }
+        }
+    }
+}

@@ -166,12 +166,31 @@ fn window_direct<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], output: 
 /// level computed bit-identically, and the pass is scalar code, so every level and thread count
 /// keep the same bits. Windows that need it cost two scalar passes; the others, one comparison.
 /// Lp with `p = 1` never needs it: its sum overflows only when the result does.
+///
+/// The test over every output is one branch-free pass ([`Scalar::lp_all_in_range`]); the SIMD
+/// levels run it with their target features, where it vectorises.
+#[inline(always)]
 pub(crate) fn rescale_lp<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], output: &mut [T], rows: Range<usize>) {
     let power = match *red {
         Reduce::Lp(LpPower::One) | Reduce::Max | Reduce::Avg { .. } => return,
         Reduce::Lp(power) => power,
     };
     let floor = T::lp_floor(power);
+    if !T::lp_all_in_range(output, floor) {
+        rescale_rows(p, power, floor, input, output, rows);
+    }
+}
+
+/// The rows of [`rescale_lp`] that hold an output out of range.
+#[inline(never)]
+fn rescale_rows<T: Scalar>(
+    p: &Problem<'_>,
+    power: LpPower,
+    floor: f64,
+    input: &[T],
+    output: &mut [T],
+    rows: Range<usize>,
+) {
     let row_len = p.row_len();
     let c_count = if p.layout() == Layout::ChannelsFirst { 1 } else { p.channels() };
     for (r, out_row) in rows.zip(output.chunks_exact_mut(row_len)) {
