@@ -13,5 +13,7 @@ pub use global::global;
 // The SIMD global family ends with it too (x86-64 and aarch64 only).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) use global::settle_max_ties;
+// The SIMD levels end their Lp windows with it (x86-64 and aarch64 only).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) use window::rescale_lp;
 pub use window::{argmax, window};
