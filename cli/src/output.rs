@@ -28,6 +28,72 @@ pub struct Dest {
 pub struct Dests {
     pub output: Dest,
     pub indices: Option<Dest>,
+    pub grad_input: Option<Dest>,
+}
+
+/// What a file named on the command line holds, for the messages about two names of one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// INPUT.npy, read.
+    Input,
+    /// `--grad-output`, read.
+    GradOutput,
+    /// OUTPUT.npy, written.
+    Output,
+    /// `--indices`, written.
+    Indices,
+    /// `--grad-input`, written.
+    GradInput,
+}
+
+impl Role {
+    /// How the command line names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Input => "INPUT.npy",
+            Role::GradOutput => "--grad-output",
+            Role::Output => "OUTPUT.npy",
+            Role::Indices => "--indices",
+            Role::GradInput => "--grad-input",
+        }
+    }
+    fn holds(self) -> &'static str {
+        match self {
+            Role::Input => "the input",
+            Role::GradOutput => "the output gradient",
+            Role::Output => "the result",
+            Role::Indices => "the indices",
+            Role::GradInput => "the input gradient",
+        }
+    }
+    fn is_read(self) -> bool {
+        matches!(self, Role::Input | Role::GradOutput)
+    }
+}
+
+/// The usage error for a destination `dest` that names the same file as `other` (a destination
+/// named before it, or a file the run reads).
+pub fn same_file(dest: Role, other: Role) -> CliError {
+    if other.is_read() {
+        usage(format!(
+            "{} and {} name the same file: {} would overwrite {}",
+            dest.name(),
+            other.name(),
+            dest.holds(),
+            other.holds()
+        ))
+    } else {
+        usage(format!("{} and {} name the same file", dest.name(), other.name()))
+    }
+}
+
+/// A file the run reads, opened (its header read) before the destinations are checked.
+pub struct Source<'a> {
+    pub role: Role,
+    /// The path as given.
+    pub path: &'a Path,
+    /// The opened file: its metadata is the file read, even if the path changed since.
+    pub file: &'a File,
 }
 
 fn cannot(shown: &Path, why: impl std::fmt::Display) -> CliError {
@@ -127,46 +193,56 @@ impl Dest {
     /// the same file through another name).
     fn aliases(&self, other: &Dest) -> bool {
         self.target == other.target
-            || matches!((&self.existing, &other.existing), (Some(a), Some(b)) if same_file(a, b))
+            || matches!((&self.existing, &other.existing), (Some(a), Some(b)) if same_file_meta(a, b))
     }
 }
 
 #[cfg(unix)]
-fn same_file(a: &Metadata, b: &Metadata) -> bool {
+fn same_file_meta(a: &Metadata, b: &Metadata) -> bool {
     use std::os::unix::fs::MetadataExt;
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
 #[cfg(not(unix))]
-fn same_file(_: &Metadata, _: &Metadata) -> bool {
+fn same_file_meta(_: &Metadata, _: &Metadata) -> bool {
     false
 }
 
 /// Checks every destination before anything is read or written: each must be absent or a
-/// regular file (through symbolic links) in an existing directory, and none may be the input or
-/// another destination, whatever the spelling (`./y.npy`, `d/../y.npy`, a symbolic or hard link).
-/// `input` is the opened input file at `input_path`.
-pub fn check(output: &Path, indices: Option<&Path>, input_path: &Path, input: &File) -> Result<Dests, CliError> {
+/// regular file (through symbolic links) in an existing directory, and none may be a file the
+/// run reads or another destination, whatever the spelling (`./y.npy`, `d/../y.npy`, a symbolic
+/// or hard link).
+pub fn check(
+    output: &Path,
+    indices: Option<&Path>,
+    grad_input: Option<&Path>,
+    sources: &[Source<'_>],
+) -> Result<Dests, CliError> {
     let output = Dest::check(output)?;
     let indices = indices.map(Dest::check).transpose()?;
-    let input_meta = input.metadata().ok();
-    let input_target = fs::canonicalize(input_path).ok();
-    let is_input = |d: &Dest| {
-        input_target.as_ref() == Some(&d.target)
-            || matches!((&d.existing, &input_meta), (Some(a), Some(b)) if same_file(a, b))
-    };
-    if let Some(idx) = &indices
-        && idx.aliases(&output)
-    {
-        return Err(usage("--indices and OUTPUT.npy name the same file"));
+    let grad_input = grad_input.map(Dest::check).transpose()?;
+    let dests: Vec<(Role, &Dest)> =
+        [(Role::Output, Some(&output)), (Role::Indices, indices.as_ref()), (Role::GradInput, grad_input.as_ref())]
+            .into_iter()
+            .filter_map(|(role, d)| d.map(|d| (role, d)))
+            .collect();
+    for (i, (role, dest)) in dests.iter().enumerate() {
+        if let Some((earlier, _)) = dests[..i].iter().find(|(_, e)| dest.aliases(e)) {
+            return Err(same_file(*role, *earlier));
+        }
     }
-    if is_input(&output) {
-        return Err(usage("OUTPUT.npy and INPUT.npy name the same file: the result would overwrite its input"));
+    let read: Vec<(Role, Option<Metadata>, Option<PathBuf>)> =
+        sources.iter().map(|s| (s.role, s.file.metadata().ok(), fs::canonicalize(s.path).ok())).collect();
+    for (role, dest) in &dests {
+        let named = |(_, meta, target): &&(Role, Option<Metadata>, Option<PathBuf>)| {
+            target.as_ref() == Some(&dest.target)
+                || matches!((&dest.existing, meta), (Some(a), Some(b)) if same_file_meta(a, b))
+        };
+        if let Some((source, _, _)) = read.iter().find(named) {
+            return Err(same_file(*role, *source));
+        }
     }
-    if indices.as_ref().is_some_and(is_input) {
-        return Err(usage("--indices and INPUT.npy name the same file: the indices would overwrite the input"));
-    }
-    Ok(Dests { output, indices })
+    Ok(Dests { output, indices, grad_input })
 }
 
 /// Runs `make` on fresh short names `.sp<pid>-<n>.tmp` in `dir` until it does not find the name

@@ -1,12 +1,13 @@
-//! `simdpool pool`, `global` and `adaptive`: read a .npy, build a plan, run it, write the result.
+//! `simdpool pool`, `global` and `adaptive`: read a .npy, build a plan, run it (and its backward
+//! pass with `--grad-output` / `--grad-input`), write the results.
 
 use crate::args::{self, CliError, Flag, Parsed, runtime, usage};
-use crate::output::{self, Dests, Staging};
+use crate::output::{self, Dests, Role, Source, Staging};
 use crate::usage as help;
 use simdpool::npy::{self, NpyDType, NpyElement, NpyError, NpyReader};
 use simdpool::{
-    AutoPad, AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, Route, TensorShape, Threading,
-    Window, bf16, f16,
+    AutoPad, AvgOptions, DType, Element, Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, Route, TensorShape,
+    Threading, Window, bf16, f16,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,12 +20,14 @@ const fn flag(name: &'static str, value: bool) -> Flag {
 /// caps its `--threads` with the same number.
 pub const MAX_THREADS: usize = 1024;
 
-const COMMON: [Flag; 7] = [
+const COMMON: [Flag; 9] = [
     flag("op", true),
     flag("layout", true),
     flag("isa", true),
     flag("threads", true),
     flag("indices", true),
+    flag("grad-output", true),
+    flag("grad-input", true),
     flag("quiet", false),
     flag("verbose", false),
 ];
@@ -92,6 +95,14 @@ enum PadSpec {
     Auto(AutoPad),
 }
 
+/// `--grad-output GO.npy --grad-input GI.npy`: the backward pass after the forward pass.
+struct Grad {
+    /// GO.npy, read: the gradient of OUTPUT.npy (its shape, layout and dtype).
+    output: PathBuf,
+    /// GI.npy, written: the gradient of INPUT.npy (its shape, layout and dtype).
+    input: PathBuf,
+}
+
 /// Everything the command line says, checked for form but not yet against the input.
 struct Job {
     command: Command,
@@ -108,6 +119,7 @@ struct Job {
     isa: Option<Isa>,
     threads: Option<usize>,
     indices: Option<PathBuf>,
+    grad: Option<Grad>,
     quiet: bool,
     /// The summary line also names the kernel family (route) the plan took.
     verbose: bool,
@@ -215,8 +227,32 @@ impl Job {
             )));
         };
         let indices = p.value("indices").map(PathBuf::from);
-        if indices.as_deref() == Some(Path::new(output)) {
-            return Err(usage("--indices and OUTPUT.npy name the same file"));
+        let grad = match (p.value("grad-output"), p.value("grad-input")) {
+            (Some(go), Some(gi)) => Some(Grad { output: PathBuf::from(go), input: PathBuf::from(gi) }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(usage("--grad-output needs --grad-input GI.npy, where the input gradient goes"));
+            }
+            (None, Some(_)) => {
+                return Err(usage("--grad-input needs --grad-output GO.npy, the gradient of OUTPUT.npy"));
+            }
+        };
+        // One file named twice in the same spelling; other spellings are caught by `output::check`.
+        let named = [
+            (Role::Input, Some(Path::new(input))),
+            (Role::GradOutput, grad.as_ref().map(|g| g.output.as_path())),
+            (Role::Output, Some(Path::new(output))),
+            (Role::Indices, indices.as_deref()),
+            (Role::GradInput, grad.as_ref().map(|g| g.input.as_path())),
+        ];
+        for (i, (role, path)) in named.iter().enumerate() {
+            let Some(path) = path else { continue };
+            if *role == Role::Input || *role == Role::GradOutput {
+                continue;
+            }
+            if let Some((earlier, _)) = named[..i].iter().find(|(_, p)| *p == Some(*path)) {
+                return Err(output::same_file(*role, *earlier));
+            }
         }
         Ok(Job {
             command,
@@ -233,6 +269,7 @@ impl Job {
             isa: p.value("isa").map(parse_isa).transpose()?.flatten(),
             threads,
             indices,
+            grad,
             quiet: p.has("quiet"),
             verbose: p.has("verbose"),
             input: PathBuf::from(input),
@@ -293,6 +330,8 @@ struct Outcome {
     isa: Isa,
     route: Route,
     elapsed: Duration,
+    /// The time of the backward pass, if one ran.
+    backward: Option<Duration>,
     dtype: &'static str,
 }
 
@@ -300,22 +339,79 @@ fn pool_error(e: PoolError) -> CliError {
     runtime(e.to_string())
 }
 
-/// Builds the plan, reads the input straight into the buffer the plan reads, runs, and writes the
-/// results. Nothing is read past the header before the plan and the output buffers exist, and the
-/// only full-size buffers are the input, the output and the indices.
+/// Checks GO.npy's header against the output the plan makes: the same dtype as the input, and the
+/// output's shape in the `--layout` of INPUT.npy and OUTPUT.npy.
+fn check_grad_output(path: &Path, go: &NpyReader, dtype: NpyDType, out: &TensorShape) -> Result<(), CliError> {
+    let want = out.dims();
+    let (mut got, mut wanted) = (Vec::new(), Vec::new());
+    if go.dtype() != dtype {
+        got.push(format!("dtype {}", go.dtype().descr()));
+        wanted.push(format!("dtype {}", dtype.descr()));
+    }
+    let shape_differs = go.shape() != want.as_slice();
+    if shape_differs {
+        got.push(format!("shape {}", dims_text(go.shape())));
+        wanted.push(format!("shape {} ({})", dims_text(&want), layout_name(out.layout())));
+    }
+    if got.is_empty() {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "--grad-output {} has {} but the output has {}",
+        path.display(),
+        got.join(" and "),
+        wanted.join(" and ")
+    );
+    let other = match out.layout() {
+        Layout::ChannelsFirst => Layout::ChannelsLast,
+        Layout::ChannelsLast => Layout::ChannelsFirst,
+    };
+    if shape_differs && go.shape() == out.with_layout(other).dims().as_slice() {
+        msg.push_str(&format!(
+            "; that is the output's shape in {} order, but GO.npy and GI.npy take the --layout of IN.npy and OUT.npy",
+            layout_name(other)
+        ));
+    }
+    Err(runtime(msg))
+}
+
+fn layout_name(layout: Layout) -> &'static str {
+    if layout == Layout::ChannelsFirst { "nchw" } else { "nhwc" }
+}
+
+/// Builds the plan, reads the input (and GO.npy) straight into the buffers the plan reads, runs
+/// the forward pass (and the backward pass), and writes the results. Nothing is read past the
+/// headers before the plan and every result buffer exist, and the only full-size buffers are the
+/// input, the output, the indices, and with gradients GO and GI.
 fn execute<T: Element + NpyElement>(
     job: &Job,
     op: &PoolOp,
     shape: &TensorShape,
     reader: NpyReader,
+    grad_output: Option<NpyReader>,
     dests: &Dests,
 ) -> Result<Outcome, CliError> {
     let threading = if job.threads == Some(1) { Threading::CallingThread } else { Threading::Auto };
     let plan = Plan::<T>::with_options(op, shape, PlanOptions { isa: job.isa, threading }).map_err(pool_error)?;
+    if let (Some(go), Some(grad)) = (&grad_output, &job.grad) {
+        if matches!(T::DTYPE, DType::U8 | DType::I8) {
+            return Err(pool_error(PoolError::NoGradient { dtype: T::DTYPE.name() }));
+        }
+        check_grad_output(&grad.output, go, T::NPY, plan.output_shape())?;
+    }
+    // Max gradients follow the forward pass's argmax: the indices are computed whenever a max
+    // op has a backward pass, and written only with --indices.
+    let with_indices = job.indices.is_some() || (grad_output.is_some() && op.has_indices());
     let mut values = alloc(plan.output_len(), T::zeroed(), "output")?;
-    let mut indices = job.indices.as_ref().map(|_| alloc(plan.output_len(), 0i64, "indices")).transpose()?;
+    let mut indices = with_indices.then(|| alloc(plan.output_len(), 0i64, "indices")).transpose()?;
+    let mut grad_input =
+        grad_output.as_ref().map(|_| alloc(plan.input_len(), T::zeroed(), "input gradient")).transpose()?;
     let input: Vec<T> = reader.read_vec().map_err(|e| input_error(&job.input, e))?;
-    let mut work = || match indices.as_mut() {
+    let grad_output: Option<Vec<T>> = match (grad_output, &job.grad) {
+        (Some(go), Some(grad)) => Some(go.read_vec().map_err(|e| input_error(&grad.output, e))?),
+        _ => None,
+    };
+    let mut forward = || match indices.as_mut() {
         Some(idx) => plan.run_with_indices(&input, &mut values, idx),
         None => plan.run(&input, &mut values),
     };
@@ -330,28 +426,49 @@ fn execute<T: Element + NpyElement>(
         _ => None,
     };
     let start = Instant::now();
-    match &pool {
-        Some(pool) => pool.install(work),
-        None => work(),
-    }
-    .map_err(pool_error)?;
+    in_pool(pool.as_ref(), &mut forward).map_err(pool_error)?;
     let elapsed = start.elapsed();
+    let backward = match (&grad_output, grad_input.as_mut()) {
+        (Some(go), Some(gi)) => {
+            let work = || match (op.has_indices(), indices.as_deref()) {
+                (true, Some(idx)) => plan.backward_with_indices(idx, go, gi),
+                _ => plan.backward_from_input(&input, &values, go, gi),
+            };
+            let start = Instant::now();
+            in_pool(pool.as_ref(), work).map_err(pool_error)?;
+            Some(start.elapsed())
+        }
+        _ => None,
+    };
     drop(input);
+    drop(grad_output);
     let dims = plan.output_shape().dims();
     let mut staging = Staging::default();
     staging.add(&dests.output, |w| npy::write_slice(w, &dims, &values))?;
     if let (Some(dest), Some(idx)) = (&dests.indices, &indices) {
         staging.add(dest, |w| npy::write_slice(w, &dims, idx))?;
     }
+    if let (Some(dest), Some(gi)) = (&dests.grad_input, &grad_input) {
+        staging.add(dest, |w| npy::write_slice(w, &shape.dims(), gi))?;
+    }
     staging.commit()?;
     Ok(Outcome {
         output_dims: dims,
-        indices: indices.is_some(),
+        indices: job.indices.is_some(),
         isa: plan.isa(),
-        route: if job.indices.is_some() { plan.indices_route().unwrap_or(plan.route()) } else { plan.route() },
+        route: if with_indices { plan.indices_route().unwrap_or(plan.route()) } else { plan.route() },
         elapsed,
+        backward,
         dtype: T::DTYPE.name(),
     })
+}
+
+/// Runs `work` inside `pool`, or on the calling thread's pool when there is none.
+fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, work: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(work),
+        None => work(),
+    }
 }
 
 /// A buffer of `n` copies of `v`, or an error (not an abort) if memory cannot hold it, e.g. for
@@ -373,6 +490,9 @@ fn input_error(path: &Path, e: NpyError) -> CliError {
 }
 
 fn dims_text(dims: &[usize]) -> String {
+    if dims.is_empty() {
+        return "()".to_string();
+    }
     dims.iter().map(usize::to_string).collect::<Vec<_>>().join("x")
 }
 
@@ -384,21 +504,33 @@ pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
         return Ok(());
     }
     let job = Job::from_args(command, &parsed)?;
-    // The input's header is read and checked (a regular file only, its data size against its
-    // length), and so is every destination, before any data is read or anything written.
+    // The headers of the files read are read and checked (regular files only, their data size
+    // against their length), and so is every destination, before any data is read or anything
+    // written.
     let reader = NpyReader::open(&job.input).map_err(|e| input_error(&job.input, e))?;
-    let dests = output::check(&job.output, job.indices.as_deref(), &job.input, reader.file())?;
+    let grad_output = match &job.grad {
+        Some(g) => Some(NpyReader::open(&g.output).map_err(|e| input_error(&g.output, e))?),
+        None => None,
+    };
+    let mut sources = vec![Source { role: Role::Input, path: &job.input, file: reader.file() }];
+    if let (Some(g), Some(r)) = (&job.grad, &grad_output) {
+        sources.push(Source { role: Role::GradOutput, path: &g.output, file: r.file() });
+    }
+    let grad_input = job.grad.as_ref().map(|g| g.input.as_path());
+    let dests = output::check(&job.output, job.indices.as_deref(), grad_input, &sources)?;
+    drop(sources);
     let (dtype, in_dims) = (reader.dtype(), reader.shape().to_vec());
     let shape = TensorShape::from_dims(job.layout, &in_dims)
         .map_err(|e| runtime(format!("{} (shape {:?}): {e}", job.input.display(), in_dims)))?;
     let op = job.op(shape.rank())?;
+    let go = grad_output;
     let outcome = match dtype {
-        NpyDType::F32 => execute::<f32>(&job, &op, &shape, reader, &dests),
-        NpyDType::F64 => execute::<f64>(&job, &op, &shape, reader, &dests),
-        NpyDType::F16 => execute::<f16>(&job, &op, &shape, reader, &dests),
-        NpyDType::U16 => execute::<bf16>(&job, &op, &shape, reader, &dests),
-        NpyDType::U8 => execute::<u8>(&job, &op, &shape, reader, &dests),
-        NpyDType::I8 => execute::<i8>(&job, &op, &shape, reader, &dests),
+        NpyDType::F32 => execute::<f32>(&job, &op, &shape, reader, go, &dests),
+        NpyDType::F64 => execute::<f64>(&job, &op, &shape, reader, go, &dests),
+        NpyDType::F16 => execute::<f16>(&job, &op, &shape, reader, go, &dests),
+        NpyDType::U16 => execute::<bf16>(&job, &op, &shape, reader, go, &dests),
+        NpyDType::U8 => execute::<u8>(&job, &op, &shape, reader, go, &dests),
+        NpyDType::I8 => execute::<i8>(&job, &op, &shape, reader, go, &dests),
         NpyDType::I64 => Err(runtime(format!(
             "{}: int64 (<i8) input is not supported: use f4, f8, f2, u2 (bf16 bits), u1 or i1",
             job.input.display()
@@ -406,24 +538,27 @@ pub fn run(command: Command, argv: &[String]) -> Result<(), CliError> {
     }?;
     if !job.quiet {
         if dtype == NpyDType::U16 {
+            let also = job.grad.as_ref().map_or_else(String::new, |g| format!(" (and {})", g.input.display()));
             eprintln!(
-                "simdpool: note: <u2 data was read as raw bf16 bits and {} holds raw bf16 bits as <u2 (NumPy has no bf16)",
+                "simdpool: note: <u2 data was read as raw bf16 bits and {}{also} holds raw bf16 bits as <u2 (NumPy has no bf16)",
                 job.output.display()
             );
         }
         let threads = job.threads.map_or_else(|| "auto".to_string(), |n| n.to_string());
         eprintln!(
-            "simdpool: {} {} {} {} -> {}{} | isa {}{} | threads {} | {:.3} ms",
+            "simdpool: {} {} {} {} -> {}{}{} | isa {}{} | threads {} | {:.3} ms{}",
             op_label(&op),
             outcome.dtype,
-            if job.layout == Layout::ChannelsFirst { "nchw" } else { "nhwc" },
+            layout_name(job.layout),
             dims_text(&in_dims),
             dims_text(&outcome.output_dims),
             if outcome.indices { " (+indices)" } else { "" },
+            if outcome.backward.is_some() { " (+gradient)" } else { "" },
             outcome.isa,
             if job.verbose { format!(" | route {}", outcome.route) } else { String::new() },
             threads,
             outcome.elapsed.as_secs_f64() * 1e3,
+            outcome.backward.map_or_else(String::new, |b| format!(" | backward {:.3} ms", b.as_secs_f64() * 1e3)),
         );
     }
     Ok(())

@@ -18,14 +18,19 @@ little-endian f4, f8, f2, u1, i1, and u2, which is always read as the raw bits o
 has no bf16). The output has the input's element type; bf16 is written back as raw <u2 bits.
 Indices are written as <i8 (int64), flat over the spatial dims of each (n, c) plane, as PyTorch.
 
+Gradients: --grad-output GO.npy --grad-input GI.npy (both, with any pooling command) also run
+the backward pass (PyTorch's gradients) for GO.npy, the gradient of OUT.npy, and write GI.npy,
+the gradient of IN.npy. GO.npy must have OUT.npy's shape, layout and element type; GI.npy gets
+IN.npy's. Max gradients follow the forward pass's argmax. u1 and i1 have no gradient.
+
 Results go to OUT.npy; a one-line summary goes to stderr. Exit status: 0 on success, 1 if the
 work fails (unreadable file, unsupported dtype, parameters the input rejects, CPU lacks the ISA),
 2 for a malformed command line. On any error nothing is written.
 
-IN.npy must be a regular file. OUT.npy and IDX.npy must be new names or regular files in an
-existing directory (a symbolic link is written through to its target; a FIFO, device or directory
-is refused). Naming one file twice (OUT.npy and IDX.npy, or either and IN.npy), however spelled,
-is a command-line error.
+IN.npy and GO.npy must be regular files. OUT.npy, IDX.npy and GI.npy must be new names or
+regular files in an existing directory (a symbolic link is written through to its target; a FIFO,
+device or directory is refused). Naming one file twice (two of OUT.npy, IDX.npy and GI.npy, or
+one of them and IN.npy or GO.npy), however spelled, is a command-line error.
 
 Environment: SIMDPOOL_ISA=scalar|avx2|avx512|neon caps the ISA level for the whole process.
 ";
@@ -40,8 +45,15 @@ target features, ISA levels the build guarantees statically).
 ";
 
 /// Flags shared by every pooling command.
-const COMMON: &str = "  --layout nchw|nhwc      memory layout of IN.npy (and OUT.npy): channels-first (nchw, default;
-                          also ncl/ncdhw) or channels-last (nhwc; also nlc/ndhwc)
+const COMMON: &str = "  --grad-output GO.npy    with --grad-input: after the forward pass, run the backward pass
+                          for GO.npy, the gradient of OUT.npy (OUT.npy's shape, layout and
+                          element type; f4, f8, f2 or u2 as bf16: u1 and i1 have no gradient)
+  --grad-input GI.npy     with --grad-output: write the gradient of IN.npy (IN.npy's shape,
+                          layout and element type), as PyTorch: max sends each gradient to
+                          the forward argmax (shared argmaxes add), avg divides it over its
+                          window's divisor, lp weighs it by g*sign(x)*(|x|/y)^(p-1)
+  --layout nchw|nhwc      memory layout of IN.npy, OUT.npy, GO.npy and GI.npy: channels-first
+                          (nchw, default; also ncl/ncdhw) or channels-last (nhwc; also nlc/ndhwc)
   --isa LEVEL             auto (default: the detected level), scalar, avx2, avx512 or neon;
                           a level the CPU lacks (or SIMDPOOL_ISA forbids) is an error
   --threads N             run inside a thread pool of N threads, 1 to 1024 (1 = the calling
@@ -79,7 +91,9 @@ for Lp, asymmetric pads and auto_pad). A list with one value applies to every sp
   --p P                   lp only: the exponent, a finite number >= 1 (default 2, as ONNX)
   --indices IDX.npy       max only: also write the argmax of each output as int64
 {COMMON}
-Example: simdpool pool --op max --kernel 3 --stride 2 --padding 1 --indices idx.npy x.npy y.npy
+Examples:
+  simdpool pool --op max --kernel 3 --stride 2 --padding 1 --indices idx.npy x.npy y.npy
+  simdpool pool --op avg --kernel 3 --padding 1 --grad-output gy.npy --grad-input gx.npy x.npy y.npy
 "
     )
 }

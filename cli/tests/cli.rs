@@ -921,6 +921,8 @@ fn help_lists_every_flag() {
         "--divisor-override",
         "--p ",
         "--indices",
+        "--grad-output",
+        "--grad-input",
         "--layout",
         "--isa",
         "--threads",
@@ -936,13 +938,13 @@ fn help_lists_every_flag() {
         assert!(!h.lines().any(|l| l.starts_with('-')), "{form:?}: a flag line lost its indentation:\n{h}");
     }
     let global = text(&simdpool(&["help", "global"]).stdout);
-    for f in ["--op", "--indices", "--layout", "--isa", "--threads"] {
+    for f in ["--op", "--indices", "--grad-output", "--grad-input", "--layout", "--isa", "--threads"] {
         assert!(global.contains(f), "global help lacks {f}");
     }
     assert!(!global.lines().any(|l| l.starts_with('-')), "global help: a flag line lost its indentation");
     let adaptive = text(&simdpool(&["adaptive", "--help"]).stdout);
     assert!(!adaptive.lines().any(|l| l.starts_with('-')), "adaptive help: a flag line lost its indentation");
-    for f in ["--op", "--output-size", "--indices", "--layout", "--isa", "--threads"] {
+    for f in ["--op", "--output-size", "--indices", "--grad-output", "--grad-input", "--layout", "--isa", "--threads"] {
         assert!(adaptive.contains(f), "adaptive help lacks {f}");
     }
     assert!(text(&simdpool(&["help", "info"]).stdout).contains("detected: ISA"));

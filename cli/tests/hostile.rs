@@ -1,11 +1,12 @@
 //! The CLI rows of the bad-input corpus (tests/bad_input.rs in the library): hostile parameters
 //! that once panicked or aborted inside the library must reach the user as exactly one
 //! `simdpool: error:` line and a non-zero exit, with no output file written; and a huge dilation
-//! that leaves one tap per window runs. Then the destinations: on any error no output or index
-//! file is created or changed (each case with the files absent and present beforehand), aliases
-//! of one file under other spellings are refused, symbolic links are written through, special
-//! files are never replaced or opened, any valid file name works; and the memory a run takes is
-//! its input and output, once.
+//! that leaves one tap per window runs. Then the destinations: on any error no output, index or
+//! gradient file is created or changed (each case with the files absent and present
+//! beforehand), aliases of one file under other spellings are refused, symbolic links are
+//! written through, special files are never replaced or opened, any valid file name works; the
+//! gradient flags (`--grad-output`, `--grad-input`) go through the same checks; and the memory a
+//! run takes is its input and output, once.
 
 use simdpool::npy::NpyArray;
 use std::collections::BTreeMap;
@@ -712,4 +713,243 @@ fn a_run_holds_its_input_and_output_once() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("its shape needs 16000000000"), "{err}");
     assert!(!dir.0.join("z.npy").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradients
+
+/// `pool --op max --kernel 2` on x.npy with indices and gradients: GO.npy `go`, GI.npy `gi`,
+/// OUT.npy `output`.
+fn with_grad(go: &str, gi: &str, output: &str) -> Vec<&'static str> {
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    [&MAX_IDX[..], &["idx.npy", "--grad-output", leak(go), "--grad-input", leak(gi), "x.npy", leak(output)]].concat()
+}
+
+/// A good GO.npy for `with_grad` (the output of x.npy is 1x2x2), and old destinations if
+/// `present`.
+fn grad_setup(d: &Path, present: bool) -> bool {
+    std::fs::write(d.join("go.npy"), NpyArray::from_f32(&[1, 2, 2], &[1., 2., 3., 4.]).to_bytes()).unwrap();
+    for name in ["y.npy", "idx.npy", "gi.npy"] {
+        old(d, name, present);
+    }
+    true
+}
+
+#[test]
+fn a_bad_gradient_request_writes_nothing() {
+    let wrong_shape: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::write(d.join("go.npy"), NpyArray::from_f32(&[1, 2, 3], &[0.; 6]).to_bytes()).unwrap();
+        true
+    };
+    let args = with_grad("go.npy", "gi.npy", "y.npy");
+    dest_fails("grad-output-shape", wrong_shape, &args, 1, "has shape 1x2x3 but the output has shape 1x2x2 (nchw)");
+    let wrong_dtype: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::write(d.join("go.npy"), NpyArray::from_slice(&[1, 2, 2], &[1f64, 2., 3., 4.]).to_bytes()).unwrap();
+        true
+    };
+    dest_fails("grad-output-dtype", wrong_dtype, &args, 1, "has dtype <f8 but the output has dtype <f4");
+    // x.npy read channels-last is N=1, L=2, C=5: its output is 1x1x5, and GO in channels-first
+    // order is refused with a word on the layout.
+    let other_layout: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::write(d.join("go.npy"), NpyArray::from_f32(&[1, 5, 1], &[0.; 5]).to_bytes()).unwrap();
+        true
+    };
+    let nhwc = [&args[..], &["--layout", "nhwc"]].concat();
+    dest_fails("grad-output-layout", other_layout, &nhwc, 1, "that is the output's shape in nchw order");
+    let fortran: Setup = |d, p| {
+        grad_setup(d, p);
+        let mut bytes = NpyArray::from_f32(&[1, 2, 2], &[1., 2., 3., 4.]).to_bytes();
+        let at = bytes.windows(5).position(|w| w == b"False").unwrap();
+        bytes[at..at + 5].copy_from_slice(b"True ");
+        std::fs::write(d.join("go.npy"), bytes).unwrap();
+        true
+    };
+    dest_fails("grad-output-fortran", fortran, &args, 1, "Fortran order");
+    dest_fails(
+        "grad-output-missing",
+        |d, p| {
+            grad_setup(d, p);
+            std::fs::remove_file(d.join("go.npy")).unwrap();
+            true
+        },
+        &args,
+        1,
+        "cannot read go.npy",
+    );
+    // Only one of the two flags: a usage error.
+    let only_go = ["pool", "--op", "max", "--kernel", "2", "-q", "--grad-output", "go.npy", "x.npy", "y.npy"];
+    dest_fails("grad-output-alone", grad_setup, &only_go, 2, "--grad-output needs --grad-input");
+    let only_gi = ["pool", "--op", "max", "--kernel", "2", "-q", "--grad-input", "gi.npy", "x.npy", "y.npy"];
+    dest_fails("grad-input-alone", grad_setup, &only_gi, 2, "--grad-input needs --grad-output");
+    // u8 and i8 have no gradient (whatever GO holds).
+    let u8_input: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::write(d.join("x.npy"), NpyArray::from_slice(&[1, 2, 5], &[1u8, 2, 3, 4, 5, 6, 7, 8, 9, 0]).to_bytes())
+            .unwrap();
+        std::fs::write(d.join("go.npy"), NpyArray::from_slice(&[1, 2, 2], &[1u8, 2, 3, 4]).to_bytes()).unwrap();
+        true
+    };
+    dest_fails("grad-u8", u8_input, &args, 1, "u8 has no gradient");
+    let i8_input: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::write(d.join("x.npy"), NpyArray::from_slice(&[1, 2, 5], &[1i8, 2, 3, 4, 5, 6, 7, 8, 9, 0]).to_bytes())
+            .unwrap();
+        true
+    };
+    dest_fails("grad-i8", i8_input, &args, 1, "i8 has no gradient");
+    // A failure after every check passed (the plan refuses indices for avg): nothing either.
+    let avg = [
+        "pool",
+        "--op",
+        "avg",
+        "--kernel",
+        "2",
+        "--indices",
+        "idx.npy",
+        "--grad-output",
+        "go.npy",
+        "--grad-input",
+        "gi.npy",
+        "x.npy",
+        "y.npy",
+    ];
+    dest_fails("grad-late-plan-error", grad_setup, &avg, 1, "indices");
+}
+
+#[test]
+fn a_gradient_destination_naming_another_file_is_refused() {
+    let same = "name the same file";
+    let out = "--grad-input and OUTPUT.npy name the same file";
+    dest_fails("gi-is-output", grad_setup, &with_grad("go.npy", "y.npy", "y.npy"), 2, out);
+    dest_fails("gi-is-output-dot", grad_setup, &with_grad("go.npy", "./y.npy", "y.npy"), 2, out);
+    dest_fails("gi-is-output-abs", grad_setup, &with_grad("go.npy", "@/y.npy", "y.npy"), 2, out);
+    let sub: Setup = |d, p| {
+        std::fs::create_dir(d.join("sub")).unwrap();
+        grad_setup(d, p)
+    };
+    dest_fails("gi-is-output-dotdot", sub, &with_grad("go.npy", "sub/../y.npy", "y.npy"), 2, out);
+    dest_fails(
+        "gi-is-indices",
+        grad_setup,
+        &with_grad("go.npy", "./idx.npy", "y.npy"),
+        2,
+        "--grad-input and --indices",
+    );
+    dest_fails(
+        "gi-is-input",
+        grad_setup,
+        &with_grad("go.npy", "@/x.npy", "y.npy"),
+        2,
+        "--grad-input and INPUT.npy name the same file: the input gradient would overwrite the input",
+    );
+    dest_fails(
+        "gi-is-grad-output",
+        grad_setup,
+        &with_grad("go.npy", "./go.npy", "y.npy"),
+        2,
+        "--grad-input and --grad-output name the same file",
+    );
+    dest_fails(
+        "gi-is-grad-output-literally",
+        grad_setup,
+        &with_grad("go.npy", "go.npy", "y.npy"),
+        2,
+        "--grad-input and --grad-output name the same file",
+    );
+    dest_fails(
+        "output-is-grad-output",
+        grad_setup,
+        &with_grad("go.npy", "gi.npy", "./go.npy"),
+        2,
+        "OUTPUT.npy and --grad-output name the same file",
+    );
+    #[cfg(unix)]
+    {
+        let link: Setup = |d, p| {
+            grad_setup(d, p);
+            symlink("y.npy", &d.join("l.npy"));
+            true
+        };
+        dest_fails("gi-symlink-to-output", link, &with_grad("go.npy", "l.npy", "y.npy"), 2, out);
+        let hard: Setup = |d, _| {
+            grad_setup(d, true);
+            std::fs::hard_link(d.join("y.npy"), d.join("h.npy")).unwrap();
+            true
+        };
+        dest_fails_present_only("gi-hardlink-to-output", hard, &with_grad("go.npy", "h.npy", "y.npy"), 2, same);
+        let hard_go: Setup = |d, p| {
+            grad_setup(d, p);
+            std::fs::hard_link(d.join("go.npy"), d.join("h.npy")).unwrap();
+            true
+        };
+        dest_fails("gi-hardlink-to-grad-output", hard_go, &with_grad("go.npy", "h.npy", "y.npy"), 2, same);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn gradient_files_are_never_special() {
+    let args = with_grad("go.npy", "gi.npy", "y.npy");
+    let fifo_gi: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::remove_file(d.join("gi.npy")).ok();
+        mkfifo(&d.join("gi.npy"))
+    };
+    dest_fails("grad-input-fifo", fifo_gi, &args, 1, "cannot write gi.npy: not a regular file but a FIFO");
+    let dir_gi: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::remove_file(d.join("gi.npy")).ok();
+        dir_at(d, "gi.npy");
+        true
+    };
+    dest_fails("grad-input-directory", dir_gi, &args, 1, "cannot write gi.npy: it is a directory");
+    dest_fails(
+        "grad-input-missing-dir",
+        grad_setup,
+        &with_grad("go.npy", "nodir/gi.npy", "y.npy"),
+        1,
+        "cannot write nodir/gi.npy",
+    );
+    // GO.npy behind a FIFO is refused from its metadata, never opened (which would block).
+    let fifo_go: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::remove_file(d.join("go.npy")).unwrap();
+        mkfifo(&d.join("go.npy"))
+    };
+    dest_fails("grad-output-fifo", fifo_go, &args, 1, "not a regular file but a FIFO");
+    let dir_go: Setup = |d, p| {
+        grad_setup(d, p);
+        std::fs::remove_file(d.join("go.npy")).unwrap();
+        dir_at(d, "go.npy");
+        true
+    };
+    dest_fails("grad-output-directory", dir_go, &args, 1, "not a regular file but a directory");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_gradient_run_replaces_every_destination_together() {
+    for present in [false, true] {
+        let tag = format!("grad-ok-{present}");
+        let dir = Dir::new(&tag);
+        let d = &dir.0;
+        grad_setup(d, present);
+        // GI through a symbolic link: written through to its target.
+        if present {
+            std::fs::rename(d.join("gi.npy"), d.join("gi-real.npy")).unwrap();
+        }
+        symlink("gi-real.npy", &d.join("gi.npy"));
+        succeeds(&dir, &with_grad("go.npy", "gi.npy", "y.npy"), &tag);
+        let (y, idx) = expected();
+        assert_eq!(read(&d.join("y.npy")), y, "{tag}");
+        assert_eq!(read(&d.join("idx.npy")), idx, "{tag}");
+        // Max kernel 2 on [1 2 3 4 5 | 6 7 8 9 0]: argmaxes 1, 3 in each plane.
+        let gi = NpyArray::from_f32(&[1, 2, 5], &[0., 1., 0., 2., 0., 0., 3., 0., 4., 0.]);
+        assert_eq!(read(&d.join("gi-real.npy")), gi, "{tag}");
+        assert_eq!(std::fs::read_link(d.join("gi.npy")).unwrap(), Path::new("gi-real.npy"), "{tag}");
+        assert_eq!(listing(d), ["gi-real.npy", "gi.npy", "go.npy", "idx.npy", "x.npy", "x5.npy", "y.npy"], "{tag}");
+    }
 }
