@@ -46,9 +46,9 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     fn from_sum(sum: Self::Sum) -> Self;
     /// `sum^(1/p)`, rounded to this type.
     fn lp_root(sum: Self::LpSum, p: LpPower) -> Self;
-    /// The least Lp result whose sum certainly kept its precision: `lp_root` of
-    /// [`LP_SUM_FLOOR_32`] (`f32`, `f16`, `bf16`) or [`LP_SUM_FLOOR_64`] (`f64`), widened to
-    /// `f64`; `0` for the integer types, whose nonzero terms are at least `1`.
+    /// The least Lp result whose sum certainly kept its precision: `lp_root` of the sum floor,
+    /// `2^-100` for `f32`, `f16` and `bf16` sums and `2^-960` for `f64` sums, widened to `f64`;
+    /// `0` for the integer types, whose nonzero terms are at least `1`.
     fn lp_floor(p: LpPower) -> f64;
     /// Whether the directly evaluated Lp result `y` may have lost range, so the window is
     /// evaluated again scaled by its largest magnitude: `y` is `+inf` or below `floor`
