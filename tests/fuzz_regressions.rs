@@ -5,7 +5,10 @@
 mod common;
 
 use common::{assert_bits_eq, assert_max_eq, isas, run_plan};
-use simdpool::{Element, Layout, PlanOptions, PoolError, PoolOp, TensorShape, Window, bf16, reference};
+use simdpool::{
+    AutoPad, AvgOptions, DType, Element, Layout, PlanOptions, PoolError, PoolOp, TensorShape, Window, bf16, f16,
+    reference,
+};
 
 fn against_reference<T: Element>(op: &PoolOp, layout: Layout, batch: usize, channels: usize, spatial: &[usize]) {
     let shape = TensorShape::new(layout, batch, channels, spatial).unwrap();
@@ -72,4 +75,75 @@ fn adaptive_output_too_large_for_memory_is_an_error() {
     let shape = TensorShape::nchw(&[1, 1, 1]).unwrap();
     let e = simdpool::Plan::<u8>::new(&PoolOp::AdaptiveAvg(vec![1 << 40]), &shape).unwrap_err();
     assert_eq!(e, PoolError::Overflow { what: "memory for the per-axis tap tables" });
+}
+
+/// fuzz/regressions/plan/avg-override-include-pad-count-overflow: an include-pad average with a
+/// divisor override over a 2^62 x 4 window (the stride defaults to the kernel; SAME_UPPER pads the
+/// 5 x 4 input to one window of all 20 pixels, 2^64 taps with the padding). The override makes
+/// the tap count irrelevant, so the plan is valid (the kernel-size product is checked only
+/// without an override), but the channels-last SIMD kernels still multiplied the per-axis
+/// include-pad counts for the divisor (`czy * xc` in `kernels/src/lanes/nhwc.rs`): an overflow
+/// panic in debug builds at the Avx2 level. Every count product the kernels form now saturates;
+/// it is used only without an override, where the plan has bounded it. The reference would visit every tap, so the expected
+/// values are summed here.
+#[test]
+fn avg_divisor_override_with_a_huge_include_pad_count() {
+    fn check<T: Element>(layout: Layout) {
+        let (c, h, w) = (3, 5, 4);
+        let op = PoolOp::Avg(
+            Window::new(&[1 << 62, 4]).auto_pad(AutoPad::SameUpper).ceil_mode(true),
+            AvgOptions { count_include_pad: true, divisor_override: Some(i64::MIN) },
+        );
+        let shape = TensorShape::new(layout, 1, c, &[h, w]).unwrap();
+        let x: Vec<T> = (0..shape.len()).map(|i| T::from_f64(((i * 37) % 23) as f64 - 11.0)).collect();
+        let at = |ch: usize, y: usize, xx: usize| match layout {
+            Layout::ChannelsLast => (y * w + xx) * c + ch,
+            Layout::ChannelsFirst => (ch * h + y) * w + xx,
+        };
+        let mut first: Option<Vec<T>> = None;
+        for isa in isas() {
+            let got = run_plan(&op, &x, &shape, PlanOptions::isa(isa));
+            assert_eq!(got.values.len(), c, "{isa}: one output per channel");
+            if matches!(T::DTYPE, DType::F32 | DType::F64) {
+                for ch in 0..c {
+                    let sum: f64 = (0..h)
+                        .flat_map(|y| (0..w).map(move |xx| (y, xx)))
+                        .map(|(y, xx)| x[at(ch, y, xx)].to_f64())
+                        .sum();
+                    let want = sum / i64::MIN as f64;
+                    let g = got.values[ch].to_f64();
+                    assert!((g - want).abs() <= want.abs() * 1e-6, "{isa}: channel {ch}: {g} vs {want}");
+                }
+            }
+            match &first {
+                None => first = Some(got.values),
+                Some(f) => assert_bits_eq(f, &got.values, &format!("{isa} vs Scalar")),
+            }
+        }
+        // The backward pass shares the rule: each pixel of the one window gets its channel's
+        // gradient over the override, and the tap count is never formed.
+        if matches!(T::DTYPE, DType::U8 | DType::I8) {
+            return;
+        }
+        let plan = simdpool::Plan::<T>::new(&op, &shape).unwrap();
+        let go: Vec<T> = (0..c).map(|ch| T::from_f64(ch as f64 + 1.0)).collect();
+        let mut gi = vec![T::zeroed(); shape.len()];
+        plan.backward(&go, &mut gi).unwrap();
+        for ch in 0..c {
+            let want = T::from_f64((ch as f64 + 1.0) / i64::MIN as f64);
+            for y in 0..h {
+                for xx in 0..w {
+                    assert_bits_eq(&[want], &[gi[at(ch, y, xx)]], &format!("grad_input ({ch}, {y}, {xx})"));
+                }
+            }
+        }
+    }
+    for layout in [Layout::ChannelsLast, Layout::ChannelsFirst] {
+        check::<f32>(layout);
+        check::<f64>(layout);
+        check::<bf16>(layout);
+        check::<f16>(layout);
+        check::<u8>(layout);
+        check::<i8>(layout);
+    }
 }

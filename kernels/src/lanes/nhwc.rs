@@ -263,7 +263,7 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: PerOu
             r += run_len;
             continue;
         }
-        let czy = az.count()[oz] * yc[oy];
+        let czy = az.count()[oz].saturating_mul(yc[oy]);
         let mut win =
             Win { zt, yt: ky, xt: 0, sz: az.dilation() * h * w * c, sy: ay.dilation() * w * c, sx: ax.dilation() * c };
         let mut ox = 0;
@@ -271,7 +271,7 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: PerOu
             win.xt = xt[ox];
             if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
                 let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
-                let fins: [F::Each; P] = from_fn(|j| fin.each(czy * xc[ox + j]));
+                let fins: [F::Each; P] = from_fn(|j| fin.each(czy.saturating_mul(xc[ox + j])));
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
@@ -287,7 +287,7 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: PerOu
                 }
                 ox += P;
             } else {
-                let fins = [fin.each(czy * xc[ox])];
+                let fins = [fin.each(czy.saturating_mul(xc[ox]))];
                 // SAFETY: as above with one pixel (`ox < ow`).
                 unsafe {
                     pixels::<L, 1, B, R, F, SHAPE_ANY>(
@@ -358,7 +358,7 @@ unsafe fn slide<L: Lanes, const B: usize, R: Reduction<L>, F: PerOutput<L>, cons
         let dst = dst.wrapping_add(ox * c);
         if F::COUNTED {
             for (t, d) in ds.iter_mut().enumerate().take(g.len) {
-                *d = g.fin.each(g.cz * g.cy[t] * xc[ox]);
+                *d = g.fin.each(g.cz.saturating_mul(g.cy[t]).saturating_mul(xc[ox]));
             }
         }
         // SAFETY: forwarded contract, for this column.

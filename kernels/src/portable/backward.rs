@@ -101,7 +101,7 @@ pub fn backward<T: Scalar>(
                             let share = match rule {
                                 GradRule::Avg { divisor_override } => {
                                     let d = divisor_override
-                                        .unwrap_or((az.count()[oz] * ay.count()[oy] * ax.count()[ox]) as i64);
+                                        .unwrap_or_else(|| (az.count()[oz] * ay.count()[oy] * ax.count()[ox]) as i64);
                                     GradAcc::avg_share(g, d)
                                 }
                                 GradRule::Lp { power, input, output } => {

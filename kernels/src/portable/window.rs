@@ -97,7 +97,7 @@ fn reduce_one<T: Scalar>(p: &Problem<'_>, red: &Reduce, input: &[T], t: &Taps, b
                 Some(d) => d,
                 None => {
                     let [az, ay, ax] = p.axes();
-                    (az.count()[idx[0]] * ay.count()[idx[1]] * ax.count()[idx[2]]) as i64
+                    az.count()[idx[0]].saturating_mul(ay.count()[idx[1]]).saturating_mul(ax.count()[idx[2]]) as i64
                 }
             };
             T::mean(sum, divisor)

@@ -241,7 +241,7 @@ impl<E: FloatElem> Direct<'_, '_, E> {
             let (sz, tz) = (az.start()[oz], az.taps()[oz]);
             let (sy, ty) = (ay.start()[oy], ay.taps()[oy]);
             if let FinishKind::Div(None) = self.finish {
-                self.div.set(az.count()[oz] * ay.count()[oy], self.p.axes()[2].count());
+                self.div.set(az.count()[oz].saturating_mul(ay.count()[oy]), self.p.axes()[2].count());
             }
             let base = ((image * d_in + sz) * h_in + sy) * w;
             // The last window row starts furthest in; if its reads fit, all rows' do.
@@ -320,7 +320,7 @@ impl<E: FloatElem> Direct<'_, '_, E> {
                 lo = lo.max(hi.saturating_sub(SLOTS));
                 if let FinishKind::Div(None) = self.finish {
                     // A depth axis of length 1 can still count padding in the divisor.
-                    self.div.set(cz * ay.count()[oy], self.p.axes()[2].count());
+                    self.div.set(cz.saturating_mul(ay.count()[oy]), self.p.axes()[2].count());
                 }
                 let mut ring = [self.hr.0.as_ptr(); SLOTS];
                 for (i, r) in ring.iter_mut().enumerate().take(ty) {

@@ -390,7 +390,7 @@ impl<E: FloatElem> RowDivisors<E> {
     pub(super) fn set(&mut self, key: usize, counts: &[usize]) {
         if key != self.key {
             for (d, &c) in self.values.iter_mut().zip(counts) {
-                *d = E::from_i64((key * c) as i64);
+                *d = E::from_i64(key.saturating_mul(c) as i64);
             }
             self.key = key;
         }
@@ -585,7 +585,7 @@ impl<E: FloatElem> Nest<'_, '_, E> {
             }
             lo = lo.max(hi.saturating_sub(SLOTS));
             if let FinishKind::Div(None) = self.finish {
-                self.div.set(cz * ay.count()[oy], &self.p.axes()[2].count()[ox0..ox0 + nt]);
+                self.div.set(cz.saturating_mul(ay.count()[oy]), &self.p.axes()[2].count()[ox0..ox0 + nt]);
             }
             let at = (oy - first) * ow + ox0;
             let out = &mut out[at..at + nt];
@@ -621,7 +621,7 @@ impl<E: FloatElem> Nest<'_, '_, E> {
         let id_of = RowIds { plane0: image * d_in + sz, dz, h_in, sy, dy, ty };
         let count = tz * ty;
         if let FinishKind::Div(None) = self.finish {
-            self.div.set(az.count()[oz] * ay.count()[oy], &self.p.axes()[2].count()[ox0..ox0 + nt]);
+            self.div.set(az.count()[oz].saturating_mul(ay.count()[oy]), &self.p.axes()[2].count()[ox0..ox0 + nt]);
         }
         // Ids of the window's rows when they fit the fixed arrays (no divisions per row). The
         // arrays live in `self`, so nothing is zeroed per row.
