@@ -122,7 +122,24 @@ impl<T: Element> Plan<T> {
             return Err(PoolError::IndexOutOfPlane { position, index: indices[position], plane });
         }
         let (axes, _) = self.grad_kind();
-        self.gather(axes, GradRule::MaxIndices(indices), grad_output, grad_input);
+        let p: Problem<'_> = self.problem(axes);
+        if !T::GRAD_IN_PLACE && portable::indices_in_windows(&p, indices) {
+            // The narrow types rescan the outputs per span in the scatter; the gather's bits are
+            // the same when every index lies in its window, as the forward pass writes them.
+            self.gather(axes, GradRule::MaxIndices(indices), grad_output, grad_input);
+            return Ok(());
+        }
+        let [az, ay, ax] = p.axes();
+        let per_pixel = if p.layout() == Layout::ChannelsFirst { 1 } else { p.channels() };
+        let row_len = ax.in_len() * per_pixel;
+        let rows = p.input_len() / row_len;
+        // A task reads every output of the planes (images) it touches: whole planes per task
+        // where there are several, else rows of the one (each task then reads all its outputs).
+        let per_group = az.in_len() * ay.in_len();
+        let granule = if rows / per_group >= 2 { per_group } else { 1 };
+        let row_work = row_len + p.out_plane() * per_pixel / per_group;
+        let split = Split { threading: self.threading, rows, row_len, row_work, granule, min_rows: 1 };
+        for_rows(split, grad_input, |r, out| portable::scatter_max(&p, indices, grad_output, out, r));
         Ok(())
     }
 }

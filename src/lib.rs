@@ -47,6 +47,8 @@
 //! * **Max** (windowed, adaptive, global): each output's gradient flows to its argmax, the index
 //!   the forward pass returns (same scan rule: first of equal maxima, last of several NaNs);
 //!   where several outputs pick the same input, their gradients add. Padding receives nothing.
+//!   [`Plan::backward_with_indices`] takes any index inside its `(n, c)` plane, in the output's
+//!   window or not, as PyTorch's scatter does.
 //! * **Average** (windowed, adaptive, global): each output's gradient divided by that output's
 //!   divisor (`divisor_override`, else the count with or without padding, never the ceil-mode
 //!   overhang: exactly the forward pass's) is added to every valid tap.
@@ -56,11 +58,15 @@
 //!
 //! **Order and rounding.** Contributions to one input element are added in increasing output
 //! order (row-major over the output's spatial dims), starting from `+0.0`, in `f32` for `f32`,
-//! `f16` and `bf16` and in `f64` for `f64`, and rounded once to the element type. The kernels
-//! gather: each input element visits the windows that hold it, so no two threads write one
-//! element, nothing is zeroed first, and every level and thread count give the same bits.
-//! `u8` and `i8` have no gradient ([`PoolError::NoGradient`]). Every level runs the portable
-//! gather kernel for now: backward passes are not yet vectorised.
+//! `f16` and `bf16` and in `f64` for `f64`, and rounded once to the element type. Threads own
+//! disjoint ranges of input rows, so no two write one element, and every level and thread
+//! count give the same bits. Averages, Lp and max from the input gather: each input element
+//! visits the windows that hold it and is written once. Max from indices scatters: each task
+//! zeroes its rows and adds the gradient of every output of its planes (images, channels-last)
+//! whose index falls in them, in output order (`f16`/`bf16` accumulate in `f32` on the stack and
+//! take the gather when every index lies in its window). `u8` and `i8` have no gradient
+//! ([`PoolError::NoGradient`]). Every level runs these portable kernels: backward passes are
+//! not yet vectorised.
 //!
 //! ```
 //! use simdpool::{Plan, PoolOp, TensorShape, Window};

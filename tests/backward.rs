@@ -311,3 +311,44 @@ fn bad_backward_requests_are_errors_and_write_nothing() {
     let e = reference::pool_backward::<i8>(&op, &[0; 32], &shape, &[1; 8]).unwrap_err();
     assert_eq!(e, PoolError::NoGradient { dtype: "i8" });
 }
+
+/// An index may name any element of its plane, not only one of its own window (PyTorch's
+/// scatter): each output's gradient still goes to that element, on every level and thread
+/// count, in both layouts and every float type. Gradients are small integers, so every sum is
+/// exact and the reference's bits are the plan's.
+#[test]
+fn max_gradients_go_to_indices_outside_their_windows() {
+    fn check<T: Element>(layout: Layout, spatial: &[usize], seed: usize) {
+        let shape = TensorShape::new(layout, 2, 3, spatial).unwrap();
+        let rank = spatial.len();
+        let op = PoolOp::max(Window::new(&vec![2; rank]).stride(&vec![1; rank]));
+        let out = op.output_shape(&shape).unwrap();
+        let plane = shape.plane();
+        let mut state = seed as u64 * 0x9E37_79B9 + 1;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        // Indices cluster on a few elements so that several outputs share one.
+        let idx: Vec<i64> = (0..out.len()).map(|_| (next() % plane.min(7) * (plane / 7).max(1)) as i64).collect();
+        let go: Vec<T> = (0..out.len()).map(|_| T::from_f64((next() % 5) as f64 - 2.0)).collect();
+        let want = reference::max_pool_backward_with_indices(&shape, &out, &idx, &go).unwrap();
+        for isa in isas() {
+            for threads in [1, 2, 3] {
+                let plan = Plan::<T>::with_options(&op, &shape, PlanOptions::isa(isa)).unwrap();
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let mut gx = vec![T::from_f64(f64::NAN); shape.len()];
+                pool.install(|| plan.backward_with_indices(&idx, &go, &mut gx)).unwrap();
+                assert_bits_eq(&gx, &want, &format!("{:?} {layout:?} {spatial:?} {isa} x{threads}", T::DTYPE));
+            }
+        }
+    }
+    for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+        for (seed, spatial) in [vec![9], vec![6, 7], vec![3, 4, 5], vec![40, 44]].into_iter().enumerate() {
+            check::<f32>(layout, &spatial, seed);
+            check::<f64>(layout, &spatial, seed);
+            check::<f16>(layout, &spatial, seed);
+            check::<bf16>(layout, &spatial, seed);
+        }
+    }
+}

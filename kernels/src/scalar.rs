@@ -78,6 +78,9 @@ pub trait Scalar: Copy + PartialOrd + Send + Sync + 'static {
     /// An accumulated gradient rounded once to this type (integers: to nearest, ties to even,
     /// saturating).
     fn from_grad(g: Self::Grad) -> Self;
+    /// Whether the type is its own gradient accumulator (`f32`, `f64`): a gradient buffer of this
+    /// type can then accumulate in place, each addition rounding exactly as in `Self::Grad`.
+    const GRAD_IN_PLACE: bool;
     /// This type's kernels in a kernel set.
     fn kernels(set: &KernelSet) -> &TypedKernels<Self>;
 }
@@ -342,6 +345,7 @@ impl Scalar for f32 {
     fn from_grad(g: f32) -> f32 {
         g
     }
+    const GRAD_IN_PLACE: bool = true;
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f32
     }
@@ -422,6 +426,7 @@ impl Scalar for f64 {
     fn from_grad(g: f64) -> f64 {
         g
     }
+    const GRAD_IN_PLACE: bool = true;
     fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
         &set.f64
     }
@@ -494,6 +499,7 @@ macro_rules! narrow_float {
             fn from_grad(g: f32) -> Self {
                 <$t>::from_f32(g)
             }
+            const GRAD_IN_PLACE: bool = false;
             fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
                 &set.$field
             }
@@ -569,6 +575,7 @@ macro_rules! integer {
             fn from_grad(g: f64) -> Self {
                 round_even_sat(g, <$t>::MIN as f64, <$t>::MAX as f64) as $t
             }
+            const GRAD_IN_PLACE: bool = false;
             fn kernels(set: &KernelSet) -> &TypedKernels<Self> {
                 &set.$field
             }

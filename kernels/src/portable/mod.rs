@@ -6,10 +6,12 @@
 
 mod backward;
 mod global;
+mod scatter;
 mod window;
 
 pub use backward::backward;
 pub use global::global;
+pub use scatter::{indices_in_windows, scatter_max};
 // The SIMD global family ends with it too (x86-64 and aarch64 only).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 pub(crate) use global::settle_max_ties;
