@@ -1,8 +1,9 @@
 //! The simdpool benchmark suite, shared by `cargo bench --bench pooling` (criterion),
 //! `cargo bench --bench instructions` (iai-callgrind) and `simdpool bench`:
 //! * [`suite`]: `benches/suite.json`, real layers from published networks;
-//! * [`workload`]: a case in one layout with deterministic data, run through a plan forced to an
-//!   ISA level or through the scalar reference, and checked against it;
+//! * [`workload`]: a case in one layout and pass (forward or backward) with deterministic data,
+//!   run through a plan forced to an ISA level or through the scalar reference, and checked
+//!   against it;
 //! * [`roofline`]: read and write bandwidth at a case's footprint, with the widest vectors;
 //! * [`timing`]: warm-up, timed batches, median and interquartile spread;
 //! * [`runner`] and [`report`]: what `simdpool bench` runs and prints.
@@ -19,4 +20,4 @@ pub mod workload;
 
 pub use runner::{IsaChoice, Options, Record, Report};
 pub use suite::{Case, LAYOUTS, Suite, layout_name, parse_layout};
-pub use workload::{Threads, Workload};
+pub use workload::{Pass, Threads, Workload};

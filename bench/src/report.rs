@@ -1,7 +1,8 @@
 //! Text tables and JSON for a [`Report`], and a description of the machine.
 
 use crate::roofline::vector_lanes;
-use crate::runner::{Record, Report};
+use crate::runner::{CaseInfo, Record, Report};
+use crate::workload::Pass;
 use simdpool::Isa;
 use std::fmt::Write as _;
 
@@ -95,14 +96,45 @@ fn rpad(s: &str, w: usize) -> String {
     format!("{s:>w$}")
 }
 
-fn records_for<'a>(report: &'a Report, case: &str, layout: &str) -> Vec<&'a Record> {
-    report.records.iter().filter(|r| r.case == case && r.layout == layout).collect()
+fn records_for<'a>(report: &'a Report, case: &str, pass: Pass, layout: &str) -> Vec<&'a Record> {
+    report.records.iter().filter(|r| r.case == case && r.pass == pass.name() && r.layout == layout).collect()
 }
 
-/// The tables: one per case (a row per layout, ISA level and thread count), then with several ISA
-/// levels a summary with one column per level, then skipped cases and mismatches.
+/// ` backward` for the backward pass, nothing for the forward pass.
+fn pass_suffix(pass: &str) -> &'static str {
+    if pass == Pass::Backward.name() { " backward" } else { "" }
+}
+
+/// The case column of the summary tables: `name`, or `name/fwd` and `name/bwd` when the report
+/// has backward rows.
+struct CaseColumn {
+    passes: bool,
+    width: usize,
+}
+
+impl CaseColumn {
+    fn new(report: &Report) -> CaseColumn {
+        let passes = report.records.iter().any(|r| r.pass == Pass::Backward.name());
+        let longest = report.cases.iter().map(|c| c.name.len() + if passes { 4 } else { 0 }).max().unwrap_or(0);
+        CaseColumn { passes, width: longest.max(20) }
+    }
+
+    fn label(&self, name: &str, pass: Pass) -> String {
+        pad(&if self.passes { format!("{name}/{}", pass.short()) } else { name.to_string() }, self.width)
+    }
+
+    fn header(&self) -> String {
+        pad("case", self.width)
+    }
+}
+
+/// The tables: one per case and pass (a row per layout, ISA level and thread count), then with
+/// several ISA levels a summary with one column per level, with several thread counts a table of
+/// time ratios, then skipped cases and mismatches. With backward rows, the summary tables name
+/// each case's pass (`name/fwd`, `name/bwd`).
 pub fn tables(report: &Report) -> String {
     let mut out = String::new();
+    let column = CaseColumn::new(report);
     let header = format!(
         "  {} {} {} {} {} {} {} {} {}",
         pad("layout", 6),
@@ -116,81 +148,46 @@ pub fn tables(report: &Report) -> String {
         rpad("vs ref", 8)
     );
     for info in &report.cases {
-        let rows: Vec<&Record> = report.records.iter().filter(|r| r.case == info.name).collect();
-        if rows.is_empty() {
-            continue;
-        }
-        let from = if info.from.is_empty() { String::new() } else { format!(" ({})", info.from) };
-        let _ = writeln!(out, "\n{}: {}{from}", info.name, info.description);
-        let r0 = rows[0];
-        let _ = writeln!(
-            out,
-            "  in {:.2} MB, out {:.2} MB; scalar reference {}",
-            r0.input_bytes as f64 / 1e6,
-            r0.output_bytes as f64 / 1e6,
-            rows.iter()
-                .map(|r| r.layout.as_str())
-                .fold(Vec::<&str>::new(), |mut v, l| {
-                    if !v.contains(&l) {
-                        v.push(l)
-                    }
-                    v
-                })
-                .iter()
-                .map(|l| {
-                    let r = rows.iter().find(|r| r.layout == *l).expect("listed");
-                    format!("{l} {}", fmt_time(r.scalar_us * 1e-6))
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let _ = writeln!(out, "{header}");
-        for r in rows {
-            let _ = writeln!(
-                out,
-                "  {} {} {} {} {} {} {} {} {}{}",
-                pad(&r.layout, 6),
-                pad(&r.isa, 9),
-                rpad(&r.threads.to_string(), 3),
-                rpad(&fmt_time(r.median_us * 1e-6), 10),
-                rpad(&format!("±{:.1}%", r.spread_pct / 2.0), 7),
-                rpad(&format!("{:.2}", r.gbps), 7),
-                rpad(&fmt_time(r.roofline_us * 1e-6), 10),
-                rpad(&format!("{:.1}%", 100.0 * r.roofline_fraction), 7),
-                rpad(&format!("{:.1}x", r.speedup), 8),
-                if r.verified { "" } else { "  MISMATCH" }
-            );
+        for pass in Pass::ALL {
+            let rows: Vec<&Record> =
+                report.records.iter().filter(|r| r.case == info.name && r.pass == pass.name()).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            case_table(&mut out, info, pass, &rows, &header);
         }
     }
     if report.isas.len() > 1 {
         let _ = writeln!(out, "\nSummary: median time per ISA level (speed-up over the scalar reference)");
         let mut line =
-            format!("  {} {} {} {}", pad("case", 20), pad("layout", 6), rpad("thr", 3), rpad("reference", 10));
+            format!("  {} {} {} {}", column.header(), pad("layout", 6), rpad("thr", 3), rpad("reference", 10));
         for isa in &report.isas {
             line += &format!(" {}", rpad(isa.name(), 19));
         }
         let _ = writeln!(out, "{line}");
         for info in &report.cases {
-            for layout in ["nchw", "nhwc"] {
-                let rows = records_for(report, &info.name, layout);
-                for &t in &report.threads {
-                    let Some(first) = rows.iter().find(|r| r.threads == t) else { continue };
-                    let mut line = format!(
-                        "  {} {} {} {}",
-                        pad(&info.name, 20),
-                        pad(layout, 6),
-                        rpad(&t.to_string(), 3),
-                        rpad(&fmt_time(first.scalar_us * 1e-6), 10)
-                    );
-                    for isa in &report.isas {
-                        let cell = rows
-                            .iter()
-                            .find(|r| r.threads == t && r.isa == isa.name())
-                            .map(|r| format!("{} ({:.1}x)", fmt_time(r.median_us * 1e-6), r.speedup))
-                            .unwrap_or_else(|| "-".into());
-                        line += &format!(" {}", rpad(&cell, 19));
+            for pass in Pass::ALL {
+                for layout in ["nchw", "nhwc"] {
+                    let rows = records_for(report, &info.name, pass, layout);
+                    for &t in &report.threads {
+                        let Some(first) = rows.iter().find(|r| r.threads == t) else { continue };
+                        let mut line = format!(
+                            "  {} {} {} {}",
+                            column.label(&info.name, pass),
+                            pad(layout, 6),
+                            rpad(&t.to_string(), 3),
+                            rpad(&fmt_time(first.scalar_us * 1e-6), 10)
+                        );
+                        for isa in &report.isas {
+                            let cell = rows
+                                .iter()
+                                .find(|r| r.threads == t && r.isa == isa.name())
+                                .map(|r| format!("{} ({:.1}x)", fmt_time(r.median_us * 1e-6), r.speedup))
+                                .unwrap_or_else(|| "-".into());
+                            line += &format!(" {}", rpad(&cell, 19));
+                        }
+                        let _ = writeln!(out, "{line}");
                     }
-                    let _ = writeln!(out, "{line}");
                 }
             }
         }
@@ -205,7 +202,7 @@ pub fn tables(report: &Report) -> String {
         let _ = writeln!(
             out,
             "  {} {} {} {} {} {} {} {} {}",
-            pad("case", 20),
+            column.header(),
             pad("layout", 6),
             pad("isa", 9),
             rpad("MB in", 7),
@@ -216,42 +213,106 @@ pub fn tables(report: &Report) -> String {
             rpad("min ratio", 9)
         );
         for info in &report.cases {
-            for layout in ["nchw", "nhwc"] {
-                let rows = records_for(report, &info.name, layout);
-                for isa in &report.isas {
-                    let at = |t: usize| rows.iter().find(|r| r.threads == t && r.isa == isa.name());
-                    let Some(one) = at(base) else { continue };
-                    for &t in &report.threads[1..] {
-                        let Some(n) = at(t) else { continue };
-                        let _ = writeln!(
-                            out,
-                            "  {} {} {} {} {} {} {} {} {}",
-                            pad(&info.name, 20),
-                            pad(layout, 6),
-                            pad(isa.name(), 9),
-                            rpad(&format!("{:.1}", one.input_bytes as f64 / 1e6), 7),
-                            rpad(&t.to_string(), 3),
-                            rpad(&fmt_time(one.median_us * 1e-6), 10),
-                            rpad(&fmt_time(n.median_us * 1e-6), 10),
-                            rpad(&format!("{:.2}x", one.median_us / n.median_us), 6),
-                            rpad(&format!("{:.2}x", one.min_us / n.min_us), 9)
-                        );
+            for pass in Pass::ALL {
+                for layout in ["nchw", "nhwc"] {
+                    let rows = records_for(report, &info.name, pass, layout);
+                    for isa in &report.isas {
+                        let at = |t: usize| rows.iter().find(|r| r.threads == t && r.isa == isa.name());
+                        let Some(one) = at(base) else { continue };
+                        for &t in &report.threads[1..] {
+                            let Some(n) = at(t) else { continue };
+                            let _ = writeln!(
+                                out,
+                                "  {} {} {} {} {} {} {} {} {}",
+                                column.label(&info.name, pass),
+                                pad(layout, 6),
+                                pad(isa.name(), 9),
+                                rpad(&format!("{:.1}", one.input_bytes as f64 / 1e6), 7),
+                                rpad(&t.to_string(), 3),
+                                rpad(&fmt_time(one.median_us * 1e-6), 10),
+                                rpad(&fmt_time(n.median_us * 1e-6), 10),
+                                rpad(&format!("{:.2}x", one.median_us / n.median_us), 6),
+                                rpad(&format!("{:.2}x", one.min_us / n.min_us), 9)
+                            );
+                        }
                     }
                 }
             }
         }
     }
     for s in &report.skipped {
-        let _ = writeln!(out, "\nnot run: {} {}: {}", s.case, s.layout, s.reason);
+        let _ = writeln!(out, "\nnot run: {} {}{}: {}", s.case, s.layout, pass_suffix(&s.pass), s.reason);
     }
     let bad: Vec<&Record> = report.records.iter().filter(|r| !r.verified).collect();
     if !bad.is_empty() {
         let _ = writeln!(out, "\nMISMATCH: {} measurement(s) disagree with the scalar reference:", bad.len());
         for r in bad {
-            let _ = writeln!(out, "  {} {} {}: {}", r.case, r.layout, r.isa, r.mismatch.as_deref().unwrap_or("?"));
+            let _ = writeln!(
+                out,
+                "  {} {}{} {}: {}",
+                r.case,
+                r.layout,
+                pass_suffix(&r.pass),
+                r.isa,
+                r.mismatch.as_deref().unwrap_or("?")
+            );
         }
     }
     out
+}
+
+/// The table of one case in one pass: a header naming the case (and the backward pass), the bytes
+/// read and written and the reference's time, then a row per layout, ISA level and thread count.
+fn case_table(out: &mut String, info: &CaseInfo, pass: Pass, rows: &[&Record], header: &str) {
+    let from = if info.from.is_empty() { String::new() } else { format!(" ({})", info.from) };
+    let title = match pass {
+        Pass::Forward => info.name.clone(),
+        Pass::Backward => format!("{} (backward)", info.name),
+    };
+    let _ = writeln!(out, "\n{title}: {}{from}", info.description);
+    let mut layouts: Vec<&str> = Vec::new();
+    for r in rows {
+        if !layouts.contains(&r.layout.as_str()) {
+            layouts.push(&r.layout);
+        }
+    }
+    let reference = layouts
+        .iter()
+        .map(|l| {
+            let r = rows.iter().find(|r| r.layout == *l).expect("listed");
+            format!("{l} {}", fmt_time(r.scalar_us * 1e-6))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let r0 = rows[0];
+    let (read, written) = (r0.input_bytes as f64 / 1e6, r0.output_bytes as f64 / 1e6);
+    let _ = match pass {
+        Pass::Forward => {
+            writeln!(out, "  in {read:.2} MB, out {written:.2} MB; scalar reference {reference}")
+        }
+        Pass::Backward => writeln!(
+            out,
+            "  reads {read:.2} MB ({}), writes {written:.2} MB (gradient input); scalar reference {reference}",
+            info.backward_reads
+        ),
+    };
+    let _ = writeln!(out, "{header}");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "  {} {} {} {} {} {} {} {} {}{}",
+            pad(&r.layout, 6),
+            pad(&r.isa, 9),
+            rpad(&r.threads.to_string(), 3),
+            rpad(&fmt_time(r.median_us * 1e-6), 10),
+            rpad(&format!("±{:.1}%", r.spread_pct / 2.0), 7),
+            rpad(&format!("{:.2}", r.gbps), 7),
+            rpad(&fmt_time(r.roofline_us * 1e-6), 10),
+            rpad(&format!("{:.1}%", 100.0 * r.roofline_fraction), 7),
+            rpad(&format!("{:.1}x", r.speedup), 8),
+            if r.verified { "" } else { "  MISMATCH" }
+        );
+    }
 }
 
 /// The records as one JSON array.

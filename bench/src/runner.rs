@@ -1,11 +1,12 @@
-//! Runs the suite the way `simdpool bench` does: per case and layout, the scalar reference once
-//! (cached across ISA levels and thread counts), the memory roofline at the case's footprint, and
-//! a plan per ISA level and thread count, each checked against the reference.
+//! Runs the suite the way `simdpool bench` does: per pass (forward first), case and layout, the
+//! scalar reference once (cached across ISA levels and thread counts), the memory roofline at the
+//! bytes the pass reads and writes, and a plan per ISA level and thread count, each checked
+//! against the reference.
 
 use crate::roofline::{Bandwidth, try_measure_bandwidth};
 use crate::suite::{LAYOUTS, Suite, layout_name};
 use crate::timing::{Budget, measure};
-use crate::workload::{Threads, Workload};
+use crate::workload::{GradMethod, Pass, Threads, Workload, pass_applies};
 use serde::Serialize;
 use simdpool::{Isa, Layout};
 use std::collections::HashMap;
@@ -77,6 +78,9 @@ pub struct Options {
     pub threads: Vec<usize>,
     /// Layouts.
     pub layouts: Vec<Layout>,
+    /// Passes, run in this order (default: forward only). A case whose element type has no
+    /// gradient is listed as not run in the backward pass.
+    pub passes: Vec<Pass>,
     /// Scales every timing budget (1.0 = the default, about 0.2 s per measurement).
     pub time_scale: f64,
     /// Measurements per case, layout, level and thread count (at least 1). With several, the
@@ -92,18 +96,21 @@ impl Default for Options {
             isa: IsaChoice::Auto,
             threads: vec![1],
             layouts: LAYOUTS.to_vec(),
+            passes: vec![Pass::Forward],
             time_scale: 1.0,
             repeat: 1,
         }
     }
 }
 
-/// One measurement: a case in a layout at an ISA level and thread count. Serialises to the
-/// object `--json` prints.
+/// One measurement: a case in a layout and pass at an ISA level and thread count. Serialises to
+/// the object `--json` prints.
 #[derive(Clone, Debug, Serialize)]
 pub struct Record {
     /// Case name.
     pub case: String,
+    /// `forward` or `backward` ([`Pass::name`]).
+    pub pass: String,
     /// `nchw` (channels-first) or `nhwc` (channels-last), whatever the rank.
     pub layout: String,
     /// ISA level of the plan.
@@ -120,7 +127,7 @@ pub struct Record {
     pub repeats: usize,
     /// Interquartile range / median, percent.
     pub spread_pct: f64,
-    /// (input + output bytes) / median time, GB/s (10^9 bytes per second).
+    /// (bytes read + bytes written) / median time, GB/s (10^9 bytes per second).
     pub gbps: f64,
     /// Roofline time at this footprint and thread count, microseconds.
     pub roofline_us: f64,
@@ -137,9 +144,10 @@ pub struct Record {
     pub mismatch: Option<String>,
     /// Element type.
     pub dtype: String,
-    /// Bytes read.
+    /// Bytes read: the input (forward); the gradient of the output, and the indices (max) or the
+    /// forward input and output (Lp) (backward).
     pub input_bytes: usize,
-    /// Bytes written.
+    /// Bytes written: the output (forward), the gradient of the input (backward).
     pub output_bytes: usize,
     /// Timed batches.
     pub samples: usize,
@@ -147,11 +155,13 @@ pub struct Record {
     pub calls_per_sample: usize,
 }
 
-/// A case and layout that did not run, and why.
+/// A case and layout that did not run in a pass, and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Skipped {
     /// Case name.
     pub case: String,
+    /// `forward` or `backward`.
+    pub pass: String,
     /// Layout name.
     pub layout: String,
     /// Why.
@@ -167,6 +177,8 @@ pub struct CaseInfo {
     pub description: String,
     /// Where it comes from.
     pub from: String,
+    /// What its backward pass reads (`gradient output + indices`...).
+    pub backward_reads: String,
 }
 
 /// Everything a run measured.
@@ -180,6 +192,8 @@ pub struct Report {
     pub isas: Vec<Isa>,
     /// The thread counts run.
     pub threads: Vec<usize>,
+    /// The passes run, in order.
+    pub passes: Vec<Pass>,
     /// The cases run, in order.
     pub cases: Vec<CaseInfo>,
     /// Bandwidth measured per (footprint, threads).
@@ -233,6 +247,9 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
     if opts.layouts.is_empty() {
         return Err("no layout selected".into());
     }
+    if opts.passes.is_empty() {
+        return Err("no pass selected".into());
+    }
     let mut pools: HashMap<usize, rayon::ThreadPool> = HashMap::new();
     for &t in opts.threads.iter().filter(|&&t| t > 1) {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -247,12 +264,22 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
 
     let mut pairs = Vec::new();
     let mut skipped = Vec::new();
-    for case in &cases {
-        for &layout in &opts.layouts {
-            match case.applies_to(layout) {
-                Ok(()) => pairs.push((case, layout)),
-                Err(reason) => {
-                    skipped.push(Skipped { case: case.name.clone(), layout: layout_name(layout).into(), reason })
+    for &pass in &opts.passes {
+        for case in &cases {
+            for &layout in &opts.layouts {
+                match case.applies_to(layout).and_then(|()| pass_applies(case, pass)) {
+                    Ok(()) => pairs.push((pass, case, layout)),
+                    // A layout that does not apply is listed once, not once per pass.
+                    Err(reason)
+                        if skipped.iter().any(|s: &Skipped| {
+                            s.case == case.name && s.layout == layout_name(layout) && s.reason == reason
+                        }) => {}
+                    Err(reason) => skipped.push(Skipped {
+                        case: case.name.clone(),
+                        pass: pass.name().into(),
+                        layout: layout_name(layout).into(),
+                        reason,
+                    }),
                 }
             }
         }
@@ -262,11 +289,16 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
     let mut step = 0;
     let mut bandwidth: Vec<Bandwidth> = Vec::new();
     let mut records = Vec::new();
-    for (case, layout) in pairs {
+    for (pass, case, layout) in pairs {
         let lname = layout_name(layout);
-        let mut w = Workload::new(case, layout)?;
+        // Progress names the pass only when it is the backward one.
+        let pname = match pass {
+            Pass::Forward => String::new(),
+            Pass::Backward => " backward".into(),
+        };
+        let mut w = Workload::with_pass(case, layout, pass)?;
         step += 1;
-        progress(step, total, &format!("{} {lname} reference", case.name));
+        progress(step, total, &format!("{} {lname}{pname} reference", case.name));
         // A reference that cannot allocate its output is an error (after its first attempt).
         let mut failed = None;
         let reference = measure(&reference_budget, || {
@@ -301,7 +333,11 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
                     progress(
                         step,
                         total,
-                        &format!("{} {lname} {isa}{}", case.name, if t > 1 { format!(" x{t}") } else { String::new() }),
+                        &format!(
+                            "{} {lname}{pname} {isa}{}",
+                            case.name,
+                            if t > 1 { format!(" x{t}") } else { String::new() }
+                        ),
                     );
                     w.prepare(isa, if t > 1 { Threads::Pool } else { Threads::One })?;
                     routes[k] = w.route().map(|r| r.name().to_string()).unwrap_or_default();
@@ -318,6 +354,7 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
                 let check = std::mem::replace(&mut checks[k], Ok(()));
                 records.push(Record {
                     case: case.name.clone(),
+                    pass: pass.name().into(),
                     layout: lname.into(),
                     isa: isa.name().into(),
                     route: routes[k].clone(),
@@ -344,7 +381,12 @@ pub fn run(suite: &Suite, opts: &Options, progress: Progress<'_>) -> Result<Repo
     }
     let cases = cases
         .iter()
-        .map(|c| CaseInfo { name: c.name.clone(), description: c.describe(), from: c.from.clone().unwrap_or_default() })
+        .map(|c| CaseInfo {
+            name: c.name.clone(),
+            description: c.describe(),
+            from: c.from.clone().unwrap_or_default(),
+            backward_reads: c.pool_op().map(|op| GradMethod::of(&op).reads().to_string()).unwrap_or_default(),
+        })
         .collect();
-    Ok(Report { records, skipped, isas, threads: opts.threads.clone(), cases, bandwidth })
+    Ok(Report { records, skipped, isas, threads: opts.threads.clone(), passes: opts.passes.clone(), cases, bandwidth })
 }

@@ -1,8 +1,104 @@
-//! A suite case in one layout, with its buffers: runs a plan at a chosen ISA level, or the scalar
-//! reference, and checks one against the other.
+//! A suite case in one layout and pass, with its buffers: runs a plan at a chosen ISA level, or
+//! the scalar reference, and checks one against the other.
+//!
+//! The backward pass of a case runs the plan's gradient for a deterministic gradient of the
+//! output: max ops from the forward pass's indices ([`Plan::backward_with_indices`]), averages
+//! from the gradient alone ([`Plan::backward`]), Lp (and a max op without indices) from the
+//! forward input and output ([`Plan::backward_from_input`]). The indices and the forward output
+//! are computed once, by the scalar reference, when the workload is built.
 
 use crate::suite::{Case, layout_name};
+use serde::{Deserialize, Serialize};
 use simdpool::{DType, Element, Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape, Threading, bf16, f16, reference};
+
+/// Which pass of the op a workload measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pass {
+    /// The pooling itself: input to output.
+    Forward,
+    /// The gradient of the input from the gradient of the output.
+    Backward,
+}
+
+impl Pass {
+    /// Both passes, forward first.
+    pub const ALL: [Pass; 2] = [Pass::Forward, Pass::Backward];
+
+    /// `forward` or `backward`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pass::Forward => "forward",
+            Pass::Backward => "backward",
+        }
+    }
+
+    /// `fwd` or `bwd`, for table columns.
+    pub fn short(self) -> &'static str {
+        match self {
+            Pass::Forward => "fwd",
+            Pass::Backward => "bwd",
+        }
+    }
+
+    /// Parses `forward` or `backward` (also `fwd`, `bwd`; any case).
+    pub fn parse(s: &str) -> Result<Pass, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "forward" | "fwd" => Ok(Pass::Forward),
+            "backward" | "bwd" => Ok(Pass::Backward),
+            other => Err(format!("unknown pass {other:?} (expected forward or backward)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Pass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the backward pass of an op runs: the plan method and what it reads besides the gradient
+/// of the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GradMethod {
+    /// Max ops with indices: [`Plan::backward_with_indices`] (reads the indices, 8 bytes each).
+    Indices,
+    /// Averages: [`Plan::backward`] (reads only the gradient of the output).
+    Average,
+    /// Lp, and max ops without indices: [`Plan::backward_from_input`] (reads the forward input
+    /// and output).
+    FromInput,
+}
+
+impl GradMethod {
+    /// The method of `op`'s backward pass.
+    pub fn of(op: &PoolOp) -> GradMethod {
+        match op {
+            PoolOp::Avg(..) | PoolOp::GlobalAvg | PoolOp::AdaptiveAvg(_) => GradMethod::Average,
+            op if op.has_indices() => GradMethod::Indices,
+            _ => GradMethod::FromInput,
+        }
+    }
+
+    /// What the backward pass reads, e.g. `gradient output + indices`.
+    pub fn reads(self) -> &'static str {
+        match self {
+            GradMethod::Indices => "gradient output + indices",
+            GradMethod::Average => "gradient output",
+            GradMethod::FromInput => "gradient output + forward input and output",
+        }
+    }
+}
+
+/// Whether `case` runs in `pass`: an error naming the case for an element type without a
+/// gradient (`u8`, `i8`) in the backward pass.
+pub fn pass_applies(case: &Case, pass: Pass) -> Result<(), String> {
+    let dtype = case.dtype()?;
+    if pass == Pass::Backward && matches!(dtype, DType::U8 | DType::I8) {
+        return Err(format!("case {}: {} has no gradient (no backward pass)", case.name, dtype.name()));
+    }
+    Ok(())
+}
 
 /// How a plan uses threads in a measurement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,26 +143,46 @@ trait Buffers: Send {
     fn run(&mut self);
     fn route(&self) -> Option<simdpool::Route>;
     fn run_reference(&mut self, op: &PoolOp, shape: &TensorShape) -> Result<(), String>;
+    fn grad_output_any(&self) -> Option<&dyn std::any::Any>;
     fn compare(&self) -> Result<(), String>;
     fn has_reference(&self) -> bool;
     fn input_any(&self) -> &dyn std::any::Any;
     fn reference_any(&self) -> Option<&dyn std::any::Any>;
 }
 
+/// The extra buffers of a backward workload.
+struct Grad<T: Element> {
+    method: GradMethod,
+    /// The gradient of the output (deterministic data).
+    grad_output: Vec<T>,
+    /// The forward output ([`GradMethod::FromInput`]; empty otherwise).
+    forward: Vec<T>,
+    /// The forward indices ([`GradMethod::Indices`]; empty otherwise).
+    indices: Vec<i64>,
+    /// The output shape.
+    output_shape: TensorShape,
+}
+
 struct Typed<T: Element> {
     input: Vec<T>,
+    /// What the plan writes: the output (forward), or the gradient of the input (backward).
     output: Vec<T>,
     plan: Option<Plan<T>>,
     reference: Option<Vec<T>>,
     exact: bool,
+    grad: Option<Grad<T>>,
 }
 
 impl<T: Element + Send> Buffers for Typed<T> {
     fn prepare(&mut self, op: &PoolOp, shape: &TensorShape, options: PlanOptions) -> Result<(), String> {
         let plan = Plan::<T>::with_options(op, shape, options).map_err(|e| e.to_string())?;
-        if self.output.len() != plan.output_len() {
-            self.output = room_for(plan.output_len(), "output")?;
-            self.output.resize(plan.output_len(), T::zeroed());
+        let (len, what) = match self.grad {
+            None => (plan.output_len(), "output"),
+            Some(_) => (plan.input_len(), "gradient of the input"),
+        };
+        if self.output.len() != len {
+            self.output = room_for(len, what)?;
+            self.output.resize(len, T::zeroed());
         }
         self.plan = Some(plan);
         Ok(())
@@ -74,7 +190,17 @@ impl<T: Element + Send> Buffers for Typed<T> {
 
     fn run(&mut self) {
         let plan = self.plan.as_ref().expect("prepare() before run()");
-        plan.run(&self.input, &mut self.output).expect("buffer lengths match the plan");
+        let done = match &self.grad {
+            None => plan.run(&self.input, &mut self.output),
+            Some(g) => match g.method {
+                GradMethod::Indices => plan.backward_with_indices(&g.indices, &g.grad_output, &mut self.output),
+                GradMethod::Average => plan.backward(&g.grad_output, &mut self.output),
+                GradMethod::FromInput => {
+                    plan.backward_from_input(&self.input, &g.forward, &g.grad_output, &mut self.output)
+                }
+            },
+        };
+        done.expect("buffer lengths match the plan");
     }
 
     fn route(&self) -> Option<simdpool::Route> {
@@ -82,9 +208,20 @@ impl<T: Element + Send> Buffers for Typed<T> {
     }
 
     fn run_reference(&mut self, op: &PoolOp, shape: &TensorShape) -> Result<(), String> {
-        let pooled = reference::pool::<T>(op, &self.input, shape).map_err(|e| e.to_string())?;
-        self.reference = Some(std::hint::black_box(pooled.values));
+        let values = match &self.grad {
+            None => reference::pool::<T>(op, &self.input, shape).map(|p| p.values),
+            Some(g) if g.method == GradMethod::Indices => {
+                reference::max_pool_backward_with_indices(shape, &g.output_shape, &g.indices, &g.grad_output)
+            }
+            Some(g) => reference::pool_backward(op, &self.input, shape, &g.grad_output),
+        }
+        .map_err(|e| e.to_string())?;
+        self.reference = Some(std::hint::black_box(values));
         Ok(())
+    }
+
+    fn grad_output_any(&self) -> Option<&dyn std::any::Any> {
+        self.grad.as_ref().map(|g| &g.grad_output as &dyn std::any::Any)
     }
 
     fn has_reference(&self) -> bool {
@@ -109,9 +246,9 @@ fn is_exact(op: &PoolOp) -> bool {
     matches!(op, PoolOp::Max(_) | PoolOp::GlobalMax | PoolOp::AdaptiveMax(_))
 }
 
-/// Max (and every integer result) exactly; averages accumulate in f32 in the kernels and in f64 in
-/// the reference, so they must agree within the tolerance of the golden tests (1e-5 relative or
-/// 1e-6 absolute).
+/// Max (and every integer result) exactly; averages and every gradient accumulate in f32 in the
+/// kernels and in f64 in the reference, so they must agree within the tolerance of the golden
+/// tests (1e-5 relative or 1e-6 absolute; NaN equals NaN).
 fn compare<T: Element>(got: &[T], want: &[T], exact: bool) -> Result<(), String> {
     if want.len() != got.len() {
         return Err(format!("output length {} != reference length {}", got.len(), want.len()));
@@ -138,9 +275,35 @@ fn compare<T: Element>(got: &[T], want: &[T], exact: bool) -> Result<(), String>
     }
 }
 
-fn typed<T: Element + Send>(len: usize, seed: u64, exact: bool) -> Result<Box<dyn Buffers>, String> {
-    let input = fill(len, seed, T::DTYPE)?;
-    Ok(Box::new(Typed::<T> { input, output: Vec::new(), plan: None, reference: None, exact }))
+/// The seed of the gradient of the output, from the input's.
+fn grad_seed(seed: u64) -> u64 {
+    seed ^ 0x6772_6164_5f6f_7574 // "grad_out"
+}
+
+fn typed<T: Element + Send>(
+    op: &PoolOp,
+    shape: &TensorShape,
+    seed: u64,
+    pass: Pass,
+) -> Result<Box<dyn Buffers>, String> {
+    let input = fill(shape.len(), seed, T::DTYPE)?;
+    let grad = match pass {
+        Pass::Forward => None,
+        Pass::Backward => {
+            // The forward pass once, by the reference: its output and indices are deterministic.
+            let method = GradMethod::of(op);
+            let pooled = reference::pool::<T>(op, &input, shape).map_err(|e| format!("forward reference: {e}"))?;
+            let grad_output = fill(pooled.values.len(), grad_seed(seed), T::DTYPE)?;
+            let (forward, indices) = match method {
+                GradMethod::Indices => (Vec::new(), pooled.indices.ok_or("the forward reference returned no indices")?),
+                GradMethod::Average => (Vec::new(), Vec::new()),
+                GradMethod::FromInput => (pooled.values, Vec::new()),
+            };
+            Some(Grad { method, grad_output, forward, indices, output_shape: pooled.shape })
+        }
+    };
+    let exact = pass == Pass::Forward && is_exact(op);
+    Ok(Box::new(Typed::<T> { input, output: Vec::new(), plan: None, reference: None, exact, grad }))
 }
 
 /// This machine's physical memory in bytes, where the system says (Linux: `/proc/meminfo`).
@@ -163,43 +326,78 @@ fn human(bytes: u128) -> String {
     if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", units[u]) }
 }
 
-/// The bytes a run of this case needs at its peak: the input, the plan's output, the
-/// reference's output (twice while the reference replaces its previous result), and the
-/// roofline's buffer of input + output bytes. Errors if that overflows or exceeds this machine's
-/// memory, so that a case too large to run fails with a message before anything is allocated,
-/// rather than being killed halfway by the out-of-memory killer.
+/// The bytes a forward run of this case needs at its peak: [`memory_needed_for`] the forward
+/// pass.
 pub fn memory_needed(case: &Case, layout: Layout) -> Result<u128, String> {
+    memory_needed_for(case, layout, Pass::Forward)
+}
+
+/// The bytes a run of this case in `pass` needs at its peak, and errors if that overflows or
+/// exceeds this machine's memory, so that a case too large to run fails with a message before
+/// anything is allocated, rather than being killed halfway by the out-of-memory killer.
+///
+/// * Forward: the input, the plan's output, the reference's output (twice while the reference
+///   replaces its previous result), and the roofline's buffer of input + output bytes.
+/// * Backward: the input, the forward reference's output and indices (built once), the gradient
+///   of the output, the plan's gradient of the input, the reference's (twice, with its `f64`
+///   accumulator and, for [`reference::pool_backward`], its own forward pass), and the
+///   roofline's buffer of the bytes read and written. A pass that does not apply (no gradient)
+///   needs nothing.
+pub fn memory_needed_for(case: &Case, layout: Layout, pass: Pass) -> Result<u128, String> {
     let dtype = case.dtype()?;
     let shape = case.shape(layout)?;
     let op = case.pool_op()?;
     let output = op.output_shape(&shape).map_err(|e| format!("case {}: {e}", case.name))?;
+    if pass_applies(case, pass).is_err() {
+        return Ok(0);
+    }
     let size = dtype.size() as u128;
-    let (input, output) = (shape.len() as u128 * size, output.len() as u128 * size);
-    let need = 2 * input + 4 * output;
+    let (elements, outputs) = (shape.len() as u128, output.len() as u128);
+    let (input, output) = (elements * size, outputs * size);
+    let need = match pass {
+        Pass::Forward => 2 * input + 4 * output,
+        Pass::Backward => {
+            let indices = 8 * outputs;
+            // Input, forward output + indices, gradient output, plan's gradient input.
+            let buffers = input + (output + indices) + output + input;
+            // Two reference results, its f64 accumulator, its forward pass.
+            let reference = 2 * input + 8 * elements + (output + indices);
+            // Read (at most the gradient output, indices or forward input and output) + written.
+            let roofline = output + indices + input + output + input;
+            buffers + reference + roofline
+        }
+    };
     if let Some(total) = physical_memory().filter(|&t| need > t as u128) {
         return Err(format!(
-            "case {} ({}): its buffers need {} ({} of input, {} of output, kept more than once), \
+            "case {} ({}{}): its buffers need {} ({} of input, {} of output, kept more than once), \
              more than this machine's {} of memory",
             case.name,
             layout_name(layout),
+            if pass == Pass::Forward { "" } else { ", backward" },
             human(need),
             human(input),
             human(output),
             human(total as u128)
         ));
     }
-    if input + output > isize::MAX as u128 {
-        return Err(format!("case {}: {} of input and output cannot be addressed", case.name, human(input + output)));
+    let addressed = match pass {
+        Pass::Forward => input + output,
+        Pass::Backward => (8 * elements).max(input + output + 8 * outputs),
+    };
+    if addressed > isize::MAX as u128 {
+        return Err(format!("case {}: {} of input and output cannot be addressed", case.name, human(addressed)));
     }
     Ok(need)
 }
 
-/// One suite case in one layout, with its input buffer.
+/// One suite case in one layout and pass, with its buffers.
 pub struct Workload {
     /// The case.
     pub case: Case,
     /// The layout.
     pub layout: Layout,
+    /// The pass measured.
+    pub pass: Pass,
     /// The op.
     pub op: PoolOp,
     /// Input shape.
@@ -212,43 +410,69 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Builds the case's input in `layout` (deterministic data). Errors if the layout does not
-    /// apply to the case or the case is invalid.
+    /// The forward pass of the case in `layout` (deterministic input). Errors if the layout
+    /// does not apply to the case or the case is invalid.
     pub fn new(case: &Case, layout: Layout) -> Result<Workload, String> {
+        Workload::with_pass(case, layout, Pass::Forward)
+    }
+
+    /// The case in `layout` and `pass` (deterministic input, and for the backward pass a
+    /// deterministic gradient of the output, with the forward output and indices it needs
+    /// computed once by the reference). Errors if the layout does not apply to the case, the
+    /// case is invalid, or the pass is backward and the element type has no gradient.
+    pub fn with_pass(case: &Case, layout: Layout, pass: Pass) -> Result<Workload, String> {
         case.applies_to(layout)?;
+        pass_applies(case, pass)?;
         let op = case.pool_op()?;
         let shape = case.shape(layout)?;
         let output_shape = op.output_shape(&shape).map_err(|e| format!("case {}: {e}", case.name))?;
         let dtype = case.dtype()?;
-        memory_needed(case, layout)?;
+        memory_needed_for(case, layout, pass)?;
         let seed = case.name.bytes().fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
-        let exact = is_exact(&op);
-        let n = shape.len();
         let buffers = match dtype {
-            DType::F32 => typed::<f32>(n, seed, exact),
-            DType::F64 => typed::<f64>(n, seed, exact),
-            DType::F16 => typed::<f16>(n, seed, exact),
-            DType::BF16 => typed::<bf16>(n, seed, exact),
-            DType::U8 => typed::<u8>(n, seed, exact),
-            DType::I8 => typed::<i8>(n, seed, exact),
+            DType::F32 => typed::<f32>(&op, &shape, seed, pass),
+            DType::F64 => typed::<f64>(&op, &shape, seed, pass),
+            DType::F16 => typed::<f16>(&op, &shape, seed, pass),
+            DType::BF16 => typed::<bf16>(&op, &shape, seed, pass),
+            DType::U8 => typed::<u8>(&op, &shape, seed, pass),
+            DType::I8 => typed::<i8>(&op, &shape, seed, pass),
         }
         .map_err(|e| format!("case {} ({}): {e}", case.name, layout_name(layout)))?;
-        Ok(Workload { case: case.clone(), layout, op, shape, output_shape, dtype, buffers })
+        Ok(Workload { case: case.clone(), layout, pass, op, shape, output_shape, dtype, buffers })
     }
 
-    /// `case/layout`, e.g. `resnet_stem_max/nhwc`.
+    /// `case/layout` for the forward pass (e.g. `resnet_stem_max/nhwc`), `case/layout/backward`
+    /// for the backward pass.
     pub fn label(&self) -> String {
-        format!("{}/{}", self.case.name, layout_name(self.layout))
+        match self.pass {
+            Pass::Forward => format!("{}/{}", self.case.name, layout_name(self.layout)),
+            Pass::Backward => format!("{}/{}/backward", self.case.name, layout_name(self.layout)),
+        }
     }
 
-    /// Bytes of input the op reads.
+    /// How the backward pass runs (`None` for the forward pass).
+    pub fn grad_method(&self) -> Option<GradMethod> {
+        (self.pass == Pass::Backward).then(|| GradMethod::of(&self.op))
+    }
+
+    /// Bytes the pass reads: the input (forward); the gradient of the output, plus the indices
+    /// (8 bytes per output) for max ops or the forward input and output for Lp (backward).
     pub fn input_bytes(&self) -> usize {
-        self.shape.len() * self.dtype.size()
+        let (input, output) = (self.shape.len() * self.dtype.size(), self.output_shape.len() * self.dtype.size());
+        match self.grad_method() {
+            None => input,
+            Some(GradMethod::Average) => output,
+            Some(GradMethod::Indices) => output + 8 * self.output_shape.len(),
+            Some(GradMethod::FromInput) => output + input + output,
+        }
     }
 
-    /// Bytes of output the op writes.
+    /// Bytes the pass writes: the output (forward), the gradient of the input (backward).
     pub fn output_bytes(&self) -> usize {
-        self.output_shape.len() * self.dtype.size()
+        match self.pass {
+            Pass::Forward => self.output_shape.len() * self.dtype.size(),
+            Pass::Backward => self.shape.len() * self.dtype.size(),
+        }
     }
 
     /// Builds the plan for `isa` (an error if this CPU or `SIMDPOOL_ISA` does not allow it);
@@ -266,12 +490,15 @@ impl Workload {
         self.buffers.route()
     }
 
-    /// Runs the prepared plan once into the output buffer.
+    /// Runs the prepared plan once: the forward pass into the output buffer, or the backward pass
+    /// into the gradient of the input.
     pub fn run(&mut self) {
         self.buffers.run()
     }
 
-    /// Runs the scalar reference once, keeping its output for [`Workload::verify`].
+    /// Runs the scalar reference of the pass once, keeping its output for [`Workload::verify`]:
+    /// [`reference::pool`] (forward), [`reference::max_pool_backward_with_indices`] (backward,
+    /// max ops) or [`reference::pool_backward`] (backward, other ops).
     ///
     /// # Panics
     ///
@@ -294,7 +521,13 @@ impl Workload {
         self.buffers.input_any().downcast_ref::<Vec<T>>().map(Vec::as_slice)
     }
 
-    /// The output of the last [`Workload::run_reference`], if it ran and the element type is `T`.
+    /// The gradient of the output of a backward workload, if the element type is `T`.
+    pub fn grad_output<T: Element>(&self) -> Option<&[T]> {
+        self.buffers.grad_output_any()?.downcast_ref::<Vec<T>>().map(Vec::as_slice)
+    }
+
+    /// The output of the last [`Workload::run_reference`] (the gradient of the input for the
+    /// backward pass), if it ran and the element type is `T`.
     pub fn reference_output<T: Element>(&self) -> Option<&[T]> {
         self.buffers.reference_any()?.downcast_ref::<Vec<T>>().map(Vec::as_slice)
     }
@@ -303,7 +536,8 @@ impl Workload {
     /// the rule of [`Workload::verify`].
     pub fn check_against_reference<T: Element>(&self, got: &[T]) -> Result<(), String> {
         let want = self.reference_output::<T>().ok_or("run_reference() first, with the case's element type")?;
-        compare(got, want, is_exact(&self.op)).map_err(|e| format!("{}: {e}", self.label()))
+        compare(got, want, self.pass == Pass::Forward && is_exact(&self.op))
+            .map_err(|e| format!("{}: {e}", self.label()))
     }
 
     /// Whether [`Workload::run_reference`] has run.
@@ -311,8 +545,8 @@ impl Workload {
         self.buffers.has_reference()
     }
 
-    /// Checks the last plan output against the last reference output (max exactly; averages
-    /// within 1e-5 relative or 1e-6 absolute).
+    /// Checks the last plan output against the last reference output (forward max exactly;
+    /// averages, Lp and every gradient within 1e-5 relative or 1e-6 absolute).
     pub fn verify(&self) -> Result<(), String> {
         self.buffers.compare().map_err(|e| format!("{}: {e}", self.label()))
     }

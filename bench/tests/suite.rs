@@ -140,6 +140,7 @@ fn a_run_reports_every_layout_level_and_thread_count_as_json() {
         isa: IsaChoice::All,
         threads: vec![1, 2],
         layouts: LAYOUTS.to_vec(),
+        passes: vec![simdpool_bench::Pass::Forward],
         time_scale: 0.01,
         repeat: 2,
     };
@@ -202,4 +203,143 @@ fn cases_too_large_to_allocate_and_thread_counts_past_the_cap_are_errors() {
     let opts = Options { cases: vec!["tiny".into()], threads: vec![2, MAX_THREADS + 1], ..Options::default() };
     let e = run(&suite, &opts, &mut progress).unwrap_err();
     assert!(e.contains(&format!("at most {MAX_THREADS}")), "{e}");
+}
+
+#[test]
+fn passes_parse_and_serialise_by_name() {
+    use simdpool_bench::Pass;
+    for pass in Pass::ALL {
+        assert_eq!(Pass::parse(pass.name()), Ok(pass));
+        assert_eq!(serde_json::to_string(&pass).unwrap(), format!("\"{}\"", pass.name()));
+    }
+    assert_eq!(Pass::parse("BWD"), Ok(Pass::Backward));
+    assert!(Pass::parse("sideways").unwrap_err().contains("forward or backward"));
+}
+
+/// Every element type of the suite that has a gradient, scaled down as in the
+/// instruction-count bench, plus an Lp case (the suite has none): the backward pass at every
+/// level matches the reference backward pass, and reads and writes the documented bytes.
+#[test]
+fn scaled_backward_passes_match_the_reference_at_every_level() {
+    use simdpool_bench::Pass;
+    use simdpool_bench::workload::GradMethod;
+    let extra = Suite::from_json(
+        r#"{"cases": [
+            {"name": "lp_3x3", "op": "lp", "dims": [2, 5, 13, 11], "k": [3, 3], "s": [2, 2], "norm": 3},
+            {"name": "avg_pad_ceil", "op": "avg", "dims": [1, 7, 10, 9], "k": [3, 3], "s": [2, 2], "p": [1, 1], "ceil_mode": true}
+        ]}"#,
+    )
+    .unwrap();
+    let suite = Suite::embedded();
+    for case in suite.cases.iter().chain(&extra.cases) {
+        let small = case.scaled(16, if case.rank() == 1 { 256 } else { 12 });
+        let dtype = small.dtype().unwrap();
+        for layout in LAYOUTS {
+            if matches!(dtype, simdpool::DType::U8 | simdpool::DType::I8) {
+                let e = Workload::with_pass(&small, layout, Pass::Backward).err().expect("integers have no gradient");
+                assert!(e.contains("has no gradient") && e.contains(&case.name), "{e}");
+                continue;
+            }
+            let mut w = Workload::with_pass(&small, layout, Pass::Backward).unwrap();
+            let (inputs, outputs, size) = (w.shape.len(), w.output_shape.len(), dtype.size());
+            let method = GradMethod::of(&w.op);
+            let read = match method {
+                GradMethod::Indices => outputs * size + 8 * outputs,
+                GradMethod::Average => outputs * size,
+                GradMethod::FromInput => outputs * size + inputs * size + outputs * size,
+            };
+            assert_eq!((w.input_bytes(), w.output_bytes()), (read, inputs * size), "{}", w.label());
+            assert_eq!(w.grad_method(), Some(method));
+            assert_eq!(w.label(), format!("{}/{}/backward", small.name, layout_name(layout)));
+            w.run_reference();
+            for isa in Isa::available() {
+                w.prepare(isa, Threads::One).unwrap();
+                w.run();
+                w.verify().unwrap_or_else(|e| panic!("{isa}: {e}"));
+            }
+            // The gradient of the output differs from the input's data.
+            if dtype == simdpool::DType::F32 {
+                let (x, g) = (w.input::<f32>().unwrap(), w.grad_output::<f32>().unwrap());
+                assert_eq!(g.len(), outputs);
+                assert_ne!(&x[..outputs.min(8)], &g[..outputs.min(8)]);
+            }
+        }
+        if case.name == "lp_3x3" {
+            let w = Workload::with_pass(&small, Layout::ChannelsFirst, Pass::Backward).unwrap();
+            assert_eq!(w.grad_method(), Some(GradMethod::FromInput));
+        }
+    }
+    // The forward pass is unchanged by the backward machinery.
+    let w = Workload::new(&suite.cases[0], Layout::ChannelsFirst).unwrap();
+    assert_eq!(w.pass, Pass::Forward);
+    assert_eq!(w.grad_method(), None);
+    assert!(w.grad_output::<f32>().is_none());
+}
+
+#[test]
+fn a_run_of_both_passes_reports_backward_rows_and_lists_integers_as_not_run() {
+    use simdpool_bench::Pass;
+    use simdpool_bench::runner::{IsaChoice, Options, run};
+    let suite = Suite::from_json(
+        r#"{"cases": [
+            {"name": "small_avg", "op": "avg", "dims": [1, 8, 12, 12], "k": [3, 3], "s": [2, 2], "p": [1, 1]},
+            {"name": "small_max", "op": "max", "dims": [1, 8, 12, 12], "k": [3, 3], "s": [2, 2], "p": [1, 1]},
+            {"name": "small_u8", "op": "max", "dims": [1, 8, 12, 12], "k": [2, 2], "dtype": "u8"}
+        ]}"#,
+    )
+    .unwrap();
+    let opts = Options {
+        isa: IsaChoice::All,
+        threads: vec![1, 2],
+        passes: Pass::ALL.to_vec(),
+        time_scale: 0.01,
+        ..Options::default()
+    };
+    let mut steps = Vec::new();
+    let report = run(&suite, &opts, &mut |i, n, what: &str| steps.push(format!("[{i}/{n}] {what}"))).unwrap();
+    let levels = Isa::available().len();
+    // Forward: 3 cases; backward: 2 (u8 has no gradient); 2 layouts, every level, 2 thread counts.
+    assert_eq!(report.records.len(), (3 + 2) * 2 * levels * 2);
+    assert!(report.records.iter().all(|r| r.verified), "{:?}", report.records.iter().find(|r| !r.verified));
+    let first_backward = report.records.iter().position(|r| r.pass == "backward").expect("backward rows");
+    assert!(report.records[..first_backward].iter().all(|r| r.pass == "forward"));
+    assert!(report.records[first_backward..].iter().all(|r| r.pass == "backward"));
+    assert!(steps.iter().any(|s| s.ends_with("small_max nchw backward reference")), "{steps:?}");
+    for r in report.records.iter().filter(|r| r.pass == "backward") {
+        assert_ne!(r.case, "small_u8");
+        // Bytes written: the gradient of the input; read: the gradient of the output, and for
+        // max the indices.
+        assert_eq!(r.output_bytes, 8 * 12 * 12 * 4, "{r:?}");
+        let per_output = if r.case == "small_max" { 4 + 8 } else { 4 };
+        assert_eq!(r.input_bytes, 8 * 6 * 6 * per_output, "{r:?}");
+    }
+    assert_eq!(report.skipped.len(), 2, "{:?}", report.skipped);
+    assert!(report.skipped.iter().all(|s| s.case == "small_u8" && s.pass == "backward"));
+    let json: serde_json::Value = serde_json::from_str(&simdpool_bench::report::json(&report)).unwrap();
+    let rows = json.as_array().unwrap();
+    assert!(rows.iter().any(|r| r["pass"] == "backward") && rows.iter().any(|r| r["pass"] == "forward"));
+    let text = simdpool_bench::report::tables(&report);
+    for needle in [
+        "\nsmall_avg: avg",
+        "\nsmall_avg (backward): avg",
+        "MB (gradient output + indices), writes",
+        "not run: small_u8 nchw backward: case small_u8: u8 has no gradient",
+        "small_max/bwd",
+        "small_max/fwd",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    assert!(!text.contains("MISMATCH"), "{text}");
+}
+
+#[test]
+fn instruction_bench_covers_the_backward_pass_of_every_f32_case() {
+    let src = std::fs::read_to_string(repo().join("benches/instructions.rs")).unwrap();
+    let backward = &src[src.find("backward_benches!(\n").expect("benches/instructions.rs has backward benches")..];
+    for case in Suite::embedded().cases.iter().filter(|c| c.dtype().unwrap() == simdpool::DType::F32) {
+        for layout in LAYOUTS {
+            let id = format!("\"{}/{}\"", case.name, layout_name(layout));
+            assert!(backward.contains(&id), "benches/instructions.rs does not bench the backward pass of {id}");
+        }
+    }
 }

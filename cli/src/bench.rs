@@ -1,26 +1,28 @@
 //! `simdpool bench`: runs the workload suite (benches/suite.json, embedded) on this machine and
-//! prints, per case and layout, the median time, spread, GB/s, fraction of the memory roofline
-//! and speed-up over the scalar reference; `--json` prints the same as one JSON array on stdout.
+//! prints, per case, pass and layout, the median time, spread, GB/s, fraction of the memory
+//! roofline and speed-up over the scalar reference; `--json` prints the same as one JSON array on
+//! stdout.
 
 use crate::args::{CliError, runtime, usage};
 use crate::run::MAX_THREADS;
 use simdpool_bench::report::{json, machine_lines, tables};
 use simdpool_bench::runner::{IsaChoice, Options, run as run_suite};
 use simdpool_bench::suite::{LAYOUTS, Suite, parse_layout};
-use simdpool_bench::workload::memory_needed;
+use simdpool_bench::workload::{Pass, memory_needed_for};
 use std::io::Write;
 use std::path::Path;
 
 const USAGE: &str = "\
 usage: simdpool bench [--case NAME[,NAME..]] [--suite FILE] [--isa all|auto|LEVEL[,LEVEL..]]
-                      [--threads N[,N..]] [--repeat R] [--layout nchw|nhwc|both] [--time-scale F]
-                      [--json] [--list]
+                      [--threads N[,N..]] [--repeat R] [--layout nchw|nhwc|both]
+                      [--pass forward|backward|both] [--time-scale F] [--json] [--list]
 
 Runs the benchmark suite (default: the copy of benches/suite.json built into this binary) and
-prints per case and layout: median time, spread (interquartile range / median, shown as ±half),
-GB/s of input + output, the memory roofline time (input / read bandwidth + output / write
-bandwidth, measured at the case's footprint) and the fraction of it achieved, and the speed-up
-over the scalar reference (simdpool::reference, measured once per case and layout).
+prints per case, pass and layout: median time, spread (interquartile range / median, shown as
+±half), GB/s of bytes read + written, the memory roofline time (bytes read / read bandwidth +
+bytes written / write bandwidth, measured at the case's footprint) and the fraction of it
+achieved, and the speed-up over the scalar reference (simdpool::reference, measured once per
+case, pass and layout).
 
   --case NAME     only these cases (repeat or separate with commas)
   --suite FILE    another suite file (same format as benches/suite.json)
@@ -33,8 +35,15 @@ over the scalar reference (simdpool::reference, measured once per case and layou
                   thread counts alternating (1, 2, 1, 2, ...) so they share the machine's load;
                   reports the median of the medians and the fastest batch of all
   --layout L      nchw, nhwc or both (default both); nchw means channels-first at every rank
+  --pass P        forward, backward or both (default forward). The backward pass computes the
+                  gradient of the input from a gradient of the output: max ops from the forward
+                  indices (reads the gradient output and the indices, 8 bytes each), averages
+                  from the gradient output alone, Lp from the forward input and output too; it
+                  writes the gradient input. u8 and i8 cases have no gradient and are listed as
+                  not run
   --time-scale F  scale every timing budget (default 1; 0.2 for a quick look, 5 for steadier numbers)
-  --json          print one JSON array on stdout (one object per case x layout x isa x threads);
+  --json          print one JSON array on stdout (one object per case x pass x layout x isa x
+                  threads, with \"pass\": \"forward\" or \"backward\");
                   progress and the machine description go to stderr
   --list          list the suite's cases and exit
 
@@ -131,6 +140,16 @@ fn parse(args: &[String]) -> Result<Option<Request>, CliError> {
                     ],
                 };
             }
+            "--pass" => {
+                let v = val(&mut i).map_err(usage)?;
+                opts.passes = match v.trim().to_ascii_lowercase().as_str() {
+                    "both" | "all" => Pass::ALL.to_vec(),
+                    p => vec![
+                        Pass::parse(p)
+                            .map_err(|_| usage(format!("--pass: expected forward, backward or both, got {v:?}")))?,
+                    ],
+                };
+            }
             "--time-scale" => {
                 let v = val(&mut i).map_err(usage)?;
                 opts.time_scale = match v.parse::<f64>() {
@@ -170,7 +189,9 @@ fn execute(req: Request) -> Result<(), String> {
     for case in suite.select(&opts.cases)? {
         for &layout in &opts.layouts {
             if case.applies_to(layout).is_ok() {
-                memory_needed(&case, layout)?;
+                for &pass in &opts.passes {
+                    memory_needed_for(&case, layout, pass)?;
+                }
             }
         }
     }
@@ -200,7 +221,7 @@ fn execute(req: Request) -> Result<(), String> {
         crate::emit(&format!("{}\n", json(&report)));
     } else {
         crate::emit(&format!(
-            "{}\nspread = interquartile range / median, shown as ±half; GB/s counts input + output bytes; \
+            "{}\nspread = interquartile range / median, shown as ±half; GB/s counts bytes read + written; \
              of roof = roofline time / median; vs ref = scalar reference time / median\n",
             tables(&report)
         ));
