@@ -60,8 +60,10 @@
 //! order (row-major over the output's spatial dims), starting from `+0.0`, in `f32` for `f32`,
 //! `f16` and `bf16` and in `f64` for `f64`, and rounded once to the element type. Threads own
 //! disjoint ranges of input rows, so no two write one element, and every level and thread
-//! count give the same bits. Averages, Lp and max from the input gather: each input element
-//! visits the windows that hold it and is written once. Max from indices scatters: each task
+//! count give the same bits. Lp, max from the input, and `f16`/`bf16` averages gather: each
+//! input element visits the windows that hold it and is written once. `f32`/`f64` averages go
+//! by output within each row (zero the row, then every output holding it adds its share,
+//! divided once, to its taps, outputs in increasing order). Max from indices scatters: each task
 //! zeroes its rows and adds the gradient of every output of its planes (images, channels-last)
 //! whose index falls in them, in output order (`f16`/`bf16` accumulate in `f32` on the stack and
 //! take the gather when every index lies in its window). `u8` and `i8` have no gradient

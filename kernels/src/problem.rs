@@ -143,6 +143,10 @@ impl Axis<'_> {
     #[inline(always)]
     pub fn holds(&self, o: usize, i: usize) -> bool {
         let s = self.start[o];
+        // Without dilation, two comparisons instead of two divisions (most windows).
+        if self.dilation == 1 {
+            return i >= s && i - s < self.taps[o];
+        }
         i >= s && (i - s).is_multiple_of(self.dilation) && (i - s) / self.dilation < self.taps[o]
     }
 }

@@ -5,6 +5,7 @@ use crate::scalar::{Scalar, max_takes};
 use core::ops::Range;
 
 /// Where one output's window lies: per axis `(start, taps, dilation)` and the input strides.
+#[derive(Clone, Copy)]
 pub(super) struct Taps {
     start: [usize; 3],
     taps: [usize; 3],
