@@ -3,6 +3,7 @@
 //! sizes leave vector tails (1, 7, 9, 15, 17, 31, 33, 65 ... elements, and odd channel counts). A
 //! kernel that reads past the end of the input, or writes past the end of the output or index
 //! buffer, faults and kills the test; the results must also equal the Scalar level's bit for bit.
+//! The backward passes of the float types run the same way, every gradient buffer guarded.
 #![cfg(all(unix, not(miri)))]
 
 mod common;
@@ -88,9 +89,73 @@ fn expected<T: Element>(op: &PoolOp, shape: &TensorShape, x: &[T]) -> Option<(Ve
     Some((y, idx))
 }
 
-/// Runs `op` at every level with input, output and indices flush against guard pages.
+/// The Scalar level's backward passes (float types): the output gradient, then the gradient
+/// input from the forward input, from the indices (max) and from the output gradient alone
+/// (averages).
+struct Grads<T> {
+    grad_output: Vec<T>,
+    from_input: Vec<T>,
+    from_indices_or_alone: Option<Vec<T>>,
+}
+
+fn expected_backward<T: Element>(
+    op: &PoolOp,
+    shape: &TensorShape,
+    x: &[T],
+    y: &[T],
+    idx: Option<&[i64]>,
+) -> Option<Grads<T>> {
+    if matches!(T::DTYPE, simdpool::DType::U8 | simdpool::DType::I8) {
+        return None;
+    }
+    let plan = Plan::<T>::with_options(op, shape, PlanOptions::isa(Isa::Scalar)).ok()?;
+    let grad_output = values::<T>(plan.output_len(), plan.output_len() as u64 + 5);
+    let mut from_input = vec![T::zeroed(); plan.input_len()];
+    plan.backward_from_input(x, y, &grad_output, &mut from_input).expect("scalar backward_from_input");
+    let mut other = vec![T::zeroed(); plan.input_len()];
+    let from_indices_or_alone = match idx {
+        Some(idx) => plan.backward_with_indices(idx, &grad_output, &mut other).ok().map(|()| other),
+        None => plan.backward(&grad_output, &mut other).ok().map(|()| other),
+    };
+    Some(Grads { grad_output, from_input, from_indices_or_alone })
+}
+
+/// The backward passes of `plan` with every buffer flush against a guard page.
+fn check_backward_guarded<T: Element>(
+    plan: &Plan<T>,
+    x: &[T],
+    y: &[T],
+    idx: Option<&[i64]>,
+    want: &Grads<T>,
+    flush: Flush,
+    what: &str,
+) {
+    let input = Guarded::from_slice(x, flush);
+    let output = Guarded::from_slice(y, flush);
+    let go = Guarded::from_slice(&want.grad_output, flush);
+    let mut gi = Guarded::<T>::new(plan.input_len(), flush);
+    plan.backward_from_input(input.as_slice(), output.as_slice(), go.as_slice(), gi.as_mut_slice())
+        .expect("backward_from_input");
+    assert_bits_eq(gi.as_slice(), &want.from_input, &format!("{what}: backward from the input"));
+    if let Some(w) = &want.from_indices_or_alone {
+        let mut gi = Guarded::<T>::new(plan.input_len(), flush);
+        match idx {
+            Some(idx) => {
+                let idx = Guarded::from_slice(idx, flush);
+                plan.backward_with_indices(idx.as_slice(), go.as_slice(), gi.as_mut_slice())
+                    .expect("backward_with_indices");
+            }
+            None => plan.backward(go.as_slice(), gi.as_mut_slice()).expect("backward"),
+        }
+        assert_bits_eq(gi.as_slice(), w, &format!("{what}: backward from indices or the gradient alone"));
+    }
+}
+
+/// Runs `op` at every level with input, output and indices flush against guard pages, and the
+/// backward passes (float types) with every gradient buffer flush against one too.
 fn check_guarded<T: Element>(op: &PoolOp, shape: &TensorShape, x: &[T], threading: Threading) -> usize {
     let Some((want, want_idx)) = expected(op, shape, x) else { return 0 };
+    let want_grads = expected_backward(op, shape, x, &want, want_idx.as_deref());
     let mut runs = 0;
     for isa in isas() {
         let opts = PlanOptions { isa: Some(isa), threading };
@@ -109,6 +174,9 @@ fn check_guarded<T: Element>(op: &PoolOp, shape: &TensorShape, x: &[T], threadin
                     .expect("run_with_indices");
                 assert_bits_eq(out.as_slice(), &want, &format!("{what} (with indices)"));
                 assert_eq!(idx.as_slice(), want_idx.as_slice(), "{what}: indices");
+            }
+            if let Some(grads) = &want_grads {
+                check_backward_guarded(&plan, x, &want, want_idx.as_deref(), grads, flush, &what);
             }
             runs += 1;
         }
