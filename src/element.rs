@@ -86,7 +86,23 @@ macro_rules! float_element {
 float_element!(f32, F32, |x| x as f64, |y| y as f32);
 float_element!(f64, F64, |x| x, |y| y);
 float_element!(f16, F16, |x| x.to_f64(), |y| f16::from_f64(y));
-float_element!(bf16, BF16, |x| x.to_f64(), |y| bf16::from_f64(y));
+float_element!(bf16, BF16, |x| x.to_f64(), |y| bf16_from_f64(y));
+
+/// `x` rounded to `bf16`, nearest, ties to even: through `f32` rounded to odd (toward zero, the
+/// last bit set when inexact), which keeps a value just above or below a tie on its side, so the
+/// second rounding is the only one that decides. `half`'s `bf16::from_f64` rounds some values
+/// just above a tie down (`1.0039064` to `1.0`, where `bf16::from_f32` gives `1.0078125`).
+fn bf16_from_f64(x: f64) -> bf16 {
+    let f = x as f32;
+    if f64::from(f) == x || (!f.is_finite() && !x.is_finite()) {
+        return bf16::from_f32(f);
+    }
+    let mut bits = f.to_bits();
+    if f64::from(f).abs() > x.abs() {
+        bits -= 1;
+    }
+    bf16::from_f32(f32::from_bits(bits | 1))
+}
 
 macro_rules! int_element {
     ($t:ty, $d:ident) => {
@@ -104,3 +120,25 @@ macro_rules! int_element {
 }
 int_element!(u8, U8);
 int_element!(i8, I8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bf16_from_f64_rounds_to_nearest_even() {
+        // f32 values at, above and below ties: the same as the `f32` rounding.
+        for bits in [0x3f80_8000u32, 0x3f80_8001, 0x3f80_7fff, 0x3f81_8000, 0xbd9c_8001, 0x7f7f_ffff, 0x0000_0001] {
+            let v = f32::from_bits(bits);
+            assert_eq!(bf16_from_f64(f64::from(v)).to_bits(), bf16::from_f32(v).to_bits(), "{bits:08x}");
+        }
+        // Values between f32 values, a hair either side of a tie.
+        let tie = f64::from(f32::from_bits(0x3f80_8000));
+        assert_eq!(bf16_from_f64(tie + 1e-12).to_bits(), 0x3f81);
+        assert_eq!(bf16_from_f64(tie - 1e-12).to_bits(), 0x3f80);
+        assert_eq!(bf16_from_f64(-(tie + 1e-12)).to_bits(), 0xbf81);
+        assert_eq!(bf16_from_f64(1e300).to_bits(), 0x7f80);
+        assert_eq!(bf16_from_f64(-1e-300).to_bits(), 0x8000);
+        assert!(bf16_from_f64(f64::NAN).is_nan());
+    }
+}
