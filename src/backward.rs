@@ -59,7 +59,8 @@ impl<T: Element> Plan<T> {
         let overlap = [az, ay, ax].iter().map(|a| a.out_len().div_ceil(a.in_len()).max(1) + 1).product::<usize>();
         let split =
             Split { threading: self.threading, rows, row_len, row_work: row_len * overlap, granule: 1, min_rows: 1 };
-        for_rows(split, grad_input, |r, out| portable::backward(&p, &cover, &rule, grad_output, out, r));
+        let backward = self.kernels.backward;
+        for_rows(split, grad_input, |r, out| backward(&p, &cover, &rule, grad_output, out, r));
     }
 
     /// The backward pass of an average op (windowed, adaptive or global average): writes
@@ -139,7 +140,8 @@ impl<T: Element> Plan<T> {
         let granule = if rows / per_group >= 2 { per_group } else { 1 };
         let row_work = row_len + p.out_plane() * per_pixel / per_group;
         let split = Split { threading: self.threading, rows, row_len, row_work, granule, min_rows: 1 };
-        for_rows(split, grad_input, |r, out| portable::scatter_max(&p, indices, grad_output, out, r));
+        let scatter = self.kernels.scatter;
+        for_rows(split, grad_input, |r, out| scatter(&p, indices, grad_output, out, r));
         Ok(())
     }
 }

@@ -68,7 +68,7 @@ pub struct Plan<T: Element> {
     pub(crate) output: TensorShape,
     isa: Isa,
     pub(crate) threading: Threading,
-    kernels: &'static TypedKernels<T>,
+    pub(crate) kernels: &'static TypedKernels<T>,
     pub(crate) body: Body,
     /// The kernel family [`Plan::run`] takes.
     route: Route,

@@ -138,6 +138,9 @@ fn run_case<T: Element>(c: &Case) -> Result<(), TestCaseError> {
         .map(|r| T::from_f64(value(r.1)))
         .collect();
     let want = reference::pool_backward(&c.op, &x, &shape, &go).unwrap();
+    // Max and average: the bits of increasing-output-order accumulation in the accumulator type.
+    let exact =
+        (!matches!(c.op, PoolOp::Lp(..))).then(|| reference::pool_backward_in_order(&c.op, &x, &shape, &go).unwrap());
     let abs = |v: &[T]| v.iter().map(|e| T::from_f64(e.to_f64().abs())).collect::<Vec<T>>();
     // The shares' magnitudes: |g| with the same argmaxes and divisors; Lp's y is the same for |x|.
     let x_mag = if matches!(c.op, PoolOp::Lp(..)) { abs(&x) } else { x.clone() };
@@ -156,6 +159,9 @@ fn run_case<T: Element>(c: &Case) -> Result<(), TestCaseError> {
                 (g - w).abs() <= bound || (g.is_nan() && w.is_nan()),
                 "{isa} element {i}: got {g}, want {w}, bound {bound}"
             );
+        }
+        if let Some(exact) = &exact {
+            assert_bits_eq(&got, exact, &format!("{isa} vs the in-order reference"));
         }
         match &first {
             None => first = Some(got),
@@ -349,6 +355,52 @@ fn max_gradients_go_to_indices_outside_their_windows() {
             check::<f64>(layout, &spatial, seed);
             check::<f16>(layout, &spatial, seed);
             check::<bf16>(layout, &spatial, seed);
+        }
+    }
+}
+
+/// Overlapping windows on wide rows with gradients of full mantissa, so the order of additions
+/// shows in the bits: every level, on the calling thread and split over 3 threads, in both
+/// layouts, gives exactly `reference::pool_backward_in_order` (shares added in increasing output
+/// order in the accumulator type).
+#[test]
+fn gradients_add_in_increasing_output_order() {
+    let windows = [
+        (vec![3, 3], vec![1, 1], vec![1, 1], vec![1, 1]),
+        (vec![5, 3], vec![2, 1], vec![2, 1], vec![1, 1]),
+        (vec![3, 4], vec![1, 3], vec![0, 2], vec![1, 2]),
+        (vec![2, 3], vec![1, 2], vec![0, 1], vec![2, 1]),
+    ];
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    };
+    for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+        let shape = TensorShape::new(layout, 2, 5, &[11, 300]).unwrap();
+        for (k, s, p, d) in &windows {
+            let w = Window::new(k).stride(s).padding(p).dilation(d).ceil_mode(true);
+            let ops = [
+                PoolOp::Avg(w.clone(), AvgOptions { count_include_pad: false, divisor_override: None }),
+                PoolOp::Avg(w.clone(), AvgOptions { count_include_pad: true, divisor_override: None }),
+                PoolOp::Avg(w.clone(), AvgOptions { count_include_pad: true, divisor_override: Some(7) }),
+                PoolOp::Max(w.clone()),
+            ];
+            for op in &ops {
+                let x: Vec<f32> = (0..shape.len()).map(|_| next()).collect();
+                let go: Vec<f32> = (0..op.output_shape(&shape).unwrap().len()).map(|_| next()).collect();
+                let want = reference::pool_backward_in_order(op, &x, &shape, &go).unwrap();
+                for isa in isas() {
+                    for threads in [false, true] {
+                        let options =
+                            if threads { PlanOptions::isa(isa) } else { PlanOptions::isa(isa).calling_thread() };
+                        let plan = Plan::<f32>::with_options(op, &shape, options).unwrap();
+                        let got = pool.install(|| plan_backward(&plan, op, &x, &go));
+                        assert_bits_eq(&got, &want, &format!("{isa} {layout:?} {op:?} threads {threads}"));
+                    }
+                }
+            }
         }
     }
 }

@@ -11,7 +11,7 @@
 use crate::lanes::transposed;
 use crate::lanes::{FloatElem, FloatLanes, I8, LaneIndices, Lanes, U8};
 use crate::portable;
-use crate::problem::{GlobalProblem, GlobalReduce, Layout, Problem, Reduce};
+use crate::problem::{Cover, GlobalProblem, GlobalReduce, GradRule, Layout, Problem, Reduce};
 use crate::route::{Route, SeparableLanes};
 use crate::separable::{self, Nests};
 use core::ops::Range;
@@ -155,6 +155,40 @@ pub(crate) fn global<K: FloatLevel, const CL_BLOCK: usize>(
     rows: Range<usize>,
 ) {
     crate::lanes::global::entry::<_, CL_BLOCK>(K::new(token).lanes(), p, red, input, output, rows)
+}
+
+/// The backward gather ([`portable::backward`]) compiled with the level's target features: the
+/// same loop nest and the same operations in the same order as the portable kernel (so the same
+/// bits), its element loops vectorised at the level's width.
+pub(crate) fn backward<K: FloatLevel>(
+    token: K::Token,
+    p: &Problem<'_>,
+    cover: &[Cover<'_>; 3],
+    rule: &GradRule<'_, K::E>,
+    grad_output: &[K::E],
+    grad_input: &mut [K::E],
+    rows: Range<usize>,
+) {
+    K::new(token).lanes().vectorize(
+        #[inline(always)]
+        || portable::backward_body(p, cover, rule, grad_output, grad_input, rows),
+    )
+}
+
+/// The max backward scatter ([`portable::scatter_max`]) compiled with the level's target
+/// features, as [`backward`].
+pub(crate) fn scatter<K: FloatLevel>(
+    token: K::Token,
+    p: &Problem<'_>,
+    indices: &[i64],
+    grad_output: &[K::E],
+    grad_input: &mut [K::E],
+    rows: Range<usize>,
+) {
+    K::new(token).lanes().vectorize(
+        #[inline(always)]
+        || portable::scatter_max_body(p, indices, grad_output, grad_input, rows),
+    )
 }
 
 /// Lanes built from a level's token by wrapping it (the byte lanes [`U8`] and [`I8`]).

@@ -3,7 +3,7 @@
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::level::FloatLevel;
 use crate::portable;
-use crate::problem::{GlobalProblem, GlobalReduce, Problem, Reduce};
+use crate::problem::{Cover, GlobalProblem, GlobalReduce, GradRule, Problem, Reduce};
 use crate::route::{Families, Route};
 use core::ops::Range;
 use half::{bf16, f16};
@@ -19,6 +19,13 @@ pub type ArgmaxFn<T> = fn(&Problem<'_>, Route, &[T], &mut [T], &mut [i64], Range
 /// Global pooling: one output per `(n, c)` row in `rows`.
 pub type GlobalFn<T> = fn(&GlobalProblem, GlobalReduce, &[T], &mut [T], Range<usize>);
 
+/// The backward pass as a gather: writes the gradient input of input rows `rows` (see
+/// [`portable::backward`]).
+pub type BackwardFn<T> = fn(&Problem<'_>, &[Cover<'_>; 3], &GradRule<'_, T>, &[T], &mut [T], Range<usize>);
+/// The max backward pass from indices, as a scatter: writes the gradient input of input rows
+/// `rows` (see [`portable::scatter_max`]).
+pub type ScatterFn<T> = fn(&Problem<'_>, &[i64], &[T], &mut [T], Range<usize>);
+
 /// The kernels for one element type.
 #[derive(Debug)]
 pub struct TypedKernels<T: 'static> {
@@ -28,6 +35,10 @@ pub struct TypedKernels<T: 'static> {
     pub argmax: ArgmaxFn<T>,
     /// Global max / average.
     pub global: GlobalFn<T>,
+    /// The backward gather (every op's gradient but max from indices).
+    pub backward: BackwardFn<T>,
+    /// The max backward scatter from indices.
+    pub scatter: ScatterFn<T>,
     /// The families these kernels run with SIMD (the rest run the portable kernels): what
     /// [`crate::route`] needs to name the route.
     pub families: Families,
@@ -40,6 +51,8 @@ impl<T: crate::Scalar> TypedKernels<T> {
             window: |p, red, _, input, output, rows| portable::window::<T>(p, red, input, output, rows),
             argmax: |p, _, input, output, indices, rows| portable::argmax::<T>(p, input, output, indices, rows),
             global: portable::global::<T>,
+            backward: portable::backward::<T>,
+            scatter: portable::scatter_max::<T>,
             families: Families::NONE,
         }
     }
@@ -84,7 +97,7 @@ const fn portable_set() -> KernelSet {
 /// a trampoline holds, or held, the proof that this CPU has the level.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 macro_rules! level_set {
-    ($token:ty, { $($t:ident => ($window:path, $argmax:path, $global:path, $families:expr)),* $(,)? }) => {{
+    ($token:ty, { $($t:ident => ($window:path, $argmax:path, $global:path, $backward:path, $scatter:path, $families:expr)),* $(,)? }) => {{
         KernelSet {
             $($t: {
                 fn window(p: &Problem<'_>, red: &Reduce, route: Route, input: &[$t], output: &mut [$t], rows: Range<usize>) {
@@ -102,7 +115,17 @@ macro_rules! level_set {
                     let simd = unsafe { <$token>::new_unchecked() };
                     $global(simd, p, red, input, output, rows)
                 }
-                TypedKernels { window, argmax, global, families: $families }
+                fn backward(p: &Problem<'_>, cover: &[Cover<'_>; 3], rule: &GradRule<'_, $t>, grad_output: &[$t], grad_input: &mut [$t], rows: Range<usize>) {
+                    // SAFETY: see `level_set!`: this table is reachable only through a token.
+                    let simd = unsafe { <$token>::new_unchecked() };
+                    $backward(simd, p, cover, rule, grad_output, grad_input, rows)
+                }
+                fn scatter(p: &Problem<'_>, indices: &[i64], grad_output: &[$t], grad_input: &mut [$t], rows: Range<usize>) {
+                    // SAFETY: see `level_set!`: this table is reachable only through a token.
+                    let simd = unsafe { <$token>::new_unchecked() };
+                    $scatter(simd, p, indices, grad_output, grad_input, rows)
+                }
+                TypedKernels { window, argmax, global, backward, scatter, families: $families }
             },)*
             ..portable_set()
         }
@@ -137,6 +160,34 @@ fn portable_global<T: crate::Scalar, S>(
     portable::global(p, red, input, output, rows)
 }
 
+/// The backward gather on the portable kernels, in a level table's entry shape (for the types
+/// with no gradient).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn portable_backward<T: crate::Scalar, S>(
+    _: S,
+    p: &Problem<'_>,
+    cover: &[Cover<'_>; 3],
+    rule: &GradRule<'_, T>,
+    grad_output: &[T],
+    grad_input: &mut [T],
+    rows: Range<usize>,
+) {
+    portable::backward(p, cover, rule, grad_output, grad_input, rows)
+}
+
+/// The max backward scatter on the portable kernels, in a level table's entry shape.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn portable_scatter<T: crate::Scalar, S>(
+    _: S,
+    p: &Problem<'_>,
+    indices: &[i64],
+    grad_output: &[T],
+    grad_input: &mut [T],
+    rows: Range<usize>,
+) {
+    portable::scatter_max(p, indices, grad_output, grad_input, rows)
+}
+
 /// Every family of a [`FloatLevel`], with its separable nests' widths.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 const fn families<K: FloatLevel>() -> Families {
@@ -152,10 +203,10 @@ static AVX2: KernelSet = {
     // 10-11% faster than 2 x 2 on `resnet_stem_max_u8`, whose 64 channels are two vectors (one):
     // the pixels supply the independent chains.
     level_set!(pulp::x86::V3, {
-        f32 => (crate::level::window::<isa::Avx2F32, 1, 4>, crate::level::argmax::<isa::Avx2F32>, crate::level::global::<isa::Avx2F32, 8>, families::<isa::Avx2F32>()),
-        f64 => (crate::level::window::<isa::Avx2F64, 1, 4>, crate::level::argmax::<isa::Avx2F64>, crate::level::global::<isa::Avx2F64, 8>, families::<isa::Avx2F64>()),
-        u8 => (crate::level::window_max::<U8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
-        i8 => (crate::level::window_max::<I8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+        f32 => (crate::level::window::<isa::Avx2F32, 1, 4>, crate::level::argmax::<isa::Avx2F32>, crate::level::global::<isa::Avx2F32, 8>, crate::level::backward::<isa::Avx2F32>, crate::level::scatter::<isa::Avx2F32>, families::<isa::Avx2F32>()),
+        f64 => (crate::level::window::<isa::Avx2F64, 1, 4>, crate::level::argmax::<isa::Avx2F64>, crate::level::global::<isa::Avx2F64, 8>, crate::level::backward::<isa::Avx2F64>, crate::level::scatter::<isa::Avx2F64>, families::<isa::Avx2F64>()),
+        u8 => (crate::level::window_max::<U8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        i8 => (crate::level::window_max::<I8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
     })
 };
 #[cfg(target_arch = "x86_64")]
@@ -163,10 +214,10 @@ static AVX512: KernelSet = {
     use crate::lanes::{I8, U8};
     use crate::x86::avx512 as isa;
     level_set!(pulp::x86::V4, {
-        f32 => (crate::level::window::<isa::Avx512F32, 1, 4>, crate::level::argmax::<isa::Avx512F32>, isa::global_f32, families::<isa::Avx512F32>()),
-        f64 => (crate::level::window::<isa::Avx512F64, 1, 4>, crate::level::argmax::<isa::Avx512F64>, crate::level::global::<isa::Avx512F64, 16>, families::<isa::Avx512F64>()),
-        u8 => (crate::level::window_max::<U8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
-        i8 => (crate::level::window_max::<I8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+        f32 => (crate::level::window::<isa::Avx512F32, 1, 4>, crate::level::argmax::<isa::Avx512F32>, isa::global_f32, crate::level::backward::<isa::Avx512F32>, crate::level::scatter::<isa::Avx512F32>, families::<isa::Avx512F32>()),
+        f64 => (crate::level::window::<isa::Avx512F64, 1, 4>, crate::level::argmax::<isa::Avx512F64>, crate::level::global::<isa::Avx512F64, 16>, crate::level::backward::<isa::Avx512F64>, crate::level::scatter::<isa::Avx512F64>, families::<isa::Avx512F64>()),
+        u8 => (crate::level::window_max::<U8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        i8 => (crate::level::window_max::<I8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
     })
 };
 #[cfg(target_arch = "aarch64")]
@@ -175,10 +226,10 @@ static NEON: KernelSet = {
     use crate::lanes::{I8, U8};
     // Bytes in the `f32` block shape, 2 pixels x 4 vectors (not measured on NEON hardware).
     level_set!(pulp::aarch64::Neon, {
-        f32 => (crate::level::window::<isa::NeonF32, 2, 4>, crate::level::argmax::<isa::NeonF32>, crate::level::global::<isa::NeonF32, 16>, families::<isa::NeonF32>()),
-        f64 => (crate::level::window::<isa::NeonF64, 2, 4>, crate::level::argmax::<isa::NeonF64>, crate::level::global::<isa::NeonF64, 16>, families::<isa::NeonF64>()),
-        u8 => (crate::level::window_max::<U8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
-        i8 => (crate::level::window_max::<I8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, Families::CHANNELS_LAST_MAX),
+        f32 => (crate::level::window::<isa::NeonF32, 2, 4>, crate::level::argmax::<isa::NeonF32>, crate::level::global::<isa::NeonF32, 16>, crate::level::backward::<isa::NeonF32>, crate::level::scatter::<isa::NeonF32>, families::<isa::NeonF32>()),
+        f64 => (crate::level::window::<isa::NeonF64, 2, 4>, crate::level::argmax::<isa::NeonF64>, crate::level::global::<isa::NeonF64, 16>, crate::level::backward::<isa::NeonF64>, crate::level::scatter::<isa::NeonF64>, families::<isa::NeonF64>()),
+        u8 => (crate::level::window_max::<U8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        i8 => (crate::level::window_max::<I8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
     })
 };
 

@@ -43,6 +43,68 @@ fn lp_share(g: f64, x: f64, y: f64, p: f64) -> f64 {
 /// The gradient input of any op for `grad_output` (the output's shape and layout), from the
 /// forward pass's `input`: max ops route each gradient to the reference's argmax.
 pub fn pool_backward<T: Element>(op: &PoolOp, input: &[T], shape: &TensorShape, grad_output: &[T]) -> Result<Vec<T>> {
+    backward_in::<T, f64>(op, input, shape, grad_output)
+}
+
+/// [`pool_backward`] with the plans' accumulation: each share is formed and added in the type's
+/// gradient accumulator (`f64` for `f64`, `f32` for the other float types: an average's
+/// `g / divisor` with both converted to it, a max's `g`), contributions to an element in
+/// increasing output order from `+0`, rounded once. For max and average ops every plan, at every
+/// level and thread count, gives exactly these bits. Lp's shares are computed in `f64` here and
+/// rounded to the accumulator, which plans match only to within rounding (they take the power
+/// in the accumulator).
+///
+/// # Errors
+///
+/// As [`pool_backward`].
+pub fn pool_backward_in_order<T: Element>(
+    op: &PoolOp,
+    input: &[T],
+    shape: &TensorShape,
+    grad_output: &[T],
+) -> Result<Vec<T>> {
+    if T::DTYPE == DType::F64 {
+        backward_in::<T, f64>(op, input, shape, grad_output)
+    } else {
+        backward_in::<T, f32>(op, input, shape, grad_output)
+    }
+}
+
+/// The float a reference backward pass accumulates in.
+trait Acc: Copy + core::ops::AddAssign + core::ops::Div<Output = Self> {
+    const ZERO: Self;
+    fn of(x: f64) -> Self;
+    fn of_count(d: i64) -> Self;
+    fn wide(self) -> f64;
+}
+
+impl Acc for f64 {
+    const ZERO: f64 = 0.0;
+    fn of(x: f64) -> f64 {
+        x
+    }
+    fn of_count(d: i64) -> f64 {
+        d as f64
+    }
+    fn wide(self) -> f64 {
+        self
+    }
+}
+
+impl Acc for f32 {
+    const ZERO: f32 = 0.0;
+    fn of(x: f64) -> f32 {
+        x as f32
+    }
+    fn of_count(d: i64) -> f32 {
+        d as f32
+    }
+    fn wide(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+fn backward_in<T: Element, A: Acc>(op: &PoolOp, input: &[T], shape: &TensorShape, grad_output: &[T]) -> Result<Vec<T>> {
     no_gradient::<T>()?;
     check_input(input, shape)?;
     let fwd = pool(op, input, shape)?;
@@ -55,7 +117,7 @@ pub fn pool_backward<T: Element>(op: &PoolOp, input: &[T], shape: &TensorShape, 
     }
     let out = fwd.shape.clone();
     let spatial = shape.spatial().to_vec();
-    let mut acc = vec![0.0f64; shape.len()];
+    let mut acc = vec![A::ZERO; shape.len()];
     for n in 0..shape.batch() {
         for c in 0..shape.channels() {
             let mut result = Ok(());
@@ -64,8 +126,8 @@ pub fn pool_backward<T: Element>(op: &PoolOp, input: &[T], shape: &TensorShape, 
                     return;
                 }
                 let oi = out.offset(n, c, o);
-                let g = grad_output[oi].to_f64();
-                let mut add = |pos: &[usize], share: f64| acc[shape.offset(n, c, pos)] += share;
+                let g = A::of(grad_output[oi].to_f64());
+                let mut add = |pos: &[usize], share: A| acc[shape.offset(n, c, pos)] += share;
                 match op {
                     PoolOp::Max(_) | PoolOp::AdaptiveMax(_) | PoolOp::GlobalMax => {
                         let idx = fwd.indices.as_ref().expect("max ops have indices")[oi];
@@ -81,11 +143,11 @@ pub fn pool_backward<T: Element>(op: &PoolOp, input: &[T], shape: &TensorShape, 
                         };
                         let mut taps = Vec::new();
                         let (valid, padded) = window_taps(&axes, o, |pos| taps.push(pos.to_vec()));
-                        let d = match opts.divisor_override {
+                        let d = A::of_count(match opts.divisor_override {
                             Some(d) => d,
                             None if opts.count_include_pad => padded as i64,
                             None => valid as i64,
-                        } as f64;
+                        });
                         for pos in &taps {
                             add(pos, g / d);
                         }
@@ -102,19 +164,19 @@ pub fn pool_backward<T: Element>(op: &PoolOp, input: &[T], shape: &TensorShape, 
                         let mut taps = Vec::new();
                         window_taps(&axes, o, |pos| taps.push(pos.to_vec()));
                         for pos in &taps {
-                            add(pos, lp_share(g, input[shape.offset(n, c, pos)].to_f64(), y, *p));
+                            add(pos, A::of(lp_share(g.wide(), input[shape.offset(n, c, pos)].to_f64(), y, *p)));
                         }
                     }
                     PoolOp::AdaptiveAvg(size) => {
                         let mut taps = Vec::new();
                         adaptive_taps(shape, size, o, |pos| taps.push(pos.to_vec()));
-                        let d = taps.len() as f64;
+                        let d = A::of_count(taps.len() as i64);
                         for pos in &taps {
                             add(pos, g / d);
                         }
                     }
                     PoolOp::GlobalAvg => {
-                        let d = shape.plane() as f64;
+                        let d = A::of_count(shape.plane() as i64);
                         for_each_index(&spatial, |pos| add(pos, g / d));
                     }
                 }
@@ -122,7 +184,7 @@ pub fn pool_backward<T: Element>(op: &PoolOp, input: &[T], shape: &TensorShape, 
             result?;
         }
     }
-    Ok(rounded(acc))
+    Ok(rounded(acc.into_iter().map(A::wide).collect()))
 }
 
 /// The gradient input of a max op from explicit indices (flat over the spatial dims of each

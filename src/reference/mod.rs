@@ -32,7 +32,7 @@
 
 mod backward;
 
-pub use backward::{max_pool_backward_with_indices, pool_backward};
+pub use backward::{max_pool_backward_with_indices, pool_backward, pool_backward_in_order};
 
 use crate::Pooled;
 use crate::element::{DType, Element};

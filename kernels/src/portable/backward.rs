@@ -19,7 +19,7 @@
 //! tasks write the same element, and narrow types accumulate in `f32` and round once.
 
 use super::window::{Taps, first_offset, scan_max, window_of};
-use crate::problem::{Cover, GradRule, Layout, Problem};
+use crate::problem::{Cover, GradRule, Layout, Problem, Uniform};
 use crate::scalar::{GradAcc, Scalar};
 use core::ops::Range;
 
@@ -51,6 +51,20 @@ pub fn backward<T: Scalar>(
     grad_input: &mut [T],
     rows: Range<usize>,
 ) {
+    backward_body(p, cover, rule, grad_output, grad_input, rows)
+}
+
+/// [`backward`], inlined into its caller: the SIMD levels compile it with their target features
+/// (`crate::level::backward`).
+#[inline(always)]
+pub(crate) fn backward_body<T: Scalar>(
+    p: &Problem<'_>,
+    cover: &[Cover<'_>; 3],
+    rule: &GradRule<'_, T>,
+    grad_output: &[T],
+    grad_input: &mut [T],
+    rows: Range<usize>,
+) {
     let [az, ay, ax] = p.axes();
     let (in_w, channels) = (ax.in_len(), p.channels());
     let per_pixel = if p.layout() == Layout::ChannelsFirst { 1 } else { channels };
@@ -75,7 +89,7 @@ pub fn backward<T: Scalar>(
     // element of it (a channel run, channels-last).
     match *rule {
         GradRule::Avg { divisor_override } if T::GRAD_IN_PLACE => {
-            avg_rows_in_place(p, cover, divisor_override, grad_output, grad_input, rows);
+            avg_rows_in_place(p, divisor_override, grad_output, grad_input, rows);
         }
         GradRule::Avg { divisor_override } => {
             let divisor = |oz: usize, oy: usize, ox: usize| {
@@ -175,14 +189,15 @@ fn gather<T: Scalar, W: Copy>(
     }
 }
 
-/// The average gradient of rows `rows` for a type that is its own accumulator, by output: each
-/// row is zeroed, then every output whose window holds the row adds its share to its taps in
-/// the row, outputs in increasing order. So each element receives the gather's additions in the
-/// gather's order (a window holds an element at most once), and the share is divided once per
-/// output rather than once per tap.
+/// The average gradient of rows `rows` for a type that is its own accumulator, by output row:
+/// the rows are zeroed, then each output row `(oz, oy)` of each group (plane or image) the rows
+/// touch, in increasing order, computes its outputs' shares once (one division per output) and
+/// adds them to the taps of every row it holds among `rows`, outputs in increasing order. So
+/// each element receives the gather's additions in the gather's order (a window holds an element
+/// at most once, and an element's holding outputs arrive in increasing `(oz, oy, ox)`).
+#[inline(always)]
 fn avg_rows_in_place<T: Scalar>(
     p: &Problem<'_>,
-    cover: &[Cover<'_>; 3],
     divisor_override: Option<i64>,
     grad_output: &[T],
     grad_input: &mut [T],
@@ -190,57 +205,277 @@ fn avg_rows_in_place<T: Scalar>(
 ) {
     let [az, ay, ax] = p.axes();
     let per_pixel = if p.layout() == Layout::ChannelsFirst { 1 } else { p.channels() };
-    let row_len = ax.in_len() * per_pixel;
+    let (in_h, row_len) = (ay.in_len(), ax.in_len() * per_pixel);
+    let group_rows = az.in_len() * in_h;
     let (out_h, out_w) = (ay.out_len(), ax.out_len());
     let out_group = p.out_plane() * per_pixel;
     let (xs, xt, dil) = (ax.start(), ax.taps(), ax.dilation());
     let zero = <T::Grad as GradAcc>::ZERO;
     let mut share = [zero; CHANNEL_RUN];
-    for (r, row) in rows.zip(grad_input.chunks_exact_mut(row_len)) {
-        let (image, _, z, y) = locate_input(p, r);
-        row.fill(T::from_grad(zero));
-        let out_base = image * out_group;
-        for oz in cover[0].outputs(z) {
-            if !az.holds(oz, z) {
+    let mut q = [zero; SHARE_CHUNK];
+    // Tap by tap where the row has more outputs than the window taps (else output by output).
+    let passes = match ax.uniform() {
+        Some(u) if per_pixel == 1 && out_w > u.kernel => TapPasses::new(u, dil, ax.in_len(), out_w),
+        _ => None,
+    };
+    // `grad_input[..zeroed]` is zeroed; `zeroed_base` is where the current group's rows start.
+    let (mut zeroed, mut zeroed_base) = (0, 0);
+    // Divisors `czy * cx` of rows with `czy <= max_czy_small` fit in an `i32` (see `avg_shares`).
+    let max_czy_small = i32::MAX as usize / ax.count().iter().max().copied().unwrap_or(1).max(1);
+    let mut r = rows.start;
+    while r < rows.end {
+        let g = r / group_rows;
+        let end = rows.end.min((g + 1) * group_rows);
+        // The rows `r..end` of group `g`, as offsets `lo..hi` into the group's rows.
+        let (lo, hi) = (r - g * group_rows, end - g * group_rows);
+        let out_base = g * out_group;
+        for oz in 0..az.out_len() {
+            let (zs, zt, zd) = (az.start()[oz], az.taps()[oz], az.dilation());
+            // Skip windows entirely before or after the rows (`zs * in_h` fits: `zs < in_len`).
+            if (zs + (zt - 1) * zd + 1) * in_h <= lo || zs * in_h >= hi {
                 continue;
             }
-            for oy in cover[1].outputs(y) {
-                if !ay.holds(oy, y) {
-                    continue;
-                }
-                let o_row = out_base + (oz * out_h + oy) * out_w * per_pixel;
-                let d = |ox: usize| {
-                    divisor_override.unwrap_or_else(|| (az.count()[oz] * ay.count()[oy] * ax.count()[ox]) as i64)
+            for oy in 0..out_h {
+                let (ys, yt, yd) = (ay.start()[oy], ay.taps()[oy], ay.dilation());
+                let held = |z: usize, y: usize| {
+                    let at = z * in_h + y;
+                    (lo..hi).contains(&at).then(|| zeroed_base + (at - lo) * row_len)
                 };
-                if per_pixel == 1 {
-                    // Channels-first: one element per output.
-                    let go = &grad_output[o_row..o_row + out_w];
-                    for (ox, g) in go.iter().enumerate() {
-                        let s = GradAcc::avg_share(g.grad(), d(ox));
-                        for e in row[xs[ox]..].iter_mut().step_by(dil).take(xt[ox]) {
-                            *e = T::from_grad(e.grad() + s);
+                let czy = az.count()[oz] * ay.count()[oy];
+                let d = |ox: usize| divisor_override.unwrap_or_else(|| (czy * ax.count()[ox]) as i64);
+                let o_row = out_base + (oz * out_h + oy) * out_w * per_pixel;
+                // The held rows, up to `HELD_BATCH` at a time (more only in large windows): the
+                // window's rows from tap `(tz, ty)` on.
+                let mut batch = [0usize; HELD_BATCH];
+                let (mut tz, mut ty) = (0, 0);
+                loop {
+                    let mut n_held = 0;
+                    while tz < zt && n_held < HELD_BATCH {
+                        if let Some(at) = held(zs + tz * zd, ys + ty * yd) {
+                            batch[n_held] = at;
+                            n_held += 1;
+                        }
+                        ty += 1;
+                        if ty == yt {
+                            (tz, ty) = (tz + 1, 0);
                         }
                     }
-                    continue;
-                }
-                for ox in 0..out_w {
-                    let d = d(ox);
-                    let o = o_row + ox * per_pixel;
-                    for c0 in (0..per_pixel).step_by(CHANNEL_RUN) {
-                        let run = CHANNEL_RUN.min(per_pixel - c0);
-                        let share = &mut share[..run];
-                        for (s, g) in share.iter_mut().zip(&grad_output[o + c0..o + c0 + run]) {
-                            *s = GradAcc::avg_share(g.grad(), d);
+                    if n_held == 0 {
+                        break;
+                    }
+                    let held = &batch[..n_held];
+                    // Zero the rows up to the last one this window holds, on first use.
+                    let last = held.iter().max().map_or(0, |&at| at + row_len);
+                    if last > zeroed {
+                        grad_input[zeroed..last].fill(T::from_grad(zero));
+                        zeroed = last;
+                    }
+                    if per_pixel == 1 {
+                        // Shares a chunk at a time, each chunk to every held row.
+                        let go = &grad_output[o_row..o_row + out_w];
+                        for o0 in (0..out_w).step_by(SHARE_CHUNK) {
+                            let n = SHARE_CHUNK.min(out_w - o0);
+                            let q = &mut q[..n];
+                            let (go, cx) = (&go[o0..o0 + n], &ax.count()[o0..o0 + n]);
+                            avg_shares(q, go, divisor_override, czy, cx, czy <= max_czy_small);
+                            for &at in held {
+                                let row = &mut grad_input[at..at + row_len];
+                                if let Some(passes) = &passes {
+                                    passes.add(row, q, o0);
+                                    continue;
+                                }
+                                for (j, &s) in q.iter().enumerate() {
+                                    let (x, n) = (xs[o0 + j], xt[o0 + j]);
+                                    if dil == 1 {
+                                        for e in &mut row[x..x + n] {
+                                            *e = T::from_grad(e.grad() + s);
+                                        }
+                                    } else {
+                                        for e in row[x..].iter_mut().step_by(dil).take(n) {
+                                            *e = T::from_grad(e.grad() + s);
+                                        }
+                                    }
+                                }
+                            }
                         }
-                        for t in 0..xt[ox] {
-                            let at = (xs[ox] + t * dil) * per_pixel + c0;
-                            for (e, &s) in row[at..at + run].iter_mut().zip(share.iter()) {
-                                *e = T::from_grad(e.grad() + s);
+                        continue;
+                    }
+                    for ox in 0..out_w {
+                        let d = d(ox);
+                        let o = o_row + ox * per_pixel;
+                        for c0 in (0..per_pixel).step_by(CHANNEL_RUN) {
+                            let run = CHANNEL_RUN.min(per_pixel - c0);
+                            let share = &mut share[..run];
+                            for (s, g) in share.iter_mut().zip(&grad_output[o + c0..o + c0 + run]) {
+                                *s = GradAcc::avg_share(g.grad(), d);
+                            }
+                            for &at in held {
+                                for t in 0..xt[ox] {
+                                    let e0 = at + (xs[ox] + t * dil) * per_pixel + c0;
+                                    for (e, &s) in grad_input[e0..e0 + run].iter_mut().zip(share.iter()) {
+                                        *e = T::from_grad(e.grad() + s);
+                                    }
+                                }
                             }
                         }
                     }
                 }
             }
+        }
+        // Rows no window holds.
+        let group_end = (hi - lo) * row_len + zeroed_base;
+        grad_input[zeroed..group_end].fill(T::from_grad(zero));
+        zeroed = group_end;
+        zeroed_base = group_end;
+        r = end;
+    }
+}
+
+/// Outputs whose shares the channels-first average holds on the stack at once.
+const SHARE_CHUNK: usize = 256;
+/// The average shares `q = go / divisor` of one channels-first output run: the divisor is
+/// `divisor_override`, else `czy * cx[ox]`. Where `small` says every such product fits in an
+/// `i32`, it is formed and converted to the float in 32 bits, which vectorises (the conversion
+/// of an integer that fits in an `i32` is the same float from 32 or 64 bits); the shares are the
+/// same bits as [`GradAcc::avg_share`] of the 64-bit divisor.
+#[inline(always)]
+fn avg_shares<T: Scalar>(
+    q: &mut [T::Grad],
+    go: &[T],
+    divisor_override: Option<i64>,
+    czy: usize,
+    cx: &[usize],
+    small: bool,
+) {
+    match divisor_override {
+        Some(d) => {
+            for (q, g) in q.iter_mut().zip(go) {
+                *q = GradAcc::avg_share(g.grad(), d);
+            }
+        }
+        None if small => {
+            let czy = czy as u32;
+            for ((q, g), &c) in q.iter_mut().zip(go).zip(cx) {
+                *q = GradAcc::avg_share(g.grad(), i64::from((czy * c as u32) as i32));
+            }
+        }
+        None => {
+            for ((q, g), &c) in q.iter_mut().zip(go).zip(cx) {
+                *q = GradAcc::avg_share(g.grad(), (czy * c) as i64);
+            }
+        }
+    }
+}
+
+/// Rows an average output row adds to at once (a window of more rows takes several batches).
+const HELD_BATCH: usize = 32;
+/// The largest window [`TapPasses`] takes tap by tap; larger ones (global and big adaptive
+/// windows) go output by output, where each output's taps are one long run.
+const MAX_TAP_PASSES: usize = 16;
+
+/// The tap-by-tap form of one regular channels-first axis: for each window tap `kx`, the outputs
+/// `lo..hi` whose tap `kx` lies in the input row and the element `x0` the first of them reaches.
+///
+/// An element is reached by output `ox` through tap `kx` exactly when `ox * stride + kx *
+/// dilation` is its padded position, so of the outputs holding it the one with the last tap is
+/// the first output: taking taps last to first adds each element's shares in increasing output
+/// order, the gather's order, while each pass over a tap is a unit-stride (stride 1) or strided
+/// loop over the row with no per-output bookkeeping.
+struct TapPasses {
+    stride: usize,
+    /// `(lo, hi, x0)` per tap, last tap first; only the first `len` are used.
+    passes: [(usize, usize, usize); MAX_TAP_PASSES],
+    len: usize,
+    /// Windows that tile the row (stride = kernel = 2, 3 or 4, no dilation): the outputs
+    /// `lo..hi` whose every tap lies in the row, the first at `x0`. Each element then has one
+    /// holding output per row, so these outputs write their tiles in one pass.
+    tiles: Option<(usize, usize, usize)>,
+}
+
+impl TapPasses {
+    /// The passes of `u` (taps `dil` apart) over a row of `w` elements, or `None` for a window
+    /// of more than [`MAX_TAP_PASSES`] taps.
+    fn new(u: Uniform, dil: usize, w: usize, out_w: usize) -> Option<Self> {
+        if u.kernel > MAX_TAP_PASSES || u.stride == 0 {
+            return None;
+        }
+        let (s, pb) = (u.stride, u.pad_begin);
+        let mut t = TapPasses { stride: s, passes: [(0, 0, 0); MAX_TAP_PASSES], len: 0, tiles: None };
+        for kx in (0..u.kernel).rev() {
+            // Outputs whose tap `kx` lies in `0..w`: `pb <= ox * s + reach < w + pb`.
+            let (lo, hi, x0) = match kx.checked_mul(dil) {
+                Some(reach) => {
+                    let lo = pb.saturating_sub(reach).div_ceil(s);
+                    let hi = w.saturating_add(pb).saturating_sub(reach).div_ceil(s).min(out_w);
+                    if lo < hi { (lo, hi, lo * s + reach - pb) } else { (0, 0, 0) }
+                }
+                None => (0, 0, 0),
+            };
+            t.passes[t.len] = (lo, hi, x0);
+            t.len += 1;
+        }
+        if (2..=4).contains(&u.kernel) && s == u.kernel && dil == 1 {
+            // The first tap's pass is last, the last tap's first.
+            let ((lo_last, hi_last, _), (lo_first, hi_first, _)) = (t.passes[0], t.passes[t.len - 1]);
+            let (lo, hi) = (lo_last.max(lo_first), hi_last.min(hi_first));
+            if lo < hi {
+                t.tiles = Some((lo, hi, lo * s - pb));
+            }
+        }
+        Some(t)
+    }
+
+    /// Adds the shares `q` of outputs `o0..o0 + q.len()` to the input row `row`.
+    #[inline(always)]
+    fn add<T: Scalar>(&self, row: &mut [T], q: &[T::Grad], o0: usize) {
+        let end = o0 + q.len();
+        let Some((lo, hi, x0)) = self.tiles else {
+            return self.add_passes(row, q, o0, o0..end);
+        };
+        let (a, b) = (lo.max(o0), hi.min(end));
+        if a >= b {
+            return self.add_passes(row, q, o0, o0..end);
+        }
+        let (x, shares) = (x0 + (a - lo) * self.stride, &q[a - o0..b - o0]);
+        match self.stride {
+            2 => add_tiles::<T, 2>(&mut row[x..x + 2 * shares.len()], shares),
+            3 => add_tiles::<T, 3>(&mut row[x..x + 3 * shares.len()], shares),
+            _ => add_tiles::<T, 4>(&mut row[x..x + 4 * shares.len()], shares),
+        }
+        self.add_passes(row, q, o0, o0..a);
+        self.add_passes(row, q, o0, b..end);
+    }
+
+    /// Adds the shares of outputs `outs` (within `o0..o0 + q.len()`) to `row`, tap by tap.
+    #[inline(always)]
+    fn add_passes<T: Scalar>(&self, row: &mut [T], q: &[T::Grad], o0: usize, outs: Range<usize>) {
+        let s = self.stride;
+        for &(lo, hi, x0) in &self.passes[..self.len] {
+            let (a, b) = (lo.max(outs.start), hi.min(outs.end));
+            if a >= b {
+                continue;
+            }
+            let x = x0 + (a - lo) * s;
+            let shares = &q[a - o0..b - o0];
+            if s == 1 {
+                for (e, &q) in row[x..x + shares.len()].iter_mut().zip(shares) {
+                    *e = T::from_grad(e.grad() + q);
+                }
+            } else {
+                for (e, &q) in row[x..].iter_mut().step_by(s).zip(shares) {
+                    *e = T::from_grad(e.grad() + q);
+                }
+            }
+        }
+    }
+}
+
+/// Adds each share to its tile of `K` elements (`row` holds `K * shares.len()` elements).
+#[inline(always)]
+fn add_tiles<T: Scalar, const K: usize>(row: &mut [T], shares: &[T::Grad]) {
+    for (tile, &q) in row.chunks_exact_mut(K).zip(shares) {
+        for e in tile {
+            *e = T::from_grad(e.grad() + q);
         }
     }
 }

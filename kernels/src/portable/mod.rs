@@ -10,7 +10,11 @@ mod scatter;
 mod window;
 
 pub use backward::backward;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub(crate) use backward::backward_body;
 pub use global::global;
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub(crate) use scatter::scatter_max_body;
 pub use scatter::{indices_in_windows, scatter_max};
 // The SIMD global family ends with it too (x86-64 and aarch64 only).
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]

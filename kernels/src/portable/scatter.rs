@@ -38,6 +38,19 @@ pub fn scatter_max<T: Scalar>(
     grad_input: &mut [T],
     rows: Range<usize>,
 ) {
+    scatter_max_body(p, indices, grad_output, grad_input, rows)
+}
+
+/// [`scatter_max`], inlined into its caller: the SIMD levels compile it with their target
+/// features (`crate::level::scatter`).
+#[inline(always)]
+pub(crate) fn scatter_max_body<T: Scalar>(
+    p: &Problem<'_>,
+    indices: &[i64],
+    grad_output: &[T],
+    grad_input: &mut [T],
+    rows: Range<usize>,
+) {
     let [az, ay, ax] = p.axes();
     let per_pixel = if p.layout() == Layout::ChannelsFirst { 1 } else { p.channels() };
     let row_len = ax.in_len() * per_pixel;
@@ -77,6 +90,15 @@ fn scatter_in_place<T: Scalar>(idx: &[i64], go: &[T], dst: &mut [T], lo: usize, 
     let zero = T::from_grad(<T::Grad as GradAcc>::ZERO);
     dst.fill(zero);
     let len = dst.len();
+    if per_pixel == 1 {
+        for (&i, &g) in idx.iter().zip(go) {
+            let e = (i as usize).wrapping_sub(lo);
+            if e < len {
+                dst[e] = T::from_grad(dst[e].grad() + g.grad());
+            }
+        }
+        return;
+    }
     for (pix_idx, pix_go) in idx.chunks_exact(per_pixel).zip(go.chunks_exact(per_pixel)) {
         for (c, (&i, &g)) in pix_idx.iter().zip(pix_go).enumerate() {
             let e = (i as usize).wrapping_mul(per_pixel).wrapping_add(c).wrapping_sub(lo);
