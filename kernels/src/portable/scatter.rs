@@ -72,7 +72,9 @@ pub(crate) fn scatter_max_body<T: Scalar>(
         let outs = g * out_group..(g + 1) * out_group;
         let (idx, go) = (&indices[outs.clone()], &grad_output[outs]);
         if T::GRAD_IN_PLACE {
-            scatter_in_place(idx, go, dst, lo, per_pixel);
+            if !scatter_by_rows(p, idx, go, dst, lo, per_pixel) {
+                scatter_in_place(idx, go, dst, lo, per_pixel);
+            }
         } else {
             for (k, span) in dst.chunks_mut(SPAN).enumerate() {
                 scatter_span(idx, go, span, lo + k * SPAN, per_pixel);
@@ -81,6 +83,64 @@ pub(crate) fn scatter_max_body<T: Scalar>(
         debug_assert!(hi - lo == dst.len());
         r = end;
     }
+}
+
+/// [`scatter_in_place`] output row by output row, zeroing `dst` only as far as the rows the
+/// windows so far reach, so each row is zeroed just before its additions (in cache) rather than
+/// the whole group first. The additions are the same, in the same order. Returns false, with
+/// `dst` partly written, as soon as an index names an element of `dst` not zeroed yet (an index
+/// beyond its window's rows): the caller then runs [`scatter_in_place`], which rewrites `dst`.
+#[inline(always)]
+fn scatter_by_rows<T: Scalar>(
+    p: &Problem<'_>,
+    idx: &[i64],
+    go: &[T],
+    dst: &mut [T],
+    lo: usize,
+    per_pixel: usize,
+) -> bool {
+    let [az, ay, ax] = p.axes();
+    let (in_h, row_len, out_row) = (ay.in_len(), ax.in_len() * per_pixel, ax.out_len() * per_pixel);
+    let zero = T::from_grad(<T::Grad as GradAcc>::ZERO);
+    let len = dst.len();
+    let (mut zeroed, mut o) = (0, 0);
+    let last = |a: &crate::problem::Axis<'_>, o: usize| a.start()[o] + (a.taps()[o] - 1) * a.dilation();
+    for oz in 0..az.out_len() {
+        let z_last = last(az, oz);
+        for oy in 0..ay.out_len() {
+            // The end of the last row this output row's windows hold, in `dst`.
+            let reach = ((z_last * in_h + last(ay, oy) + 1) * row_len).saturating_sub(lo).min(len);
+            if reach > zeroed {
+                dst[zeroed..reach].fill(zero);
+                zeroed = reach;
+            }
+            let (row_idx, row_go) = (&idx[o..o + out_row], &go[o..o + out_row]);
+            o += out_row;
+            if per_pixel == 1 {
+                for (&i, &g) in row_idx.iter().zip(row_go) {
+                    let e = (i as usize).wrapping_sub(lo);
+                    if e < zeroed {
+                        dst[e] = T::from_grad(dst[e].grad() + g.grad());
+                    } else if e < len {
+                        return false;
+                    }
+                }
+                continue;
+            }
+            for (pix_idx, pix_go) in row_idx.chunks_exact(per_pixel).zip(row_go.chunks_exact(per_pixel)) {
+                for (c, (&i, &g)) in pix_idx.iter().zip(pix_go).enumerate() {
+                    let e = (i as usize).wrapping_mul(per_pixel).wrapping_add(c).wrapping_sub(lo);
+                    if e < zeroed {
+                        dst[e] = T::from_grad(dst[e].grad() + g.grad());
+                    } else if e < len {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    dst[zeroed..].fill(zero);
+    true
 }
 
 /// Elements `lo..lo + dst.len()` of one group, accumulated in `dst` (a type that is its own
