@@ -40,7 +40,8 @@
 //! # Backward passes
 //! [`Plan::backward`] (averages), [`Plan::backward_from_input`] (every op) and
 //! [`Plan::backward_with_indices`] (max) write the gradient of the input; references in
-//! [`reference::pool_backward`] and [`reference::max_pool_backward_with_indices`].
+//! [`reference::pool_backward`] and [`reference::max_pool_backward_with_indices`], and the
+//! plans' exact bits for max and average in [`reference::pool_backward_in_order`].
 //!
 //! Gradients are PyTorch's:
 //!
@@ -62,13 +63,14 @@
 //! disjoint ranges of input rows, so no two write one element, and every level and thread
 //! count give the same bits. Lp, max from the input, and `f16`/`bf16` averages gather: each
 //! input element visits the windows that hold it and is written once. `f32`/`f64` averages go
-//! by output within each row (zero the row, then every output holding it adds its share,
-//! divided once, to its taps, outputs in increasing order). Max from indices scatters: each task
-//! zeroes its rows and adds the gradient of every output of its planes (images, channels-last)
-//! whose index falls in them, in output order (`f16`/`bf16` accumulate in `f32` on the stack and
-//! take the gather when every index lies in its window). `u8` and `i8` have no gradient
-//! ([`PoolError::NoGradient`]). Every level runs these portable kernels: backward passes are
-//! not yet vectorised.
+//! by output row: each output row of a task's planes (images, channels-last), in increasing
+//! order, divides its shares once and adds them to the taps of the rows it holds (outputs in
+//! increasing order; a row is zeroed just before its first addition). Max from indices scatters
+//! by output row: each task adds the gradient of every output of its planes whose index falls
+//! in its rows, in output order (`f16`/`bf16` accumulate in `f32` on the stack and take the
+//! gather when every index lies in its window). `u8` and `i8` have no gradient
+//! ([`PoolError::NoGradient`]). These loop nests are written once; the SIMD levels compile them
+//! with their target features for `f32` and `f64` (the same operations, so the same bits).
 //!
 //! ```
 //! use simdpool::{Plan, PoolOp, TensorShape, Window};
