@@ -370,6 +370,10 @@ fn gradients_add_in_increasing_output_order() {
         (vec![5, 3], vec![2, 1], vec![2, 1], vec![1, 1]),
         (vec![3, 4], vec![1, 3], vec![0, 2], vec![1, 2]),
         (vec![2, 3], vec![1, 2], vec![0, 1], vec![2, 1]),
+        // Windows that tile the row (stride = kernel), with and without padding.
+        (vec![2, 2], vec![2, 2], vec![1, 0], vec![1, 1]),
+        (vec![3, 3], vec![2, 3], vec![0, 1], vec![1, 1]),
+        (vec![1, 4], vec![1, 4], vec![0, 2], vec![1, 1]),
     ];
     let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;

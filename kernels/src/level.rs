@@ -157,9 +157,13 @@ pub(crate) fn global<K: FloatLevel, const CL_BLOCK: usize>(
     crate::lanes::global::entry::<_, CL_BLOCK>(K::new(token).lanes(), p, red, input, output, rows)
 }
 
-/// The backward gather ([`portable::backward`]) compiled with the level's target features: the
-/// same loop nest and the same operations in the same order as the portable kernel (so the same
-/// bits), its element loops vectorised at the level's width.
+/// The backward gather ([`portable::backward`]) of averages and max from indices compiled with
+/// the level's target features: the same loop nest and the same operations in the same order as
+/// the portable kernel (so the same bits), its element loops vectorised at the level's width.
+/// Lp and max from the input run the portable kernel itself: their shares go through `pow` and
+/// NaN tests whose NaN payloads the compiler may combine differently once vectorised (measured:
+/// a NaN input's gradient differed in payload between the portable and AVX2 builds of the Lp
+/// share), and neither vectorises along the row.
 pub(crate) fn backward<K: FloatLevel>(
     token: K::Token,
     p: &Problem<'_>,
@@ -169,6 +173,9 @@ pub(crate) fn backward<K: FloatLevel>(
     grad_input: &mut [K::E],
     rows: Range<usize>,
 ) {
+    if matches!(rule, GradRule::Lp { .. } | GradRule::MaxInput(_)) {
+        return portable::backward(p, cover, rule, grad_output, grad_input, rows);
+    }
     K::new(token).lanes().vectorize(
         #[inline(always)]
         || portable::backward_body(p, cover, rule, grad_output, grad_input, rows),

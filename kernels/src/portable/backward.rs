@@ -241,7 +241,7 @@ fn avg_rows_in_place<T: Scalar>(
                     let at = z * in_h + y;
                     (lo..hi).contains(&at).then(|| zeroed_base + (at - lo) * row_len)
                 };
-                let czy = az.count()[oz] * ay.count()[oy];
+                let czy = az.count()[oz].saturating_mul(ay.count()[oy]);
                 let d = |ox: usize| divisor_override.unwrap_or_else(|| (czy * ax.count()[ox]) as i64);
                 let o_row = out_base + (oz * out_h + oy) * out_w * per_pixel;
                 // The held rows, up to `HELD_BATCH` at a time (more only in large windows): the
