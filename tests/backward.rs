@@ -383,14 +383,18 @@ fn gradients_add_in_increasing_output_order() {
     };
     for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
         let shape = TensorShape::new(layout, 2, 5, &[11, 300]).unwrap();
-        for (k, s, p, d) in &windows {
+        // Adaptive windows that overlap their neighbours (300 -> 123, 11 -> 4).
+        let adaptive = [PoolOp::AdaptiveAvg(vec![4, 123]), PoolOp::AdaptiveMax(vec![7, 77])];
+        let windowed = windows.iter().flat_map(|(k, s, p, d)| {
             let w = Window::new(k).stride(s).padding(p).dilation(d).ceil_mode(true);
-            let ops = [
+            [
                 PoolOp::Avg(w.clone(), AvgOptions { count_include_pad: false, divisor_override: None }),
                 PoolOp::Avg(w.clone(), AvgOptions { count_include_pad: true, divisor_override: None }),
                 PoolOp::Avg(w.clone(), AvgOptions { count_include_pad: true, divisor_override: Some(7) }),
-                PoolOp::Max(w.clone()),
-            ];
+                PoolOp::Max(w),
+            ]
+        });
+        for ops in [windowed.collect::<Vec<_>>(), adaptive.to_vec()] {
             for op in &ops {
                 let x: Vec<f32> = (0..shape.len()).map(|_| next()).collect();
                 let go: Vec<f32> = (0..op.output_shape(&shape).unwrap().len()).map(|_| next()).collect();

@@ -218,6 +218,16 @@ fn avg_rows_in_place<T: Scalar>(
         Some(u) if per_pixel == 1 && out_w > u.kernel => TapPasses::new(u, dil, ax.in_len(), out_w),
         _ => None,
     };
+    // Other channels-first windows that overlap their neighbours, with non-decreasing starts and
+    // at most `MAX_TAP_PASSES` taps (adaptive pooling): their largest tap count, to go tap by tap.
+    let overlap_taps = (per_pixel == 1 && passes.is_none())
+        .then(|| {
+            let max_taps = xt.iter().copied().max().unwrap_or(0);
+            let ordered = xs.windows(2).all(|s| s[0] <= s[1]);
+            let overlap = (1..out_w).any(|o| xs[o] <= xs[o - 1] + (xt[o - 1] - 1) * dil);
+            (ordered && overlap && max_taps <= MAX_TAP_PASSES).then_some(max_taps)
+        })
+        .flatten();
     // `grad_input[..zeroed]` is zeroed; `zeroed_base` is where the current group's rows start.
     let (mut zeroed, mut zeroed_base) = (0, 0);
     // Divisors `czy * cx` of rows with `czy <= max_czy_small` fit in an `i32` (see `avg_shares`).
@@ -282,6 +292,22 @@ fn avg_rows_in_place<T: Scalar>(
                                 let row = &mut grad_input[at..at + row_len];
                                 if let Some(passes) = &passes {
                                     passes.add(row, q, o0);
+                                    continue;
+                                }
+                                if let Some(max_taps) = overlap_taps {
+                                    // Overlapping windows with non-decreasing starts: tap by tap,
+                                    // last tap first, as `TapPasses` (an element's holders arrive
+                                    // in increasing order), so no element is added to twice in a
+                                    // row through memory.
+                                    let (xs, xt) = (&xs[o0..o0 + q.len()], &xt[o0..o0 + q.len()]);
+                                    for t in (0..max_taps).rev() {
+                                        for ((&x, &n), &s) in xs.iter().zip(xt).zip(q.iter()) {
+                                            if t < n {
+                                                let e = &mut row[x + t * dil];
+                                                *e = T::from_grad(e.grad() + s);
+                                            }
+                                        }
+                                    }
                                     continue;
                                 }
                                 for (j, &s) in q.iter().enumerate() {
