@@ -58,6 +58,8 @@ import time
 
 import numpy as np
 
+from py_peers import median_call  # the same timing method as the inference peers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUITE = os.path.join(ROOT, "benches", "suite.json")
 CLI = os.path.join(ROOT, "target", "release", "simdpool")
@@ -248,16 +250,6 @@ def simdpool_backward(name, layout, args):
 
 # ---- timing -----------------------------------------------------------------------------------------
 
-def median_call(run, budget, warmup=3):
-    for _ in range(warmup):
-        run()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 5 or (time.perf_counter() - start < budget and len(times) < 20000):
-        t = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def fmt(t):
