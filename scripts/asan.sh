@@ -21,5 +21,7 @@ export CARGO_TERM_COLOR=never
 echo "asan: levels available here: $(grep -o 'avx512[a-z]*\|avx2' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
 # --target is required: it keeps the sanitizer flags off build scripts and proc macros.
 # --tests: unit and integration tests (doctests would need -Zbuild-std to link the sanitizer).
-cargo +nightly test --target "$host" -p simdpool -p simdpool-kernels --tests "$@"
+# The kernel crate's debug assertions (off in the test profile for build time) back on.
+cargo +nightly test --config 'profile.test.package.simdpool-kernels.debug-assertions=true' \
+    --target "$host" -p simdpool -p simdpool-kernels --tests "$@"
 echo "asan: no memory errors found"

@@ -28,6 +28,7 @@ export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation -Zmiri-deterministic-flo
 export PROPTEST_CASES="${PROPTEST_CASES:-2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri-build}"
 export CARGO_TERM_COLOR=never
+KERNEL_ASSERTIONS='profile.test.package.simdpool-kernels.debug-assertions=true'
 AVX2_FLAGS="-C target-feature=+avx2,+fma,+bmi1,+bmi2,+lzcnt,+popcnt"
 
 run() { # run <label> <rustflags> <cargo miri test args...>
@@ -35,7 +36,9 @@ run() { # run <label> <rustflags> <cargo miri test args...>
     shift 2
     echo "--- miri [$label] cargo miri test $*"
     # libm's x86 sqrt is inline asm, which Miri cannot run: use its soft (same bits) version.
-    RUSTFLAGS="$flags" cargo +nightly miri test --features libm/force-soft-floats "$@"
+    # The kernel crate's debug assertions (off in the test profile for build time) back on.
+    RUSTFLAGS="$flags" cargo +nightly miri test --config "$KERNEL_ASSERTIONS" \
+        --features libm/force-soft-floats "$@"
 }
 
 pass() { # pass <label> <rustflags> <expected levels>
@@ -44,8 +47,14 @@ pass() { # pass <label> <rustflags> <expected levels>
     # cannot silently lose its AVX2 path.
     export SIMDPOOL_EXPECT_ISAS="$3"
     run "$label" "$flags" -p simdpool --test bad_input -- --exact available_levels_are_the_expected_ones
-    # The kernels crate's own unit tests (max rule, scalar helpers).
-    run "$label" "$flags" -p simdpool-kernels
+    # The kernels crate's own tests. Miri has no CPUID, so there they run the portable kernels
+    # only (kernels/tests/common), which the simdpool tests below reach too: the quick mode keeps
+    # the scalar helpers' test and leaves the route sweeps (~2 minutes interpreted) to the full one.
+    if [ "$mode" = quick ]; then
+        run "$label" "$flags" -p simdpool-kernels --test lp_range
+    else
+        run "$label" "$flags" -p simdpool-kernels
+    fi
     # Hand cases for every semantic rule, through the reference and every available level.
     # (absurd_sizes_are_errors_not_aborts asks for terabytes on purpose; Miri aborts on that
     # instead of failing the allocation, so it is left to the native runs.)

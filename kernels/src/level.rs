@@ -45,7 +45,124 @@ pub(crate) trait FloatLevel: Copy {
     fn nests(self) -> Self::Nests;
 }
 
+/// The entry points of a [`FloatLevel`] (the functions below), as methods of the level's type,
+/// which is what the level's table points at.
+///
+/// The compiler places a method's instances in the codegen unit of its self type's module, and
+/// the functions below are `#[inline]`, so each is compiled into that unit; `float_level!`
+/// gives each level type a module of its own. Each (level, element type) is then one unit,
+/// optimised in parallel with the others: as plain generic functions, every level's nests
+/// landed in one unit (this module's), which one core optimised alone for most of the kernel
+/// crate's build time (about 85 s of a 320 s build in the test profile on 2 cores).
+pub(crate) trait FloatEntries: FloatLevel {
+    /// [`window`].
+    fn window<const P: usize, const B: usize>(
+        token: Self::Token,
+        p: &Problem<'_>,
+        red: &Reduce,
+        route: Route,
+        input: &[Self::E],
+        output: &mut [Self::E],
+        rows: Range<usize>,
+    );
+    /// [`argmax`].
+    fn argmax(
+        token: Self::Token,
+        p: &Problem<'_>,
+        route: Route,
+        input: &[Self::E],
+        output: &mut [Self::E],
+        indices: &mut [i64],
+        rows: Range<usize>,
+    );
+    /// [`global`].
+    fn global<const CL_BLOCK: usize>(
+        token: Self::Token,
+        p: &GlobalProblem,
+        red: GlobalReduce,
+        input: &[Self::E],
+        output: &mut [Self::E],
+        rows: Range<usize>,
+    );
+    /// [`backward`].
+    fn backward(
+        token: Self::Token,
+        p: &Problem<'_>,
+        cover: &[Cover<'_>; 3],
+        rule: &GradRule<'_, Self::E>,
+        grad_output: &[Self::E],
+        grad_input: &mut [Self::E],
+        rows: Range<usize>,
+    );
+    /// [`scatter`].
+    fn scatter(
+        token: Self::Token,
+        p: &Problem<'_>,
+        indices: &[i64],
+        grad_output: &[Self::E],
+        grad_input: &mut [Self::E],
+        rows: Range<usize>,
+    );
+}
+
+impl<K: FloatLevel> FloatEntries for K {
+    fn window<const P: usize, const B: usize>(
+        token: K::Token,
+        p: &Problem<'_>,
+        red: &Reduce,
+        route: Route,
+        input: &[K::E],
+        output: &mut [K::E],
+        rows: Range<usize>,
+    ) {
+        window::<K, P, B>(token, p, red, route, input, output, rows)
+    }
+    fn argmax(
+        token: K::Token,
+        p: &Problem<'_>,
+        route: Route,
+        input: &[K::E],
+        output: &mut [K::E],
+        indices: &mut [i64],
+        rows: Range<usize>,
+    ) {
+        argmax::<K>(token, p, route, input, output, indices, rows)
+    }
+    fn global<const CL_BLOCK: usize>(
+        token: K::Token,
+        p: &GlobalProblem,
+        red: GlobalReduce,
+        input: &[K::E],
+        output: &mut [K::E],
+        rows: Range<usize>,
+    ) {
+        global::<K, CL_BLOCK>(token, p, red, input, output, rows)
+    }
+    fn backward(
+        token: K::Token,
+        p: &Problem<'_>,
+        cover: &[Cover<'_>; 3],
+        rule: &GradRule<'_, K::E>,
+        grad_output: &[K::E],
+        grad_input: &mut [K::E],
+        rows: Range<usize>,
+    ) {
+        backward::<K>(token, p, cover, rule, grad_output, grad_input, rows)
+    }
+    fn scatter(
+        token: K::Token,
+        p: &Problem<'_>,
+        indices: &[i64],
+        grad_output: &[K::E],
+        grad_input: &mut [K::E],
+        rows: Range<usize>,
+    ) {
+        scatter::<K>(token, p, indices, grad_output, grad_input, rows)
+    }
+}
+
 /// The separable nests on `route`, inside the nests' `vectorize`.
+#[inline]
 fn nests<K: FloatLevel>(
     k: K,
     p: &Problem<'_>,
@@ -65,6 +182,7 @@ fn nests<K: FloatLevel>(
 /// Windowed and adaptive pooling on `route` (the plan's): the channels-last family
 /// (`P` pixels by `B` vectors per block), transposed groups of small channels-first planes, or the
 /// separable nests; a route that does not apply takes a family that holds every shape.
+#[inline]
 pub(crate) fn window<K: FloatLevel, const P: usize, const B: usize>(
     token: K::Token,
     p: &Problem<'_>,
@@ -116,6 +234,7 @@ pub(crate) fn window<K: FloatLevel, const P: usize, const B: usize>(
 
 /// Max pooling with indices on `route` (the plan's): the argmax family, or transposed groups of
 /// small channels-first planes pooled by it.
+#[inline]
 pub(crate) fn argmax<K: FloatLevel>(
     token: K::Token,
     p: &Problem<'_>,
@@ -146,6 +265,7 @@ pub(crate) fn argmax<K: FloatLevel>(
 
 /// Global pooling: the global family on [`FloatLevel::Lanes`], at most `CL_BLOCK` vectors of
 /// channels per channels-last pass.
+#[inline]
 pub(crate) fn global<K: FloatLevel, const CL_BLOCK: usize>(
     token: K::Token,
     p: &GlobalProblem,
@@ -164,6 +284,7 @@ pub(crate) fn global<K: FloatLevel, const CL_BLOCK: usize>(
 /// NaN tests whose NaN payloads the compiler may combine differently once vectorised (measured:
 /// a NaN input's gradient differed in payload between the portable and AVX2 builds of the Lp
 /// share), and neither vectorises along the row.
+#[inline]
 pub(crate) fn backward<K: FloatLevel>(
     token: K::Token,
     p: &Problem<'_>,
@@ -184,6 +305,7 @@ pub(crate) fn backward<K: FloatLevel>(
 
 /// The max backward scatter ([`portable::scatter_max`]) compiled with the level's target
 /// features, as [`backward`].
+#[inline]
 pub(crate) fn scatter<K: FloatLevel>(
     token: K::Token,
     p: &Problem<'_>,
@@ -245,16 +367,21 @@ pub(crate) fn window_max<L: OnToken, const P: usize, const B: usize>(
     crate::lanes::nhwc::window_max_entry::<L, P, B>(L::on(token), p, red, route, input, output, rows)
 }
 
-/// A [`FloatLevel`]: `float_level!(Name(Token): E { lanes: L = |t| expr, ... })` defines the
-/// struct `Name` around the token and builds each family's lanes from it with `expr`.
+/// A [`FloatLevel`]: `float_level!(mod m: Name(Token): E { lanes: L = |t| expr, ... })` defines
+/// the struct `Name` around the token in a module `m` of its own (one codegen unit per level
+/// type: see [`FloatEntries`]) and builds each family's lanes from it with `expr`.
 macro_rules! float_level {
-    ($(#[$doc:meta])* $name:ident($token:ty): $e:ty {
+    ($(#[$doc:meta])* mod $module:ident: $name:ident($token:ty): $e:ty {
         lanes: $l:ty = |$t1:ident| $lf:expr,
         group: $g:ty = |$t2:ident| $gf:expr,
         transpose: $x:ty = |$t3:ident| $xf:expr,
         nests: $n:ty = |$t4:ident| $nf:expr,
         separable: $sep:expr $(,)?
     }) => {
+        mod $module {
+        #[allow(unused_imports)]
+        use super::*;
+
         $(#[$doc])*
         #[derive(Clone, Copy)]
         pub(crate) struct $name($token);
@@ -292,6 +419,8 @@ macro_rules! float_level {
                 $nf
             }
         }
+        }
+        pub(crate) use $module::$name;
     };
 }
 pub(crate) use float_level;

@@ -83,7 +83,11 @@ impl Win {
 /// the token's `vectorize`, so each pair is its own function (its register allocation and code
 /// layout do not depend on the other pairs). The caller has checked the buffers with
 /// [`Problem::check`].
-#[inline(always)]
+///
+/// Not inlined: levels share lanes (the AVX-512 level's groups run on the AVX2 lanes), and an
+/// inlined copy would be compiled again in each level's codegen unit (`level::FloatEntries`);
+/// out of line, each (lanes, block shape) is compiled once, in this module's unit.
+#[inline(never)]
 pub(crate) fn window<L: FloatLanes, const P: usize, const B: usize>(
     l: L,
     p: &Problem<'_>,

@@ -11,7 +11,7 @@ use pulp::aarch64::Neon;
 
 float_level!(
     /// `f32` at this level: every family on the 4 lanes of the token.
-    NeonF32(Neon): f32 {
+    mod f32_level: NeonF32(Neon): f32 {
         lanes: Neon = |t| t,
         group: Neon = |t| t,
         transpose: Neon = |t| t,
@@ -22,7 +22,7 @@ float_level!(
 
 float_level!(
     /// `f64` at this level: every family on 2 lanes.
-    NeonF64(Neon): f64 {
+    mod f64_level: NeonF64(Neon): f64 {
         lanes: F64<Neon> = |t| F64(t),
         group: F64<Neon> = |t| F64(t),
         transpose: F64<Neon> = |t| F64(t),

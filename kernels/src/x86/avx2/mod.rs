@@ -14,7 +14,7 @@ use pulp::x86::V3;
 
 float_level!(
     /// `f32` at this level: every family on the 8 lanes of the token.
-    Avx2F32(V3): f32 {
+    mod f32_level: Avx2F32(V3): f32 {
         lanes: V3 = |t| t,
         group: V3 = |t| t,
         transpose: V3 = |t| t,
@@ -25,7 +25,7 @@ float_level!(
 
 float_level!(
     /// `f64` at this level: every family on 4 lanes.
-    Avx2F64(V3): f64 {
+    mod f64_level: Avx2F64(V3): f64 {
         lanes: F64<V3> = |t| F64(t),
         group: F64<V3> = |t| F64(t),
         transpose: F64<V3> = |t| F64(t),

@@ -2,8 +2,8 @@
 //! [`crate::separable`] over the 8 `f32` lanes of [`V3`] (shuffle + lane permute for the stride-2
 //! deinterleave, pieced stores for row tails).
 
-use crate::lanes::F64;
 use crate::lanes::reduction::Reduction;
+use crate::lanes::{F64, Lanes};
 use crate::separable::{self, Nests, PlaneArgs};
 use pulp::x86::V3;
 
@@ -33,4 +33,14 @@ pub(crate) fn plane_nest<R: Reduction<V3>, const ST: usize, const K: usize>(
 /// 1.7x on the suite's one `f64` layer.
 impl Nests for F64<V3> {
     const SPECIALISED: bool = false;
+    /// The trait's nest, not inlined: the AVX2 and AVX-512 `f64` levels both run these nests,
+    /// and an inlined copy would be compiled again in each level's codegen unit
+    /// (`level::FloatEntries`); out of line, each is compiled once, in the unit of [`F64`]'s module.
+    #[inline(never)]
+    fn nest<R: Reduction<Self>, const ST: usize, const K: usize>(self, args: separable::Args<'_, '_, '_, f64>) {
+        self.vectorize(
+            #[inline(always)]
+            || separable::pool_nests::<Self, R, ST, K>(self, args),
+        )
+    }
 }

@@ -18,7 +18,7 @@ float_level!(
     /// with irregular x windows go through the AVX2 transposes and channels-last kernel (measured
     /// faster here than at 16 lanes on Zen 5: adaptive_avg_odd 17.2-18.6 vs 20.9-25.6 µs; same
     /// folds, same bits).
-    Avx512F32(V4): f32 {
+    mod f32_level: Avx512F32(V4): f32 {
         lanes: V4 = |t| t,
         group: V3 = |t| *t,
         transpose: V3 = |t| *t,
@@ -32,7 +32,7 @@ float_level!(
     /// channels-first windows on the AVX2 level's 4-lane kernels with the AVX-512 features on
     /// (within 4% of 8 lanes on the suite's `f64` layer, and one instantiation of the nests
     /// instead of two: build time).
-    Avx512F64(V4): f64 {
+    mod f64_level: Avx512F64(V4): f64 {
         lanes: F64<V4> = |t| F64(t),
         group: F64<V3> = |t| F64(*t),
         transpose: F64<V3> = |t| F64(*t),
