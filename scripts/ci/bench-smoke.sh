@@ -24,7 +24,8 @@ echo "--- cargo bench --profile test --bench pooling -- --test"
 cargo bench --profile test --bench pooling -- --test
 
 echo "--- cargo bench --profile test --bench instructions (iai-callgrind $iai_version)"
-cargo bench --profile test --bench instructions
+# Smoke inputs (benches/instructions.rs): every benchmark runs, at the smallest sizes.
+SIMDPOOL_IAI_SMOKE=1 cargo bench --profile test --bench instructions
 
 echo "--- simdpool bench --json --case resnet_gap"
 out="$(mktemp)"

@@ -18,7 +18,7 @@ need_ready
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 # Emulation is ~10-50x slower than native: fewer proptest cases than the native run.
-export PROPTEST_CASES="${NEON_PROPTEST_CASES:-16}"
+export PROPTEST_CASES="${NEON_PROPTEST_CASES:-8}"
 # The aarch64 build of the monomorphised kernel nests takes ~10 minutes of one core at opt-level 3
 # (one huge function per nest, optimised serially); at opt-level 1 it is a fraction of that, and
 # the emulated tests still run in well under a minute. Bits are the same at every opt-level (the

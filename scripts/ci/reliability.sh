@@ -9,8 +9,11 @@ cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
 start=$SECONDS
 
-echo "=== reliability: bad-input corpus and guard pages"
-cargo test -p simdpool --test bad_input --test guard_page
+# `--after-tests` (.ci/run, after `cargo test --workspace`, which ran both): skip the rerun.
+if [ "${1:-}" != --after-tests ]; then
+    echo "=== reliability: bad-input corpus and guard pages"
+    cargo test -p simdpool --test bad_input --test guard_page
+fi
 
 echo "=== reliability: miri, small subset ($((SECONDS - start)) s)"
 # scripts/miri.sh installs nightly and Miri if missing, and fails if it cannot.
