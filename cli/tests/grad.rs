@@ -1,5 +1,5 @@
 //! `--grad-output GO.npy --grad-input GI.npy` through the real `simdpool` binary: the input
-//! gradient it writes against `simdpool::reference::pool_backward` (both layouts, f32 and f64,
+//! gradient it writes against `simdpool::reference::pool_backward` (both layouts, every float type,
 //! max with overlapping windows, average with padding, Lp, global and adaptive), against
 //! PyTorch's gradients in `tests/data/golden`, and the forward results of the same run.
 
@@ -47,12 +47,14 @@ fn simdpool(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_simdpool")).args(args).output().expect("run simdpool")
 }
 
-/// Asserts success and one summary line on stderr that mentions the gradient.
+/// Asserts success and one summary line on stderr that mentions the gradient (after the note
+/// that `bf16` files hold raw bits, which NumPy has no type for).
 fn assert_ok(out: &Output, what: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{what}: exit {:?}, stderr: {err}", out.status.code());
     assert!(out.stdout.is_empty(), "{what}: unexpected stdout");
-    let lines: Vec<&str> = err.lines().collect();
+    let bf16_note = |l: &&str| l.starts_with("simdpool: note: ") && l.contains("raw bf16 bits");
+    let lines: Vec<&str> = err.lines().filter(|l| !bf16_note(l)).collect();
     assert_eq!(lines.len(), 1, "{what}: expected one summary line, got: {err}");
     assert!(lines[0].contains("(+gradient)") && lines[0].contains("| backward "), "{what}: {err}");
 }
@@ -263,6 +265,18 @@ fn gradients_match_the_reference() {
         for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
             run_case::<f32>(&case, layout, false, 1e-5);
             run_case::<f64>(&case, layout, false, 1e-12);
+        }
+    }
+}
+
+/// Half precision: the binary reads and writes `f16` and `bf16` files, and its gradients (summed
+/// in `f32`, rounded once) are the reference's within two units in the last place of the type.
+#[test]
+fn half_precision_gradients_match_the_reference() {
+    for case in cases() {
+        for layout in [Layout::ChannelsFirst, Layout::ChannelsLast] {
+            run_case::<simdpool::f16>(&case, layout, false, 2.0 * f64::from(simdpool::f16::EPSILON));
+            run_case::<simdpool::bf16>(&case, layout, false, 2.0 * f64::from(simdpool::bf16::EPSILON));
         }
     }
 }

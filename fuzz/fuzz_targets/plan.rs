@@ -8,6 +8,9 @@
 //!   bit-identical across levels and to `run` vs `run_with_indices`, max ops equal the reference
 //!   exactly (NaN positions included) and sums agree within the accumulation bound.
 //! * Wrong-length buffers are rejected and leave the output untouched.
+//! * The backward passes: integers refused; for floats, one gradient per route and level, bit for
+//!   bit, equal to the in-order reference for max and average; bad indices and wrong lengths
+//!   rejected before anything is written.
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
@@ -280,6 +283,91 @@ fn fuzz_one<T: Element>(u: &mut Unstructured) -> Result<()> {
                 assert!(same_bits(y0, &y), "{isa} differs bitwise from {}", plans[0].isa());
                 assert_eq!(i0, &idx, "{isa}: indices differ from {}", plans[0].isa());
             }
+        }
+    }
+    let (y, idx) = first.expect("at least the Scalar plan ran");
+    check_backward(u, &op, &plans, &x, &y, idx.as_deref(), ref_ok.then_some(&shape))
+}
+
+/// The backward passes of every level's plan: integers are refused, every other type gets one
+/// gradient per route (from the input, from the indices for max, from the output gradient alone
+/// for averages) that is bit-identical across levels and routes; max and average equal the
+/// in-order reference (NaN positions included) where `reference_shape` is given; bad indices and
+/// wrong lengths are errors that leave the gradient untouched.
+fn check_backward<T: Element>(
+    u: &mut Unstructured,
+    op: &PoolOp,
+    plans: &[Plan<T>],
+    x: &[T],
+    y: &[T],
+    idx: Option<&[i64]>,
+    reference_shape: Option<&TensorShape>,
+) -> Result<()> {
+    let Some(first) = plans.first() else { return Ok(()) };
+    let go: Vec<T> = values(u, first.output_len())?;
+    let sentinel = T::from_f64(7.0);
+    if matches!(T::DTYPE, DType::U8 | DType::I8) {
+        let mut gi = vec![sentinel; first.input_len()];
+        let e = first.backward_from_input(x, y, &go, &mut gi);
+        assert!(matches!(e, Err(PoolError::NoGradient { .. })), "{}: integer backward gave {e:?}", T::DTYPE.name());
+        assert!(gi.iter().all(|v| same_bits(&[*v], &[sentinel])), "gradient written on error");
+        return Ok(());
+    }
+    let is_max = matches!(op, PoolOp::Max(_) | PoolOp::GlobalMax | PoolOp::AdaptiveMax(_));
+    let is_avg = matches!(op, PoolOp::Avg(..) | PoolOp::GlobalAvg | PoolOp::AdaptiveAvg(_));
+    let want = match reference_shape {
+        Some(shape) if is_max || is_avg => {
+            Some(reference::pool_backward_in_order(op, x, shape, &go).expect("the reference backward of a valid op"))
+        }
+        _ => None,
+    };
+    let mut first_gi: Option<Vec<T>> = None;
+    for plan in plans {
+        let isa = plan.isa();
+        let mut gi = vec![sentinel; plan.input_len()];
+        plan.backward_from_input(x, y, &go, &mut gi).expect("backward_from_input");
+        let mut other = vec![sentinel; plan.input_len()];
+        match idx {
+            Some(idx) => {
+                plan.backward_with_indices(idx, &go, &mut other).expect("backward_with_indices");
+                assert!(same_bits(&gi, &other), "{isa}: the gradients from the input and from the indices differ");
+                // An index outside its plane: an error before anything is written.
+                let mut bad = idx.to_vec();
+                let at = u.choose_index(bad.len().max(1))?.min(bad.len().saturating_sub(1));
+                if let Some(b) = bad.get_mut(at) {
+                    *b = if u.arbitrary()? { -1 } else { plan.input_len() as i64 };
+                    let mut g = vec![sentinel; plan.input_len()];
+                    let e = plan.backward_with_indices(&bad, &go, &mut g);
+                    assert!(matches!(e, Err(PoolError::IndexOutOfPlane { .. })), "{isa}: bad index gave {e:?}");
+                    assert!(g.iter().all(|v| same_bits(&[*v], &[sentinel])), "{isa}: gradient written on error");
+                }
+            }
+            None if is_avg => {
+                plan.backward(&go, &mut other).expect("backward");
+                assert!(same_bits(&gi, &other), "{isa}: the gradients from the input and alone differ");
+            }
+            None => {
+                let e = plan.backward(&go, &mut other);
+                assert!(matches!(e, Err(PoolError::BackwardNeeds { .. })), "{isa}: backward alone gave {e:?}");
+            }
+        }
+        // Wrong lengths: an error, and the gradient untouched.
+        let mut long = vec![sentinel; plan.input_len() + 1];
+        let e = plan.backward_from_input(x, y, &go, &mut long);
+        assert!(matches!(e, Err(PoolError::BufferLength { buffer: "grad_input", .. })), "{isa}: {e:?}");
+        assert!(long.iter().all(|v| same_bits(&[*v], &[sentinel])), "{isa}: gradient written on error");
+        if let Some(want) = &want {
+            for (i, (g, w)) in gi.iter().zip(want).enumerate() {
+                let (gf, wf) = (g.to_f64(), w.to_f64());
+                assert!(
+                    same_bits(&[*g], &[*w]) || (gf.is_nan() && wf.is_nan()),
+                    "{isa}: gradient element {i}: plan {gf}, in-order reference {wf}"
+                );
+            }
+        }
+        match &first_gi {
+            None => first_gi = Some(gi),
+            Some(g0) => assert!(same_bits(g0, &gi), "{isa}: gradient differs bitwise from {}", plans[0].isa()),
         }
     }
     Ok(())

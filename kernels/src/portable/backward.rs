@@ -203,6 +203,9 @@ fn avg_rows_in_place<T: Scalar>(
     grad_input: &mut [T],
     rows: Range<usize>,
 ) {
+    if whole_group_windows(p) {
+        return avg_whole_groups(p, divisor_override, grad_output, grad_input, rows);
+    }
     let [az, ay, ax] = p.axes();
     let per_pixel = if p.layout() == Layout::ChannelsFirst { 1 } else { p.channels() };
     let (in_h, row_len) = (ay.in_len(), ax.in_len() * per_pixel);
@@ -354,6 +357,61 @@ fn avg_rows_in_place<T: Scalar>(
         zeroed = group_end;
         zeroed_base = group_end;
         r = end;
+    }
+}
+
+/// Whether each group (a plane, channels-first; an image, channels-last) of `p` is one window
+/// that holds every element of it once: global pooling, or a window as large as the input.
+#[inline(always)]
+fn whole_group_windows(p: &Problem<'_>) -> bool {
+    p.axes().iter().all(|a| {
+        a.out_len() == 1 && a.start()[0] == 0 && a.taps()[0] == a.in_len() && (a.dilation() == 1 || a.in_len() == 1)
+    })
+}
+
+/// [`avg_rows_in_place`] where each group is one window ([`whole_group_windows`]): every element
+/// has one holding output, so its gradient is the in-order sum of one share, `0 + share`,
+/// written once (no zeroing pass, no per-row bookkeeping: a 7x7 global average has 49 elements
+/// per plane, and the general nest's per-row work outweighed them).
+#[inline(always)]
+fn avg_whole_groups<T: Scalar>(
+    p: &Problem<'_>,
+    divisor_override: Option<i64>,
+    grad_output: &[T],
+    grad_input: &mut [T],
+    rows: Range<usize>,
+) {
+    let [az, ay, ax] = p.axes();
+    let per_pixel = if p.layout() == Layout::ChannelsFirst { 1 } else { p.channels() };
+    let row_len = ax.in_len() * per_pixel;
+    let group_rows = az.in_len() * ay.in_len();
+    let czy = az.count()[0].saturating_mul(ay.count()[0]);
+    let divisor = divisor_override.unwrap_or_else(|| czy.saturating_mul(ax.count()[0]) as i64);
+    // The value a zeroed element reads back, which its one share is added to.
+    let zero = T::from_grad(<T::Grad as GradAcc>::ZERO).grad();
+    let gradient = |g: T| T::from_grad(zero + GradAcc::avg_share(g.grad(), divisor));
+    let (mut r, mut at) = (rows.start, 0);
+    while r < rows.end {
+        let g = r / group_rows;
+        let end = rows.end.min((g + 1) * group_rows);
+        let n = (end - r) * row_len;
+        let out = &mut grad_input[at..at + n];
+        if per_pixel == 1 {
+            out.fill(gradient(grad_output[g]));
+        } else {
+            let go = &grad_output[g * per_pixel..(g + 1) * per_pixel];
+            for c0 in (0..per_pixel).step_by(CHANNEL_RUN) {
+                let run = CHANNEL_RUN.min(per_pixel - c0);
+                let mut values = [T::from_grad(zero); CHANNEL_RUN];
+                for (v, &g) in values[..run].iter_mut().zip(&go[c0..c0 + run]) {
+                    *v = gradient(g);
+                }
+                for pixel in out.chunks_exact_mut(per_pixel) {
+                    pixel[c0..c0 + run].copy_from_slice(&values[..run]);
+                }
+            }
+        }
+        (r, at) = (end, at + n);
     }
 }
 
