@@ -45,122 +45,6 @@ pub(crate) trait FloatLevel: Copy {
     fn nests(self) -> Self::Nests;
 }
 
-/// The entry points of a [`FloatLevel`] (the functions below), as methods of the level's type,
-/// which is what the level's table points at.
-///
-/// The compiler places a method's instances in the codegen unit of its self type's module, and
-/// the functions below are `#[inline]`, so each is compiled into that unit; `float_level!`
-/// gives each level type a module of its own. Each (level, element type) is then one unit,
-/// optimised in parallel with the others: as plain generic functions, every level's nests
-/// landed in one unit (this module's), which one core optimised alone for most of the kernel
-/// crate's build time (about 85 s of a 320 s build in the test profile on 2 cores).
-pub(crate) trait FloatEntries: FloatLevel {
-    /// [`window`].
-    fn window<const P: usize, const B: usize>(
-        token: Self::Token,
-        p: &Problem<'_>,
-        red: &Reduce,
-        route: Route,
-        input: &[Self::E],
-        output: &mut [Self::E],
-        rows: Range<usize>,
-    );
-    /// [`argmax`].
-    fn argmax(
-        token: Self::Token,
-        p: &Problem<'_>,
-        route: Route,
-        input: &[Self::E],
-        output: &mut [Self::E],
-        indices: &mut [i64],
-        rows: Range<usize>,
-    );
-    /// [`global`].
-    fn global<const CL_BLOCK: usize>(
-        token: Self::Token,
-        p: &GlobalProblem,
-        red: GlobalReduce,
-        input: &[Self::E],
-        output: &mut [Self::E],
-        rows: Range<usize>,
-    );
-    /// [`backward`].
-    fn backward(
-        token: Self::Token,
-        p: &Problem<'_>,
-        cover: &[Cover<'_>; 3],
-        rule: &GradRule<'_, Self::E>,
-        grad_output: &[Self::E],
-        grad_input: &mut [Self::E],
-        rows: Range<usize>,
-    );
-    /// [`scatter`].
-    fn scatter(
-        token: Self::Token,
-        p: &Problem<'_>,
-        indices: &[i64],
-        grad_output: &[Self::E],
-        grad_input: &mut [Self::E],
-        rows: Range<usize>,
-    );
-}
-
-impl<K: FloatLevel> FloatEntries for K {
-    fn window<const P: usize, const B: usize>(
-        token: K::Token,
-        p: &Problem<'_>,
-        red: &Reduce,
-        route: Route,
-        input: &[K::E],
-        output: &mut [K::E],
-        rows: Range<usize>,
-    ) {
-        window::<K, P, B>(token, p, red, route, input, output, rows)
-    }
-    fn argmax(
-        token: K::Token,
-        p: &Problem<'_>,
-        route: Route,
-        input: &[K::E],
-        output: &mut [K::E],
-        indices: &mut [i64],
-        rows: Range<usize>,
-    ) {
-        argmax::<K>(token, p, route, input, output, indices, rows)
-    }
-    fn global<const CL_BLOCK: usize>(
-        token: K::Token,
-        p: &GlobalProblem,
-        red: GlobalReduce,
-        input: &[K::E],
-        output: &mut [K::E],
-        rows: Range<usize>,
-    ) {
-        global::<K, CL_BLOCK>(token, p, red, input, output, rows)
-    }
-    fn backward(
-        token: K::Token,
-        p: &Problem<'_>,
-        cover: &[Cover<'_>; 3],
-        rule: &GradRule<'_, K::E>,
-        grad_output: &[K::E],
-        grad_input: &mut [K::E],
-        rows: Range<usize>,
-    ) {
-        backward::<K>(token, p, cover, rule, grad_output, grad_input, rows)
-    }
-    fn scatter(
-        token: K::Token,
-        p: &Problem<'_>,
-        indices: &[i64],
-        grad_output: &[K::E],
-        grad_input: &mut [K::E],
-        rows: Range<usize>,
-    ) {
-        scatter::<K>(token, p, indices, grad_output, grad_input, rows)
-    }
-}
-
 /// The separable nests on `route`, inside the nests' `vectorize`.
 #[inline]
 fn nests<K: FloatLevel>(
@@ -369,7 +253,7 @@ pub(crate) fn window_max<L: OnToken, const P: usize, const B: usize>(
 
 /// A [`FloatLevel`]: `float_level!(mod m: Name(Token): E { lanes: L = |t| expr, ... })` defines
 /// the struct `Name` around the token in a module `m` of its own (one codegen unit per level
-/// type: see [`FloatEntries`]) and builds each family's lanes from it with `expr`.
+/// type: see `float_entries!`) and builds each family's lanes from it with `expr`.
 macro_rules! float_level {
     ($(#[$doc:meta])* mod $module:ident: $name:ident($token:ty): $e:ty {
         lanes: $l:ty = |$t1:ident| $lf:expr,
@@ -385,6 +269,7 @@ macro_rules! float_level {
         $(#[$doc])*
         #[derive(Clone, Copy)]
         pub(crate) struct $name($token);
+        $crate::level::float_entries!($name);
 
         impl $crate::level::FloatLevel for $name {
             type E = $e;
@@ -424,3 +309,75 @@ macro_rules! float_level {
     };
 }
 pub(crate) use float_level;
+
+/// The entry points of a level type, which its table points at: [`window`], [`argmax`],
+/// [`global`], [`backward`] and [`scatter`] for `Self`, as inherent methods.
+///
+/// The compiler places a method's instances in the codegen unit of its self type's module, and
+/// those functions are `#[inline]`, so each is compiled into that unit; `float_level!` gives each
+/// level type a module of its own. Each (level, element type) is then one unit, optimised in
+/// parallel with the others: as plain generic functions, every level's nests landed in one unit
+/// (this module's), which one core optimised alone for about 85 s of a 320 s test build of the
+/// crate on 2 cores.
+macro_rules! float_entries {
+    ($name:ident) => {
+        impl $name {
+            pub(crate) fn window<const P: usize, const B: usize>(
+                token: <Self as $crate::level::FloatLevel>::Token,
+                p: &$crate::problem::Problem<'_>,
+                red: &$crate::problem::Reduce,
+                route: $crate::route::Route,
+                input: &[<Self as $crate::level::FloatLevel>::E],
+                output: &mut [<Self as $crate::level::FloatLevel>::E],
+                rows: ::core::ops::Range<usize>,
+            ) {
+                $crate::level::window::<Self, P, B>(token, p, red, route, input, output, rows)
+            }
+            pub(crate) fn argmax(
+                token: <Self as $crate::level::FloatLevel>::Token,
+                p: &$crate::problem::Problem<'_>,
+                route: $crate::route::Route,
+                input: &[<Self as $crate::level::FloatLevel>::E],
+                output: &mut [<Self as $crate::level::FloatLevel>::E],
+                indices: &mut [i64],
+                rows: ::core::ops::Range<usize>,
+            ) {
+                $crate::level::argmax::<Self>(token, p, route, input, output, indices, rows)
+            }
+            // A level may point its table at a global kernel of its own (AVX-512 `f32` does).
+            #[allow(dead_code)]
+            pub(crate) fn global<const CL_BLOCK: usize>(
+                token: <Self as $crate::level::FloatLevel>::Token,
+                p: &$crate::problem::GlobalProblem,
+                red: $crate::problem::GlobalReduce,
+                input: &[<Self as $crate::level::FloatLevel>::E],
+                output: &mut [<Self as $crate::level::FloatLevel>::E],
+                rows: ::core::ops::Range<usize>,
+            ) {
+                $crate::level::global::<Self, CL_BLOCK>(token, p, red, input, output, rows)
+            }
+            pub(crate) fn backward(
+                token: <Self as $crate::level::FloatLevel>::Token,
+                p: &$crate::problem::Problem<'_>,
+                cover: &[$crate::problem::Cover<'_>; 3],
+                rule: &$crate::problem::GradRule<'_, <Self as $crate::level::FloatLevel>::E>,
+                grad_output: &[<Self as $crate::level::FloatLevel>::E],
+                grad_input: &mut [<Self as $crate::level::FloatLevel>::E],
+                rows: ::core::ops::Range<usize>,
+            ) {
+                $crate::level::backward::<Self>(token, p, cover, rule, grad_output, grad_input, rows)
+            }
+            pub(crate) fn scatter(
+                token: <Self as $crate::level::FloatLevel>::Token,
+                p: &$crate::problem::Problem<'_>,
+                indices: &[i64],
+                grad_output: &[<Self as $crate::level::FloatLevel>::E],
+                grad_input: &mut [<Self as $crate::level::FloatLevel>::E],
+                rows: ::core::ops::Range<usize>,
+            ) {
+                $crate::level::scatter::<Self>(token, p, indices, grad_output, grad_input, rows)
+            }
+        }
+    };
+}
+pub(crate) use float_entries;

@@ -1,7 +1,7 @@
 //! The small set of kernel signatures, and the per-ISA tables of them.
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-use crate::level::{FloatEntries, FloatLevel};
+use crate::level::FloatLevel;
 use crate::portable;
 use crate::problem::{Cover, GlobalProblem, GlobalReduce, GradRule, Problem, Reduce};
 use crate::route::{Families, Route};
@@ -203,8 +203,8 @@ static AVX2: KernelSet = {
     // 10-11% faster than 2 x 2 on `resnet_stem_max_u8`, whose 64 channels are two vectors (one):
     // the pixels supply the independent chains.
     level_set!(pulp::x86::V3, {
-        f32 => (<isa::Avx2F32 as FloatEntries>::window::<1, 4>, <isa::Avx2F32 as FloatEntries>::argmax, <isa::Avx2F32 as FloatEntries>::global::<8>, <isa::Avx2F32 as FloatEntries>::backward, <isa::Avx2F32 as FloatEntries>::scatter, families::<isa::Avx2F32>()),
-        f64 => (<isa::Avx2F64 as FloatEntries>::window::<1, 4>, <isa::Avx2F64 as FloatEntries>::argmax, <isa::Avx2F64 as FloatEntries>::global::<8>, <isa::Avx2F64 as FloatEntries>::backward, <isa::Avx2F64 as FloatEntries>::scatter, families::<isa::Avx2F64>()),
+        f32 => (isa::Avx2F32::window::<1, 4>, isa::Avx2F32::argmax, isa::Avx2F32::global::<8>, isa::Avx2F32::backward, isa::Avx2F32::scatter, families::<isa::Avx2F32>()),
+        f64 => (isa::Avx2F64::window::<1, 4>, isa::Avx2F64::argmax, isa::Avx2F64::global::<8>, isa::Avx2F64::backward, isa::Avx2F64::scatter, families::<isa::Avx2F64>()),
         u8 => (crate::level::window_max::<U8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
         i8 => (crate::level::window_max::<I8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
     })
@@ -214,8 +214,8 @@ static AVX512: KernelSet = {
     use crate::lanes::{I8, U8};
     use crate::x86::avx512 as isa;
     level_set!(pulp::x86::V4, {
-        f32 => (<isa::Avx512F32 as FloatEntries>::window::<1, 4>, <isa::Avx512F32 as FloatEntries>::argmax, isa::global_f32, <isa::Avx512F32 as FloatEntries>::backward, <isa::Avx512F32 as FloatEntries>::scatter, families::<isa::Avx512F32>()),
-        f64 => (<isa::Avx512F64 as FloatEntries>::window::<1, 4>, <isa::Avx512F64 as FloatEntries>::argmax, <isa::Avx512F64 as FloatEntries>::global::<16>, <isa::Avx512F64 as FloatEntries>::backward, <isa::Avx512F64 as FloatEntries>::scatter, families::<isa::Avx512F64>()),
+        f32 => (isa::Avx512F32::window::<1, 4>, isa::Avx512F32::argmax, isa::global_f32, isa::Avx512F32::backward, isa::Avx512F32::scatter, families::<isa::Avx512F32>()),
+        f64 => (isa::Avx512F64::window::<1, 4>, isa::Avx512F64::argmax, isa::Avx512F64::global::<16>, isa::Avx512F64::backward, isa::Avx512F64::scatter, families::<isa::Avx512F64>()),
         u8 => (crate::level::window_max::<U8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
         i8 => (crate::level::window_max::<I8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
     })
@@ -226,8 +226,8 @@ static NEON: KernelSet = {
     use crate::lanes::{I8, U8};
     // Bytes in the `f32` block shape, 2 pixels x 4 vectors (not measured on NEON hardware).
     level_set!(pulp::aarch64::Neon, {
-        f32 => (<isa::NeonF32 as FloatEntries>::window::<2, 4>, <isa::NeonF32 as FloatEntries>::argmax, <isa::NeonF32 as FloatEntries>::global::<16>, <isa::NeonF32 as FloatEntries>::backward, <isa::NeonF32 as FloatEntries>::scatter, families::<isa::NeonF32>()),
-        f64 => (<isa::NeonF64 as FloatEntries>::window::<2, 4>, <isa::NeonF64 as FloatEntries>::argmax, <isa::NeonF64 as FloatEntries>::global::<16>, <isa::NeonF64 as FloatEntries>::backward, <isa::NeonF64 as FloatEntries>::scatter, families::<isa::NeonF64>()),
+        f32 => (isa::NeonF32::window::<2, 4>, isa::NeonF32::argmax, isa::NeonF32::global::<16>, isa::NeonF32::backward, isa::NeonF32::scatter, families::<isa::NeonF32>()),
+        f64 => (isa::NeonF64::window::<2, 4>, isa::NeonF64::argmax, isa::NeonF64::global::<16>, isa::NeonF64::backward, isa::NeonF64::scatter, families::<isa::NeonF64>()),
         u8 => (crate::level::window_max::<U8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
         i8 => (crate::level::window_max::<I8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
     })

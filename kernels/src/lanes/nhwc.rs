@@ -85,7 +85,7 @@ impl Win {
 /// [`Problem::check`].
 ///
 /// Not inlined: levels share lanes (the AVX-512 level's groups run on the AVX2 lanes), and an
-/// inlined copy would be compiled again in each level's codegen unit (`level::FloatEntries`);
+/// inlined copy would be compiled again in each level's codegen unit (`level::float_entries!`);
 /// out of line, each (lanes, block shape) is compiled once, in this module's unit.
 #[inline(never)]
 pub(crate) fn window<L: FloatLanes, const P: usize, const B: usize>(

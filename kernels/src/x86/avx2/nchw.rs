@@ -35,7 +35,7 @@ impl Nests for F64<V3> {
     const SPECIALISED: bool = false;
     /// The trait's nest, not inlined: the AVX2 and AVX-512 `f64` levels both run these nests,
     /// and an inlined copy would be compiled again in each level's codegen unit
-    /// (`level::FloatEntries`); out of line, each is compiled once, in the unit of [`F64`]'s module.
+    /// (`level::float_entries!`); out of line, each is compiled once, in the unit of [`F64`]'s module.
     #[inline(never)]
     fn nest<R: Reduction<Self>, const ST: usize, const K: usize>(self, args: separable::Args<'_, '_, '_, f64>) {
         self.vectorize(
