@@ -14,11 +14,11 @@ step() { echo; echo "=== $* ($((SECONDS - start)) s)"; }
 step "workspace tests"
 cargo test --workspace
 step "bad-input corpus and guard pages (every level, forced one at a time)"
-cargo test -p simdpool --test bad_input --test guard_page
+cargo test -p simdpool --test integration -- bad_input:: guard_page::
 for isa in $(scripts/ci/levels.sh --below); do
     # SIMDPOOL_ISA caps the detected level: the tests then see each lower level as the top one
-    # (and fail unless they see exactly the levels up to it: tests/common, check_levels).
-    SIMDPOOL_ISA=$isa cargo test -q -p simdpool --test bad_input --test guard_page >/dev/null \
+    # (and fail unless they see exactly the levels up to it: tests/integration/common, check_levels).
+    SIMDPOOL_ISA=$isa cargo test -q -p simdpool --test integration -- bad_input:: guard_page:: >/dev/null \
         && echo "SIMDPOOL_ISA=$isa: ok" || { echo "SIMDPOOL_ISA=$isa: FAILED"; exit 1; }
 done
 step "miri (portable + avx2)"

@@ -46,7 +46,7 @@ pass() { # pass <label> <rustflags> <expected levels>
     # bad_input's level check fails unless Isa::available() is exactly these levels, so a pass
     # cannot silently lose its AVX2 path.
     export SIMDPOOL_EXPECT_ISAS="$3"
-    run "$label" "$flags" -p simdpool --test bad_input -- --exact available_levels_are_the_expected_ones
+    run "$label" "$flags" -p simdpool --test integration -- --exact bad_input::available_levels_are_the_expected_ones
     # The kernels crate's own tests. Miri has no CPUID, so there they run the portable kernels
     # only (kernels/tests/common), which the simdpool tests below reach too: the quick mode keeps
     # the scalar helpers' test and leaves the route sweeps (~2 minutes interpreted) to the full one.
@@ -58,16 +58,16 @@ pass() { # pass <label> <rustflags> <expected levels>
     # Hand cases for every semantic rule, through the reference and every available level.
     # (absurd_sizes_are_errors_not_aborts asks for terabytes on purpose; Miri aborts on that
     # instead of failing the allocation, so it is left to the native runs.)
-    run "$label" "$flags" -p simdpool --test semantics -- --skip absurd_sizes_are_errors_not_aborts
+    run "$label" "$flags" -p simdpool --test integration -- semantics:: --skip absurd_sizes_are_errors_not_aborts
     if [ "$mode" = quick ]; then
         return
     fi
     # The bad-input corpus (validation never reaches a kernel with bad lengths).
-    run "$label" "$flags" -p simdpool --test bad_input
+    run "$label" "$flags" -p simdpool --test integration -- bad_input::
     # PyTorch golden vectors, both layouts, every level.
-    run "$label" "$flags" -p simdpool --test golden
+    run "$label" "$flags" -p simdpool --test integration -- golden::
     # Differential proptests (PROPTEST_CASES random shapes each) for f32 (the SIMD kernels) and u8.
-    run "$label" "$flags" -p simdpool --test differential -- f32_plans_match_reference u8_plans_match_reference
+    run "$label" "$flags" -p simdpool --test integration -- differential::f32_plans_match_reference differential::u8_plans_match_reference
     # The library's unit tests (dispatch cap rules).
     run "$label" "$flags" -p simdpool --lib
 }

@@ -50,9 +50,9 @@ run_scope() {
 }
 status=0
 
-# The test subsets. Each named test binary is rebuilt for every mutant (the library is generic:
-# its code is compiled into each test binary), and the build is most of a mutant's time, so each
-# file is tested with the binaries that exercise it, not the whole suite:
+# The test subsets. The test binary is rebuilt for every mutant (the library is generic: its code
+# is compiled into the test binary), and the build is most of a mutant's time; the run is limited
+# to the modules of tests/integration (and the library's unit tests) that exercise the file:
 #   global_tree.rs  unit tests (blocks); global_kernels: every level against the reference,
 #                   channels-last planes cut into 2, 4 and 8 pixel blocks, NaN and zero ties;
 #                   routes: which planes take the block path
@@ -60,25 +60,32 @@ status=0
 #   plan.rs         semantics, routes, global_kernels: what a plan computes and which kernel runs
 #   window.rs       semantics (output sizes, ceil mode, padding rules, errors), golden (PyTorch)
 #   all four        mutation_kills: focused tests for rules the others reach only by chance
-# They go in --cargo-arg, not --cargo-test-arg: the latter reaches only the test run, and the
-# build step (`cargo test --no-run`) would otherwise build every test binary and example.
-src_file() {
+# The cargo arguments go in --cargo-arg, not --cargo-test-arg: the latter reaches only the test
+# run, and the build step (`cargo test --no-run`) would otherwise build every test binary and
+# example. The name filters go in --cargo-test-arg, after `--`.
+src_file() { # src_file <file> <name> <cargo args...> -- <test name filters...> [-- cargo mutants args]
     local file="$1" name="$2"
     shift 2
-    local tests=()
+    local cargo=() filters=()
     while [[ $# -gt 0 && "$1" != "--" ]]; do
-        tests+=("$1")
+        cargo+=("$1")
+        shift
+    done
+    [[ $# -gt 0 ]] && shift
+    while [[ $# -gt 0 && "$1" != "--" ]]; do
+        filters+=("$1")
         shift
     done
     [[ $# -gt 0 ]] && shift
     run_scope "src-$name" --package simdpool --file "$file" --test-package simdpool \
-        $(printf -- '--cargo-arg=%s ' "${tests[@]}" --test mutation_kills) "$@"
+        $(printf -- '--cargo-arg=%s ' "${cargo[@]}" --test integration) \
+        $(printf -- '--cargo-test-arg=%s ' -- "${filters[@]}" mutation_kills::) "$@"
 }
 
-src_global_tree() { src_file src/global_tree.rs global_tree --lib --test global_kernels --test routes -- "$@"; }
-src_parallel() { src_file src/parallel.rs parallel --lib --test threads -- "$@"; }
-src_plan() { src_file src/plan.rs plan --test semantics --test routes --test global_kernels -- "$@"; }
-src_window() { src_file src/window.rs window --test semantics --test golden -- "$@"; }
+src_global_tree() { src_file src/global_tree.rs global_tree --lib -- global_tree global_kernels:: routes:: -- "$@"; }
+src_parallel() { src_file src/parallel.rs parallel --lib -- parallel threads:: -- "$@"; }
+src_plan() { src_file src/plan.rs plan -- semantics:: routes:: global_kernels:: -- "$@"; }
+src_window() { src_file src/window.rs window -- semantics:: golden:: -- "$@"; }
 src_scope() {
     src_global_tree "$@"
     src_parallel "$@"
@@ -90,10 +97,10 @@ portable_scope() {
     # cargo-mutants tests a mutant of one package with `cargo test --package=<that package>` and
     # ignores --test-package for it, so the simdpool integration tests would never run against a
     # mutant of simdpool-kernels (whose own test harness is off: `test = false`). Testing the
-    # workspace, restricted to named test binaries of the simdpool crate, runs them; only the
+    # workspace, restricted to the simdpool crate's integration tests, runs them; only the
     # library crates those binaries depend on are built.
-    local tests=(--test nchw_kernels --test nhwc_kernels --test argmax_kernels --test global_kernels
-        --test semantics)
+    local tests=(--test integration)
+    local filters=(nchw_kernels:: nhwc_kernels:: argmax_kernels:: global_kernels:: semantics::)
     # cargo-mutants 27.1.0 builds its unmutated baseline with `--package=simdpool-kernels` and
     # these test names, which fails (they belong to simdpool), although each mutant is then built
     # and tested with `--workspace` as asked. So the baseline runs here, with the mutants' own
@@ -102,15 +109,16 @@ portable_scope() {
     case " $* " in
         *" --list "*) ;;
         *)
-            echo "=== baseline: cargo test --workspace ${tests[*]}"
-            nice cargo test --workspace "${tests[@]}" || {
+            echo "=== baseline: cargo test --workspace ${tests[*]} -- ${filters[*]}"
+            nice cargo test --workspace "${tests[@]}" -- "${filters[@]}" || {
                 echo "mutants.sh: the unmutated tree fails its portable test subset" >&2
                 exit 1
             }
             ;;
     esac
     run_scope portable --package simdpool-kernels --file 'kernels/src/portable/*.rs' \
-        --test-workspace=true --baseline=skip $(printf -- '--cargo-arg=%s ' "${tests[@]}") "$@"
+        --test-workspace=true --baseline=skip $(printf -- '--cargo-arg=%s ' "${tests[@]}") \
+        $(printf -- '--cargo-test-arg=%s ' -- "${filters[@]}") "$@"
 }
 
 case "$scope" in

@@ -48,7 +48,7 @@ pub enum PoolOp {
     /// `f32` and `f64`), and `tiny` its smallest subnormal; integers are within one. The
     /// `|ln y|` term is the rounding of the exponent `1/p` to `f32` (at most `88.7/p` on the
     /// direct path; the scaled path's sum lies in `[1, taps]`). Measured over `p` from 1 to
-    /// `1e308` and magnitudes from subnormal to the largest finite value (`tests/lp_range.rs`):
+    /// `1e308` and magnitudes from subnormal to the largest finite value (`tests/integration/lp_range.rs`):
     /// at most 16 `f32` epsilons (at `p = 1.5`, `y` near `1e25`), about a third of the bound.
     ///
     /// ```

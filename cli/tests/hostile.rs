@@ -1,4 +1,4 @@
-//! The CLI rows of the bad-input corpus (tests/bad_input.rs in the library): hostile parameters
+//! The CLI rows of the bad-input corpus (tests/integration/bad_input.rs in the library): hostile parameters
 //! that once panicked or aborted inside the library must reach the user as exactly one
 //! `simdpool: error:` line and a non-zero exit, with no output file written; and a huge dilation
 //! that leaves one tap per window runs. Then the destinations: on any error no output, index or

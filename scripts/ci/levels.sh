@@ -5,7 +5,7 @@
 #   scripts/ci/levels.sh           all levels, e.g. "scalar avx2 avx512"
 #   scripts/ci/levels.sh --top     the highest level only
 #   scripts/ci/levels.sh --below   the levels under the highest, highest first ("avx2 scalar")
-# tests/levels.rs checks the library's own detection against the CPU flags, so a mismatch here
+# tests/integration/levels.rs checks the library's own detection against the CPU flags, so a mismatch here
 # would fail the tests rather than pass unnoticed.
 set -euo pipefail
 levels=(scalar)

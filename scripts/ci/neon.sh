@@ -4,7 +4,7 @@
 # as root or with sudo), and fails if it cannot:
 #   apt: qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross; rustup: aarch64-unknown-linux-gnu.
 # The linker and runner are set through environment variables here, so native builds are unaffected.
-# tests/detection.rs (with EXPECT_ISA=neon) fails the run unless NEON was detected and used.
+# tests/integration/detection.rs (with EXPECT_ISA=neon) fails the run unless NEON was detected and used.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -26,7 +26,7 @@ export PROPTEST_CASES="${NEON_PROPTEST_CASES:-8}"
 export CARGO_PROFILE_TEST_OPT_LEVEL="${NEON_OPT_LEVEL:-1}"
 # No line tables either: they cost build time, and panics still name file and line.
 export CARGO_PROFILE_TEST_DEBUG=0
-# tests/guard_page.rs guards the NEON level only here (the Scalar level is the portable source the
+# tests/integration/guard_page.rs guards the NEON level only here (the Scalar level is the portable source the
 # native run guards; emulated, its runs cost as much as NEON's).
 export SIMDPOOL_GUARD_SIMD_ONLY=1
 export EXPECT_ISA=neon

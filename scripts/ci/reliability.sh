@@ -12,7 +12,7 @@ start=$SECONDS
 # `--after-tests` (.ci/run, after `cargo test --workspace`, which ran both): skip the rerun.
 if [ "${1:-}" != --after-tests ]; then
     echo "=== reliability: bad-input corpus and guard pages"
-    cargo test -p simdpool --test bad_input --test guard_page
+    cargo test -p simdpool --test integration -- bad_input:: guard_page::
 fi
 
 echo "=== reliability: miri, small subset ($((SECONDS - start)) s)"

@@ -9,7 +9,7 @@
 //! `n` the window size. For p = 2 the bound is relative: `(n / 2 + 2) * f32::EPSILON * want`.
 //! For a general p (computed with software `powf` per element in f32) we allow `1e-4` relative.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

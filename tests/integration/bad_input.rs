@@ -6,7 +6,7 @@
 //! Every row runs even if an earlier one fails (each is caught separately), so one run lists every
 //! broken row.
 
-mod common;
+use crate::common;
 
 use common::isas;
 use simdpool::npy::{NpyArray, NpyDType, NpyError, NpyReader, write_slice};

@@ -3,7 +3,7 @@
 //! under `qemu-x86_64 -cpu Haswell` / `-cpu Nehalem`; scripts/ci/neon.sh under `qemu-aarch64`).
 //! A run where a level the script expects was not detected, or not used by default plans, fails.
 
-mod common;
+use crate::common;
 
 use common::*;
 use simdpool::{AvgOptions, Isa, Layout, Plan, PlanOptions, PoolOp, TensorShape, Window};

@@ -295,7 +295,7 @@ fn avg_taps(op: &PoolOp, shape: &TensorShape) -> Vec<f64> {
 /// holds with room for the second-order terms (`eps = 2u`); `tiny_T`, the smallest positive
 /// subnormal of the type, covers results in the subnormal range. A divisor off by one moves a
 /// mean by `|E| / (d + 1)`, far outside this bound for any nonzero mean (see the test that says
-/// so in tests/differential.rs). Integer means are exact: `got` must equal `want`. NaN and
+/// so in tests/integration/differential.rs). Integer means are exact: `got` must equal `want`. NaN and
 /// infinite outputs must match the reference exactly (NaN outputs are the canonical NaN).
 pub fn check_avg<T: Element>(op: &PoolOp, x: &[T], shape: &TensorShape, got: &[T], want: &[T]) -> Result<(), String> {
     use simdpool::DType;

@@ -13,7 +13,7 @@
 //! (`6^200` in `f32`), `|x|^p` vanishing (`(10^-3)^20`), squares of `1e20`, and the integer
 //! sums that overflow `f64` (`3^1000`).
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -5,7 +5,7 @@
 //! values must be the reference's, bit for bit (zero signs, NaN payloads), and the indices exactly the reference's
 //! (PyTorch's scan rule: first of equal maxima, last of several NaNs).
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! PyTorch golden vectors (`tests/data/golden/*`): the reference and every plan path, in both
 //! layouts, must reproduce PyTorch's outputs and indices, and (28 cases) its gradients.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

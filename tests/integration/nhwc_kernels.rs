@@ -11,7 +11,7 @@
 //! raise the f32 sum `s` to `e = (1 / p) as f32`, and `s^e = s^(1/p) * s^(e - 1/p)`, a relative
 //! error of about `|ln s| * |e - 1/p|` (3.5 ulp for `p = 1.5` on outputs near 1e-4).
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -5,7 +5,7 @@
 //! and every element type at 1..=8 threads, with the split checked through the
 //! `tasks_of_last_run` hook; and one plan shared by 16 std threads over pools of 2, 3 and 5.
 
-mod common;
+use crate::common;
 
 use common::*;
 use simdpool::{AvgOptions, Element, Layout, Plan, PlanOptions, PoolOp, TensorShape, Window, bf16, f16};

@@ -12,7 +12,7 @@
 //! and the reference each round to the element type (`4 * eps_out`: up to an ulp, times `p - 1`). Fixed cases: overlapping windows sharing an argmax, ties, NaN, and
 //! every error.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! One hand-computed case per semantic rule, through the reference and through plans at every
 //! ISA level, in both layouts (1-D cases with one channel are the same buffer in either layout).
 
-mod common;
+use crate::common;
 
 use common::*;
 use simdpool::{

@@ -8,7 +8,7 @@
 //! and `eps_out` that of the element type; integer means exactly. Lp of float types (all terms
 //! non-negative): `|got - want| <= 2 (taps + 2) * eps_sum * |want| + eps_out * |want|`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

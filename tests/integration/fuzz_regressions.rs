@@ -2,7 +2,7 @@
 //! run on stable in every `cargo test`. Each runs through plans at every ISA level, both layouts,
 //! and the reference.
 
-mod common;
+use crate::common;
 
 use common::{assert_bits_eq, assert_max_eq, isas, run_plan};
 use simdpool::{

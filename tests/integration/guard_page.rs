@@ -1,13 +1,13 @@
 //! Guard-page test: every op x layout x rank x element type x ISA level runs on buffers that sit
-//! flush against an inaccessible page (tests/guard), at the end and at the start, on shapes whose
+//! flush against an inaccessible page (tests/integration/guard), at the end and at the start, on shapes whose
 //! sizes leave vector tails (1, 7, 9, 15, 17, 31, 33, 65 ... elements, and odd channel counts). A
 //! kernel that reads past the end of the input, or writes past the end of the output or index
 //! buffer, faults and kills the test; the results must also equal the Scalar level's bit for bit.
 //! The backward passes of the float types run the same way, every gradient buffer guarded.
 #![cfg(all(unix, not(miri)))]
 
-mod common;
-mod guard;
+use crate::common;
+use crate::guard;
 
 use common::{assert_bits_eq, isas};
 use guard::{Flush, Guarded};
@@ -274,8 +274,9 @@ fn reading_past_the_end_faults() {
     }
     use std::os::unix::process::ExitStatusExt;
     let exe = std::env::current_exe().expect("test binary path");
+    let name = crate::test_name(module_path!(), "reading_past_the_end_faults");
     let out = std::process::Command::new(exe)
-        .args(["--exact", "reading_past_the_end_faults", "--nocapture", "--test-threads=1"])
+        .args(["--exact", &name, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .output()
         .expect("spawn the child");

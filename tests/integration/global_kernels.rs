@@ -21,7 +21,7 @@
 //! (channels-last: pixel by pixel), so `|got - want| <= (P + 8) * 2^-24 * mean(|x|)` (plus the
 //! final rounding of the division), which the test checks.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

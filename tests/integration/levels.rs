@@ -1,9 +1,9 @@
-//! The level guard of tests/common: the levels the tests iterate ([`Isa::available`], through
+//! The level guard of tests/integration/common: the levels the tests iterate ([`Isa::available`], through
 //! `isas()`) are exactly the levels this CPU has, capped by `SIMDPOOL_ISA` if set. `.ci/run`
 //! runs the suite uncapped and again capped to each lower level; this binary also re-runs itself
 //! under each cap, so a plain `cargo test` checks the cap path too.
 
-mod common;
+use crate::common;
 
 use common::*;
 use simdpool::{Isa, Layout, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Window};
@@ -97,10 +97,11 @@ fn every_cap_tests_exactly_the_levels_below_it() {
     }
     let exe = std::env::current_exe().unwrap();
     let hw = hardware_levels();
+    let name = crate::test_name(module_path!(), "tested_levels_are_the_expected_ones");
     for (i, cap) in hw.iter().enumerate() {
         let want = names(&hw[..=i]);
         let out = Command::new(&exe)
-            .args(["--exact", "tested_levels_are_the_expected_ones", "--test-threads=1"])
+            .args(["--exact", &name, "--test-threads=1"])
             .env("SIMDPOOL_ISA", cap.name())
             .env(WANT_VAR, &want)
             .output()
@@ -115,7 +116,7 @@ fn every_cap_tests_exactly_the_levels_below_it() {
     }
     // A value the library would ignore fails the guard instead of running uncapped.
     let out = Command::new(&exe)
-        .args(["--exact", "tested_levels_are_the_expected_ones", "--test-threads=1"])
+        .args(["--exact", &name, "--test-threads=1"])
         .env("SIMDPOOL_ISA", "avx3")
         .env(WANT_VAR, names(&hw))
         .output()

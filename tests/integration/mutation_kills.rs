@@ -2,7 +2,7 @@
 //! mutant that survived them (docs/mutation-testing.md lists which). Every expectation is the
 //! reference's result or a rule stated in the docs, never an implementation constant.
 
-mod common;
+use crate::common;
 
 use common::*;
 use simdpool::{AutoPad, Layout, Padding, Plan, PlanOptions, PoolError, PoolOp, TensorShape, Window, reference};
