@@ -235,11 +235,12 @@ where
 }
 
 /// Windowed and adaptive pooling for lanes that take max only ([`Families`]`::sums` false, the
-/// byte types): channels-last max on `L` in blocks of `P` pixels by `B` vectors (see
-/// [`crate::lanes::nhwc::window_max_entry`]), everything else on the portable kernels.
+/// byte types): channels-last max on `L` in blocks of `P` pixels by `B` vectors and
+/// channels-first max by folded rows (see [`crate::lanes::nhwc::window_max_entry`]), everything
+/// else on the portable kernels.
 ///
 /// [`Families`]: crate::route::Families
-pub(crate) fn window_max<L: OnToken, const P: usize, const B: usize>(
+pub(crate) fn window_max<L: OnToken + crate::lanes::rows::OrderFreeMax, const P: usize, const B: usize>(
     token: L::Token,
     p: &Problem<'_>,
     red: &Reduce,

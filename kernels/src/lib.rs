@@ -22,7 +22,8 @@
 //!   the byte types in the levels' `bytes.rs` (`U8<token>`, `I8<token>`).
 //! * **The families**, each written once and instantiated per ISA in `x86/avx2`, `x86/avx512`
 //!   and `aarch64/neon`: over `Lanes`, `separable/` (channels-first plane, lean and general
-//!   nests), `lanes/nhwc.rs` (channels-last), `lanes/transposed.rs` (small channels-first planes
+//!   nests), `lanes/nhwc.rs` (channels-last), `lanes/rows.rs` (channels-first max of the byte
+//!   types, over `OrderFreeMax`), `lanes/transposed.rs` (small channels-first planes
 //!   through the channels-last kernel), `lanes/global.rs` (global) and `lanes/argmax.rs` (max
 //!   with indices, over `LaneIndices`: `Lanes` plus index lanes, compare masks and gathers).
 //! * **Reductions and finishes** are types shared by every family (`lanes/reduction.rs`):
@@ -38,7 +39,7 @@
 //! in its own lanes). A float type then gets every family from one `float_level!` line in the
 //! level's `mod.rs` (which lanes each family runs on) and the generic entries of `level.rs`; a
 //! max-only wrapper gets `level::window_max` (with `OnToken`, which builds it from the token). List the type in the level's `level_set!` line in `set.rs` with the families
-//! it has (`Families::CHANNELS_LAST_MAX` for max-only lanes); types not listed there run the
+//! it has (`Families::MAX_ONLY` for max-only lanes); types not listed there run the
 //! portable kernels at that level, and the routes say so. To add an op: add its
 //! reduction to [`Reduce`] (and a `Reduction` or `Finish` type if its fold or finish is new; or a
 //! new signature to `set.rs` with its portable kernel), write the family file once over the

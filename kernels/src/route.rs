@@ -28,6 +28,9 @@ pub enum Route {
     Transposed,
     /// Channels-last windows, vectorised over channels.
     Lanes,
+    /// Channels-first max on lanes whose max needs no scan order (the byte types): the window
+    /// rows folded at full width, then the folded row along x.
+    Rows,
     /// Channels-first or channels-last max with indices: vector values and index lanes.
     Argmax,
     /// Global pooling: one vector reduction per `(n, c)` plane.
@@ -47,6 +50,7 @@ impl Route {
             Route::General => "general",
             Route::Transposed => "transposed",
             Route::Lanes => "lanes",
+            Route::Rows => "rows",
             Route::Argmax => "argmax",
             Route::Global => "global",
             Route::GlobalBlocks => "global-blocks",
@@ -80,6 +84,8 @@ pub struct Families {
     pub transposed: bool,
     /// Channels-last windows.
     pub lanes: bool,
+    /// Channels-first max by folded rows (max-only lanes).
+    pub rows: bool,
     /// Max with indices.
     pub argmax: bool,
     /// Global pooling.
@@ -91,13 +97,29 @@ pub struct Families {
 
 impl Families {
     /// No SIMD family: the portable kernels serve every route.
-    pub const NONE: Families =
-        Families { separable: None, transposed: false, lanes: false, argmax: false, global: false, sums: false };
-    /// Channels-last max only (the byte types): the channels-last family, without sums.
-    pub const CHANNELS_LAST_MAX: Families = Families { lanes: true, ..Families::NONE };
+    pub const NONE: Families = Families {
+        separable: None,
+        transposed: false,
+        lanes: false,
+        rows: false,
+        argmax: false,
+        global: false,
+        sums: false,
+    };
+    /// Max only (the byte types): the channels-last family and the channels-first rows, without
+    /// sums.
+    pub const MAX_ONLY: Families = Families { lanes: true, rows: true, ..Families::NONE };
     /// Every family, with separable nests of the given widths.
     pub const fn all(separable: SeparableLanes) -> Families {
-        Families { separable: Some(separable), transposed: true, lanes: true, argmax: true, global: true, sums: true }
+        Families {
+            separable: Some(separable),
+            transposed: true,
+            lanes: true,
+            rows: false,
+            argmax: true,
+            global: true,
+            sums: true,
+        }
     }
 }
 
@@ -121,8 +143,23 @@ pub fn window(f: Families, p: &Problem<'_>, red: &Reduce) -> Route {
     match (p.layout(), f.separable) {
         (Layout::ChannelsFirst, _) if f.transposed && transposed_group(p).is_some() => Route::Transposed,
         (Layout::ChannelsFirst, Some(lanes)) => separable(lanes, p, red),
+        (Layout::ChannelsFirst, None) if f.rows && *red == Reduce::Max && rows_fit(p) => Route::Rows,
         (Layout::ChannelsLast, _) if f.lanes && (f.sums || *red == Reduce::Max) => Route::Lanes,
         _ => Route::Portable,
+    }
+}
+
+/// Whether the channels-first rows family takes `p` (every x window fits its column chunk).
+#[inline]
+fn rows_fit(p: &Problem<'_>) -> bool {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        crate::lanes::rows::fits(p)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = p;
+        false
     }
 }
 

@@ -205,8 +205,8 @@ static AVX2: KernelSet = {
     level_set!(pulp::x86::V3, {
         f32 => (isa::Avx2F32::window::<1, 4>, isa::Avx2F32::argmax, isa::Avx2F32::global::<8>, isa::Avx2F32::backward, isa::Avx2F32::scatter, families::<isa::Avx2F32>()),
         f64 => (isa::Avx2F64::window::<1, 4>, isa::Avx2F64::argmax, isa::Avx2F64::global::<8>, isa::Avx2F64::backward, isa::Avx2F64::scatter, families::<isa::Avx2F64>()),
-        u8 => (crate::level::window_max::<U8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
-        i8 => (crate::level::window_max::<I8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        u8 => (crate::level::window_max::<U8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
+        i8 => (crate::level::window_max::<I8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
     })
 };
 #[cfg(target_arch = "x86_64")]
@@ -216,8 +216,8 @@ static AVX512: KernelSet = {
     level_set!(pulp::x86::V4, {
         f32 => (isa::Avx512F32::window::<1, 4>, isa::Avx512F32::argmax, isa::global_f32, isa::Avx512F32::backward, isa::Avx512F32::scatter, families::<isa::Avx512F32>()),
         f64 => (isa::Avx512F64::window::<1, 4>, isa::Avx512F64::argmax, isa::Avx512F64::global::<16>, isa::Avx512F64::backward, isa::Avx512F64::scatter, families::<isa::Avx512F64>()),
-        u8 => (crate::level::window_max::<U8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
-        i8 => (crate::level::window_max::<I8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        u8 => (crate::level::window_max::<U8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
+        i8 => (crate::level::window_max::<I8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
     })
 };
 #[cfg(target_arch = "aarch64")]
@@ -228,8 +228,8 @@ static NEON: KernelSet = {
     level_set!(pulp::aarch64::Neon, {
         f32 => (isa::NeonF32::window::<2, 4>, isa::NeonF32::argmax, isa::NeonF32::global::<16>, isa::NeonF32::backward, isa::NeonF32::scatter, families::<isa::NeonF32>()),
         f64 => (isa::NeonF64::window::<2, 4>, isa::NeonF64::argmax, isa::NeonF64::global::<16>, isa::NeonF64::backward, isa::NeonF64::scatter, families::<isa::NeonF64>()),
-        u8 => (crate::level::window_max::<U8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
-        i8 => (crate::level::window_max::<I8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        u8 => (crate::level::window_max::<U8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
+        i8 => (crate::level::window_max::<I8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
     })
 };
 

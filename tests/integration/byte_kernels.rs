@@ -1,8 +1,9 @@
-//! `u8` and `i8` SIMD kernels (channels-last max and adaptive max on each level's byte lanes,
-//! from the same family code as the float types): on random shapes, every level this machine has
-//! gives the bytes of the portable kernels (the scalar level) and of the reference, for every op;
-//! channels-last max takes the lanes route at every SIMD level, and the ops the byte lanes do not
-//! take (sums, channels-first, indices, global) say so by the portable route. Channel counts run
+//! `u8` and `i8` SIMD kernels (max and adaptive max on each level's byte lanes: channels-last from
+//! the same family code as the float types, channels-first by folded rows): on random shapes,
+//! every level this machine has gives the bytes of the portable kernels (the scalar level) and of
+//! the reference, for every op; max takes the lanes route channels-last and the rows route
+//! channels-first at every SIMD level, and the ops the byte lanes do not take (sums, indices,
+//! global) say so by the portable route. Channel counts run
 //! past two vectors of the widest level (64 lanes) to cover every block width and tail.
 
 use proptest::prelude::*;
@@ -92,11 +93,14 @@ fn case(first: bool) -> impl Strategy<Value = Case> {
     })
 }
 
-/// The route the byte types take at a SIMD level: the lanes for channels-last max, the portable
-/// kernels for everything else.
+/// The route the byte types take at a SIMD level: the lanes for channels-last max, the folded
+/// rows for channels-first max, the portable kernels for everything else.
 fn byte_route(case: &Case) -> Route {
-    let max = matches!(case.op, PoolOp::Max(_) | PoolOp::AdaptiveMax(_));
-    if max && case.shape.layout() == Layout::ChannelsLast { Route::Lanes } else { Route::Portable }
+    match (&case.op, case.shape.layout()) {
+        (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsLast) => Route::Lanes,
+        (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsFirst) => Route::Rows,
+        _ => Route::Portable,
+    }
 }
 
 /// Runs `case` at every level: all equal the scalar level's bytes and the reference's.
@@ -148,9 +152,43 @@ proptest! {
     }
 
     #[test]
-    fn u8_channels_first_stays_on_the_portable_kernels(case in case(true)) {
+    fn u8_channels_first_matches_the_portable_kernels(case in case(true)) {
         check::<u8>(&case)?;
     }
+
+    #[test]
+    fn i8_channels_first_matches_the_portable_kernels(case in case(true)) {
+        check::<i8>(&case)?;
+    }
+}
+
+#[test]
+fn bytes_channels_first_max_at_every_row_width_and_chunk() {
+    // Rows around one and two vectors of 16, 32 and 64 lanes, and 1-D rows past the 4096-column
+    // chunk of the folded rows (several chunks per row), on the suite's windows and a dilated one.
+    let windows = [(3, 2, 1, 1), (2, 2, 0, 1), (3, 1, 1, 1), (5, 3, 2, 1), (3, 1, 1, 2)];
+    for (i, &(k, s, p, d)) in windows.iter().enumerate() {
+        let w2 = Window::new(&[k, k]).stride(&[s, s]).padding(&[p, p]).dilation(&[d, d]);
+        for x in [1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 66, 127, 128, 129, 130, 200] {
+            if (k - 1) * d + 1 > x + 2 * p {
+                continue;
+            }
+            let case =
+                Case { op: PoolOp::max(w2.clone()), shape: TensorShape::nchw(&[1, 3, 7, x]).unwrap(), seed: x as u64 };
+            check::<u8>(&case).unwrap();
+            check::<i8>(&case).unwrap();
+        }
+        let w1 = Window::new(&[k]).stride(&[s]).padding(&[p]).dilation(&[d]);
+        for x in [4095, 4096, 4097, 9000] {
+            let case =
+                Case { op: PoolOp::max(w1.clone()), shape: TensorShape::nchw(&[2, 2, x]).unwrap(), seed: i as u64 };
+            check::<u8>(&case).unwrap();
+            check::<i8>(&case).unwrap();
+        }
+    }
+    // Adaptive windows over a row past one chunk.
+    let case = Case { op: PoolOp::AdaptiveMax(vec![7]), shape: TensorShape::nchw(&[1, 2, 9000]).unwrap(), seed: 7 };
+    check::<u8>(&case).unwrap();
 }
 
 #[test]

@@ -178,8 +178,23 @@ fn portable_serves_types_without_simd_kernels() {
     // Element types the SIMD levels have no kernels for run the portable kernels at every level.
     let op = PoolOp::max(Window::new(&[2, 2]));
     for isa in Isa::available() {
-        let plan = Plan::<u8>::with_options(&op, &nchw(&[1, 2, 8, 8]), PlanOptions::isa(isa)).unwrap();
+        let plan = Plan::<simdpool::f16>::with_options(&op, &nchw(&[1, 2, 8, 8]), PlanOptions::isa(isa)).unwrap();
         assert_eq!(plan.route(), Route::Portable);
-        check::<u8>(&op, &nchw(&[1, 2, 8, 8]), Isa::Scalar, Route::Portable, false);
+        check::<simdpool::f16>(&op, &nchw(&[1, 2, 8, 8]), Isa::Scalar, Route::Portable, false);
+    }
+}
+
+#[test]
+fn rows_take_channels_first_byte_max_and_lanes_channels_last() {
+    // The byte types' max: folded rows channels-first, the channels-last lanes channels-last;
+    // their sums and indices run the portable kernels.
+    let op = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]));
+    for isa in Isa::available() {
+        check::<u8>(&op, &nchw(&[1, 4, 33, 40]), isa, Route::Rows, false);
+        check::<i8>(&PoolOp::AdaptiveMax(vec![5, 3]), &nchw(&[2, 3, 12, 9]), isa, Route::Rows, false);
+        check::<u8>(&PoolOp::max(Window::new(&[2, 2, 2])), &nchw(&[1, 2, 4, 6, 8]), isa, Route::Rows, false);
+        check::<i8>(&op, &nhwc(&[1, 12, 12, 19]), isa, Route::Lanes, false);
+        check::<u8>(&PoolOp::avg(Window::new(&[2, 2])), &nchw(&[1, 2, 8, 8]), isa, Route::Portable, false);
+        check::<u8>(&op, &nchw(&[1, 2, 8, 8]), isa, Route::Portable, true);
     }
 }

@@ -18,6 +18,7 @@ pub(crate) mod argmax;
 pub(crate) mod global;
 pub(crate) mod nhwc;
 pub(crate) mod reduction;
+pub(crate) mod rows;
 pub(crate) mod transposed;
 
 /// The element types of [`Lanes`]: what every lane-wise family needs of an element besides
@@ -157,6 +158,9 @@ pub(crate) struct U8<S>(pub(crate) S);
 /// A token's `i8` lanes, as [`U8`] with `E = i8`.
 #[derive(Clone, Copy)]
 pub(crate) struct I8<S>(pub(crate) S);
+
+impl<S: Copy> rows::OrderFreeMax for U8<S> where U8<S>: Lanes<E = u8> {}
+impl<S: Copy> rows::OrderFreeMax for I8<S> where I8<S>: Lanes<E = i8> {}
 
 /// Vectors of one ISA and element type. `V` holds [`Lanes::N`] lanes of [`Lanes::E`]; `M`
 /// selects the first `n < N` lanes.

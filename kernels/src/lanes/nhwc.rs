@@ -133,9 +133,10 @@ pub(crate) fn window_max<L: Lanes, const P: usize, const B: usize>(
 }
 
 /// A level's window entry for lanes that take max only ([`crate::route::Families::sums`] false,
-/// the byte types): channels-last max on the [`Route::Lanes`] route by [`window_max`], every
-/// other problem on the portable kernels.
-pub(crate) fn window_max_entry<L: Lanes, const P: usize, const B: usize>(
+/// the byte types): channels-last max on the [`Route::Lanes`] route by [`window_max`],
+/// channels-first max on the [`Route::Rows`] route by [`crate::lanes::rows`], every other
+/// problem on the portable kernels.
+pub(crate) fn window_max_entry<L: crate::lanes::rows::OrderFreeMax, const P: usize, const B: usize>(
     l: L,
     p: &Problem<'_>,
     red: &Reduce,
@@ -148,6 +149,9 @@ pub(crate) fn window_max_entry<L: Lanes, const P: usize, const B: usize>(
         (Route::Lanes, Reduce::Max, Layout::ChannelsLast) => {
             p.check(input.len(), output.len(), &rows);
             window_max::<L, P, B>(l, p, input, output, rows)
+        }
+        (Route::Rows, Reduce::Max, Layout::ChannelsFirst) => {
+            crate::lanes::rows::window_max_rows(l, p, input, output, rows)
         }
         _ => crate::portable::window(p, red, input, output, rows),
     }

@@ -8,7 +8,7 @@ use core::arch::aarch64::*;
 use pulp::aarch64::Neon;
 
 macro_rules! byte_lanes {
-    ($lanes:ident, $t:ty, $v:ty, $ld:ident, $st:ident, $dup:ident, $max:ident) => {
+    ($lanes:ident, $t:ty, $v:ty, $ld:ident, $st:ident, $dup:ident, $max:ident, $uzp:ident) => {
         impl Lanes for $lanes<Neon> {
             type E = $t;
             const N: usize = 16;
@@ -63,6 +63,13 @@ macro_rules! byte_lanes {
                 unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n.min(16)) };
             }
             #[inline(always)]
+            unsafe fn load_even(self, ptr: *const $t) -> $v {
+                // SAFETY: the caller guarantees 32 readable bytes at `ptr`: two loads of 16.
+                let (a, b) = unsafe { ($ld(ptr), $ld(ptr.add(16))) };
+                // The even bytes of a, then of b.
+                self.0.neon.$uzp(a, b)
+            }
+            #[inline(always)]
             fn zero(self) -> $v {
                 self.0.neon.$dup(0)
             }
@@ -86,5 +93,5 @@ macro_rules! byte_lanes {
     };
 }
 
-byte_lanes!(U8, u8, uint8x16_t, vld1q_u8, vst1q_u8, vdupq_n_u8, vmaxq_u8);
-byte_lanes!(I8, i8, int8x16_t, vld1q_s8, vst1q_s8, vdupq_n_s8, vmaxq_s8);
+byte_lanes!(U8, u8, uint8x16_t, vld1q_u8, vst1q_u8, vdupq_n_u8, vmaxq_u8, vuzp1q_u8);
+byte_lanes!(I8, i8, int8x16_t, vld1q_s8, vst1q_s8, vdupq_n_s8, vmaxq_s8, vuzp1q_s8);

@@ -62,6 +62,17 @@ macro_rules! byte_lanes {
                 unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n.min(32)) };
             }
             #[inline(always)]
+            unsafe fn load_even(self, ptr: *const $t) -> __m256i {
+                // SAFETY: the caller guarantees 64 readable bytes at `ptr`: two loads of 32.
+                let (a, b) = unsafe { (self.load(ptr), self.load(ptr.add(32))) };
+                let low = self.0.avx._mm256_set1_epi16(0x00ff);
+                let (a, b) = (self.0.avx2._mm256_and_si256(a, low), self.0.avx2._mm256_and_si256(b, low));
+                // Per 128-bit half, a's eight even bytes then b's: quarters (a0 b0 a1 b1), put
+                // in natural order (a0 a1 b0 b1) by one 64-bit permute.
+                let packed = self.0.avx2._mm256_packus_epi16(a, b);
+                self.0.avx2._mm256_permute4x64_epi64::<0b11_01_10_00>(packed)
+            }
+            #[inline(always)]
             fn zero(self) -> __m256i {
                 self.0.avx._mm256_setzero_si256()
             }

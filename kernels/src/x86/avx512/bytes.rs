@@ -64,6 +64,18 @@ macro_rules! byte_lanes {
                 unsafe { self.0.avx512bw._mm512_mask_storeu_epi8(ptr.cast(), first_lanes(n), v) }
             }
             #[inline(always)]
+            unsafe fn load_even(self, ptr: *const $t) -> __m512i {
+                // SAFETY: the caller guarantees 128 readable bytes at `ptr`: two loads of 64.
+                let (a, b) = unsafe { (self.load(ptr), self.load(ptr.add(64))) };
+                let low = self.0.avx512f._mm512_set1_epi16(0x00ff);
+                let (a, b) = (self.0.avx512f._mm512_and_si512(a, low), self.0.avx512f._mm512_and_si512(b, low));
+                // Per 128-bit quarter, a's eight even bytes then b's: 64-bit pieces
+                // (a0 b0 a1 b1 a2 b2 a3 b3), put in natural order by one permute.
+                let packed = self.0.avx512bw._mm512_packus_epi16(a, b);
+                let order = self.0.avx512f._mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+                self.0.avx512f._mm512_permutexvar_epi64(order, packed)
+            }
+            #[inline(always)]
             fn zero(self) -> __m512i {
                 self.0.avx512f._mm512_setzero_si512()
             }
