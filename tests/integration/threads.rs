@@ -367,3 +367,35 @@ fn one_plan_shared_by_16_threads_and_pools_of_2_3_5() {
     shared_plan::<u8>(PoolOp::AdaptiveMax(vec![7, 5]), nhwc(2, 19, &[48, 40]), true);
     shared_plan::<i8>(PoolOp::GlobalMax, nchw(1, 32, &[64, 64]), false);
 }
+
+#[test]
+fn max_backward_from_indices_over_one_image_runs_one_task() {
+    // A task over rows of a single image (plane) reads all of its outputs: more tasks would only
+    // repeat that read. Two images are two tasks. The gradient is the same at every count.
+    let op = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]));
+    for (shape, most) in [
+        (TensorShape::nhwc(&[1, 112, 112, 64]).unwrap(), 1),
+        (TensorShape::nchw(&[1, 1, 512, 512]).unwrap(), 1),
+        (TensorShape::nhwc(&[2, 112, 112, 64]).unwrap(), 2),
+    ] {
+        let plan = Plan::<f32>::new(&op, &shape).unwrap();
+        let x: Vec<f32> = (0..shape.len()).map(|i| ((i * 7919) % 1009) as f32).collect();
+        let (mut y, mut idx) = (vec![0.0; plan.output_len()], vec![0i64; plan.output_len()]);
+        plan.run_with_indices(&x, &mut y, &mut idx).unwrap();
+        let g: Vec<f32> = (0..plan.output_len()).map(|i| (i % 7) as f32).collect();
+        let mut want = vec![f32::NAN; shape.len()];
+        let inline =
+            Plan::<f32>::with_options(&op, &shape, PlanOptions::isa(simdpool::Isa::detected()).calling_thread());
+        inline.unwrap().backward_with_indices(&idx, &g, &mut want).unwrap();
+        for pool in pools_1_to_8() {
+            let mut got = vec![f32::NAN; shape.len()];
+            let tasks = pool.install(|| {
+                plan.backward_with_indices(&idx, &g, &mut got).unwrap();
+                simdpool::tasks_of_last_run()
+            });
+            let threads = pool.current_num_threads();
+            assert!(tasks <= most, "{shape:?}: {tasks} tasks on {threads} threads");
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{shape:?}, {threads} threads");
+        }
+    }
+}
