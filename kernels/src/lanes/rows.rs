@@ -215,9 +215,9 @@ impl WindowRows<'_, '_> {
         if lo + n.div_ceil(L::N) * L::N <= room {
             while x < n {
                 // SAFETY: `lo + x + N <= room`, so each load reads `N` elements inside `input`
-                // (every window row starts at or before `last`); `x + N < n + N <= COLS + SLACK`
-                // elements of `col`.
+                // (every window row starts at or before `last`).
                 let v = fold_column(l, steps, |row| unsafe { l.load(ip.add(row + lo + x)) });
+                // SAFETY: `x + N < n + N <= COLS + SLACK` elements of `col`.
                 unsafe { l.store(cp.add(x), v) };
                 x += L::N;
             }
