@@ -131,6 +131,10 @@ suite_benches!(
     resnet_stem_max_f64_nhwc = "resnet_stem_max_f64/nhwc",
     vgg_max_deep_i8_nchw = "vgg_max_deep_i8/nchw",
     vgg_max_deep_i8_nhwc = "vgg_max_deep_i8/nhwc",
+    resnet_stem_max_bf16_nchw = "resnet_stem_max_bf16/nchw",
+    resnet_stem_max_bf16_nhwc = "resnet_stem_max_bf16/nhwc",
+    vgg_max_2x2_f16_nchw = "vgg_max_2x2_f16/nchw",
+    vgg_max_2x2_f16_nhwc = "vgg_max_2x2_f16/nhwc",
 );
 
 macro_rules! backward_benches {

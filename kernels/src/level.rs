@@ -9,7 +9,7 @@
 //! entries, given in the level's table line.
 
 use crate::lanes::transposed;
-use crate::lanes::{FloatElem, FloatLanes, I8, LaneIndices, Lanes, U8};
+use crate::lanes::{Bf16, F16, FloatElem, FloatLanes, I8, LaneIndices, Lanes, U8};
 use crate::portable;
 use crate::problem::{Cover, GlobalProblem, GlobalReduce, GradRule, Layout, Problem, Reduce};
 use crate::route::{Route, SeparableLanes};
@@ -212,27 +212,21 @@ pub(crate) trait OnToken: Lanes {
     fn on(token: Self::Token) -> Self;
 }
 
-impl<S: Copy> OnToken for U8<S>
-where
-    U8<S>: Lanes,
-{
-    type Token = S;
-    #[inline(always)]
-    fn on(token: S) -> Self {
-        U8(token)
-    }
+macro_rules! on_token {
+    ($($wrapper:ident),*) => {$(
+        impl<S: Copy> OnToken for $wrapper<S>
+        where
+            $wrapper<S>: Lanes,
+        {
+            type Token = S;
+            #[inline(always)]
+            fn on(token: S) -> Self {
+                $wrapper(token)
+            }
+        }
+    )*};
 }
-
-impl<S: Copy> OnToken for I8<S>
-where
-    I8<S>: Lanes,
-{
-    type Token = S;
-    #[inline(always)]
-    fn on(token: S) -> Self {
-        I8(token)
-    }
-}
+on_token!(U8, I8, F16, Bf16);
 
 /// Windowed and adaptive pooling for lanes that take max only ([`Families`]`::sums` false, the
 /// byte types): channels-last max on `L` in blocks of `P` pixels by `B` vectors and
@@ -250,6 +244,21 @@ pub(crate) fn window_max<L: OnToken + crate::lanes::rows::OrderFreeMax, const P:
     rows: Range<usize>,
 ) {
     crate::lanes::nhwc::window_max_entry::<L, P, B>(L::on(token), p, red, route, input, output, rows)
+}
+
+/// Windowed and adaptive pooling for max-only lanes whose max needs the scan order (the half
+/// types): channels-last max on `L` in blocks of `P` pixels by `B` vectors (see
+/// [`crate::lanes::nhwc::window_max_channels_last`]), everything else on the portable kernels.
+pub(crate) fn window_max_channels_last<L: OnToken, const P: usize, const B: usize>(
+    token: L::Token,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    crate::lanes::nhwc::window_max_channels_last::<L, P, B>(L::on(token), p, red, route, input, output, rows)
 }
 
 /// A [`FloatLevel`]: `float_level!(mod m: Name(Token): E { lanes: L = |t| expr, ... })` defines

@@ -19,7 +19,9 @@
 //!   `FloatLanes` adds the float arithmetic the sums and their finishes need. Each level
 //!   implements them on its token, in `x86/avx2/lanes.rs`, `x86/avx512/lanes.rs` and
 //!   `aarch64/neon/lanes.rs` (`f32` on the token, `f64` on `F64<token>`), and `Lanes` alone for
-//!   the byte types in the levels' `bytes.rs` (`U8<token>`, `I8<token>`).
+//!   the byte types in the levels' `bytes.rs` (`U8<token>`, `I8<token>`) and for the half
+//!   types in their `halves.rs` (`F16<token>`, `Bf16<token>`: `f32` lanes holding an exactly
+//!   invertible order map of the 16-bit patterns, `lanes/halves.rs`, for max).
 //! * **The families**, each written once and instantiated per ISA in `x86/avx2`, `x86/avx512`
 //!   and `aarch64/neon`: over `Lanes`, `separable/` (channels-first plane, lean and general
 //!   nests), `lanes/nhwc.rs` (channels-last), `lanes/rows.rs` (channels-first max of the byte

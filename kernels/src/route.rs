@@ -109,6 +109,10 @@ impl Families {
     /// Max only (the byte types): the channels-last family and the channels-first rows, without
     /// sums.
     pub const MAX_ONLY: Families = Families { lanes: true, rows: true, ..Families::NONE };
+    /// Channels-last max only (the half types): the channels-last family, without sums, and
+    /// channels-first on the portable kernels (the folded rows change the scan order, which
+    /// decides between equal zeros and among NaNs).
+    pub const CHANNELS_LAST_MAX: Families = Families { lanes: true, ..Families::NONE };
     /// Every family, with separable nests of the given widths.
     pub const fn all(separable: SeparableLanes) -> Families {
         Families {

@@ -54,12 +54,13 @@ const ROUTES: [Route; 10] = [
 const REDUCES: [Reduce; 4] =
     [Reduce::Max, Reduce::Avg { divisor_override: None }, Reduce::Lp(LpPower::Two), Reduce::Lp(LpPower::General(3.0))];
 
-/// Every route on every level gives the portable bits for `p` (`f32`, `f64` and `u8`); the route
+/// Every route on every level gives the portable bits for `p` (`f32`, `f64`, `f16` and `u8`); the route
 /// the plan would pick is `expected` for `f32` max, `expected_bytes` for `u8` max.
 fn every_route_matches_portable(p: &Problem<'_>, expected: Route, expected_bytes: Route) {
     let x32: Vec<f32> = (0..p.input_len()).map(|i| ((i * 2654435761) % 1013) as f32 * 0.37 - 180.0).collect();
     let x64: Vec<f64> = x32.iter().map(|&v| f64::from(v) * 1.001).collect();
     let x8: Vec<u8> = (0..p.input_len()).map(|i| ((i * 2654435761) % 251) as u8).collect();
+    let x16: Vec<half::f16> = x32.iter().map(|&v| half::f16::from_f32(v)).collect();
     let rows = p.rows();
     for red in REDUCES {
         let mut want8 = vec![0u8; p.output_len()];
@@ -68,6 +69,8 @@ fn every_route_matches_portable(p: &Problem<'_>, expected: Route, expected_bytes
         (KernelSet::portable().f32.window)(p, &red, Route::Portable, &x32, &mut want32, 0..rows);
         let mut want64 = vec![0.0f64; p.output_len()];
         (KernelSet::portable().f64.window)(p, &red, Route::Portable, &x64, &mut want64, 0..rows);
+        let mut want16 = vec![half::f16::ZERO; p.output_len()];
+        (KernelSet::portable().f16.window)(p, &red, Route::Portable, &x16, &mut want16, 0..rows);
         for (name, set) in common::simd_levels() {
             if red == Reduce::Max {
                 assert_eq!(route::window(set.f32.families, p, &red), expected, "{name} {p:?}");
@@ -84,6 +87,10 @@ fn every_route_matches_portable(p: &Problem<'_>, expected: Route, expected_bytes
                     (set.f64.window)(p, &red, r, &x64, &mut got, range.clone());
                     let same = got.iter().zip(&want64[lo..hi]).all(|(g, w)| g.to_bits() == w.to_bits());
                     assert!(same, "{name} f64 {red:?} on route {r}, rows {range:?}");
+                    let mut got = vec![half::f16::NAN; hi - lo];
+                    (set.f16.window)(p, &red, r, &x16, &mut got, range.clone());
+                    let same = got.iter().zip(&want16[lo..hi]).all(|(g, w)| g.to_bits() == w.to_bits());
+                    assert!(same, "{name} f16 {red:?} on route {r}, rows {range:?}");
                     let mut got = vec![0xa5u8; hi - lo];
                     (set.u8.window)(p, &red, r, &x8, &mut got, range.clone());
                     assert_eq!(got, want8[lo..hi], "{name} u8 {red:?} on route {r}, rows {range:?}");

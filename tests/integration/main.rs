@@ -9,7 +9,7 @@
 //! | [`nchw_kernels`], [`nhwc_kernels`] | the channels-first and channels-last `f32` window kernels, every level against the Scalar level bit for bit |
 //! | [`argmax_kernels`] | the `f32` max-with-indices kernels |
 //! | [`global_kernels`] | the global kernels and their tie rescan |
-//! | [`f64_kernels`], [`byte_kernels`] | the `f64` and `u8`/`i8` SIMD kernels |
+//! | [`f64_kernels`], [`narrow_kernels`] | the `f64` SIMD kernels; the max kernels of `u8`, `i8`, `f16` and `bf16` |
 //! | [`backward`] | every backward pass against its reference, every level, 1-3 threads |
 //! | [`routes`] | each route forced by a shape chosen for it |
 //! | [`semantics`], [`golden`] | one hand-computed case per rule; PyTorch's vectors |
@@ -28,7 +28,6 @@ mod guard;
 mod argmax_kernels;
 mod backward;
 mod bad_input;
-mod byte_kernels;
 mod detection;
 mod differential;
 mod f64_kernels;
@@ -39,6 +38,7 @@ mod guard_page;
 mod levels;
 mod lp_range;
 mod mutation_kills;
+mod narrow_kernels;
 mod nchw_kernels;
 mod nhwc_kernels;
 mod npy;

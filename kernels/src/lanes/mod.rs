@@ -10,12 +10,13 @@
 //! lanes, compare masks and gathers of the argmax family. For `f32` they are implemented on the
 //! `pulp` tokens [`pulp::x86::V3`] (AVX2), [`pulp::x86::V4`] (AVX-512) and `pulp::aarch64::Neon`
 //! themselves, for `f64` on [`F64`] around the same tokens, and [`Lanes`] alone for `u8` and `i8`
-//! on [`U8`] and [`I8`]; holding a token proves the CPU has the features, and every method is
+//! on [`U8`] and [`I8`] and for `f16` and `bf16` on [`F16`] and [`Bf16`] (max only); holding a token proves the CPU has the features, and every method is
 //! `#[inline(always)]` so the code is compiled inside the token's `vectorize` call, where the
 //! features are enabled.
 
 pub(crate) mod argmax;
 pub(crate) mod global;
+pub(crate) mod halves;
 pub(crate) mod nhwc;
 pub(crate) mod reduction;
 pub(crate) mod rows;
@@ -35,7 +36,7 @@ macro_rules! lane_elem {
         }
     )*};
 }
-lane_elem!(f32 = 0.0, f64 = 0.0, u8 = 0, i8 = 0);
+lane_elem!(f32 = 0.0, f64 = 0.0, u8 = 0, i8 = 0, half::f16 = half::f16::ZERO, half::bf16 = half::bf16::ZERO);
 
 /// The float element types of [`FloatLanes`]: what the sums, finishes and transposed indices need
 /// of a float, with the portable kernel's conversions (so the same bits).
@@ -158,6 +159,14 @@ pub(crate) struct U8<S>(pub(crate) S);
 /// A token's `i8` lanes, as [`U8`] with `E = i8`.
 #[derive(Clone, Copy)]
 pub(crate) struct I8<S>(pub(crate) S);
+
+/// A token's `f16` lanes for max: `F16(token)` implements [`Lanes`] with `E = f16`, holding each
+/// element as an `f32` lane in the order map of [`halves`].
+#[derive(Clone, Copy)]
+pub(crate) struct F16<S>(pub(crate) S);
+/// A token's `bf16` lanes for max, as [`F16`] with `E = bf16`.
+#[derive(Clone, Copy)]
+pub(crate) struct Bf16<S>(pub(crate) S);
 
 impl<S: Copy> rows::OrderFreeMax for U8<S> where U8<S>: Lanes<E = u8> {}
 impl<S: Copy> rows::OrderFreeMax for I8<S> where I8<S>: Lanes<E = i8> {}
@@ -450,6 +459,21 @@ impl<E: FloatElem> Divisor<E> {
 /// `f32` lanes of AVX-512); wider lanes (bytes) override every default they use, and a default
 /// instantiated for them fails to compile.
 pub(crate) const MAX_LANES: usize = 16;
+
+/// `[f(0), f(1), .., f(K - 1)]` (`K >= 1`) by a plain loop, for arrays of vectors built inside a
+/// token's `vectorize`. Not `core::array::from_fn`: it calls `f` through adapters that the
+/// optimiser left out of line in the channels-last family, and out of line the intrinsics in `f`
+/// lose the token's target features and become calls (one per load in the `f32` max; eight per
+/// load in the `f16` max, which ran 7x slower than `bf16` for it).
+#[inline(always)]
+pub(crate) fn array_of<T: Copy, const K: usize>(mut f: impl FnMut(usize) -> T) -> [T; K] {
+    const { assert!(K >= 1) };
+    let mut a = [f(0); K];
+    for (i, x) in a.iter_mut().enumerate().skip(1) {
+        *x = f(i);
+    }
+    a
+}
 
 /// `ptr[stride * j + phase]` for `j < N`, element by element (the default deinterleave).
 ///

@@ -26,10 +26,10 @@ use super::reduction::{
     AbsSum, Canon, Finish as _, Keep, MaxRule, Mean, PerOutput, PowRoot, PowSum, Reduction, Root, SquareSum, Sum,
 };
 use super::{FloatElem, FloatLanes, LaneElem, Lanes};
+use crate::lanes::array_of;
 use crate::policy::{STRIP, slide_len};
 use crate::problem::{Layout, LpPower, Problem, Reduce};
 use crate::route::Route;
-use core::array::from_fn;
 use core::marker::PhantomData;
 use core::ops::Range;
 
@@ -157,6 +157,27 @@ pub(crate) fn window_max_entry<L: crate::lanes::rows::OrderFreeMax, const P: usi
     }
 }
 
+/// A level's window entry for max-only lanes whose max needs the scan order (the half types, whose
+/// NaN and signed-zero rules rule out the folded rows): channels-last max on the [`Route::Lanes`]
+/// route by [`window_max`], every other problem on the portable kernels.
+pub(crate) fn window_max_channels_last<L: Lanes, const P: usize, const B: usize>(
+    l: L,
+    p: &Problem<'_>,
+    red: &Reduce,
+    route: Route,
+    input: &[L::E],
+    output: &mut [L::E],
+    rows: Range<usize>,
+) {
+    match (route, red, p.layout()) {
+        (Route::Lanes, Reduce::Max, Layout::ChannelsLast) => {
+            p.check(input.len(), output.len(), &rows);
+            window_max::<L, P, B>(l, p, input, output, rows)
+        }
+        _ => crate::portable::window(p, red, input, output, rows),
+    }
+}
+
 /// Rows `rows` of a channels-last problem by reduction `R` and finish `F`, runnable inside a
 /// token's `vectorize` (which enables the level's target features for everything inlined into
 /// it).
@@ -278,8 +299,14 @@ fn pool_rows<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: PerOu
         while ox < ow {
             win.xt = xt[ox];
             if ox + P <= ow && (1..P).all(|j| xt[ox + j] == win.xt) {
-                let bases: [usize; P] = from_fn(|j| row_base + xs[ox + j] * c);
-                let fins: [F::Each; P] = from_fn(|j| fin.each(czy.saturating_mul(xc[ox + j])));
+                let bases: [usize; P] = array_of(
+                    #[inline(always)]
+                    |j| row_base + xs[ox + j] * c,
+                );
+                let fins: [F::Each; P] = array_of(
+                    #[inline(always)]
+                    |j| fin.each(czy.saturating_mul(xc[ox + j])),
+                );
                 // SAFETY: see `pixels`: every tap of output `(n, oz, oy, ox + j)` lies inside
                 // `input` (axis invariants: `start + (taps - 1) * dilation < in_len` per axis,
                 // `n < batch` since `r < p.rows()` by `check`), and pixels `ox .. ox + P` are
@@ -434,7 +461,10 @@ unsafe fn row_reduce<L: Lanes, const B: usize, R: Reduction<L>, const KX: usize>
     let taps = if KX == 0 { taps } else { KX };
     if R::MAX {
         // SAFETY: the first tap, in bounds by the contract.
-        let mut acc: [L::V; B] = from_fn(|b| unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) });
+        let mut acc: [L::V; B] = array_of(
+            #[inline(always)]
+            |b| unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) },
+        );
         for x in 1..taps {
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
@@ -447,8 +477,10 @@ unsafe fn row_reduce<L: Lanes, const B: usize, R: Reduction<L>, const KX: usize>
         // From the first term, not from `+0.0`: Lp terms are never `-0.0`, and averages add the
         // `+0.0` once per output (see `block`).
         // SAFETY: the first tap, in bounds by the contract.
-        let mut acc: [L::V; B] =
-            from_fn(|b| R::raw_term(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw));
+        let mut acc: [L::V; B] = array_of(
+            #[inline(always)]
+            |b| R::raw_term(l, unsafe { ld::<L, B>(l, src.add(at + b * L::N), b, tail) }, pw),
+        );
         for x in 1..taps {
             for (b, ab) in acc.iter_mut().enumerate() {
                 // SAFETY: tap `x < taps`, in bounds by the contract.
@@ -578,9 +610,15 @@ unsafe fn row_sum<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, con
     // Starts from the first term, not from `+0.0`: see `block` for why adding `+0.0` once at
     // the end gives the canonical bits.
     // SAFETY: tap 0 is inside the window, so in bounds by the caller's contract.
-    let mut s: [[L::V; B]; P] = from_fn(|j| {
-        from_fn(|b| R::raw_term(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw))
-    });
+    let mut s: [[L::V; B]; P] = array_of(
+        #[inline(always)]
+        |j| {
+            array_of(
+                #[inline(always)]
+                |b| R::raw_term(l, unsafe { ld::<L, B>(l, src.add(bases[j] + row + b * L::N), b, tail) }, pw),
+            )
+        },
+    );
     for x in 1..win.dims::<S>().2 {
         let off = row + x * win.sx;
         for j in 0..P {
@@ -643,11 +681,21 @@ unsafe fn block<L: Lanes, const P: usize, const B: usize, R: Reduction<L>, F: Pe
     c0: usize,
     tail: Option<L::M>,
 ) {
-    let bases: [usize; P] = from_fn(|j| bases[j] + c0);
+    let bases: [usize; P] = array_of(
+        #[inline(always)]
+        |j| bases[j] + c0,
+    );
     let out: [[L::V; B]; P] = if R::MAX {
         // SAFETY: the first tap of each window (offset 0) is in bounds by the contract.
-        let mut acc: [[L::V; B]; P] =
-            from_fn(|j| from_fn(|b| unsafe { ld::<L, B>(l, src.add(bases[j] + b * L::N), b, tail) }));
+        let mut acc: [[L::V; B]; P] = array_of(
+            #[inline(always)]
+            |j| {
+                array_of(
+                    #[inline(always)]
+                    |b| unsafe { ld::<L, B>(l, src.add(bases[j] + b * L::N), b, tail) },
+                )
+            },
+        );
         let (zt, yt, xt) = win.dims::<S>();
         for z in 0..zt {
             for y in 0..yt {

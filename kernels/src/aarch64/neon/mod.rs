@@ -1,6 +1,7 @@
 //! NEON kernels, one file per job; the entries below are what the kernel set points at.
 
 mod bytes;
+mod halves;
 mod lanes;
 mod nchw;
 

@@ -2,6 +2,7 @@
 //! points at.
 
 mod bytes;
+mod halves;
 mod lanes;
 mod nchw;
 

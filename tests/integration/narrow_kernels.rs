@@ -1,46 +1,103 @@
-//! `u8` and `i8` SIMD kernels (max and adaptive max on each level's byte lanes: channels-last from
-//! the same family code as the float types, channels-first by folded rows): on random shapes,
-//! every level this machine has gives the bytes of the portable kernels (the scalar level) and of
-//! the reference, for every op; max takes the lanes route channels-last and the rows route
-//! channels-first at every SIMD level, and the ops the byte lanes do not take (sums, indices,
-//! global) say so by the portable route. Channel counts run
-//! past two vectors of the widest level (64 lanes) to cover every block width and tail.
+//! The SIMD max kernels of the narrow element types, `u8`, `i8`, `f16` and `bf16` (max and
+//! adaptive max on each level's lanes: channels-last from the same family code as `f32`,
+//! channels-first by folded rows for the byte types), on random shapes: every level this machine
+//! has gives the bits of the portable kernels (the scalar level) and of the reference, for every
+//! op; max takes its SIMD route at every SIMD level, and the ops a type's lanes do not take
+//! (sums, indices, global, and channels-first max for the halves) say so by the portable route.
+//! Channel counts run past two vectors of the widest level (64 byte lanes) to cover every block
+//! width and tail. The half-precision inputs are full of what the max rule decides on: equal
+//! values, both zeros, infinities, quiet and signalling NaNs of both signs, subnormals.
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use simdpool::{AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolOp, Route, TensorShape, Window, reference};
+use simdpool::{
+    AvgOptions, Element, Isa, Layout, Plan, PlanOptions, PoolOp, Route, TensorShape, Window, bf16, f16, reference,
+};
 
-/// The byte types under test, with a deterministic input full of ties and both extremes.
-trait Byte: Element + Copy + PartialEq + core::fmt::Debug {
-    fn from_bits(b: u8) -> Self;
+/// The element types under test, each with a deterministic input of its hard cases.
+trait Narrow: Element + Copy + core::fmt::Debug {
+    /// Whether channels-first max takes the folded rows (order-free max: the byte types).
+    const ROWS: bool;
+    /// Whether the reference's sums give the plans' bits: the byte types' exact integer sums do;
+    /// half sums accumulate in `f32` on the plans and in `f64` in the reference (the differential
+    /// tests compare those within a tolerance).
+    const EXACT_SUMS: bool;
+    /// The element of pattern `bits`.
+    fn from_bits(bits: u16) -> Self;
+    /// Its pattern, to compare NaNs by their bits.
+    fn bits(self) -> u16;
+    /// One of the type's hard cases, by `k < 8`.
+    fn special(k: u64) -> Self;
 }
-impl Byte for u8 {
-    fn from_bits(b: u8) -> u8 {
-        b
+impl Narrow for u8 {
+    const ROWS: bool = true;
+    const EXACT_SUMS: bool = true;
+    fn from_bits(b: u16) -> u8 {
+        b as u8
+    }
+    fn bits(self) -> u16 {
+        self.into()
+    }
+    fn special(k: u64) -> u8 {
+        [0, 0x7f, 0x80, 0xff, 0, 1, 2, 3][k as usize]
     }
 }
-impl Byte for i8 {
-    fn from_bits(b: u8) -> i8 {
-        b as i8
+impl Narrow for i8 {
+    const ROWS: bool = true;
+    const EXACT_SUMS: bool = true;
+    fn from_bits(b: u16) -> i8 {
+        b as u8 as i8
+    }
+    fn bits(self) -> u16 {
+        self as u8 as u16
+    }
+    fn special(k: u64) -> i8 {
+        [0, 0x7f, -0x80, -1, 0, 1, 2, 3][k as usize]
+    }
+}
+impl Narrow for f16 {
+    const ROWS: bool = false;
+    const EXACT_SUMS: bool = false;
+    fn from_bits(b: u16) -> f16 {
+        f16::from_bits(b)
+    }
+    fn bits(self) -> u16 {
+        self.to_bits()
+    }
+    fn special(k: u64) -> f16 {
+        // +-0, +-inf, a quiet NaN, a negative signalling NaN, the smallest subnormal, the largest
+        // finite value.
+        f16::from_bits([0x0000, 0x8000, 0x7c00, 0xfc00, 0x7e01, 0xfc01, 0x0001, 0x7bff][k as usize])
+    }
+}
+impl Narrow for bf16 {
+    const ROWS: bool = false;
+    const EXACT_SUMS: bool = false;
+    fn from_bits(b: u16) -> bf16 {
+        bf16::from_bits(b)
+    }
+    fn bits(self) -> u16 {
+        self.to_bits()
+    }
+    fn special(k: u64) -> bf16 {
+        bf16::from_bits([0x0000, 0x8000, 0x7f80, 0xff80, 0x7fc1, 0xff81, 0x8001, 0x7f7f][k as usize])
     }
 }
 
-fn data<T: Byte>(len: usize, seed: u64) -> Vec<T> {
+fn data<T: Narrow>(len: usize, seed: u64) -> Vec<T> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
             s ^= s << 13;
             s ^= s >> 7;
             s ^= s << 17;
-            T::from_bits(match s % 13 {
-                0 => 0,
-                1 => 0x7f,
-                2 => 0x80,
-                3 => 0xff,
-                // Few distinct values: many equal maxima.
-                4..=6 => (s >> 32) as u8 % 4,
-                _ => (s >> 24) as u8,
-            })
+            match s % 13 {
+                0..=3 => T::special((s >> 40) % 8),
+                // Few distinct values, many equal maxima: patterns `k * 0x0101` (`k < 4`) cut to the
+                // type's largest finite pattern (bytes 0 to 3, four positive halves).
+                4..=6 => T::from_bits(((s >> 32) as u16 % 4 * 0x0101) & T::special(7).bits()),
+                _ => T::from_bits((s >> 24) as u16),
+            }
         })
         .collect()
 }
@@ -93,18 +150,23 @@ fn case(first: bool) -> impl Strategy<Value = Case> {
     })
 }
 
-/// The route the byte types take at a SIMD level: the lanes for channels-last max, the folded
-/// rows for channels-first max, the portable kernels for everything else.
-fn byte_route(case: &Case) -> Route {
+/// The route `T` takes at a SIMD level: the lanes for channels-last max, the folded rows for the
+/// byte types' channels-first max, the portable kernels for everything else.
+fn narrow_route<T: Narrow>(case: &Case) -> Route {
     match (&case.op, case.shape.layout()) {
         (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsLast) => Route::Lanes,
-        (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsFirst) => Route::Rows,
+        (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsFirst) if T::ROWS => Route::Rows,
         _ => Route::Portable,
     }
 }
 
-/// Runs `case` at every level: all equal the scalar level's bytes and the reference's.
-fn check<T: Byte>(case: &Case) -> Result<(), TestCaseError> {
+fn bits<T: Narrow>(xs: &[T]) -> Vec<u16> {
+    xs.iter().map(|x| x.bits()).collect()
+}
+
+/// Runs `case` at every level: all equal the scalar level's bits, and those the reference's
+/// (see [`Narrow::EXACT_SUMS`]).
+fn check<T: Narrow>(case: &Case) -> Result<(), TestCaseError> {
     let x = data::<T>(case.shape.len(), case.seed);
     let scalar = Plan::<T>::with_options(&case.op, &case.shape, PlanOptions::isa(Isa::Scalar).calling_thread());
     let (plan, want) = match (scalar, reference::pool::<T>(&case.op, &x, &case.shape)) {
@@ -115,17 +177,19 @@ fn check<T: Byte>(case: &Case) -> Result<(), TestCaseError> {
         }
         (a, b) => return Err(TestCaseError::fail(format!("plan {a:?} vs reference {b:?}"))),
     };
-    let mut base = vec![T::from_bits(0x5a); plan.output_len()];
+    let mut base = vec![T::from_bits(0x5a5a); plan.output_len()];
     plan.run(&x, &mut base).unwrap();
-    prop_assert_eq!(&base, &want.values, "scalar level vs reference");
+    if T::EXACT_SUMS || matches!(case.op, PoolOp::Max(_) | PoolOp::AdaptiveMax(_) | PoolOp::GlobalMax) {
+        prop_assert_eq!(bits(&base), bits(&want.values), "scalar level vs reference");
+    }
     for isa in Isa::available() {
         let plan = Plan::<T>::with_options(&case.op, &case.shape, PlanOptions::isa(isa).calling_thread()).unwrap();
-        let route = if isa == Isa::Scalar { Route::Portable } else { byte_route(case) };
+        let route = if isa == Isa::Scalar { Route::Portable } else { narrow_route::<T>(case) };
         prop_assert_eq!(plan.route(), route, "{} {:?}", isa, case);
         // A poisoned output: every element must be written.
-        let mut y = vec![T::from_bits(0xa5); plan.output_len()];
+        let mut y = vec![T::from_bits(0xa5a5); plan.output_len()];
         plan.run(&x, &mut y).unwrap();
-        prop_assert_eq!(&y, &base, "{} ({:?})", isa, plan.route());
+        prop_assert_eq!(bits(&y), bits(&base), "{} ({:?})", isa, plan.route());
     }
     Ok(())
 }
@@ -160,6 +224,22 @@ proptest! {
     fn i8_channels_first_matches_the_portable_kernels(case in case(true)) {
         check::<i8>(&case)?;
     }
+
+    #[test]
+    fn f16_channels_last_matches_the_portable_kernels(case in case(false)) {
+        check::<f16>(&case)?;
+    }
+
+    #[test]
+    fn bf16_channels_last_matches_the_portable_kernels(case in case(false)) {
+        check::<bf16>(&case)?;
+    }
+
+    #[test]
+    fn halves_channels_first_match_the_portable_kernels(case in case(true)) {
+        check::<f16>(&case)?;
+        check::<bf16>(&case)?;
+    }
 }
 
 #[test]
@@ -192,7 +272,7 @@ fn bytes_channels_first_max_at_every_row_width_and_chunk() {
 }
 
 #[test]
-fn bytes_channels_last_max_at_every_block_width_and_tail() {
+fn narrow_channels_last_max_at_every_block_width_and_tail() {
     // Channel counts around one and two vectors of 16, 32 and 64 lanes, on the suite's windows
     // (3x3 stride 2 with padding: the pixel blocks; 3x3 stride 1: the sliding rows; 2x2 stride 2).
     let windows = [(3, 2, 1), (3, 1, 1), (2, 2, 0)];
@@ -206,6 +286,8 @@ fn bytes_channels_last_max_at_every_block_width_and_tail() {
             };
             check::<u8>(&case).unwrap();
             check::<i8>(&case).unwrap();
+            check::<f16>(&case).unwrap();
+            check::<bf16>(&case).unwrap();
         }
     }
 }
