@@ -229,12 +229,12 @@ macro_rules! on_token {
 on_token!(U8, I8, F16, Bf16);
 
 /// Windowed and adaptive pooling for lanes that take max only ([`Families`]`::sums` false, the
-/// byte types): channels-last max on `L` in blocks of `P` pixels by `B` vectors and
-/// channels-first max by folded rows (see [`crate::lanes::nhwc::window_max_entry`]), everything
+/// byte and half types): channels-last max on `L` in blocks of `P` pixels by `B` vectors and
+/// channels-first max by rows (see [`crate::lanes::nhwc::window_max_entry`]), everything
 /// else on the portable kernels.
 ///
 /// [`Families`]: crate::route::Families
-pub(crate) fn window_max<L: OnToken + crate::lanes::rows::OrderFreeMax, const P: usize, const B: usize>(
+pub(crate) fn window_max<L: OnToken + crate::lanes::rows::RowsMax, const P: usize, const B: usize>(
     token: L::Token,
     p: &Problem<'_>,
     red: &Reduce,
@@ -244,21 +244,6 @@ pub(crate) fn window_max<L: OnToken + crate::lanes::rows::OrderFreeMax, const P:
     rows: Range<usize>,
 ) {
     crate::lanes::nhwc::window_max_entry::<L, P, B>(L::on(token), p, red, route, input, output, rows)
-}
-
-/// Windowed and adaptive pooling for max-only lanes whose max needs the scan order (the half
-/// types): channels-last max on `L` in blocks of `P` pixels by `B` vectors (see
-/// [`crate::lanes::nhwc::window_max_channels_last`]), everything else on the portable kernels.
-pub(crate) fn window_max_channels_last<L: OnToken, const P: usize, const B: usize>(
-    token: L::Token,
-    p: &Problem<'_>,
-    red: &Reduce,
-    route: Route,
-    input: &[L::E],
-    output: &mut [L::E],
-    rows: Range<usize>,
-) {
-    crate::lanes::nhwc::window_max_channels_last::<L, P, B>(L::on(token), p, red, route, input, output, rows)
 }
 
 /// A [`FloatLevel`]: `float_level!(mod m: Name(Token): E { lanes: L = |t| expr, ... })` defines

@@ -25,7 +25,7 @@
 //! * **The families**, each written once and instantiated per ISA in `x86/avx2`, `x86/avx512`
 //!   and `aarch64/neon`: over `Lanes`, `separable/` (channels-first plane, lean and general
 //!   nests), `lanes/nhwc.rs` (channels-last), `lanes/rows.rs` (channels-first max of the byte
-//!   types, over `OrderFreeMax`), `lanes/transposed.rs` (small channels-first planes
+//!   and half types, over `RowsMax`), `lanes/transposed.rs` (small channels-first planes
 //!   through the channels-last kernel), `lanes/global.rs` (global) and `lanes/argmax.rs` (max
 //!   with indices, over `LaneIndices`: `Lanes` plus index lanes, compare masks and gathers).
 //! * **Reductions and finishes** are types shared by every family (`lanes/reduction.rs`):

@@ -28,8 +28,9 @@ pub enum Route {
     Transposed,
     /// Channels-last windows, vectorised over channels.
     Lanes,
-    /// Channels-first max on lanes whose max needs no scan order (the byte types): the window
-    /// rows folded at full width, then the folded row along x.
+    /// Channels-first max on max-only lanes (the byte and half types): the window rows folded at
+    /// full width, then the folded row along x (order-free max), or each window row along x,
+    /// then the rows in scan order.
     Rows,
     /// Channels-first or channels-last max with indices: vector values and index lanes.
     Argmax,
@@ -84,7 +85,7 @@ pub struct Families {
     pub transposed: bool,
     /// Channels-last windows.
     pub lanes: bool,
-    /// Channels-first max by folded rows (max-only lanes).
+    /// Channels-first max by rows (max-only lanes).
     pub rows: bool,
     /// Max with indices.
     pub argmax: bool,
@@ -106,13 +107,9 @@ impl Families {
         global: false,
         sums: false,
     };
-    /// Max only (the byte types): the channels-last family and the channels-first rows, without
-    /// sums.
+    /// Max only (the byte and half types): the channels-last family and the channels-first rows,
+    /// without sums.
     pub const MAX_ONLY: Families = Families { lanes: true, rows: true, ..Families::NONE };
-    /// Channels-last max only (the half types): the channels-last family, without sums, and
-    /// channels-first on the portable kernels (the folded rows change the scan order, which
-    /// decides between equal zeros and among NaNs).
-    pub const CHANNELS_LAST_MAX: Families = Families { lanes: true, ..Families::NONE };
     /// Every family, with separable nests of the given widths.
     pub const fn all(separable: SeparableLanes) -> Families {
         Families {

@@ -210,8 +210,8 @@ static AVX2: KernelSet = {
         f64 => (isa::Avx2F64::window::<1, 4>, isa::Avx2F64::argmax, isa::Avx2F64::global::<8>, isa::Avx2F64::backward, isa::Avx2F64::scatter, families::<isa::Avx2F64>()),
         u8 => (crate::level::window_max::<U8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
         i8 => (crate::level::window_max::<I8<pulp::x86::V3>, 4, 2>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
-        f16 => (crate::level::window_max_channels_last::<F16<pulp::x86::V3>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
-        bf16 => (crate::level::window_max_channels_last::<Bf16<pulp::x86::V3>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        f16 => (crate::level::window_max::<F16<pulp::x86::V3>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
+        bf16 => (crate::level::window_max::<Bf16<pulp::x86::V3>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
     })
 };
 #[cfg(target_arch = "x86_64")]
@@ -223,8 +223,8 @@ static AVX512: KernelSet = {
         f64 => (isa::Avx512F64::window::<1, 4>, isa::Avx512F64::argmax, isa::Avx512F64::global::<16>, isa::Avx512F64::backward, isa::Avx512F64::scatter, families::<isa::Avx512F64>()),
         u8 => (crate::level::window_max::<U8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
         i8 => (crate::level::window_max::<I8<pulp::x86::V4>, 4, 1>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
-        f16 => (crate::level::window_max_channels_last::<F16<pulp::x86::V4>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
-        bf16 => (crate::level::window_max_channels_last::<Bf16<pulp::x86::V4>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        f16 => (crate::level::window_max::<F16<pulp::x86::V4>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
+        bf16 => (crate::level::window_max::<Bf16<pulp::x86::V4>, 1, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
     })
 };
 #[cfg(target_arch = "aarch64")]
@@ -237,8 +237,8 @@ static NEON: KernelSet = {
         f64 => (isa::NeonF64::window::<2, 4>, isa::NeonF64::argmax, isa::NeonF64::global::<16>, isa::NeonF64::backward, isa::NeonF64::scatter, families::<isa::NeonF64>()),
         u8 => (crate::level::window_max::<U8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
         i8 => (crate::level::window_max::<I8<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
-        f16 => (crate::level::window_max_channels_last::<F16<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
-        bf16 => (crate::level::window_max_channels_last::<Bf16<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::CHANNELS_LAST_MAX),
+        f16 => (crate::level::window_max::<F16<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
+        bf16 => (crate::level::window_max::<Bf16<pulp::aarch64::Neon>, 2, 4>, portable_argmax, portable_global, portable_backward, portable_scatter, Families::MAX_ONLY),
     })
 };
 

@@ -15,6 +15,7 @@ export CARGO_TERM_COLOR=never
 source scripts/lib/need.sh
 need_cmd valgrind valgrind
 need_cmd python3 python3
+need_cmd objdump binutils
 iai_version=$(sed -n '/^name = "iai-callgrind"$/{n;s/^version = "\(.*\)"$/\1/p}' Cargo.lock)
 [ -n "$iai_version" ] || need_fail "no iai-callgrind version in Cargo.lock"
 need_cargo_install iai-callgrind-runner "$iai_version"
@@ -43,6 +44,17 @@ for line in sys.stdin:
         print(m["executable"])
 ')
 [ -x "$bin" ] || { echo "bench-smoke.sh: could not find the simdpool binary" >&2; exit 1; }
+echo "--- no SIMD intrinsic left out of line in $bin"
+# A closure or iterator adapter that the optimiser leaves out of line inside a token's
+# `vectorize` takes its intrinsics with it, out of the target features, and each becomes a call
+# (docs/kernel-architecture.md). The standard library's `xgetbv` in CPU detection is the one
+# expected call.
+calls=$(objdump -d --no-show-raw-insn -C "$bin" | grep 'call.*core::core_arch' | grep -v '_xgetbv>' || true)
+if [ -n "$calls" ]; then
+    echo "$calls" | sed 's/.*<//' | sort | uniq -c | sort -rn | head -20
+    echo "bench-smoke.sh: $(echo "$calls" | wc -l) intrinsic calls left out of line" >&2
+    exit 1
+fi
 "$bin" bench --json --case resnet_gap >"$out"
 python3 - "$out" <<'PY'
 import json, sys

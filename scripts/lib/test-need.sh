@@ -166,6 +166,7 @@ cargo install cargo-fuzz --version 0.13.2 --locked"
 script_check scripts/ci/bench-smoke.sh "$upd
 $inst valgrind
 $inst python3
+$inst binutils
 cargo install iai-callgrind-runner --version $(sed -n '/^name = "iai-callgrind"$/{n;s/^version = "\(.*\)"$/\1/p}' "$root/Cargo.lock") --locked"
 script_check scripts/ci/detect.sh "$upd
 $inst qemu-user"

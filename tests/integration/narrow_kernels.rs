@@ -1,9 +1,10 @@
 //! The SIMD max kernels of the narrow element types, `u8`, `i8`, `f16` and `bf16` (max and
 //! adaptive max on each level's lanes: channels-last from the same family code as `f32`,
-//! channels-first by folded rows for the byte types), on random shapes: every level this machine
-//! has gives the bits of the portable kernels (the scalar level) and of the reference, for every
-//! op; max takes its SIMD route at every SIMD level, and the ops a type's lanes do not take
-//! (sums, indices, global, and channels-first max for the halves) say so by the portable route.
+//! channels-first by rows, folded vertically first for the byte types and horizontally first for
+//! the halves), on random shapes: every level this machine has gives the bits of the portable
+//! kernels (the scalar level) and of the reference, for every op; max takes its SIMD route at
+//! every SIMD level, and the ops a type's lanes do not take (sums, indices, global) say so by the
+//! portable route.
 //! Channel counts run past two vectors of the widest level (64 byte lanes) to cover every block
 //! width and tail. The half-precision inputs are full of what the max rule decides on: equal
 //! values, both zeros, infinities, quiet and signalling NaNs of both signs, subnormals.
@@ -16,8 +17,6 @@ use simdpool::{
 
 /// The element types under test, each with a deterministic input of its hard cases.
 trait Narrow: Element + Copy + core::fmt::Debug {
-    /// Whether channels-first max takes the folded rows (order-free max: the byte types).
-    const ROWS: bool;
     /// Whether the reference's sums give the plans' bits: the byte types' exact integer sums do;
     /// half sums accumulate in `f32` on the plans and in `f64` in the reference (the differential
     /// tests compare those within a tolerance).
@@ -30,7 +29,6 @@ trait Narrow: Element + Copy + core::fmt::Debug {
     fn special(k: u64) -> Self;
 }
 impl Narrow for u8 {
-    const ROWS: bool = true;
     const EXACT_SUMS: bool = true;
     fn from_bits(b: u16) -> u8 {
         b as u8
@@ -43,7 +41,6 @@ impl Narrow for u8 {
     }
 }
 impl Narrow for i8 {
-    const ROWS: bool = true;
     const EXACT_SUMS: bool = true;
     fn from_bits(b: u16) -> i8 {
         b as u8 as i8
@@ -56,7 +53,6 @@ impl Narrow for i8 {
     }
 }
 impl Narrow for f16 {
-    const ROWS: bool = false;
     const EXACT_SUMS: bool = false;
     fn from_bits(b: u16) -> f16 {
         f16::from_bits(b)
@@ -71,7 +67,6 @@ impl Narrow for f16 {
     }
 }
 impl Narrow for bf16 {
-    const ROWS: bool = false;
     const EXACT_SUMS: bool = false;
     fn from_bits(b: u16) -> bf16 {
         bf16::from_bits(b)
@@ -150,12 +145,12 @@ fn case(first: bool) -> impl Strategy<Value = Case> {
     })
 }
 
-/// The route `T` takes at a SIMD level: the lanes for channels-last max, the folded rows for the
-/// byte types' channels-first max, the portable kernels for everything else.
+/// The route `T` takes at a SIMD level: the lanes for channels-last max, the rows for
+/// channels-first max, the portable kernels for everything else.
 fn narrow_route<T: Narrow>(case: &Case) -> Route {
     match (&case.op, case.shape.layout()) {
         (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsLast) => Route::Lanes,
-        (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsFirst) if T::ROWS => Route::Rows,
+        (PoolOp::Max(_) | PoolOp::AdaptiveMax(_), Layout::ChannelsFirst) => Route::Rows,
         _ => Route::Portable,
     }
 }
@@ -243,7 +238,7 @@ proptest! {
 }
 
 #[test]
-fn bytes_channels_first_max_at_every_row_width_and_chunk() {
+fn narrow_channels_first_max_at_every_row_width_and_chunk() {
     // Rows around one and two vectors of 16, 32 and 64 lanes, and 1-D rows past the 4096-column
     // chunk of the folded rows (several chunks per row), on the suite's windows and a dilated one.
     let windows = [(3, 2, 1, 1), (2, 2, 0, 1), (3, 1, 1, 1), (5, 3, 2, 1), (3, 1, 1, 2)];
@@ -257,18 +252,21 @@ fn bytes_channels_first_max_at_every_row_width_and_chunk() {
                 Case { op: PoolOp::max(w2.clone()), shape: TensorShape::nchw(&[1, 3, 7, x]).unwrap(), seed: x as u64 };
             check::<u8>(&case).unwrap();
             check::<i8>(&case).unwrap();
+            check::<f16>(&case).unwrap();
+            check::<bf16>(&case).unwrap();
         }
         let w1 = Window::new(&[k]).stride(&[s]).padding(&[p]).dilation(&[d]);
         for x in [4095, 4096, 4097, 9000] {
             let case =
                 Case { op: PoolOp::max(w1.clone()), shape: TensorShape::nchw(&[2, 2, x]).unwrap(), seed: i as u64 };
             check::<u8>(&case).unwrap();
-            check::<i8>(&case).unwrap();
+            check::<bf16>(&case).unwrap();
         }
     }
     // Adaptive windows over a row past one chunk.
     let case = Case { op: PoolOp::AdaptiveMax(vec![7]), shape: TensorShape::nchw(&[1, 2, 9000]).unwrap(), seed: 7 };
     check::<u8>(&case).unwrap();
+    check::<f16>(&case).unwrap();
 }
 
 #[test]

@@ -175,21 +175,28 @@ fn f64_takes_every_simd_route() {
 
 #[test]
 fn portable_serves_ops_a_type_has_no_simd_kernel_for() {
-    // The half types run max in lanes channels-last only: their channels-first max and their
-    // averages run the portable kernels at every level.
-    let op = PoolOp::max(Window::new(&[2, 2]));
+    // The half types run max in lanes only: their averages run the portable kernels at every
+    // level.
     for isa in Isa::available() {
-        check::<simdpool::f16>(&op, &nchw(&[1, 2, 8, 8]), isa, Route::Portable, false);
+        check::<simdpool::f16>(&PoolOp::avg(Window::new(&[2, 2])), &nchw(&[1, 2, 8, 8]), isa, Route::Portable, false);
         check::<simdpool::bf16>(&PoolOp::avg(Window::new(&[2, 2])), &nhwc(&[1, 8, 8, 3]), isa, Route::Portable, false);
     }
 }
 
 #[test]
-fn lanes_take_channels_last_half_max() {
+fn lanes_and_rows_take_half_max() {
     let op = PoolOp::max(Window::new(&[3, 3]).stride(&[2, 2]).padding(&[1, 1]));
     for isa in Isa::available() {
         check::<simdpool::f16>(&op, &nhwc(&[1, 12, 12, 19]), isa, Route::Lanes, false);
         check::<simdpool::bf16>(&PoolOp::AdaptiveMax(vec![5, 3]), &nhwc(&[2, 12, 9, 33]), isa, Route::Lanes, false);
+        check::<simdpool::f16>(&op, &nchw(&[1, 4, 33, 40]), isa, Route::Rows, false);
+        check::<simdpool::bf16>(
+            &PoolOp::max(Window::new(&[2, 2, 2])),
+            &nchw(&[1, 2, 4, 6, 8]),
+            isa,
+            Route::Rows,
+            false,
+        );
     }
 }
 

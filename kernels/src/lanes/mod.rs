@@ -168,8 +168,30 @@ pub(crate) struct F16<S>(pub(crate) S);
 #[derive(Clone, Copy)]
 pub(crate) struct Bf16<S>(pub(crate) S);
 
-impl<S: Copy> rows::OrderFreeMax for U8<S> where U8<S>: Lanes<E = u8> {}
-impl<S: Copy> rows::OrderFreeMax for I8<S> where I8<S>: Lanes<E = i8> {}
+impl<S: Copy> rows::RowsMax for U8<S>
+where
+    U8<S>: Lanes<E = u8>,
+{
+    const ORDER_FREE: bool = true;
+}
+impl<S: Copy> rows::RowsMax for I8<S>
+where
+    I8<S>: Lanes<E = i8>,
+{
+    const ORDER_FREE: bool = true;
+}
+impl<S: Copy> rows::RowsMax for F16<S>
+where
+    F16<S>: Lanes<E = half::f16>,
+{
+    const ORDER_FREE: bool = false;
+}
+impl<S: Copy> rows::RowsMax for Bf16<S>
+where
+    Bf16<S>: Lanes<E = half::bf16>,
+{
+    const ORDER_FREE: bool = false;
+}
 
 /// Vectors of one ISA and element type. `V` holds [`Lanes::N`] lanes of [`Lanes::E`]; `M`
 /// selects the first `n < N` lanes.

@@ -133,10 +133,10 @@ pub(crate) fn window_max<L: Lanes, const P: usize, const B: usize>(
 }
 
 /// A level's window entry for lanes that take max only ([`crate::route::Families::sums`] false,
-/// the byte types): channels-last max on the [`Route::Lanes`] route by [`window_max`],
+/// the byte and half types): channels-last max on the [`Route::Lanes`] route by [`window_max`],
 /// channels-first max on the [`Route::Rows`] route by [`crate::lanes::rows`], every other
 /// problem on the portable kernels.
-pub(crate) fn window_max_entry<L: crate::lanes::rows::OrderFreeMax, const P: usize, const B: usize>(
+pub(crate) fn window_max_entry<L: crate::lanes::rows::RowsMax, const P: usize, const B: usize>(
     l: L,
     p: &Problem<'_>,
     red: &Reduce,
@@ -152,27 +152,6 @@ pub(crate) fn window_max_entry<L: crate::lanes::rows::OrderFreeMax, const P: usi
         }
         (Route::Rows, Reduce::Max, Layout::ChannelsFirst) => {
             crate::lanes::rows::window_max_rows(l, p, input, output, rows)
-        }
-        _ => crate::portable::window(p, red, input, output, rows),
-    }
-}
-
-/// A level's window entry for max-only lanes whose max needs the scan order (the half types, whose
-/// NaN and signed-zero rules rule out the folded rows): channels-last max on the [`Route::Lanes`]
-/// route by [`window_max`], every other problem on the portable kernels.
-pub(crate) fn window_max_channels_last<L: Lanes, const P: usize, const B: usize>(
-    l: L,
-    p: &Problem<'_>,
-    red: &Reduce,
-    route: Route,
-    input: &[L::E],
-    output: &mut [L::E],
-    rows: Range<usize>,
-) {
-    match (route, red, p.layout()) {
-        (Route::Lanes, Reduce::Max, Layout::ChannelsLast) => {
-            p.check(input.len(), output.len(), &rows);
-            window_max::<L, P, B>(l, p, input, output, rows)
         }
         _ => crate::portable::window(p, red, input, output, rows),
     }

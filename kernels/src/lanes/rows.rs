@@ -1,29 +1,41 @@
-//! Channels-first (NCL, NCHW, NCDHW) max on lanes whose max needs no scan order: the byte types.
+//! Channels-first (NCL, NCHW, NCDHW) max on max-only lanes: the byte and half types.
 //!
 //! # Algorithm
 //! An output row `(plane, oz, oy)` is computed a chunk of outputs at a time; a chunk's x windows
-//! span input columns `lo..hi` (at most [`COLS`]):
+//! span input columns `lo..hi` (at most [`COLS`]). Lanes whose max is order-free (the byte types:
+//! [`RowsMax::ORDER_FREE`]) fold the window rows first:
 //! 1. **Vertical fold**: `col[x] = max` over the window's `(z, y)` input rows of `in[z][y][x]`,
 //!    for `x` in `lo..hi`, `N` lanes at a time with contiguous loads (the row tail through a mask).
 //! 2. **Horizontal fold** of `col`: an output whose x window is whole (all `k` taps inside the
 //!    input) is `max_t col[start + t * d]`. With stride 1, `N` neighbouring whole outputs are one
-//!    vector per tap (shifted loads) stored in place; with any other stride the stride-1 window max
-//!    `h[x]` is computed `N` at a time and each output copies `h[start - start_first]`. Outputs
-//!    whose window is cut by padding, and adaptive windows, fold their taps from the tables.
+//!    vector per tap (shifted loads) stored in place; with stride 2, one deinterleaving load per
+//!    tap; with any other stride the stride-1 window max `h[x]` is computed `N` at a time and each
+//!    output copies `h[start - start_first]`. Outputs whose window is cut by padding, and
+//!    adaptive windows, fold their taps from the tables.
+//!
+//! Lanes whose max needs the scan order (the half types: the rule picks the first of equal zeros
+//! and the last of several NaNs) fold each window row horizontally instead (step 2 on a copy of
+//! the input row) and then the row results top to bottom, front to back: the row-major scan,
+//! grouped by rows, which the rule's associativity allows.
 //!
 //! ```text
 //! for row in rows:                        # (plane, oz, oy)
 //!     for chunk of outputs (columns lo..hi):
-//!         col[lo..hi] = max over window rows r of in[r][lo..hi]      # N lanes at a time
-//!         whole outputs, stride 1: out[o..o+N] = max_t col[start[o] + t*d ..][..N]
+//!         order-free:  col[lo..hi] = max over window rows r of in[r][lo..hi]   # N lanes at a time
+//!                      out[chunk] = fold_x(col)
+//!         scan order:  out[chunk] = fold_x(in[r0][lo..hi])
+//!                      for later window rows r: out[chunk] = max(out[chunk], fold_x(in[r][lo..hi]))
+//! fold_x, whole outputs, stride 1: out[o..o+N] = max_t col[start[o] + t*d ..][..N]
+//!         whole outputs, stride 2: out[o..o+N] = max_t even(col[start[o] + t*d ..][..2N])
 //!         whole outputs, stride s: h[x] = max_t col[x + t*d];  out[o] = h[start[o]]
-//!         other outputs:           out[o] = max over the taps of o in col
+//!         other outputs:           out[o] = max over the taps of o in col, in order
 //! ```
 //!
-//! Same bits as the portable kernel: the maximum of integers is associative and commutative and
-//! integers have no NaN, so every fold order gives the same value (and equal maxima are the same
-//! bits); only valid taps are read (the tables hold no padding). The float types keep the
-//! separable nests, whose order is fixed for NaN and index rules.
+//! Same bits as the portable kernel: every fold applies the scan rule `r > l || r.is_nan()` with
+//! the earlier element on the left, so the scan-order path selects the scan's element; the maximum
+//! of integers is associative and commutative and integers have no NaN, so for them every fold
+//! order gives the same value (and equal maxima are the same bits). Only valid taps are read (the
+//! tables hold no padding).
 
 use crate::lanes::{LaneElem, Lanes};
 use crate::problem::{Axis, Problem};
@@ -35,9 +47,12 @@ const COLS: usize = 4096;
 /// to two vectors past the columns a chunk needs (those lanes are never stored).
 const SLACK: usize = 128;
 
-/// Lanes whose max is the same whatever the order of the fold: integer elements (no NaN, and
-/// equal values are equal bits), so a family may fold in any order and keep the portable bits.
-pub(crate) trait OrderFreeMax: Lanes<E: Ord> {}
+/// Lanes this family takes, and the fold order their max needs.
+pub(crate) trait RowsMax: Lanes {
+    /// Whether the max is the same whatever the order of the fold: integer elements (no NaN,
+    /// and equal values are equal bits), so the window rows may be folded first.
+    const ORDER_FREE: bool;
+}
 
 /// Whether this family takes `p`: every x window fits one chunk of [`COLS`] columns.
 pub(crate) fn fits(p: &Problem<'_>) -> bool {
@@ -53,7 +68,7 @@ fn span(ax: &Axis<'_>, o: usize) -> usize {
 
 /// Rows `rows` of the channels-first max problem `p` (see the module docs), inside the lanes'
 /// `vectorize`. `p` must fit ([`fits`]); a problem that does not runs the portable kernel.
-pub(crate) fn window_max_rows<L: OrderFreeMax>(
+pub(crate) fn window_max_rows<L: RowsMax>(
     l: L,
     p: &Problem<'_>,
     input: &[L::E],
@@ -95,7 +110,7 @@ impl Whole {
 }
 
 #[inline(always)]
-fn rows_body<L: OrderFreeMax>(l: L, p: &Problem<'_>, input: &[L::E], output: &mut [L::E], rows: Range<usize>) {
+fn rows_body<L: RowsMax>(l: L, p: &Problem<'_>, input: &[L::E], output: &mut [L::E], rows: Range<usize>) {
     const { assert!(L::N <= SLACK) };
     let [az, ay, ax] = *p.axes();
     let (oh, ow) = (ay.out_len(), ax.out_len());
@@ -103,6 +118,8 @@ fn rows_body<L: OrderFreeMax>(l: L, p: &Problem<'_>, input: &[L::E], output: &mu
     let whole = Whole::of(&ax);
     let mut col = [L::E::ZERO; COLS + SLACK];
     let mut h = [L::E::ZERO; COLS + SLACK];
+    // One window row's outputs (the scan-order path), with room for whole-vector stores.
+    let mut row_out = [L::E::ZERO; COLS + SLACK];
     // A row whose windows all fit one chunk (most) is one chunk, found once.
     let first = chunk(&ax, 0);
     // The first row's (plane, oz, oy), then counted on (no division per row).
@@ -126,10 +143,76 @@ fn rows_body<L: OrderFreeMax>(l: L, p: &Problem<'_>, input: &[L::E], output: &mu
         let mut o0 = 0;
         while o0 < ow {
             let (o1, lo, hi) = if o0 == 0 { first } else { chunk(&ax, o0) };
-            rows_of.fold(l, input, lo, hi, &mut col);
-            fold_x(l, &ax, whole, o0..o1, lo, &col, &mut h, &mut out[o0..]);
+            if L::ORDER_FREE {
+                rows_of.fold(l, input, lo, hi, &mut col);
+                fold_x(l, &ax, whole, o0..o1, lo, &col, &mut h, &mut out[o0..]);
+            } else {
+                let steps = rows_of.steps();
+                for z in 0..steps.tz {
+                    for y in 0..steps.ty {
+                        // Every window row lies inside the input (the tables hold only valid
+                        // taps), and `lo..hi` inside the row.
+                        let at = steps.offset(z, y);
+                        col[..hi - lo].copy_from_slice(&input[at + lo..at + hi]);
+                        if z + y == 0 {
+                            fold_x(l, &ax, whole, o0..o1, lo, &col, &mut h, &mut out[o0..]);
+                        } else {
+                            fold_x(l, &ax, whole, o0..o1, lo, &col, &mut h, &mut row_out);
+                            later_row(l, &mut out[o0..o1], &row_out[..o1 - o0]);
+                        }
+                    }
+                }
+            }
             o0 = o1;
         }
+    }
+}
+
+/// The taps `at`, `at + d`, ... (`k` of them) folded by the scan rule left to right, each tap
+/// `N` lanes from there (`EVEN`: the `N` even elements of `2N`, [`Lanes::load_even`]). A plain
+/// loop in an inlined function: an `Iterator::fold` or a closure the optimiser leaves out of line
+/// takes the loads and maxima with it, out of the token's target features.
+///
+/// # Safety
+/// Each tap's `N` (`EVEN`: `2N`) elements must be readable.
+#[inline(always)]
+unsafe fn taps_max<L: Lanes, const EVEN: bool>(l: L, at: *const L::E, k: usize, d: usize) -> L::V {
+    // SAFETY: the caller's contract, for the first tap.
+    let mut acc = unsafe { tap::<L, EVEN>(l, at) };
+    for t in 1..k {
+        // SAFETY: the caller's contract, for tap `t < k`.
+        acc = l.max_rule(acc, unsafe { tap::<L, EVEN>(l, at.wrapping_add(t * d)) });
+    }
+    acc
+}
+
+/// One tap of [`taps_max`].
+///
+/// # Safety
+/// `N` (`EVEN`: `2N`) elements at `p` must be readable.
+#[inline(always)]
+unsafe fn tap<L: Lanes, const EVEN: bool>(l: L, p: *const L::E) -> L::V {
+    // SAFETY: forwarded contract.
+    unsafe { if EVEN { l.load_even(p) } else { l.load(p) } }
+}
+
+/// `acc[o] = max(acc[o], later[o])` by the scan rule: the outputs folded from the window rows
+/// so far, then a later window row's (`acc.len() == later.len()`).
+#[inline(always)]
+fn later_row<L: RowsMax>(l: L, acc: &mut [L::E], later: &[L::E]) {
+    assert_eq!(acc.len(), later.len());
+    let (n, ap, lp) = (acc.len(), acc.as_mut_ptr(), later.as_ptr());
+    let mut x = 0;
+    while x + L::N <= n {
+        // SAFETY: `x + N <= n`: `N` elements of each slice.
+        unsafe { l.store(ap.add(x), l.max_rule(l.load(ap.add(x)), l.load(lp.add(x)))) };
+        x += L::N;
+    }
+    if x < n {
+        let m = l.mask(n - x);
+        // SAFETY: the mask selects the `n - x < N` elements left in each slice, which the masked
+        // load and store alone touch.
+        unsafe { l.store_masked(m, ap.add(x), l.max_rule(l.load_masked(m, ap.add(x)), l.load_masked(m, lp.add(x)))) };
     }
 }
 
@@ -197,7 +280,7 @@ impl WindowRows<'_, '_> {
 
     /// `col[x - lo] = max` over the window rows of column `x`, for `x` in `lo..hi`.
     #[inline(always)]
-    fn fold<L: OrderFreeMax>(&self, l: L, input: &[L::E], lo: usize, hi: usize, col: &mut [L::E; COLS + SLACK]) {
+    fn fold<L: RowsMax>(&self, l: L, input: &[L::E], lo: usize, hi: usize, col: &mut [L::E; COLS + SLACK]) {
         let steps = self.steps();
         let w = self.p.axes()[2].in_len();
         debug_assert!(lo < hi && hi <= w && hi - lo <= COLS);
@@ -246,7 +329,7 @@ impl WindowRows<'_, '_> {
 
 /// The max over the window rows of `load(offset of the row)`.
 #[inline(always)]
-fn fold_column<L: OrderFreeMax>(l: L, steps: RowSteps, load: impl Fn(usize) -> L::V) -> L::V {
+fn fold_column<L: RowsMax>(l: L, steps: RowSteps, load: impl Fn(usize) -> L::V) -> L::V {
     let mut acc = load(steps.first);
     for z in 0..steps.tz {
         for y in 0..steps.ty {
@@ -263,7 +346,7 @@ fn fold_column<L: OrderFreeMax>(l: L, steps: RowSteps, load: impl Fn(usize) -> L
 /// caller writes them afterwards.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn fold_x<L: OrderFreeMax>(
+fn fold_x<L: RowsMax>(
     l: L,
     ax: &Axis<'_>,
     whole: Whole,
@@ -276,7 +359,10 @@ fn fold_x<L: OrderFreeMax>(
     let (start, taps, d) = (ax.start(), ax.taps(), ax.dilation());
     let scalar = |o: usize| {
         let at = start[o] - lo;
-        (1..taps[o]).fold(col[at], |acc, t| acc.max(col[at + t * d]))
+        (1..taps[o]).fold(col[at], |acc, t| {
+            let v = col[at + t * d];
+            if crate::max_takes(v, acc) { v } else { acc }
+        })
     };
     // The whole outputs of this chunk.
     let (a, b) = (whole.first.max(outs.start), whole.end.min(outs.end));
@@ -292,11 +378,6 @@ fn fold_x<L: OrderFreeMax>(
     }
     let (k, wd) = (whole.k, whole.d);
     let cp = col.as_ptr();
-    // The window max at column `x` (relative to `lo`): `N` neighbouring columns.
-    let window_at = |x: usize| {
-        // SAFETY: `x + (k - 1) * d + N <= COLS + SLACK` (see each caller), inside `col`.
-        (1..k).fold(unsafe { l.load(cp.add(x)) }, |acc, t| l.max_rule(acc, unsafe { l.load(cp.add(x + t * wd)) }))
-    };
     let mut o = a;
     if whole.s == 1 && b - a >= L::N {
         // Outputs o..o + N are whole with consecutive starts, so window column x of output
@@ -304,8 +385,9 @@ fn fold_x<L: OrderFreeMax>(
         while o < b {
             // The last vector ends at `b`, overlapping its predecessor (`b - a >= N`).
             o = o.min(b - L::N);
-            // `start[o + N - 1] - lo + (k - 1) * d < hi - lo <= COLS`: the loads stay in `col`.
-            let v = window_at(start[o] - lo);
+            // SAFETY: the window max at column `start[o] - lo`, `N` neighbouring columns:
+            // `start[o + N - 1] - lo + (k - 1) * d < hi - lo <= COLS`, the loads stay in `col`.
+            let v = unsafe { taps_max::<L, false>(l, cp.add(start[o] - lo), k, wd) };
             // SAFETY: `o + N <= b <= outs.end`: `N` outputs of `out`.
             unsafe { l.store(out.as_mut_ptr().add(o - o0), v) };
             o += L::N;
@@ -313,15 +395,11 @@ fn fold_x<L: OrderFreeMax>(
     } else if whole.s == 2 {
         // Outputs o..o + N are whole with starts two apart: tap t of output o + j is the even
         // element j of the `2N` columns from start[o] + t * d (one deinterleaving load per tap).
-        let even_at = |x: usize| {
-            // SAFETY: `x + (k - 1) * d < COLS` (a whole window inside the columns) and the load
-            // reads `2N <= SLACK` elements from there, inside `col`.
-            (1..k).fold(unsafe { l.load_even(cp.add(x)) }, |acc, t| {
-                l.max_rule(acc, unsafe { l.load_even(cp.add(x + t * wd)) })
-            })
-        };
+        // At a whole output's start `x`: `x + (k - 1) * d < COLS` (a whole window inside the
+        // columns) and each load reads `2N <= SLACK` elements from there, inside `col`.
         if b - a < L::N {
-            let v = even_at(start[a] - lo);
+            // SAFETY: see above, at output `a`'s start.
+            let v = unsafe { taps_max::<L, true>(l, cp.add(start[a] - lo), k, wd) };
             let at = out.as_mut_ptr().wrapping_add(a - o0);
             if a - o0 + L::N <= out.len() {
                 // SAFETY: `N` elements of `out` from `a - o0`; those past `b` are written later.
@@ -334,7 +412,8 @@ fn fold_x<L: OrderFreeMax>(
         while o < b && b - a >= L::N {
             // The last vector ends at `b`, overlapping its predecessor.
             o = o.min(b - L::N);
-            let v = even_at(start[o] - lo);
+            // SAFETY: see above, at output `o`'s start.
+            let v = unsafe { taps_max::<L, true>(l, cp.add(start[o] - lo), k, wd) };
             // SAFETY: `o + N <= b <= outs.end`: `N` outputs of `out`.
             unsafe { l.store(out.as_mut_ptr().add(o - o0), v) };
             o += L::N;
@@ -348,9 +427,9 @@ fn fold_x<L: OrderFreeMax>(
         let hp = h.as_mut_ptr();
         let mut x = x0;
         while x < x1 {
-            // `x < x1 <= COLS - (k - 1) * d` (the last window ends inside the columns), so the
-            // loads end before `COLS + N`; `h` receives `x - x0 + N <= COLS + N` elements.
-            let v = window_at(x);
+            // SAFETY: `x < x1 <= COLS - (k - 1) * d` (the last window ends inside the columns),
+            // so the loads end before `COLS + N`; `h` receives `x - x0 + N <= COLS + N` elements.
+            let v = unsafe { taps_max::<L, false>(l, cp.add(x), k, wd) };
             // SAFETY: see above: `x - x0 + N <= COLS + SLACK`.
             unsafe { l.store(hp.add(x - x0), v) };
             x += L::N;

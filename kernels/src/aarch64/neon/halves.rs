@@ -101,6 +101,18 @@ macro_rules! half_lanes {
                 unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n.min(4)) };
             }
             #[inline(always)]
+            unsafe fn load_even(self, ptr: *const $t) -> float32x4_t {
+                // SAFETY: the caller guarantees 8 readable halves (16 bytes) at `ptr`.
+                let pair = unsafe { vld2_u16(ptr.cast()) };
+                $keys(self.0, self.0.neon.vmovl_u16(pair.0))
+            }
+            #[inline(always)]
+            unsafe fn load_odd(self, ptr: *const $t) -> float32x4_t {
+                // SAFETY: the caller guarantees 8 readable halves (16 bytes) at `ptr`.
+                let pair = unsafe { vld2_u16(ptr.cast()) };
+                $keys(self.0, self.0.neon.vmovl_u16(pair.1))
+            }
+            #[inline(always)]
             fn zero(self) -> float32x4_t {
                 self.0.neon.vdupq_n_f32(0.0)
             }

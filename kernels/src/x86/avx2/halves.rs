@@ -104,6 +104,19 @@ macro_rules! half_lanes {
                 unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), ptr, n.min(8)) };
             }
             #[inline(always)]
+            unsafe fn load_even(self, ptr: *const $t) -> __m256 {
+                // SAFETY: the caller guarantees 16 readable halves (32 bytes) at `ptr`.
+                let w = unsafe { self.0.avx._mm256_loadu_si256(ptr.cast()) };
+                // Element `2j` is the low half of 32-bit lane `j`.
+                $keys(self.0, self.0.avx2._mm256_and_si256(w, self.0.avx._mm256_set1_epi32(0xffff)))
+            }
+            #[inline(always)]
+            unsafe fn load_odd(self, ptr: *const $t) -> __m256 {
+                // SAFETY: the caller guarantees 16 readable halves (32 bytes) at `ptr`.
+                let w = unsafe { self.0.avx._mm256_loadu_si256(ptr.cast()) };
+                $keys(self.0, self.0.avx2._mm256_srli_epi32::<16>(w))
+            }
+            #[inline(always)]
             fn zero(self) -> __m256 {
                 self.0.avx._mm256_setzero_ps()
             }

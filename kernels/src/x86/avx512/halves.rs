@@ -104,6 +104,19 @@ macro_rules! half_lanes {
                 unsafe { self.store_masked(first_lanes(n), ptr, v) }
             }
             #[inline(always)]
+            unsafe fn load_even(self, ptr: *const $t) -> __m512 {
+                // SAFETY: the caller guarantees 32 readable halves (64 bytes) at `ptr`.
+                let w = unsafe { self.0.avx512f._mm512_loadu_si512(ptr.cast()) };
+                // Element `2j` is the low half of 32-bit lane `j`.
+                $keys(self.0, self.0.avx512f._mm512_and_si512(w, self.0.avx512f._mm512_set1_epi32(0xffff)))
+            }
+            #[inline(always)]
+            unsafe fn load_odd(self, ptr: *const $t) -> __m512 {
+                // SAFETY: the caller guarantees 32 readable halves (64 bytes) at `ptr`.
+                let w = unsafe { self.0.avx512f._mm512_loadu_si512(ptr.cast()) };
+                $keys(self.0, self.0.avx512f._mm512_srli_epi32::<16>(w))
+            }
+            #[inline(always)]
             fn zero(self) -> __m512 {
                 self.0.avx512f._mm512_setzero_ps()
             }
