@@ -21,6 +21,41 @@
 
 use half::{bf16, f16};
 
+/// The members of a half type's `Lanes` that are the token's `f32` ones (the max rules and
+/// their NaN bookkeeping), for each level's `halves.rs`: `max_rules_of_f32!(V3, __m256)` (the token and its
+/// `f32` vector) inside the `impl`, where `self.0` is the token.
+macro_rules! max_rules_of_f32 {
+    ($token:ty, $v:ty) => {
+        type Seen = <$token as Lanes>::Seen;
+
+        #[inline(always)]
+        fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
+            self.0.vectorize(op)
+        }
+        #[inline(always)]
+        fn max_rule(self, l: $v, r: $v) -> $v {
+            self.0.max_rule(l, r)
+        }
+        #[inline(always)]
+        fn max_fast(self, l: $v, r: $v) -> $v {
+            self.0.max_fast(l, r)
+        }
+        #[inline(always)]
+        fn seen_none(self) -> Self::Seen {
+            self.0.seen_none()
+        }
+        #[inline(always)]
+        fn see_nans(self, s: Self::Seen, a: $v, b: $v) -> Self::Seen {
+            self.0.see_nans(s, a, b)
+        }
+        #[inline(always)]
+        fn seen_any(self, s: Self::Seen) -> bool {
+            self.0.seen_any(s)
+        }
+    };
+}
+pub(crate) use max_rules_of_f32;
+
 /// The `f32` lane bits holding the `f16` element `h` (see the module docs).
 #[inline(always)]
 pub(crate) fn f16_key(h: f16) -> u32 {

@@ -4,7 +4,7 @@
 //! the max scan rule is the token's `f32` rule. NEON has no masked loads, so a tail is the lane
 //! count, moved through a stack vector.
 
-use crate::lanes::halves::{bf16_key, f16_key};
+use crate::lanes::halves::{bf16_key, f16_key, max_rules_of_f32};
 use crate::lanes::{Bf16, F16, Lanes};
 use core::arch::aarch64::*;
 use half::{bf16, f16};
@@ -52,12 +52,8 @@ macro_rules! half_lanes {
             type V = float32x4_t;
             /// The lane count of a tail.
             type M = usize;
-            type Seen = <Neon as Lanes>::Seen;
+            max_rules_of_f32!(Neon, float32x4_t);
 
-            #[inline(always)]
-            fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-                self.0.vectorize(op)
-            }
             #[inline(always)]
             fn mask(self, n: usize) -> usize {
                 debug_assert!((1..4).contains(&n));
@@ -119,26 +115,6 @@ macro_rules! half_lanes {
             #[inline(always)]
             fn splat(self, x: $t) -> float32x4_t {
                 self.0.neon.vdupq_n_f32(f32::from_bits($key(x)))
-            }
-            #[inline(always)]
-            fn max_rule(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
-                self.0.max_rule(l, r)
-            }
-            #[inline(always)]
-            fn max_fast(self, l: float32x4_t, r: float32x4_t) -> float32x4_t {
-                self.0.max_fast(l, r)
-            }
-            #[inline(always)]
-            fn seen_none(self) -> Self::Seen {
-                self.0.seen_none()
-            }
-            #[inline(always)]
-            fn see_nans(self, s: Self::Seen, a: float32x4_t, b: float32x4_t) -> Self::Seen {
-                self.0.see_nans(s, a, b)
-            }
-            #[inline(always)]
-            fn seen_any(self, s: Self::Seen) -> bool {
-                self.0.seen_any(s)
             }
         }
     };

@@ -4,7 +4,7 @@
 //! `vpackusdw`), and the max scan rule is the token's `f32` rule. AVX2 has no masked 16-bit loads,
 //! so a tail is the lane count, moved through a stack vector.
 
-use crate::lanes::halves::{bf16_key, f16_key};
+use crate::lanes::halves::{bf16_key, f16_key, max_rules_of_f32};
 use crate::lanes::{Bf16, F16, Lanes};
 use core::arch::x86_64::*;
 use half::{bf16, f16};
@@ -53,12 +53,8 @@ macro_rules! half_lanes {
             type V = __m256;
             /// The lane count of a tail.
             type M = usize;
-            type Seen = <V3 as Lanes>::Seen;
+            max_rules_of_f32!(V3, __m256);
 
-            #[inline(always)]
-            fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-                self.0.vectorize(op)
-            }
             #[inline(always)]
             fn mask(self, n: usize) -> usize {
                 debug_assert!((1..8).contains(&n));
@@ -123,26 +119,6 @@ macro_rules! half_lanes {
             #[inline(always)]
             fn splat(self, x: $t) -> __m256 {
                 self.0.avx._mm256_set1_ps(f32::from_bits($key(x)))
-            }
-            #[inline(always)]
-            fn max_rule(self, l: __m256, r: __m256) -> __m256 {
-                self.0.max_rule(l, r)
-            }
-            #[inline(always)]
-            fn max_fast(self, l: __m256, r: __m256) -> __m256 {
-                self.0.max_fast(l, r)
-            }
-            #[inline(always)]
-            fn seen_none(self) -> Self::Seen {
-                self.0.seen_none()
-            }
-            #[inline(always)]
-            fn see_nans(self, s: Self::Seen, a: __m256, b: __m256) -> Self::Seen {
-                self.0.see_nans(s, a, b)
-            }
-            #[inline(always)]
-            fn seen_any(self, s: Self::Seen) -> bool {
-                self.0.seen_any(s)
             }
         }
     };

@@ -4,7 +4,7 @@
 //! `vpmovdw`), and the max scan rule is the token's `f32` rule; tails are masked 16-bit loads and
 //! narrowing stores.
 
-use crate::lanes::halves::{bf16_key, f16_key};
+use crate::lanes::halves::{bf16_key, f16_key, max_rules_of_f32};
 use crate::lanes::{Bf16, F16, Lanes};
 use core::arch::x86_64::*;
 use half::{bf16, f16};
@@ -59,12 +59,8 @@ macro_rules! half_lanes {
             const REGISTERS: usize = 32;
             type V = __m512;
             type M = __mmask16;
-            type Seen = <V4 as Lanes>::Seen;
+            max_rules_of_f32!(V4, __m512);
 
-            #[inline(always)]
-            fn vectorize<Op: pulp::NullaryFnOnce>(self, op: Op) -> Op::Output {
-                self.0.vectorize(op)
-            }
             #[inline(always)]
             fn mask(self, n: usize) -> __mmask16 {
                 debug_assert!((1..16).contains(&n));
@@ -123,26 +119,6 @@ macro_rules! half_lanes {
             #[inline(always)]
             fn splat(self, x: $t) -> __m512 {
                 self.0.avx512f._mm512_set1_ps(f32::from_bits($key(x)))
-            }
-            #[inline(always)]
-            fn max_rule(self, l: __m512, r: __m512) -> __m512 {
-                self.0.max_rule(l, r)
-            }
-            #[inline(always)]
-            fn max_fast(self, l: __m512, r: __m512) -> __m512 {
-                self.0.max_fast(l, r)
-            }
-            #[inline(always)]
-            fn seen_none(self) -> Self::Seen {
-                self.0.seen_none()
-            }
-            #[inline(always)]
-            fn see_nans(self, s: Self::Seen, a: __m512, b: __m512) -> Self::Seen {
-                self.0.see_nans(s, a, b)
-            }
-            #[inline(always)]
-            fn seen_any(self, s: Self::Seen) -> bool {
-                self.0.seen_any(s)
             }
         }
     };
